@@ -1,0 +1,33 @@
+package abi
+
+// Environment keys. ENV.md is the table of who sets each one.
+const (
+	// EnvListener is the name of the listener the connection came in on.
+	EnvListener = "bubble.listener"
+	// EnvNetwork is the listener's network: "tcp" or "unix".
+	EnvNetwork = "bubble.network"
+	// EnvTransport names the transport that produced the exchange.
+	EnvTransport = "bubble.transport"
+	// EnvRoute is the name of the route that matched.
+	EnvRoute = "bubble.route"
+	// EnvURLScheme is "http" or "https" on HTTP exchanges.
+	EnvURLScheme = "bubble.url_scheme"
+	// EnvLineNumber is the 1-based line number on a line-transport connection.
+	EnvLineNumber = "line.number"
+
+	// CGI names.
+	EnvServerName     = "SERVER_NAME"
+	EnvServerPort     = "SERVER_PORT"
+	EnvServerProtocol = "SERVER_PROTOCOL"
+	EnvRemoteAddr     = "REMOTE_ADDR"
+	EnvRemotePort     = "REMOTE_PORT"
+	EnvRequestMethod  = "REQUEST_METHOD"
+	EnvRequestURI     = "REQUEST_URI"
+	EnvScriptName     = "SCRIPT_NAME"
+	EnvPathInfo       = "PATH_INFO"
+	EnvQueryString    = "QUERY_STRING"
+	EnvContentType    = "CONTENT_TYPE"
+	EnvContentLength  = "CONTENT_LENGTH"
+	// EnvHTTPPrefix starts the key of every request header: HTTP_USER_AGENT.
+	EnvHTTPPrefix = "HTTP_"
+)

@@ -1,0 +1,103 @@
+package abi
+
+// ModuleName is the import module that holds every host function of ABI
+// version 1. A guest that imports from it speaks version 1.
+const ModuleName = "bubblewasm_v1"
+
+// Version is the ABI version this package implements.
+const Version = 1
+
+// Host function names in ModuleName. ABI.md gives each one's contract.
+const (
+	// FuncEnvGet is env_get(key_ptr, key_len, buf_ptr, buf_len) -> i32: the
+	// value's length (size negotiation) or ErrNotFound.
+	FuncEnvGet = "env_get"
+	// FuncEnvKeys is env_keys(buf_ptr, buf_len) -> i32: every key followed by
+	// a NUL byte, sorted; returns the total length (size negotiation).
+	FuncEnvKeys = "env_keys"
+	// FuncRead is read(buf_ptr, buf_len) -> i32: bytes read, 0 at end of
+	// input, or a negative error.
+	FuncRead = "read"
+	// FuncWrite is write(buf_ptr, buf_len) -> i32: buf_len or a negative
+	// error. The first write commits status and headers.
+	FuncWrite = "write"
+	// FuncFlush is flush() -> i32: pushes buffered output to the peer.
+	FuncFlush = "flush"
+	// FuncSetStatus is set_status(code) -> i32.
+	FuncSetStatus = "set_status"
+	// FuncSetHeader is set_header(name_ptr, name_len, value_ptr, value_len)
+	// -> i32: replaces the header's values.
+	FuncSetHeader = "set_header"
+	// FuncAddHeader is add_header(name_ptr, name_len, value_ptr, value_len)
+	// -> i32: appends a value.
+	FuncAddHeader = "add_header"
+	// FuncLog is log(level, msg_ptr, msg_len): one record in the server log.
+	FuncLog = "log"
+)
+
+// Guest export names.
+const (
+	// ExportMemory is the guest's linear memory; required.
+	ExportMemory = "memory"
+	// ExportHandle is bubble_handle() -> i32, called once per exchange;
+	// required. Zero means success.
+	ExportHandle = "bubble_handle"
+	// ExportInit is bubble_init() -> i32, called once per instance after
+	// ExportInitialize; optional. Non-zero rejects the instance.
+	ExportInit = "bubble_init"
+	// ExportInitialize is the WASI reactor initializer _initialize() -> (),
+	// called first on every new instance when present.
+	ExportInitialize = "_initialize"
+	// ExportStart is the WASI command entry _start() -> (). A module with it
+	// and without ExportHandle is a command module, not an ABI v1 handler.
+	ExportStart = "_start"
+)
+
+// Result codes returned by host functions. Non-negative results are lengths
+// or counts; these negative values are errors.
+const (
+	// ErrNotFound: the env key does not exist.
+	ErrNotFound int32 = -1
+	// ErrInvalid: an argument is not acceptable.
+	ErrInvalid int32 = -2
+	// ErrCommitted: metadata can no longer change, output was written.
+	ErrCommitted int32 = -3
+	// ErrClosed: the peer went away or the output is closed.
+	ErrClosed int32 = -4
+	// ErrIO: input or output failed for another reason.
+	ErrIO int32 = -5
+	// ErrTimeout: the exchange deadline passed during the call.
+	ErrTimeout int32 = -6
+	// ErrTooLarge: the input exceeds a configured limit.
+	ErrTooLarge int32 = -7
+)
+
+// ErrorName returns the ABI.md name of a negative result code, such as
+// "ERR_CLOSED", or "" for a code this version does not define.
+func ErrorName(code int32) string {
+	switch code {
+	case ErrNotFound:
+		return "ERR_NOT_FOUND"
+	case ErrInvalid:
+		return "ERR_INVALID"
+	case ErrCommitted:
+		return "ERR_COMMITTED"
+	case ErrClosed:
+		return "ERR_CLOSED"
+	case ErrIO:
+		return "ERR_IO"
+	case ErrTimeout:
+		return "ERR_TIMEOUT"
+	case ErrTooLarge:
+		return "ERR_TOO_LARGE"
+	}
+	return ""
+}
+
+// Log levels accepted by FuncLog; they are log/slog's values.
+const (
+	LogDebug int32 = -4
+	LogInfo  int32 = 0
+	LogWarn  int32 = 4
+	LogError int32 = 8
+)

@@ -1,0 +1,156 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Address is a parsed network address: where a listener binds or a dialer
+// connects. ParseAddress is its only parser and String its inverse.
+type Address struct {
+	// Network is "tcp" or "unix".
+	Network string
+	// Host is the TCP host (an IP literal, a name, or "" for all
+	// interfaces); empty for unix.
+	Host string
+	// Port is the TCP port, 0 meaning "pick one" when listening.
+	Port int
+	// Path is the unix socket path; a leading '@' names a Linux abstract
+	// socket, which has no file.
+	Path string
+}
+
+// ParseAddress parses "tcp://host:port" (IPv6 hosts in brackets:
+// "tcp://[::1]:8080") or "unix:///absolute/path" ("unix://relative/path"
+// and "unix://@abstract" work too).
+func ParseAddress(s string) (Address, error) {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return Address{}, fmt.Errorf("address %q: want scheme://..., such as tcp://127.0.0.1:8080 or unix:///run/app.sock", s)
+	}
+	switch scheme {
+	case "tcp":
+		return parseTCP(s, rest)
+	case "unix":
+		if rest == "" || strings.ContainsRune(rest, 0) {
+			return Address{}, fmt.Errorf("address %q: unix socket path is empty or invalid", s)
+		}
+		return Address{Network: "unix", Path: rest}, nil
+	}
+	return Address{}, fmt.Errorf("address %q: unknown scheme %q (want tcp or unix)", s, scheme)
+}
+
+func parseTCP(s, hostport string) (Address, error) {
+	if strings.ContainsAny(hostport, "/?#@") {
+		return Address{}, fmt.Errorf("address %q: a tcp address is host:port only", s)
+	}
+	host, portStr, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return Address{}, fmt.Errorf("address %q: %v", s, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return Address{}, fmt.Errorf("address %q: port %q is not a number from 0 to 65535", s, portStr)
+	}
+	if strings.Contains(host, ":") && net.ParseIP(host) == nil {
+		return Address{}, fmt.Errorf("address %q: %q is not an IPv6 address", s, host)
+	}
+	return Address{Network: "tcp", Host: host, Port: port}, nil
+}
+
+// String returns the address in the form ParseAddress reads.
+func (a Address) String() string {
+	if a.Network == "unix" {
+		return "unix://" + a.Path
+	}
+	return "tcp://" + net.JoinHostPort(a.Host, strconv.Itoa(a.Port))
+}
+
+// ListenOptions tunes Listen.
+type ListenOptions struct {
+	// SocketMode, when non-zero, is applied to a unix socket file after bind.
+	SocketMode fs.FileMode
+}
+
+// Listen binds the address. For a unix socket, an existing socket file that
+// no server answers on is removed first; a live socket or any other kind of
+// file is never removed, and binding fails instead.
+func (a Address) Listen(ctx context.Context, opts ListenOptions) (net.Listener, error) {
+	var lc net.ListenConfig
+	if a.Network != "unix" {
+		return lc.Listen(ctx, "tcp", net.JoinHostPort(a.Host, strconv.Itoa(a.Port)))
+	}
+	abstract := strings.HasPrefix(a.Path, "@")
+	if !abstract {
+		if err := removeStaleSocket(ctx, a.Path); err != nil {
+			return nil, err
+		}
+	}
+	l, err := lc.Listen(ctx, "unix", a.Path)
+	if err != nil {
+		return nil, err
+	}
+	if opts.SocketMode != 0 && !abstract {
+		if err := os.Chmod(a.Path, opts.SocketMode); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("set mode of %s: %w", a.Path, err)
+		}
+	}
+	return l, nil
+}
+
+// removeStaleSocket removes path only if it is a socket nobody listens on.
+func removeStaleSocket(ctx context.Context, path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Type() != fs.ModeSocket {
+		return fmt.Errorf("listen unix %s: the path exists and is not a socket (%s); refusing to remove it", path, fi.Mode().Type())
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err == nil {
+		c.Close()
+		return fmt.Errorf("listen unix %s: another server is listening on it", path)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("listen unix %s: cannot tell whether the existing socket is stale: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove stale socket %s: %w", path, err)
+	}
+	return nil
+}
+
+// Dial connects to the address.
+func (a Address) Dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	if a.Network == "unix" {
+		return d.DialContext(ctx, "unix", a.Path)
+	}
+	return d.DialContext(ctx, "tcp", net.JoinHostPort(a.Host, strconv.Itoa(a.Port)))
+}
+
+// ListenerAddress returns the address a bound listener really has, so that
+// a requested port 0 reads as the chosen port.
+func ListenerAddress(l net.Listener) Address {
+	switch addr := l.Addr().(type) {
+	case *net.TCPAddr:
+		return Address{Network: "tcp", Host: addr.IP.String(), Port: addr.Port}
+	case *net.UnixAddr:
+		return Address{Network: "unix", Path: addr.Name}
+	}
+	a, _ := ParseAddress(l.Addr().Network() + "://" + l.Addr().String())
+	return a
+}

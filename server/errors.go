@@ -1,0 +1,45 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+)
+
+// Sentinel errors. Handlers wrap them with %w; StatusOf and the transports
+// recognise them through errors.Is.
+var (
+	// ErrNoRoute: no route matched the exchange's env (HTTP 404).
+	ErrNoRoute = errors.New("no route matches")
+	// ErrBadRequest: the input could not be understood (HTTP 400).
+	ErrBadRequest = errors.New("bad request")
+	// ErrTooLarge: the input exceeds a configured limit (HTTP 413).
+	ErrTooLarge = errors.New("input too large")
+	// ErrTimeout: the exchange ran out of time (HTTP 504).
+	ErrTimeout = errors.New("handler timed out")
+	// ErrOverloaded: the handler is at its concurrency limit (HTTP 503).
+	ErrOverloaded = errors.New("handler overloaded")
+	// ErrHandlerFailed: the handler reported failure or trapped (HTTP 500).
+	ErrHandlerFailed = errors.New("handler failed")
+	// ErrServerClosed is returned by Server.Serve after Shutdown.
+	ErrServerClosed = errors.New("server closed")
+)
+
+// StatusOf returns the HTTP status that reports err: 404 for ErrNoRoute,
+// 400 ErrBadRequest, 413 ErrTooLarge, 504 ErrTimeout or a context deadline,
+// 503 ErrOverloaded, and 500 for anything else.
+func StatusOf(err error) int {
+	switch {
+	case errors.Is(err, ErrNoRoute):
+		return http.StatusNotFound
+	case errors.Is(err, ErrBadRequest):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	case errors.Is(err, ErrOverloaded):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}

@@ -1,0 +1,248 @@
+// Package wazeroengine adapts wazero, the pure-Go runtime, to wasm.Engine.
+//
+// Each compiled module gets a wazero Runtime of its own, because the memory
+// limit is a runtime setting; all runtimes share one compilation cache, so a
+// module is compiled to machine code once per cache directory. Runtimes
+// close a module whose context is done (a timed-out exchange interrupts even
+// an infinite loop). The core host functions are the shared ones from
+// package abi, bound to the exchange carried in the call's context.
+package wazeroengine
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/bubblewasm/bubblewasm/abi"
+	"github.com/bubblewasm/bubblewasm/server/wasm"
+)
+
+// Engine is the wazero engine.
+type Engine struct {
+	cache wazero.CompilationCache
+}
+
+// New returns the engine. cacheDir, when not empty, keeps compiled machine
+// code on disk across restarts; otherwise it is kept in memory only.
+func New(cacheDir string) (*Engine, error) {
+	if cacheDir == "" {
+		return &Engine{cache: wazero.NewCompilationCache()}, nil
+	}
+	cache, err := wazero.NewCompilationCacheWithDir(cacheDir)
+	if err != nil {
+		return nil, fmt.Errorf("compilation cache %s: %w", cacheDir, err)
+	}
+	return &Engine{cache: cache}, nil
+}
+
+// Name returns "wazero".
+func (e *Engine) Name() string { return "wazero" }
+
+// Close releases the compilation cache handle.
+func (e *Engine) Close(ctx context.Context) error { return e.cache.Close(ctx) }
+
+// Compile validates and compiles a module in a runtime of its own.
+func (e *Engine) Compile(ctx context.Context, bin []byte, limits wasm.Limits) (wasm.Module, error) {
+	cfg := wazero.NewRuntimeConfig().
+		WithCompilationCache(e.cache).
+		WithCloseOnContextDone(true).
+		WithCoreFeatures(api.CoreFeaturesV2)
+	if limits.MemoryPages > 0 {
+		cfg = cfg.WithMemoryLimitPages(limits.MemoryPages)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	compiled, err := rt.CompileModule(ctx, bin)
+	if err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
+	m := &module{rt: rt, compiled: compiled}
+	if err := m.linkImports(ctx); err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
+	m.config = wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions(). // _initialize runs in Instantiate, where its errors are ours to report
+		WithSysWalltime().WithSysNanotime().WithSysNanosleep().
+		WithRandSource(rand.Reader)
+	return m, nil
+}
+
+type module struct {
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	config   wazero.ModuleConfig
+}
+
+// linkImports instantiates only the host modules the guest imports.
+func (m *module) linkImports(ctx context.Context) error {
+	need := map[string]bool{}
+	for _, f := range m.compiled.ImportedFunctions() {
+		mod, _, _ := f.Import()
+		need[mod] = true
+	}
+	if need[wasi_snapshot_preview1.ModuleName] {
+		if _, err := wasi_snapshot_preview1.Instantiate(ctx, m.rt); err != nil {
+			return err
+		}
+	}
+	if need[abi.ModuleName] {
+		b := m.rt.NewHostModuleBuilder(abi.ModuleName)
+		for _, f := range abi.Funcs() {
+			params := make([]api.ValueType, len(f.Params))
+			for i := range params {
+				params[i] = api.ValueTypeI32
+			}
+			results := make([]api.ValueType, f.Results)
+			for i := range results {
+				results[i] = api.ValueTypeI32
+			}
+			b.NewFunctionBuilder().
+				WithGoModuleFunction(hostFunc(f.Call), params, results).
+				WithParameterNames(f.Params...).
+				Export(f.Name)
+		}
+		if _, err := b.Instantiate(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type exchangeKey struct{}
+
+// hostFunc binds a shared abi function to wazero's calling convention.
+func hostFunc(call func(abi.Exchange, abi.Memory, []uint64) error) api.GoModuleFunc {
+	return func(ctx context.Context, mod api.Module, stack []uint64) {
+		x, _ := ctx.Value(exchangeKey{}).(abi.Exchange)
+		if x == nil {
+			panic(errors.New("bubblewasm host function called outside an exchange"))
+		}
+		mem := mod.Memory()
+		if mem == nil {
+			panic(&abi.GuestError{Func: "memory", Reason: "the module exports no memory"})
+		}
+		if err := call(x, mem, stack); err != nil {
+			panic(err) // wazero turns a host panic into the guest call's error
+		}
+	}
+}
+
+func (m *module) Imports() []wasm.Import {
+	var out []wasm.Import
+	for _, f := range m.compiled.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		out = append(out, wasm.Import{Module: mod, Name: name, Signature: signature(f)})
+	}
+	return out
+}
+
+func (m *module) Exports() []wasm.Export {
+	var out []wasm.Export
+	for name, f := range m.compiled.ExportedFunctions() {
+		out = append(out, wasm.Export{Name: name, Signature: signature(f)})
+	}
+	return out
+}
+
+func (m *module) ExportsMemory(name string) bool {
+	_, ok := m.compiled.ExportedMemories()[name]
+	return ok
+}
+
+func signature(f api.FunctionDefinition) wasm.Signature {
+	conv := func(ts []api.ValueType) []wasm.ValueType {
+		out := make([]wasm.ValueType, len(ts))
+		for i, t := range ts {
+			out[i] = wasm.ValueType(t)
+		}
+		return out
+	}
+	return wasm.Signature{Params: conv(f.ParamTypes()), Results: conv(f.ResultTypes())}
+}
+
+func (m *module) Close(ctx context.Context) error { return m.rt.Close(ctx) }
+
+func (m *module) Instantiate(ctx context.Context, cfg wasm.InstanceConfig) (wasm.Instance, error) {
+	mc := m.config
+	if cfg.Stdout != nil {
+		mc = mc.WithStdout(cfg.Stdout)
+	}
+	if cfg.Stderr != nil {
+		mc = mc.WithStderr(cfg.Stderr)
+	}
+	if cfg.Init != nil {
+		ctx = context.WithValue(ctx, exchangeKey{}, cfg.Init)
+	}
+	mod, err := m.rt.InstantiateModule(ctx, m.compiled, mc)
+	if err != nil {
+		return nil, err
+	}
+	inst := &instance{mod: mod, handle: mod.ExportedFunction(abi.ExportHandle), mem: mod.Memory()}
+	for _, name := range []string{abi.ExportInitialize, abi.ExportInit} {
+		f := mod.ExportedFunction(name)
+		if f == nil {
+			continue
+		}
+		res, err := f.Call(ctx)
+		if err == nil && len(res) == 1 && int32(res[0]) != 0 {
+			err = fmt.Errorf("%s returned %d", name, int32(res[0]))
+		}
+		if err != nil {
+			mod.Close(context.Background())
+			return nil, fmt.Errorf("%s: %w", name, callError(err))
+		}
+	}
+	if inst.handle == nil {
+		mod.Close(context.Background())
+		return nil, fmt.Errorf("module exports no %s function", abi.ExportHandle)
+	}
+	return inst, nil
+}
+
+type instance struct {
+	mod    api.Module
+	handle api.Function
+	mem    api.Memory
+	stack  [1]uint64
+}
+
+func (i *instance) Handle(ctx context.Context, x abi.Exchange) (int32, error) {
+	ctx = context.WithValue(ctx, exchangeKey{}, x)
+	if err := i.handle.CallWithStack(ctx, i.stack[:]); err != nil {
+		return 0, callError(err)
+	}
+	return int32(uint32(i.stack[0])), nil
+}
+
+func (i *instance) MemorySize() uint64 {
+	if i.mem == nil {
+		return 0
+	}
+	return uint64(i.mem.Size())
+}
+
+func (i *instance) Close(ctx context.Context) error { return i.mod.Close(ctx) }
+
+// callError maps wazero's context exits to the context errors they stand for.
+func callError(err error) error {
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+		case sys.ExitCodeContextCanceled:
+			return fmt.Errorf("%w (%v)", context.Canceled, err)
+		}
+	}
+	return err
+}
+
+var _ wasm.Engine = (*Engine)(nil)

@@ -1,0 +1,133 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/bubblewasm/bubblewasm/abi"
+)
+
+// Pattern matches one env value. ParsePattern reads three forms:
+//
+//   - exact: no '*', '?' or '['; the value must be equal.
+//   - prefix: "BASE/*" with no other metacharacter; matches BASE itself and
+//     everything below "BASE/". On PATH_INFO it mounts the route at BASE:
+//     SCRIPT_NAME gains BASE and PATH_INFO keeps the rest, as in WSGI.
+//   - glob: anything else, with path.Match rules ('*' does not cross '/');
+//     a lone "*" matches any value.
+//
+// An env key that is absent matches no pattern.
+type Pattern struct {
+	kind  patternKind
+	value string // the exact value, the prefix base, or the glob
+}
+
+type patternKind int
+
+const (
+	exactPattern patternKind = iota
+	prefixPattern
+	globPattern
+	anyPattern
+)
+
+// ParsePattern parses a route pattern.
+func ParsePattern(s string) (Pattern, error) {
+	const meta = "*?[\\"
+	switch {
+	case s == "*":
+		return Pattern{kind: anyPattern}, nil
+	case strings.HasSuffix(s, "/*") && !strings.ContainsAny(s[:len(s)-2], meta):
+		return Pattern{kind: prefixPattern, value: s[:len(s)-2]}, nil
+	case !strings.ContainsAny(s, meta):
+		return Pattern{kind: exactPattern, value: s}, nil
+	}
+	if _, err := path.Match(s, ""); err != nil {
+		return Pattern{}, fmt.Errorf("pattern %q: %w", s, err)
+	}
+	return Pattern{kind: globPattern, value: s}, nil
+}
+
+// String returns the pattern as ParsePattern reads it.
+func (p Pattern) String() string {
+	switch p.kind {
+	case anyPattern:
+		return "*"
+	case prefixPattern:
+		return p.value + "/*"
+	}
+	return p.value
+}
+
+// Match reports whether v matches.
+func (p Pattern) Match(v string) bool {
+	switch p.kind {
+	case exactPattern:
+		return v == p.value
+	case prefixPattern:
+		return v == p.value || strings.HasPrefix(v, p.value+"/")
+	case anyPattern:
+		return true
+	}
+	ok, _ := path.Match(p.value, v)
+	return ok
+}
+
+// Route sends the exchanges whose env matches every pattern to Handler.
+type Route struct {
+	// Name is set as bubble.route on the exchanges the route takes.
+	Name string
+	// Match maps env keys to patterns; a route with none takes everything.
+	Match map[string]Pattern
+	// Handler serves the route's exchanges.
+	Handler Handler
+}
+
+// Router passes each exchange to the first route that matches it.
+type Router struct {
+	routes []Route
+}
+
+// NewRouter returns a router that tries routes in order.
+func NewRouter(routes ...Route) *Router {
+	return &Router{routes: routes}
+}
+
+// Serve passes x to the first matching route, after setting bubble.route and
+// splitting SCRIPT_NAME/PATH_INFO for a prefix match on PATH_INFO. Without a
+// match it returns an error wrapping ErrNoRoute.
+func (r *Router) Serve(ctx context.Context, x *Exchange) error {
+	for i := range r.routes {
+		rt := &r.routes[i]
+		if !rt.matches(x.Env) {
+			continue
+		}
+		x.Env[abi.EnvRoute] = rt.Name
+		if p, ok := rt.Match[abi.EnvPathInfo]; ok && p.kind == prefixPattern {
+			x.Env[abi.EnvScriptName] += p.value
+			x.Env[abi.EnvPathInfo] = x.Env[abi.EnvPathInfo][len(p.value):]
+		}
+		return rt.Handler.Serve(ctx, x)
+	}
+	return fmt.Errorf("%w %s", ErrNoRoute, describe(x.Env))
+}
+
+func (rt *Route) matches(env Env) bool {
+	for key, p := range rt.Match {
+		v, ok := env[key]
+		if !ok || !p.Match(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// describe names an unrouted exchange for error messages.
+func describe(env Env) string {
+	if m, ok := env[abi.EnvRequestMethod]; ok {
+		return m + " " + env[abi.EnvPathInfo]
+	}
+	return "the " + env[abi.EnvTransport] + " exchange on listener " + env[abi.EnvListener]
+}

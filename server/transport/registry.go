@@ -1,0 +1,86 @@
+package transport
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bubblewasm/bubblewasm/server"
+)
+
+// Options are the listener-level settings a transport may use. Zero values
+// mean the documented defaults.
+type Options struct {
+	// Logger receives the transport's own records; nil discards them.
+	Logger *slog.Logger
+	// MaxLineBytes caps one line of the line transport (default 64 KiB).
+	MaxLineBytes int
+	// ReadHeaderTimeout bounds reading HTTP request headers (default 10s).
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes idle HTTP keep-alive connections (default 120s).
+	IdleTimeout time.Duration
+	// MaxHeaderBytes caps HTTP request headers (default 64 KiB).
+	MaxHeaderBytes int
+	// MaxBodyBytes caps an HTTP request body; 0 means no cap.
+	MaxBodyBytes int64
+}
+
+// Defaults for Options.
+const (
+	DefaultMaxLineBytes      = 64 << 10
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+)
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxLineBytes <= 0 {
+		o.MaxLineBytes = DefaultMaxLineBytes
+	}
+	if o.ReadHeaderTimeout <= 0 {
+		o.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	return o
+}
+
+// Factory builds a transport that serves connection exchanges by producing
+// exchanges for next.
+type Factory func(next server.Handler, opts Options) server.Handler
+
+// Registry maps transport names to factories.
+type Registry map[string]Factory
+
+// Default returns a registry with every built-in transport.
+func Default() Registry {
+	return Registry{"raw": NewRaw, "line": NewLine, "http": NewHTTP}
+}
+
+// Names returns the registered names, sorted.
+func (r Registry) Names() []string {
+	names := make([]string, 0, len(r))
+	for n := range r {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// New builds the named transport over next.
+func (r Registry) New(name string, next server.Handler, opts Options) (server.Handler, error) {
+	f, ok := r[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown transport %q (have %s)", name, strings.Join(r.Names(), ", "))
+	}
+	return f(next, opts.withDefaults()), nil
+}

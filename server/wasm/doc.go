@@ -1,0 +1,7 @@
+// Package wasm owns the route handler that runs WebAssembly modules: module
+// loading and validation against the ABI, the instance lifecycle (a fresh
+// instance per exchange, or a pool of reused ones), per-route limits
+// (timeout, memory, concurrency), and the engine interface that each wasm
+// runtime adapts to. The host functions themselves live in package abi and
+// are shared by every engine.
+package wasm

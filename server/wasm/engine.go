@@ -1,0 +1,103 @@
+package wasm
+
+import (
+	"context"
+	"io"
+
+	"github.com/bubblewasm/bubblewasm/abi"
+)
+
+// Engine compiles modules. Implementations adapt one wasm runtime.
+type Engine interface {
+	// Name is the engine's configuration name, such as "wazero".
+	Name() string
+	// Compile validates and compiles a module. The returned Module honours
+	// limits for every instance it makes.
+	Compile(ctx context.Context, wasm []byte, limits Limits) (Module, error)
+	// Close releases the engine; modules it compiled must be closed first.
+	Close(ctx context.Context) error
+}
+
+// Limits bound every instance of a module.
+type Limits struct {
+	// MemoryPages caps linear memory, in 64 KiB pages.
+	MemoryPages uint32
+}
+
+// Module is a compiled module.
+type Module interface {
+	// Imports lists the functions the module imports.
+	Imports() []Import
+	// Exports lists the functions the module exports.
+	Exports() []Export
+	// ExportsMemory reports whether the module exports a memory named name.
+	ExportsMemory(name string) bool
+	// Instantiate makes an instance: it runs _initialize and bubble_init when
+	// exported, with init bound to their host calls (log, mostly).
+	Instantiate(ctx context.Context, cfg InstanceConfig) (Instance, error)
+	// Close releases the module.
+	Close(ctx context.Context) error
+}
+
+// InstanceConfig is what differs between instances of one module.
+type InstanceConfig struct {
+	// Stdout and Stderr receive the guest's WASI output.
+	Stdout, Stderr io.Writer
+	// Init serves host calls made while the instance initializes.
+	Init abi.Exchange
+}
+
+// Instance is an instantiated module. It serves one exchange at a time.
+type Instance interface {
+	// Handle calls bubble_handle with x bound to the host functions. It
+	// returns the guest's result, or an error when the call trapped, ran out
+	// of time (ctx) or could not run; after an error the instance is unusable.
+	Handle(ctx context.Context, x abi.Exchange) (int32, error)
+	// MemorySize is the current size of the instance's memory in bytes.
+	MemorySize() uint64
+	// Close releases the instance.
+	Close(ctx context.Context) error
+}
+
+// ValueType is a wasm value type in a function signature.
+type ValueType byte
+
+// Value types.
+const (
+	I32 ValueType = 0x7f
+	I64 ValueType = 0x7e
+	F32 ValueType = 0x7d
+	F64 ValueType = 0x7c
+)
+
+// String returns the WebAssembly text name.
+func (v ValueType) String() string {
+	switch v {
+	case I32:
+		return "i32"
+	case I64:
+		return "i64"
+	case F32:
+		return "f32"
+	case F64:
+		return "f64"
+	}
+	return "v128/ref"
+}
+
+// Signature is a function type.
+type Signature struct {
+	Params, Results []ValueType
+}
+
+// Import is an imported function.
+type Import struct {
+	Module, Name string
+	Signature
+}
+
+// Export is an exported function.
+type Export struct {
+	Name string
+	Signature
+}

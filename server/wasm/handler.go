@@ -1,0 +1,262 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/bubblewasm/bubblewasm/abi"
+	"github.com/bubblewasm/bubblewasm/server"
+)
+
+// Lifecycle says how a route's instances live.
+type Lifecycle string
+
+const (
+	// Fresh makes a new instance for every exchange and closes it after:
+	// nothing survives from one exchange to the next.
+	Fresh Lifecycle = "fresh"
+	// Pool reuses instances, one exchange at a time each. An instance that
+	// failed in any way is closed, never reused.
+	Pool Lifecycle = "pool"
+)
+
+// Options configure a Handler. Zero values mean the defaults.
+type Options struct {
+	// Name is the route's name, used in logs.
+	Name string
+	// Logger receives guest output and records; nil discards them.
+	Logger *slog.Logger
+	// Lifecycle is Fresh (default) or Pool.
+	Lifecycle Lifecycle
+	// PoolSize caps idle pooled instances (default 2×GOMAXPROCS).
+	PoolSize int
+	// MaxConcurrency caps exchanges running at once (default 64).
+	MaxConcurrency int
+	// Timeout bounds one exchange, waiting for a slot included (default 30s).
+	Timeout time.Duration
+	// Limits bound every instance.
+	Limits Limits
+}
+
+// Defaults for Options.
+const (
+	DefaultMaxConcurrency = 64
+	DefaultTimeout        = 30 * time.Second
+	DefaultMemoryPages    = 1024 // 64 MiB
+)
+
+// Handler serves exchanges by calling a module's bubble_handle export.
+type Handler struct {
+	opts   Options
+	module Module
+	pool   chan Instance
+	slots  chan struct{}
+}
+
+// Load reads, compiles and validates a module file, then makes one instance
+// to prove it initializes. Errors name the file.
+func Load(ctx context.Context, engine Engine, path string, opts Options) (*Handler, error) {
+	bin, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	h, err := New(ctx, engine, bin, opts)
+	if err != nil {
+		return nil, fmt.Errorf("module %s: %w", path, err)
+	}
+	return h, nil
+}
+
+// New compiles and validates a module, then makes one instance to prove it
+// initializes (kept for reuse when the lifecycle is Pool).
+func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Lifecycle == "" {
+		opts.Lifecycle = Fresh
+	}
+	if opts.Lifecycle != Fresh && opts.Lifecycle != Pool {
+		return nil, fmt.Errorf("unknown instance lifecycle %q (want fresh or pool)", opts.Lifecycle)
+	}
+	if opts.PoolSize <= 0 {
+		opts.PoolSize = 2 * runtime.GOMAXPROCS(0)
+	}
+	if opts.MaxConcurrency <= 0 {
+		opts.MaxConcurrency = DefaultMaxConcurrency
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Limits.MemoryPages == 0 {
+		opts.Limits.MemoryPages = DefaultMemoryPages
+	}
+	opts.Logger = opts.Logger.With("route", opts.Name)
+	m, err := engine.Compile(ctx, bin, opts.Limits)
+	if err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
+	if err := Validate(m); err != nil {
+		m.Close(ctx)
+		return nil, err
+	}
+	h := &Handler{opts: opts, module: m, slots: make(chan struct{}, opts.MaxConcurrency)}
+	if opts.Lifecycle == Pool {
+		h.pool = make(chan Instance, opts.PoolSize)
+	}
+	inst, err := h.instantiate(ctx)
+	if err != nil {
+		m.Close(ctx)
+		return nil, fmt.Errorf("instantiate: %w", err)
+	}
+	h.release(ctx, inst)
+	return h, nil
+}
+
+// Close closes pooled instances and the module.
+func (h *Handler) Close(ctx context.Context) error {
+	if h.pool != nil {
+		for {
+			select {
+			case inst := <-h.pool:
+				inst.Close(ctx)
+				continue
+			default:
+			}
+			break
+		}
+	}
+	return h.module.Close(ctx)
+}
+
+func (h *Handler) instantiate(ctx context.Context) (Instance, error) {
+	return h.module.Instantiate(ctx, InstanceConfig{
+		Stdout: &lineLogger{logger: h.opts.Logger, level: slog.LevelInfo, stream: "stdout"},
+		Stderr: &lineLogger{logger: h.opts.Logger, level: slog.LevelWarn, stream: "stderr"},
+		Init:   &hostExchange{x: &server.Exchange{Env: server.Env{}, Reader: eofReader{}, Writer: closedWriter{}}, logger: h.opts.Logger},
+	})
+}
+
+func (h *Handler) acquire(ctx context.Context) (Instance, error) {
+	select {
+	case inst := <-h.pool: // a nil channel (Fresh) never delivers
+		return inst, nil
+	default:
+	}
+	return h.instantiate(ctx)
+}
+
+// release keeps a healthy instance for reuse when the pool has room.
+func (h *Handler) release(ctx context.Context, inst Instance) {
+	select {
+	case h.pool <- inst:
+	default:
+		inst.Close(ctx)
+	}
+}
+
+// Serve runs one exchange on an instance, within the route's timeout and
+// concurrency limit.
+func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
+	ctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
+	defer cancel()
+	select {
+	case h.slots <- struct{}{}:
+	case <-ctx.Done():
+		return h.ctxError(ctx, fmt.Errorf("%w: %d exchanges already running", server.ErrOverloaded, cap(h.slots)))
+	}
+	defer func() { <-h.slots }()
+	if d, ok := x.Writer.(server.ReadDeadliner); ok {
+		deadline, _ := ctx.Deadline()
+		d.SetReadDeadline(deadline)
+		defer d.SetReadDeadline(time.Time{})
+	}
+	inst, err := h.acquire(ctx)
+	if err != nil {
+		return h.ctxError(ctx, fmt.Errorf("%w: instantiate: %w", server.ErrHandlerFailed, err))
+	}
+	code, err := inst.Handle(ctx, &hostExchange{x: x, logger: h.opts.Logger, ctx: ctx})
+	switch {
+	case err != nil:
+		inst.Close(context.Background())
+		return h.ctxError(ctx, fmt.Errorf("%w: %w", server.ErrHandlerFailed, err))
+	case code != 0:
+		inst.Close(context.Background())
+		return fmt.Errorf("%w: %s returned %d", server.ErrHandlerFailed, abi.ExportHandle, code)
+	}
+	h.release(ctx, inst)
+	return nil
+}
+
+// ctxError explains a failure by the context when it ended: the route's
+// timeout, or the exchange being cancelled from below (client gone, server
+// stopping).
+func (h *Handler) ctxError(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("%w after %s: %w", server.ErrTimeout, h.opts.Timeout, err)
+	case ctx.Err() != nil:
+		return fmt.Errorf("exchange cancelled: %w", err)
+	}
+	return err
+}
+
+// hostExchange is a server exchange as the ABI host functions see it.
+type hostExchange struct {
+	x      *server.Exchange
+	logger *slog.Logger
+	ctx    context.Context
+}
+
+func (e *hostExchange) Env(key string) (string, bool) { v, ok := e.x.Env[key]; return v, ok }
+func (e *hostExchange) EnvKeys() []string             { return e.x.Env.Keys() }
+func (e *hostExchange) Read(p []byte) (int, error)    { return e.x.Reader.Read(p) }
+func (e *hostExchange) Write(p []byte) (int, error)   { return e.x.Writer.Write(p) }
+func (e *hostExchange) Flush() error                  { return e.x.Writer.Flush() }
+func (e *hostExchange) SetStatus(code int) bool       { return e.x.Writer.SetStatus(code) }
+
+func (e *hostExchange) SetHeader(name, value string, add bool) bool {
+	if e.x.Writer.Committed() {
+		return false
+	}
+	if add {
+		e.x.Writer.Header().Add(name, value)
+	} else {
+		e.x.Writer.Header().Set(name, value)
+	}
+	return true
+}
+
+func (e *hostExchange) Log(level slog.Level, msg string) {
+	ctx := e.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	e.logger.Log(ctx, level, msg, "source", "guest")
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// closedWriter is the output of an instance that is initializing: there is
+// no exchange to write to yet.
+type closedWriter struct{}
+
+func (closedWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
+func (closedWriter) Header() http.Header       { return http.Header{} }
+func (closedWriter) SetStatus(int) bool        { return false }
+func (closedWriter) Committed() bool           { return true }
+func (closedWriter) Flush() error              { return io.ErrClosedPipe }
+
+var (
+	_ server.Handler = (*Handler)(nil)
+	_ abi.Exchange   = (*hostExchange)(nil)
+)

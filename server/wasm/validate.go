@@ -1,0 +1,80 @@
+package wasm
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/bubblewasm/bubblewasm/abi"
+)
+
+// Validate checks a compiled module against ABI v1 before any instance is
+// made: the required exports and their signatures, and that every import is
+// a host function this server provides with the right signature.
+func Validate(m Module) error {
+	var problems []string
+	exports := map[string]Signature{}
+	for _, e := range m.Exports() {
+		exports[e.Name] = e.Signature
+	}
+	i32 := []ValueType{I32}
+	if sig, ok := exports[abi.ExportHandle]; !ok {
+		if _, isCommand := exports[abi.ExportStart]; isCommand {
+			problems = append(problems, fmt.Sprintf("it is a WASI command module (exports %s, not %s); this server serves ABI v1 handlers", abi.ExportStart, abi.ExportHandle))
+		} else {
+			problems = append(problems, fmt.Sprintf("it does not export %s", abi.ExportHandle))
+		}
+	} else if !sameSig(sig, nil, i32) {
+		problems = append(problems, fmt.Sprintf("export %s has type %s, want () -> (i32)", abi.ExportHandle, sig))
+	}
+	if sig, ok := exports[abi.ExportInit]; ok && !sameSig(sig, nil, i32) {
+		problems = append(problems, fmt.Sprintf("export %s has type %s, want () -> (i32)", abi.ExportInit, sig))
+	}
+	if sig, ok := exports[abi.ExportInitialize]; ok && !sameSig(sig, nil, nil) {
+		problems = append(problems, fmt.Sprintf("export %s has type %s, want () -> ()", abi.ExportInitialize, sig))
+	}
+	if !m.ExportsMemory(abi.ExportMemory) {
+		problems = append(problems, fmt.Sprintf("it does not export its memory as %q", abi.ExportMemory))
+	}
+	host := map[string]abi.Func{}
+	for _, f := range abi.Funcs() {
+		host[f.Name] = f
+	}
+	for _, imp := range m.Imports() {
+		switch imp.Module {
+		case abi.ModuleName:
+			f, ok := host[imp.Name]
+			if !ok {
+				problems = append(problems, fmt.Sprintf("it imports %s.%s, which ABI v1 does not have", imp.Module, imp.Name))
+				continue
+			}
+			want := Signature{Params: slices.Repeat(i32, len(f.Params)), Results: slices.Repeat(i32, f.Results)}
+			if !sameSig(imp.Signature, want.Params, want.Results) {
+				problems = append(problems, fmt.Sprintf("it imports %s.%s as %s, want %s", imp.Module, imp.Name, imp.Signature, want))
+			}
+		case "wasi_snapshot_preview1":
+		default:
+			problems = append(problems, fmt.Sprintf("it imports %s.%s from a module this server does not provide", imp.Module, imp.Name))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("not a bubblewasm ABI v1 handler: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func sameSig(s Signature, params, results []ValueType) bool {
+	return slices.Equal(s.Params, params) && slices.Equal(s.Results, results)
+}
+
+// String returns the signature in WebAssembly text style: (i32, i32) -> (i32).
+func (s Signature) String() string {
+	list := func(ts []ValueType) string {
+		parts := make([]string, len(ts))
+		for i, t := range ts {
+			parts[i] = t.String()
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	}
+	return list(s.Params) + " -> " + list(s.Results)
+}
