@@ -1,0 +1,252 @@
+// Package app assembles a running bubblewasm host from a validated
+// configuration: it loads every route's module on its engine, builds the
+// router, stacks each listener's transport over it, binds the listeners and
+// serves until its context ends, then shuts down gracefully.
+//
+// Loading comes before binding: a bad module or address is reported while
+// nothing is listening yet.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/bubblewasm/bubblewasm/server"
+	"github.com/bubblewasm/bubblewasm/server/config"
+	"github.com/bubblewasm/bubblewasm/server/internal/wazeroengine"
+	"github.com/bubblewasm/bubblewasm/server/transport"
+	"github.com/bubblewasm/bubblewasm/server/wasm"
+)
+
+// ErrEngineUnavailable reports an engine that this build does not include.
+var ErrEngineUnavailable = errors.New("engine not available in this build")
+
+// Options tune New.
+type Options struct {
+	// Logger receives every record; nil discards them.
+	Logger *slog.Logger
+	// Listen, when not empty, replaces the configuration's listeners: each
+	// address is served with Transport.
+	Listen []string
+	// Transport is the transport of the Listen addresses (default "http").
+	Transport string
+}
+
+// App is a configured host: modules loaded, listeners not yet bound.
+type App struct {
+	cfg       *config.Config
+	logger    *slog.Logger
+	engines   map[string]wasm.Engine
+	handlers  []*wasm.Handler
+	router    *server.Router
+	listeners []config.Listener
+	bound     []server.Listener
+	srv       *server.Server
+}
+
+// New loads every route's module and checks every listener address. It
+// binds nothing; errors name the route and its place in the config file.
+func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, listeners: cfg.Listeners}
+	if len(opts.Listen) > 0 {
+		a.listeners = nil
+		if opts.Transport == "" {
+			opts.Transport = config.DefaultTransport
+		}
+		for i, addr := range opts.Listen {
+			a.listeners = append(a.listeners, config.Listener{Name: fmt.Sprintf("listen%d", i+1), Address: addr, Transport: opts.Transport})
+		}
+	}
+	if len(a.listeners) == 0 {
+		return nil, fmt.Errorf("%s: no listeners: add a [[listener]] or pass --listen", cfg.File)
+	}
+	var errs []error
+	for _, l := range a.listeners {
+		if _, err := server.ParseAddress(l.Address); err != nil {
+			errs = append(errs, fmt.Errorf("listener %s: %w", l.Name, err))
+		}
+		if _, ok := transport.Default()[l.Transport]; !ok {
+			_, err := transport.Default().New(l.Transport, nil, transport.Options{})
+			errs = append(errs, fmt.Errorf("listener %s: %w", l.Name, err))
+		}
+	}
+	var routes []server.Route
+	for _, rc := range cfg.Routes {
+		rt, err := a.loadRoute(ctx, rc)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: route %s: %w", cfg.File, rc.Line, rc.Name, err))
+			continue
+		}
+		routes = append(routes, rt)
+	}
+	if err := errors.Join(errs...); err != nil {
+		a.Close(ctx)
+		return nil, err
+	}
+	a.router = server.NewRouter(routes...)
+	return a, nil
+}
+
+func (a *App) engine(name string) (wasm.Engine, error) {
+	if e, ok := a.engines[name]; ok {
+		return e, nil
+	}
+	var e wasm.Engine
+	var err error
+	switch name {
+	case config.EngineWazero:
+		e, err = wazeroengine.New(a.cacheDir())
+	default:
+		err = fmt.Errorf("%w: %q", ErrEngineUnavailable, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.engines[name] = e
+	return e, nil
+}
+
+// cacheDir is the configured compilation cache, or one under the user's
+// cache directory, or none (in memory) when there is no such directory.
+func (a *App) cacheDir() string {
+	if a.cfg.CacheDir != "" {
+		return a.cfg.CacheDir
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "bubblewasm", "compiled")
+}
+
+func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, error) {
+	match := map[string]server.Pattern{}
+	for key, pat := range rc.Match {
+		p, err := server.ParsePattern(pat)
+		if err != nil {
+			return server.Route{}, fmt.Errorf("match.%s: %w", key, err)
+		}
+		match[key] = p
+	}
+	engine, err := a.engine(rc.Engine)
+	if err != nil {
+		return server.Route{}, err
+	}
+	h, err := wasm.Load(ctx, engine, rc.Module, wasm.Options{
+		Name:           rc.Name,
+		Logger:         a.logger,
+		Lifecycle:      wasm.Lifecycle(rc.Instances),
+		PoolSize:       rc.PoolSize,
+		MaxConcurrency: rc.MaxConcurrency,
+		Timeout:        rc.Timeout,
+		Limits:         wasm.Limits{MemoryPages: uint32(rc.Memory / config.PageSize)},
+	})
+	if err != nil {
+		return server.Route{}, err
+	}
+	a.handlers = append(a.handlers, h)
+	return server.Route{Name: rc.Name, Match: match, Handler: h}, nil
+}
+
+// Listen binds every listener, or none: on error, those already bound are
+// closed. It returns the real addresses (a requested port 0 resolved).
+func (a *App) Listen(ctx context.Context) ([]server.Address, error) {
+	var addrs []server.Address
+	for _, lc := range a.listeners {
+		addr, _ := server.ParseAddress(lc.Address)
+		l, err := addr.Listen(ctx, server.ListenOptions{SocketMode: lc.SocketMode})
+		if err != nil {
+			for _, b := range a.bound {
+				b.Listener.Close()
+			}
+			a.bound = nil
+			return nil, fmt.Errorf("listener %s: %w", lc.Name, err)
+		}
+		th, _ := transport.Default().New(lc.Transport, a.router, transport.Options{
+			Logger:            a.logger.With("listener", lc.Name),
+			MaxLineBytes:      lc.MaxLineBytes,
+			ReadHeaderTimeout: lc.ReadHeaderTimeout,
+			IdleTimeout:       lc.IdleTimeout,
+			MaxHeaderBytes:    lc.MaxHeaderBytes,
+			MaxBodyBytes:      lc.MaxBodyBytes,
+		})
+		a.bound = append(a.bound, server.Listener{Name: lc.Name, Listener: l, Handler: th})
+		real := server.ListenerAddress(l)
+		addrs = append(addrs, real)
+		a.logger.Info("listening", "listener", lc.Name, "address", real.String(), "transport", lc.Transport)
+	}
+	a.srv = server.NewServer(a.logger, a.bound...)
+	return addrs, nil
+}
+
+// Serve serves on the bound listeners until ctx ends, then shuts down: it
+// stops accepting and waits up to the configured shutdown timeout for
+// running exchanges. It returns nil after a clean shutdown.
+func (a *App) Serve(ctx context.Context) error {
+	if a.srv == nil {
+		return errors.New("app: Serve called before Listen")
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- a.srv.Serve() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	timeout := a.cfg.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = config.DefaultShutdownTimeout
+	}
+	a.logger.Info("shutting down", "timeout", timeout)
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := a.srv.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, server.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+// Close releases modules and engines. Call it after Serve returns.
+func (a *App) Close(ctx context.Context) error {
+	var errs []error
+	for _, h := range a.handlers {
+		errs = append(errs, h.Close(ctx))
+	}
+	for _, e := range a.engines {
+		errs = append(errs, e.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// ModuleConfig is the configuration of `bubblewasm run MODULE`: one route,
+// matching every exchange, served by the module with default limits.
+func ModuleConfig(path string) (*config.Config, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return nil, err
+	}
+	name := filepath.Base(path)
+	name = name[:len(name)-len(filepath.Ext(name))]
+	return &config.Config{
+		File:            "(command line)",
+		Engine:          config.DefaultEngine,
+		ShutdownTimeout: config.DefaultShutdownTimeout,
+		LogLevel:        config.DefaultLogLevel,
+		Routes: []config.Route{{
+			Name: name, Module: abs, Engine: config.DefaultEngine, Instances: config.DefaultInstances,
+			MaxConcurrency: config.DefaultMaxConcurrency, Timeout: config.DefaultTimeout, Memory: config.DefaultMemory,
+		}},
+	}, nil
+}
+
