@@ -249,4 +249,3 @@ func ModuleConfig(path string) (*config.Config, error) {
 		}},
 	}, nil
 }
-
