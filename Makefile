@@ -1,0 +1,63 @@
+# bubblewasm — build, run, test, bench.
+#
+#   make run     build everything and serve examples/hello on 127.0.0.1:8080
+#   make test    install what is missing, then run every test
+#   make bench   requests/s through bubblewasm vs native net/http, same run
+#   make check   format, vet, tidy, cross-build the guest SDK; fails on change
+
+SHELL   := /bin/bash
+GO      ?= go
+BIN     := bin
+MODS    := hello echo envdump
+WATMODS := hello-wat
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+WASM_GO := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags=-s
+
+.PHONY: all build cli modules run test test-go test-newcomer bench check deps clean
+
+all: build
+
+## deps: install the tools the build and the tests need, when missing.
+deps:
+	@bash scripts/deps.sh
+
+build: cli modules
+
+cli:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/bubblewasm ./cmd/bubblewasm
+
+modules: $(addprefix $(BIN)/modules/,$(addsuffix .wasm,$(MODS) $(WATMODS)))
+
+$(BIN)/modules/%.wasm: FORCE
+	@mkdir -p $(BIN)/modules
+	@if [ -f modules/$*/main.go ]; then \
+		echo "go    modules/$* -> $@"; $(WASM_GO) -o $@ ./modules/$*; \
+	else \
+		echo "wat   modules/$* -> $@"; wat2wasm modules/$*/*.wat -o $@; \
+	fi
+
+FORCE:
+
+run: deps build
+	$(BIN)/bubblewasm run -c examples/hello/bubble.toml
+
+test: deps build test-go test-newcomer
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+## test-newcomer: the README's two commands in a fresh clone of HEAD.
+test-newcomer:
+	@bash scripts/newcomer-test.sh
+
+bench: deps build
+	$(GO) run ./internal/bench
+
+check:
+	@bash scripts/check.sh
+
+clean:
+	rm -rf $(BIN)
