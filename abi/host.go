@@ -199,7 +199,7 @@ func flush(x Exchange, _ Memory, stack []uint64) error {
 func setStatus(x Exchange, _ Memory, stack []uint64) error {
 	code := int32(uint32(stack[0]))
 	switch {
-	case code < 100 || code > 999:
+	case code < 200 || code > 999:
 		result(stack, ErrInvalid)
 	case !x.SetStatus(int(code)):
 		result(stack, ErrCommitted)
