@@ -1,0 +1,233 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Names of engines, instance policies, transports and log levels that the
+// schema accepts.
+const (
+	// EngineWazero selects the wazero runtime.
+	EngineWazero = "wazero"
+	// EngineWasmtime selects the wasmtime runtime.
+	EngineWasmtime = "wasmtime"
+
+	// InstancesFresh runs every exchange in a new module instance.
+	InstancesFresh = "fresh"
+	// InstancesPool reuses idle module instances across exchanges.
+	InstancesPool = "pool"
+
+	// TransportRaw names the raw transport.
+	TransportRaw = "raw"
+	// TransportLine names the line transport.
+	TransportLine = "line"
+	// TransportHTTP names the HTTP transport.
+	TransportHTTP = "http"
+
+	// LogDebug is the most verbose log level.
+	LogDebug = "debug"
+	// LogInfo is the default log level.
+	LogInfo = "info"
+	// LogWarn is the log level that keeps warnings and errors only.
+	LogWarn = "warn"
+	// LogError is the log level that keeps errors only.
+	LogError = "error"
+)
+
+// Defaults: the value a setting takes when the file leaves it out.
+const (
+	// DefaultEngine is the engine of routes when neither they nor the top
+	// level name one.
+	DefaultEngine = EngineWazero
+	// DefaultShutdownTimeout is how long shutdown waits for exchanges.
+	DefaultShutdownTimeout = 10 * time.Second
+	// DefaultLogLevel is the log level.
+	DefaultLogLevel = LogInfo
+
+	// DefaultTransport is a listener's transport.
+	DefaultTransport = TransportHTTP
+	// DefaultMaxLineBytes is the longest line a "line" listener accepts.
+	DefaultMaxLineBytes = 64 << 10
+	// DefaultReadHeaderTimeout is how long an "http" listener waits for
+	// request headers.
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultIdleTimeout is how long an "http" listener keeps an idle
+	// keep-alive connection.
+	DefaultIdleTimeout = 120 * time.Second
+	// DefaultMaxHeaderBytes is the largest request header block an "http"
+	// listener accepts.
+	DefaultMaxHeaderBytes = 64 << 10
+	// DefaultMaxBodyBytes is an "http" listener's body limit: 0, unlimited.
+	DefaultMaxBodyBytes = 0
+
+	// DefaultInstances is a route's instance policy.
+	DefaultInstances = InstancesFresh
+	// DefaultPoolSize is stored in Route.PoolSize when the file leaves
+	// pool_size out; 0 lets the server pick (such as 2*GOMAXPROCS).
+	DefaultPoolSize = 0
+	// DefaultMaxConcurrency is how many exchanges a route runs at once.
+	DefaultMaxConcurrency = 64
+	// DefaultTimeout is a route's wall-clock limit per exchange.
+	DefaultTimeout = 30 * time.Second
+	// DefaultMemory is a route's memory cap in bytes.
+	DefaultMemory = 64 << 20
+
+	// PageSize is the WebAssembly page size; memory must be a multiple.
+	PageSize = 64 << 10
+	// MaxMemory is the largest memory cap, the 32-bit address space.
+	MaxMemory = 4 << 30
+)
+
+// DefaultTransports returns the transport names accepted when
+// Options.Transports is nil: "raw", "line" and "http".
+func DefaultTransports() []string {
+	return []string{TransportRaw, TransportLine, TransportHTTP}
+}
+
+// Config is a validated configuration file with every default filled in.
+type Config struct {
+	// File is the path passed to Load or the name passed to Parse.
+	File string
+	// Engine is the default engine of routes (each Route.Engine is already
+	// resolved against it).
+	Engine string
+	// CacheDir is the compilation cache directory, made absolute against
+	// the config file's directory; "" lets the caller pick.
+	CacheDir string
+	// ShutdownTimeout bounds how long shutdown waits for exchanges.
+	ShutdownTimeout time.Duration
+	// LogLevel is "debug", "info", "warn" or "error".
+	LogLevel string
+	// Listeners are the [[listener]] entries in file order; possibly none.
+	Listeners []Listener
+	// Routes are the [[route]] entries in file order; at least one.
+	Routes []Route
+}
+
+// Listener is one [[listener]] entry. Settings of a transport other than
+// the listener's own are zero.
+type Listener struct {
+	// Name is unique among listeners; "listenerN" (N 1-based) by default.
+	Name string
+	// Address is "tcp://..." or "unix://...", as written.
+	Address string
+	// Transport is one of Options.Transports.
+	Transport string
+	// SocketMode is the permission of a unix socket file; 0 if unset.
+	SocketMode os.FileMode
+	// MaxLineBytes is the longest line of a "line" listener.
+	MaxLineBytes int
+	// ReadHeaderTimeout bounds reading request headers on an "http"
+	// listener; 0 disables it.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout bounds idle keep-alive connections on an "http"
+	// listener; 0 disables it.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes caps request headers on an "http" listener.
+	MaxHeaderBytes int
+	// MaxBodyBytes caps request bodies on an "http" listener; 0 is
+	// unlimited.
+	MaxBodyBytes int64
+	// Line is the line of the entry's [[listener]] header (or of its
+	// inline table).
+	Line int
+}
+
+// Route is one [[route]] entry.
+type Route struct {
+	// Name is unique among routes; "routeN" (N 1-based) by default.
+	Name string
+	// Module is the path of the WebAssembly module, made absolute against
+	// the config file's directory. Whether it exists is not checked.
+	Module string
+	// Match maps env keys to patterns; nil (match everything) if absent.
+	Match map[string]string
+	// MatchOrder is the keys of Match, sorted.
+	MatchOrder []string
+	// Engine is the route's engine, the top-level engine by default.
+	Engine string
+	// Instances is "fresh" or "pool".
+	Instances string
+	// PoolSize is the most idle instances a "pool" route keeps; 0 lets
+	// the server pick.
+	PoolSize int
+	// MaxConcurrency is how many exchanges the route runs at once.
+	MaxConcurrency int
+	// Timeout is the wall-clock limit per exchange.
+	Timeout time.Duration
+	// Memory is the memory cap in bytes, a multiple of PageSize.
+	Memory int64
+	// Line is the line of the entry's [[route]] header (or of its inline
+	// table).
+	Line int
+}
+
+// Options extends validation with checks owned by other packages. The zero
+// Options is what Load and Parse use.
+type Options struct {
+	// Transports are the allowed transport names; nil means
+	// DefaultTransports(). Keys specific to "line" or "http" are only
+	// accepted on listeners of that transport.
+	Transports []string
+	// ValidateAddress, if set, fully checks a listener address once it
+	// has passed the scheme check; its error becomes the message.
+	ValidateAddress func(address string) error
+	// ValidatePattern, if set, checks each match pattern; its error
+	// becomes the message.
+	ValidatePattern func(pattern string) error
+}
+
+// Load reads and validates the file; every error names the file, line and
+// key. A read failure is returned as is (an *fs.PathError); any other error
+// is an ErrorList.
+func Load(path string) (*Config, error) {
+	return LoadWith(path, Options{})
+}
+
+// LoadWith is Load with extra validation from opts.
+func LoadWith(path string, opts Options) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWith(path, data, opts)
+}
+
+// Parse is Load for in-memory data; name is used in error messages, and
+// relative module paths are resolved against its directory (the current
+// directory if name has none).
+func Parse(name string, data []byte) (*Config, error) {
+	return ParseWith(name, data, Options{})
+}
+
+// ParseWith is Parse with extra validation from opts.
+func ParseWith(name string, data []byte, opts Options) (*Config, error) {
+	var doc map[string]any
+	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, ErrorList{{File: name, Line: pe.Position.Line, Key: pe.LastKey, Msg: "invalid TOML: " + pe.Message}}
+		}
+		return nil, ErrorList{{File: name, Msg: "invalid TOML: " + err.Error()}}
+	}
+	dir, err := filepath.Abs(filepath.Dir(name))
+	if err != nil {
+		dir = filepath.Dir(name)
+	}
+	c := &checker{file: name, dir: dir, opts: opts, lines: keyLines(string(data))}
+	if c.opts.Transports == nil {
+		c.opts.Transports = DefaultTransports()
+	}
+	cfg := c.config(doc)
+	if len(c.errs) > 0 {
+		sortErrors(c.errs)
+		return nil, c.errs
+	}
+	return cfg, nil
+}

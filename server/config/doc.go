@@ -1,0 +1,63 @@
+// Package config owns bubblewasm's configuration file: its TOML schema, the
+// defaults of every setting, and the validation that turns a file into a
+// [Config] the server can run without further checks.
+//
+// [Load] reads a file and [Parse] reads bytes already in memory; [LoadWith]
+// and [ParseWith] take [Options] through which the caller plugs in the
+// checks this package deliberately does not own: the full syntax of listener
+// addresses, the set of transport names, and the syntax of route match
+// patterns. Checking that route modules exist, compiling them, and binding
+// listeners all happen elsewhere.
+//
+// # Schema
+//
+//	engine = "wazero"          # default engine for routes: "wazero" | "wasmtime"
+//	cache_dir = ""             # compilation cache directory, relative to the config
+//	                           # file's directory; "" lets the caller pick
+//	shutdown_timeout = "10s"   # Go duration, >= 0
+//	log_level = "info"         # "debug" | "info" | "warn" | "error"
+//
+//	[[listener]]               # zero or more; the CLI may supply listeners instead
+//	name = "web"               # default "listener1", "listener2", ...; unique
+//	address = "tcp://127.0.0.1:8080"  # required; "tcp://..." or "unix://..."
+//	transport = "http"         # one of Options.Transports; default "http"
+//	socket_mode = "0660"       # unix addresses only: octal string, 1..0777
+//	max_line_bytes = "64KiB"   # transport "line" only: size > 0
+//	read_header_timeout = "10s"  # transport "http" only: duration, 0 disables
+//	idle_timeout = "120s"      # transport "http" only: duration, 0 disables
+//	max_header_bytes = "64KiB" # transport "http" only: size > 0
+//	max_body_bytes = "10MiB"   # transport "http" only: size, 0 = unlimited
+//
+//	[[route]]                  # one or more
+//	name = "hello"             # default "route1", "route2", ...; unique
+//	module = "hello.wasm"      # required; relative to the config file's directory
+//	match = { PATH_INFO = "/hello/*" }  # env key -> pattern; absent matches all
+//	engine = "wasmtime"        # overrides the top-level engine
+//	instances = "fresh"        # "fresh" | "pool"
+//	pool_size = 8              # instances = "pool" only: max idle instances, 0 = default
+//	max_concurrency = 64       # > 0
+//	timeout = "30s"            # wall clock per exchange, > 0
+//	memory = "64MiB"           # 64KiB..4GiB, a whole number of 64KiB pages
+//
+// Any key not listed is an error, except inside match, whose keys are
+// environment variable names chosen by the user. An array of inline tables
+// (route = [{ module = "a.wasm" }]) is accepted wherever [[...]] is.
+//
+// Sizes are a non-negative integer number of bytes or a string holding an
+// integer and a unit: B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers
+// of 1024). Units are case-insensitive and may follow a space ("10 MiB").
+// Durations are strings in Go's [time.ParseDuration] syntax ("1m30s").
+//
+// # Errors
+//
+// Every problem is an [*Error] naming the file, the 1-based line and the key,
+// printed as
+//
+//	bubble.toml:7: route[1].timeout: invalid duration "3x": ...
+//
+// Keys are written as TOML dotted paths in which arrays of tables carry a
+// 1-based index, so route[1] is the first [[route]]. Validation does not
+// stop at the first problem: Parse and Load return an [ErrorList] holding
+// every problem found, ordered by line, so a user can fix them all at once.
+// A TOML syntax error stops parsing and is reported alone, in the same form.
+package config

@@ -1,0 +1,523 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Keys allowed in each table, in schema order (the order error messages
+// list them in).
+var (
+	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "listener", "route"}
+	listenerKeys = []string{"name", "address", "transport", "socket_mode", "max_line_bytes",
+		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes"}
+	routeKeys = []string{"name", "module", "match", "engine", "instances", "pool_size",
+		"max_concurrency", "timeout", "memory"}
+
+	engines   = []string{EngineWazero, EngineWasmtime}
+	instances = []string{InstancesFresh, InstancesPool}
+	logLevels = []string{LogDebug, LogInfo, LogWarn, LogError}
+)
+
+// checker turns a decoded document into a Config, collecting every problem.
+type checker struct {
+	file  string
+	dir   string // absolute directory of file, for relative paths
+	opts  Options
+	lines map[string]int // key path -> line, from keyLines
+	errs  ErrorList
+}
+
+// table is a decoded TOML table: its contents, path, line and, for an
+// element of an array of tables, its 1-based index.
+type table struct {
+	m     map[string]any
+	path  string
+	line  int
+	index int
+}
+
+// field is a key present in a table.
+type field struct {
+	path string
+	line int
+	v    any
+}
+
+func (c *checker) errorf(path string, line int, format string, args ...any) {
+	c.errs = append(c.errs, &Error{File: c.file, Line: line, Key: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) lineOf(path string, fallback int) int {
+	if l, ok := c.lines[path]; ok {
+		return l
+	}
+	return fallback
+}
+
+// get returns t's key, if present.
+func (c *checker) get(t table, key string) (field, bool) {
+	v, ok := t.m[key]
+	if !ok {
+		return field{}, false
+	}
+	p := keyPath(t.path, key)
+	return field{path: p, line: c.lineOf(p, t.line), v: v}, true
+}
+
+// missing reports that t lacks the required key.
+func (c *checker) missing(t table, key string) {
+	c.errorf(keyPath(t.path, key), t.line, "required key is missing")
+}
+
+func (c *checker) unknownKeys(t table, known []string) {
+	for _, k := range sortedKeys(t.m) {
+		if !slices.Contains(known, k) {
+			p := keyPath(t.path, k)
+			c.errorf(p, c.lineOf(p, t.line), "unknown key (allowed: %s)", strings.Join(known, ", "))
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func (c *checker) str(f field) (string, bool) {
+	s, ok := f.v.(string)
+	if !ok {
+		c.errorf(f.path, f.line, "must be a string, not %s", typeName(f.v))
+	}
+	return s, ok
+}
+
+func (c *checker) name(f field) (string, bool) {
+	s, ok := c.str(f)
+	if ok && s == "" {
+		c.errorf(f.path, f.line, "must not be empty")
+		return s, false
+	}
+	return s, ok
+}
+
+// oneOf reads a string that must be one of allowed.
+func (c *checker) oneOf(f field, what string, allowed []string) (string, bool) {
+	s, ok := c.str(f)
+	if !ok {
+		return s, false
+	}
+	if !slices.Contains(allowed, s) {
+		q := make([]string, len(allowed))
+		for i, a := range allowed {
+			q[i] = strconv.Quote(a)
+		}
+		c.errorf(f.path, f.line, "unknown %s %q (allowed: %s)", what, s, strings.Join(q, ", "))
+		return s, false
+	}
+	return s, true
+}
+
+// integer reads an integer in [lo, math.MaxInt].
+func (c *checker) integer(f field, lo int64) (int, bool) {
+	n, ok := f.v.(int64)
+	if !ok {
+		c.errorf(f.path, f.line, "must be an integer, not %s", typeName(f.v))
+		return 0, false
+	}
+	if n < lo {
+		c.errorf(f.path, f.line, "must be at least %d, got %d", lo, n)
+		return 0, false
+	}
+	if n > math.MaxInt {
+		c.errorf(f.path, f.line, "must be at most %d, got %d", math.MaxInt, n)
+		return 0, false
+	}
+	return int(n), true
+}
+
+// duration reads a duration of at least lo (0 or 1ns).
+func (c *checker) duration(f field, lo time.Duration) (time.Duration, bool) {
+	s, ok := f.v.(string)
+	if !ok {
+		c.errorf(f.path, f.line, "must be a duration string such as \"30s\", not %s", typeName(f.v))
+		return 0, false
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		c.errorf(f.path, f.line, "invalid duration %q: %v", s, err)
+		return 0, false
+	}
+	if d < lo {
+		if lo > 0 {
+			c.errorf(f.path, f.line, "must be positive, got %q", s)
+		} else {
+			c.errorf(f.path, f.line, "must not be negative, got %q", s)
+		}
+		return 0, false
+	}
+	return d, true
+}
+
+// size reads a size in bytes of at least lo and at most hi.
+func (c *checker) size(f field, lo, hi int64) (int64, bool) {
+	var n int64
+	switch v := f.v.(type) {
+	case int64:
+		n = v
+	case string:
+		var err error
+		if n, err = ParseSize(v); err != nil {
+			c.errorf(f.path, f.line, "invalid size %q: %v", v, err)
+			return 0, false
+		}
+	default:
+		c.errorf(f.path, f.line, "must be a size (an integer number of bytes or a string such as \"64KiB\"), not %s", typeName(f.v))
+		return 0, false
+	}
+	if n < lo {
+		c.errorf(f.path, f.line, "must be at least %s, got %s", formatSize(lo), formatSize(n))
+		return 0, false
+	}
+	if n > hi {
+		c.errorf(f.path, f.line, "must be at most %s, got %s", formatSize(hi), formatSize(n))
+		return 0, false
+	}
+	return n, true
+}
+
+// path reads a file path, made absolute against the config's directory.
+func (c *checker) path(f field) (string, bool) {
+	s, ok := c.str(f)
+	if !ok {
+		return "", false
+	}
+	if s == "" {
+		c.errorf(f.path, f.line, "must not be empty")
+		return "", false
+	}
+	if strings.ContainsRune(s, 0) {
+		c.errorf(f.path, f.line, "must not contain NUL")
+		return "", false
+	}
+	if !filepath.IsAbs(s) {
+		s = filepath.Join(c.dir, s)
+	}
+	return s, true
+}
+
+// arrayOfTables reads parent's key, which must be an array of tables.
+// present reports whether the key exists at all, and empty whether it is an
+// empty array.
+func (c *checker) arrayOfTables(parent table, key string) (tables []table, f field, present, empty bool) {
+	f, present = c.get(parent, key)
+	if !present {
+		return nil, f, false, false
+	}
+	var elems []any
+	switch v := f.v.(type) {
+	case []map[string]any:
+		for _, m := range v {
+			elems = append(elems, m)
+		}
+	case []any:
+		elems = v
+	default:
+		c.errorf(f.path, f.line, "must be an array of tables ([[%s]]), not %s", key, typeName(f.v))
+		return nil, f, true, false
+	}
+	for i, e := range elems {
+		p := indexPath(f.path, i+1)
+		line := c.lineOf(p, f.line)
+		m, ok := e.(map[string]any)
+		if !ok {
+			c.errorf(p, line, "must be a table, not %s", typeName(e))
+			continue
+		}
+		tables = append(tables, table{m: m, path: p, line: line, index: i + 1})
+	}
+	return tables, f, true, len(elems) == 0
+}
+
+// config checks the whole document.
+func (c *checker) config(doc map[string]any) *Config {
+	root := table{m: doc}
+	c.unknownKeys(root, topKeys)
+	cfg := &Config{
+		File:            c.file,
+		Engine:          DefaultEngine,
+		ShutdownTimeout: DefaultShutdownTimeout,
+		LogLevel:        DefaultLogLevel,
+	}
+	if f, ok := c.get(root, "engine"); ok {
+		if s, ok := c.oneOf(f, "engine", engines); ok {
+			cfg.Engine = s
+		}
+	}
+	if f, ok := c.get(root, "cache_dir"); ok && f.v != "" { // "" is the default
+		if s, ok := c.path(f); ok {
+			cfg.CacheDir = s
+		}
+	}
+	if f, ok := c.get(root, "shutdown_timeout"); ok {
+		if d, ok := c.duration(f, 0); ok {
+			cfg.ShutdownTimeout = d
+		}
+	}
+	if f, ok := c.get(root, "log_level"); ok {
+		if s, ok := c.oneOf(f, "log level", logLevels); ok {
+			cfg.LogLevel = s
+		}
+	}
+
+	listeners, _, _, _ := c.arrayOfTables(root, "listener")
+	seen := map[string]table{}
+	for _, t := range listeners {
+		l := c.listener(t)
+		c.unique("listener", seen, l.Name, t)
+		cfg.Listeners = append(cfg.Listeners, l)
+	}
+
+	routes, f, present, empty := c.arrayOfTables(root, "route")
+	switch {
+	case !present:
+		c.errorf("route", 0, "at least one [[route]] is required")
+	case empty:
+		c.errorf(f.path, f.line, "at least one route is required")
+	}
+	seen = map[string]table{}
+	for _, t := range routes {
+		r := c.route(t, cfg.Engine)
+		c.unique("route", seen, r.Name, t)
+		cfg.Routes = append(cfg.Routes, r)
+	}
+	return cfg
+}
+
+// unique reports name if an earlier entry of the same kind took it.
+func (c *checker) unique(kind string, seen map[string]table, name string, t table) {
+	if prev, dup := seen[name]; dup {
+		p := keyPath(t.path, "name")
+		c.errorf(p, c.lineOf(p, t.line), "duplicate %s name %q (%s at line %d has it too)", kind, name, prev.path, prev.line)
+		return
+	}
+	seen[name] = t
+}
+
+func (c *checker) listener(t table) Listener {
+	c.unknownKeys(t, listenerKeys)
+	l := Listener{
+		Name:      fmt.Sprintf("listener%d", t.index),
+		Transport: DefaultTransport,
+		Line:      t.line,
+	}
+	if f, ok := c.get(t, "name"); ok {
+		if s, ok := c.name(f); ok {
+			l.Name = s
+		}
+	}
+	scheme := ""
+	if f, ok := c.get(t, "address"); !ok {
+		c.missing(t, "address")
+	} else if s, ok := c.str(f); ok {
+		l.Address = s
+		scheme = c.address(f, s)
+	}
+	transportOK := true
+	if f, ok := c.get(t, "transport"); ok {
+		l.Transport, transportOK = c.oneOf(f, "transport", c.opts.Transports)
+	}
+	// onlyWith checks that a transport-specific key suits the transport.
+	onlyWith := func(f field, transport string) {
+		if transportOK && l.Transport != transport {
+			c.errorf(f.path, f.line, "only valid with transport = %q, not %q", transport, l.Transport)
+		}
+	}
+
+	if f, ok := c.get(t, "socket_mode"); ok {
+		if scheme == "tcp" {
+			c.errorf(f.path, f.line, "only valid with a unix:// address")
+		}
+		if s, ok := c.str(f); ok {
+			if m, err := parseOctalMode(s); err != nil {
+				c.errorf(f.path, f.line, "invalid mode %q: %v", s, err)
+			} else {
+				l.SocketMode = os.FileMode(m)
+			}
+		}
+	}
+
+	if l.Transport == TransportLine {
+		l.MaxLineBytes = DefaultMaxLineBytes
+	}
+	if f, ok := c.get(t, "max_line_bytes"); ok {
+		onlyWith(f, TransportLine)
+		if n, ok := c.size(f, 1, math.MaxInt); ok && l.Transport == TransportLine {
+			l.MaxLineBytes = int(n)
+		}
+	}
+
+	if l.Transport == TransportHTTP {
+		l.ReadHeaderTimeout = DefaultReadHeaderTimeout
+		l.IdleTimeout = DefaultIdleTimeout
+		l.MaxHeaderBytes = DefaultMaxHeaderBytes
+		l.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	isHTTP := l.Transport == TransportHTTP
+	if f, ok := c.get(t, "read_header_timeout"); ok {
+		onlyWith(f, TransportHTTP)
+		if d, ok := c.duration(f, 0); ok && isHTTP {
+			l.ReadHeaderTimeout = d
+		}
+	}
+	if f, ok := c.get(t, "idle_timeout"); ok {
+		onlyWith(f, TransportHTTP)
+		if d, ok := c.duration(f, 0); ok && isHTTP {
+			l.IdleTimeout = d
+		}
+	}
+	if f, ok := c.get(t, "max_header_bytes"); ok {
+		onlyWith(f, TransportHTTP)
+		if n, ok := c.size(f, 1, math.MaxInt); ok && isHTTP {
+			l.MaxHeaderBytes = int(n)
+		}
+	}
+	if f, ok := c.get(t, "max_body_bytes"); ok {
+		onlyWith(f, TransportHTTP)
+		if n, ok := c.size(f, 0, math.MaxInt64); ok && isHTTP {
+			l.MaxBodyBytes = n
+		}
+	}
+	return l
+}
+
+// address checks a listener address's scheme, then calls
+// Options.ValidateAddress; it returns the scheme if it is known.
+func (c *checker) address(f field, s string) string {
+	if s == "" {
+		c.errorf(f.path, f.line, "must not be empty")
+		return ""
+	}
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok || (scheme != "tcp" && scheme != "unix") {
+		c.errorf(f.path, f.line, "invalid address %q: want tcp://host:port or unix://path", s)
+		return ""
+	}
+	if rest == "" {
+		c.errorf(f.path, f.line, "invalid address %q: nothing after %s://", s, scheme)
+		return scheme
+	}
+	if c.opts.ValidateAddress != nil {
+		if err := c.opts.ValidateAddress(s); err != nil {
+			c.errorf(f.path, f.line, "%v", err)
+		}
+	}
+	return scheme
+}
+
+func (c *checker) route(t table, engine string) Route {
+	c.unknownKeys(t, routeKeys)
+	r := Route{
+		Name:           fmt.Sprintf("route%d", t.index),
+		Engine:         engine,
+		Instances:      DefaultInstances,
+		PoolSize:       DefaultPoolSize,
+		MaxConcurrency: DefaultMaxConcurrency,
+		Timeout:        DefaultTimeout,
+		Memory:         DefaultMemory,
+		Line:           t.line,
+	}
+	if f, ok := c.get(t, "name"); ok {
+		if s, ok := c.name(f); ok {
+			r.Name = s
+		}
+	}
+	if f, ok := c.get(t, "module"); !ok {
+		c.missing(t, "module")
+	} else if s, ok := c.path(f); ok {
+		r.Module = s
+	}
+	if f, ok := c.get(t, "match"); ok {
+		r.Match, r.MatchOrder = c.match(f)
+	}
+	if f, ok := c.get(t, "engine"); ok {
+		if s, ok := c.oneOf(f, "engine", engines); ok {
+			r.Engine = s
+		}
+	}
+	instancesOK := true
+	if f, ok := c.get(t, "instances"); ok {
+		r.Instances, instancesOK = c.oneOf(f, "instances policy", instances)
+	}
+	if f, ok := c.get(t, "pool_size"); ok {
+		if instancesOK && r.Instances != InstancesPool {
+			c.errorf(f.path, f.line, "only valid with instances = %q, not %q", InstancesPool, r.Instances)
+		}
+		if n, ok := c.integer(f, 0); ok {
+			r.PoolSize = n
+		}
+	}
+	if f, ok := c.get(t, "max_concurrency"); ok {
+		if n, ok := c.integer(f, 1); ok {
+			r.MaxConcurrency = n
+		}
+	}
+	if f, ok := c.get(t, "timeout"); ok {
+		if d, ok := c.duration(f, 1); ok {
+			r.Timeout = d
+		}
+	}
+	if f, ok := c.get(t, "memory"); ok {
+		if n, ok := c.size(f, PageSize, MaxMemory); ok {
+			if n%PageSize != 0 {
+				c.errorf(f.path, f.line, "must be a multiple of 64KiB (the WebAssembly page size), got %d bytes", n)
+			} else {
+				r.Memory = n
+			}
+		}
+	}
+	return r
+}
+
+// match reads a route's match table of env key = pattern.
+func (c *checker) match(f field) (map[string]string, []string) {
+	m, ok := f.v.(map[string]any)
+	if !ok {
+		c.errorf(f.path, f.line, "must be a table of env key = pattern, not %s", typeName(f.v))
+		return nil, nil
+	}
+	match := make(map[string]string, len(m))
+	order := sortedKeys(m)
+	for _, k := range order {
+		p := keyPath(f.path, k)
+		line := c.lineOf(p, f.line)
+		switch {
+		case k == "":
+			c.errorf(p, line, "env key must not be empty")
+		case strings.ContainsRune(k, 0):
+			c.errorf(p, line, "env key must not contain NUL")
+		}
+		pattern, ok := m[k].(string)
+		if !ok {
+			c.errorf(p, line, "must be a pattern string, not %s", typeName(m[k]))
+			continue
+		}
+		if c.opts.ValidatePattern != nil {
+			if err := c.opts.ValidatePattern(pattern); err != nil {
+				c.errorf(p, line, "invalid pattern %q: %v", pattern, err)
+			}
+		}
+		match[k] = pattern
+	}
+	return match, order
+}
