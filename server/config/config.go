@@ -124,10 +124,10 @@ type Listener struct {
 	// MaxLineBytes is the longest line of a "line" listener.
 	MaxLineBytes int
 	// ReadHeaderTimeout bounds reading request headers on an "http"
-	// listener; 0 disables it.
+	// listener; always positive.
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout bounds idle keep-alive connections on an "http"
-	// listener; 0 disables it.
+	// listener; always positive.
 	IdleTimeout time.Duration
 	// MaxHeaderBytes caps request headers on an "http" listener.
 	MaxHeaderBytes int

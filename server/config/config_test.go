@@ -125,7 +125,7 @@ name = "web"
 address = "tcp://127.0.0.1:8080"
 transport = "http"
 read_header_timeout = "5s"
-idle_timeout = "0s"
+idle_timeout = "1s"
 max_header_bytes = "16KiB"
 max_body_bytes = "10MiB"
 
@@ -165,6 +165,7 @@ module = "/srv/other.wasm"
 			Address:           "tcp://127.0.0.1:8080",
 			Transport:         "http",
 			ReadHeaderTimeout: 5 * time.Second,
+			IdleTimeout:       time.Second,
 			MaxHeaderBytes:    16 << 10,
 			MaxBodyBytes:      10 << 20,
 			Line:              7,
@@ -265,7 +266,7 @@ func TestListenerGood(t *testing.T) {
 		{"max_line_bytes KiB", pre + "address = \"tcp://:1\"\ntransport = \"line\"\nmax_line_bytes = \"1 KiB\"\n", func(c *Config) any { return l(c).MaxLineBytes }, 1024},
 		{"max_line_bytes kb", pre + "address = \"tcp://:1\"\ntransport = \"line\"\nmax_line_bytes = \"2kb\"\n", func(c *Config) any { return l(c).MaxLineBytes }, 2000},
 		{"read_header_timeout", pre + "address = \"tcp://:1\"\nread_header_timeout = \"3s\"\n", func(c *Config) any { return l(c).ReadHeaderTimeout }, 3 * time.Second},
-		{"read_header_timeout zero", pre + "address = \"tcp://:1\"\nread_header_timeout = \"0s\"\n", func(c *Config) any { return l(c).ReadHeaderTimeout }, time.Duration(0)},
+		{"read_header_timeout short", pre + "address = \"tcp://:1\"\nread_header_timeout = \"1ms\"\n", func(c *Config) any { return l(c).ReadHeaderTimeout }, time.Millisecond},
 		{"idle_timeout", pre + "address = \"tcp://:1\"\nidle_timeout = \"5m\"\n", func(c *Config) any { return l(c).IdleTimeout }, 5 * time.Minute},
 		{"max_header_bytes", pre + "address = \"tcp://:1\"\nmax_header_bytes = \"1MiB\"\n", func(c *Config) any { return l(c).MaxHeaderBytes }, 1 << 20},
 		{"max_body_bytes", pre + "address = \"tcp://:1\"\nmax_body_bytes = \"10MiB\"\n", func(c *Config) any { return l(c).MaxBodyBytes }, int64(10 << 20)},
@@ -307,7 +308,7 @@ func TestListenerBad(t *testing.T) {
 		{"max_line_bytes fraction", line + "max_line_bytes = \"1.5KiB\"\n", `bubble.toml:6: listener[1].max_line_bytes: invalid size "1.5KiB": fractions are not allowed; use a smaller unit`},
 		{"read_header_timeout bad", tcp + "read_header_timeout = \"abc\"\n", `bubble.toml:5: listener[1].read_header_timeout: invalid duration "abc": time: invalid duration "abc"`},
 		{"read_header_timeout on line", line + "read_header_timeout = \"1s\"\n", `bubble.toml:6: listener[1].read_header_timeout: only valid with transport = "http", not "line"`},
-		{"idle_timeout negative", tcp + "idle_timeout = \"-1s\"\n", `bubble.toml:5: listener[1].idle_timeout: must not be negative, got "-1s"`},
+		{"idle_timeout negative", tcp + "idle_timeout = \"-1s\"\n", `bubble.toml:5: listener[1].idle_timeout: must be positive, got "-1s"`},
 		{"idle_timeout on raw", tcp + "transport = \"raw\"\nidle_timeout = \"1s\"\n", `bubble.toml:6: listener[1].idle_timeout: only valid with transport = "http", not "raw"`},
 		{"max_header_bytes zero", tcp + "max_header_bytes = 0\n", `bubble.toml:5: listener[1].max_header_bytes: must be at least 1B, got 0B`},
 		{"max_header_bytes on line", line + "max_header_bytes = 10\n", `bubble.toml:6: listener[1].max_header_bytes: only valid with transport = "http", not "line"`},

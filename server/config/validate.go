@@ -376,13 +376,13 @@ func (c *checker) listener(t table) Listener {
 	isHTTP := l.Transport == TransportHTTP
 	if f, ok := c.get(t, "read_header_timeout"); ok {
 		onlyWith(f, TransportHTTP)
-		if d, ok := c.duration(f, 0); ok && isHTTP {
+		if d, ok := c.duration(f, 1); ok && isHTTP { // no way to disable slowloris protection
 			l.ReadHeaderTimeout = d
 		}
 	}
 	if f, ok := c.get(t, "idle_timeout"); ok {
 		onlyWith(f, TransportHTTP)
-		if d, ok := c.duration(f, 0); ok && isHTTP {
+		if d, ok := c.duration(f, 1); ok && isHTTP {
 			l.IdleTimeout = d
 		}
 	}
