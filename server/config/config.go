@@ -212,7 +212,13 @@ func ParseWith(name string, data []byte, opts Options) (*Config, error) {
 	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, ErrorList{{File: name, Line: pe.Position.Line, Key: pe.LastKey, Msg: "invalid TOML: " + pe.Message}}
+			line := pe.Position.Line
+			if st := pe.Position.Start; st > 0 && st <= len(data) {
+				// The library's line can be one past an error that ends at a
+				// newline; the byte offset is exact.
+				line = 1 + bytes.Count(data[:st], []byte("\n"))
+			}
+			return nil, ErrorList{{File: name, Line: line, Key: pe.LastKey, Msg: "invalid TOML: " + pe.Message}}
 		}
 		return nil, ErrorList{{File: name, Msg: "invalid TOML: " + err.Error()}}
 	}

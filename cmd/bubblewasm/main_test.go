@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// helloWAT is a minimal handler, built with wat2wasm for these tests.
+const helloWAT = `(module
+  (import "bubblewasm_v1" "write" (func $write (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "hi from wasm\n")
+  (func (export "bubble_handle") (result i32)
+    (drop (call $write (i32.const 0) (i32.const 13)))
+    (i32.const 0)))`
+
+func buildWAT(t *testing.T, dir, src string) string {
+	t.Helper()
+	in, out := filepath.Join(dir, "m.wat"), filepath.Join(dir, "m.wasm")
+	os.WriteFile(in, []byte(src), 0o644)
+	if msg, err := exec.Command("wat2wasm", in, "-o", out).CombinedOutput(); err != nil {
+		t.Fatalf("wat2wasm (Debian package wabt; make deps installs it): %v\n%s", err, msg)
+	}
+	return out
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func runCLI(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code := run(ctx, append([]string{"bubblewasm"}, args...), &out, &out)
+	return code, out.String()
+}
+
+// TestFailuresBindNothing checks that every startup failure exits with its
+// documented code and a message naming the problem, and that the listeners
+// of the config were never bound.
+func TestFailuresBindNothing(t *testing.T) {
+	dir := t.TempDir()
+	mod := buildWAT(t, dir, helloWAT)
+	junk := filepath.Join(dir, "junk.wasm")
+	os.WriteFile(junk, []byte("\x00asm\x01\x00\x00\x00garbage"), 0o644)
+	addr := freePort(t)
+	sock := filepath.Join(dir, "s.sock")
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	listeners := "[[listener]]\naddress = \"tcp://" + addr + "\"\n[[listener]]\naddress = \"unix://" + sock + "\"\n"
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no arguments", []string{"run"}, exitUsage, "run needs a module"},
+		{"unknown flag", []string{"run", "--nope", mod}, exitUsage, "flag provided but not defined"},
+		{"module and config", []string{"run", "-c", "x.toml", mod}, exitUsage, "not both"},
+		{"bad --instances", []string{"run", "--instances", "many", mod}, exitUsage, `"many" is not fresh or pool`},
+		{"missing module", []string{"run", filepath.Join(dir, "nope.wasm")}, exitConfig, "no such file"},
+		{"missing config", []string{"run", "-c", filepath.Join(dir, "nope.toml")}, exitConfig, "no such file"},
+		{"config syntax", []string{"run", "-c", write("syntax.toml", listeners+"[[route]\n")}, exitConfig, "syntax.toml:5"},
+		{"config unknown key", []string{"run", "-c", write("key.toml", listeners+"[[route]]\nmodule = \"m.wasm\"\ntimout = \"1s\"\n")}, exitConfig, "key.toml:7: route[1].timout"},
+		{"config bad address", []string{"run", "-c", write("addr.toml", "[[listener]]\naddress = \"tcp://127.0.0.1:99999\"\n[[route]]\nmodule = \"m.wasm\"\n")}, exitConfig, "addr.toml:2: listener[1].address"},
+		{"config bad module", []string{"run", "-c", write("mod.toml", listeners+"[[route]]\nname = \"bad\"\nmodule = \"junk.wasm\"\n")}, exitConfig, "mod.toml:5: route bad: module " + junk},
+		{"bad --listen", []string{"run", "--listen", "udp://1.2.3.4:5", mod}, exitConfig, `unknown scheme "udp"`},
+		{"bad --log-level", []string{"run", "--log-level", "loud", mod}, exitUsage, "--log-level"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := runCLI(t, tc.args...)
+			if code != tc.code || !strings.Contains(out, tc.want) {
+				t.Fatalf("exit %d, want %d; output must contain %q:\n%s", code, tc.code, tc.want, out)
+			}
+			l, err := net.Listen("tcp", addr)
+			if err != nil {
+				t.Fatalf("the config's TCP address was left bound: %v", err)
+			}
+			l.Close()
+			if _, err := os.Lstat(sock); err == nil {
+				t.Fatalf("the config's unix socket %s was created", sock)
+			}
+		})
+	}
+}
+
+func TestListenFailureExitCode(t *testing.T) {
+	mod := buildWAT(t, t.TempDir(), helloWAT)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	code, out := runCLI(t, "run", "--listen", "tcp://"+l.Addr().String(), mod)
+	if code != exitListen || !strings.Contains(out, "address already in use") {
+		t.Fatalf("exit %d, want %d:\n%s", code, exitListen, out)
+	}
+}
+
+// TestServeAndStop runs the real binary as a user would: it must log the
+// real address of a port-0 listener, serve on it and on a unix socket, read
+// flags from BUBBLEWASM_* variables, and exit 0 on SIGTERM.
+func TestServeAndStop(t *testing.T) {
+	dir := t.TempDir()
+	mod := buildWAT(t, dir, helloWAT)
+	bin := filepath.Join(dir, "bubblewasm")
+	if msg, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, msg)
+	}
+	sock := filepath.Join(dir, "h.sock")
+	cmd := exec.Command(bin, "run", "--listen", "tcp://127.0.0.1:0", mod)
+	cmd.Env = append(os.Environ(), "BUBBLEWASM_LOG_FORMAT=json", "BUBBLEWASM_INSTANCES=pool")
+	cmd.Args = append(cmd.Args[:2], "--listen", "tcp://127.0.0.1:0", "--listen", "unix://"+sock, mod)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(stderr)
+	re := regexp.MustCompile(`"address":"tcp://(127\.0\.0\.1:\d+)"`)
+	var tcpAddr string
+	for tcpAddr == "" && lines.Scan() {
+		if m := re.FindStringSubmatch(lines.Text()); m != nil {
+			tcpAddr = m[1]
+		}
+	}
+	if tcpAddr == "" || strings.HasSuffix(tcpAddr, ":0") {
+		t.Fatalf("no resolved listening address logged (got %q)", tcpAddr)
+	}
+	get := func(c *http.Client, url string) string {
+		resp, err := c.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := get(http.DefaultClient, "http://"+tcpAddr+"/"); got != "hi from wasm\n" {
+		t.Fatalf("tcp: got %q", got)
+	}
+	unixClient := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}}
+	if got := get(unixClient, "http://unix/"); got != "hi from wasm\n" {
+		t.Fatalf("unix: got %q", got)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	go io.Copy(io.Discard, stderr)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	if _, err := os.Lstat(sock); err == nil {
+		t.Fatalf("unix socket %s left behind after a clean stop", sock)
+	}
+}
