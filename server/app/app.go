@@ -98,19 +98,22 @@ func (a *App) engine(name string) (wasm.Engine, error) {
 	if e, ok := a.engines[name]; ok {
 		return e, nil
 	}
-	var e wasm.Engine
-	var err error
-	switch name {
-	case config.EngineWazero:
-		e, err = wazeroengine.New(a.cacheDir())
-	default:
-		err = fmt.Errorf("%w: %q", ErrEngineUnavailable, name)
-	}
+	e, err := NewEngine(name, a.cacheDir())
 	if err != nil {
 		return nil, err
 	}
 	a.engines[name] = e
 	return e, nil
+}
+
+// NewEngine returns the named engine ("wazero"), keeping compiled code in
+// cacheDir ("" keeps it in memory only).
+func NewEngine(name, cacheDir string) (wasm.Engine, error) {
+	switch name {
+	case config.EngineWazero:
+		return wazeroengine.New(cacheDir)
+	}
+	return nil, fmt.Errorf("%w: %q", ErrEngineUnavailable, name)
 }
 
 // cacheDir is the configured compilation cache, or one under the user's
