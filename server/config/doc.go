@@ -23,8 +23,8 @@
 //	transport = "http"         # one of Options.Transports; default "http"
 //	socket_mode = "0660"       # unix addresses only: octal string, 1..0777
 //	max_line_bytes = "64KiB"   # transport "line" only: size > 0
-//	read_header_timeout = "10s"  # transport "http" only: duration, 0 disables
-//	idle_timeout = "120s"      # transport "http" only: duration, 0 disables
+//	read_header_timeout = "10s"  # transport "http" only: duration > 0
+//	idle_timeout = "120s"      # transport "http" only: duration > 0
 //	max_header_bytes = "64KiB" # transport "http" only: size > 0
 //	max_body_bytes = "10MiB"   # transport "http" only: size, 0 = unlimited
 //
