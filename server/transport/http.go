@@ -119,6 +119,10 @@ func (t *httpTransport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = &limitReader{r: r.Body, left: max, w: w}
 	}
 	rw := &httpWriter{w: w, rc: http.NewResponseController(w), status: http.StatusOK}
+	// Handlers stream: an echo writes its first bytes long before it has
+	// read the whole body. Without full duplex, net/http would consume (and
+	// lose to the handler) what is left of the body at the first write.
+	rw.rc.EnableFullDuplex()
 	err := t.next.Serve(r.Context(), &server.Exchange{Env: env, Reader: body, Writer: rw})
 	if err == nil {
 		return
