@@ -56,8 +56,20 @@ const (
 type Handler struct {
 	opts   Options
 	module Module
-	pool   chan Instance
+	pool   chan *guest
 	slots  chan struct{}
+}
+
+// guest is an instance with the writers that log its stdout and stderr.
+type guest struct {
+	Instance
+	stdout, stderr *lineLogger
+}
+
+// flushLogs emits output lines the guest left unterminated.
+func (g *guest) flushLogs() {
+	g.stdout.flush()
+	g.stderr.flush()
 }
 
 // Load reads, compiles and validates a module file, then makes one instance
@@ -109,7 +121,7 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 	}
 	h := &Handler{opts: opts, module: m, slots: make(chan struct{}, opts.MaxConcurrency)}
 	if opts.Lifecycle == Pool {
-		h.pool = make(chan Instance, opts.PoolSize)
+		h.pool = make(chan *guest, opts.PoolSize)
 	}
 	inst, err := h.instantiate(ctx)
 	if err != nil {
@@ -136,15 +148,25 @@ func (h *Handler) Close(ctx context.Context) error {
 	return h.module.Close(ctx)
 }
 
-func (h *Handler) instantiate(ctx context.Context) (Instance, error) {
-	return h.module.Instantiate(ctx, InstanceConfig{
-		Stdout: &lineLogger{logger: h.opts.Logger, level: slog.LevelInfo, stream: "stdout"},
-		Stderr: &lineLogger{logger: h.opts.Logger, level: slog.LevelWarn, stream: "stderr"},
+func (h *Handler) instantiate(ctx context.Context) (*guest, error) {
+	g := &guest{
+		stdout: &lineLogger{logger: h.opts.Logger, level: slog.LevelInfo, stream: "stdout"},
+		stderr: &lineLogger{logger: h.opts.Logger, level: slog.LevelWarn, stream: "stderr"},
+	}
+	inst, err := h.module.Instantiate(ctx, InstanceConfig{
+		Stdout: g.stdout,
+		Stderr: g.stderr,
 		Init:   &hostExchange{x: &server.Exchange{Env: server.Env{}, Reader: eofReader{}, Writer: closedWriter{}}, logger: h.opts.Logger},
 	})
+	g.flushLogs()
+	if err != nil {
+		return nil, err
+	}
+	g.Instance = inst
+	return g, nil
 }
 
-func (h *Handler) acquire(ctx context.Context) (Instance, error) {
+func (h *Handler) acquire(ctx context.Context) (*guest, error) {
 	select {
 	case inst := <-h.pool: // a nil channel (Fresh) never delivers
 		return inst, nil
@@ -154,7 +176,7 @@ func (h *Handler) acquire(ctx context.Context) (Instance, error) {
 }
 
 // release keeps a healthy instance for reuse when the pool has room.
-func (h *Handler) release(ctx context.Context, inst Instance) {
+func (h *Handler) release(ctx context.Context, inst *guest) {
 	select {
 	case h.pool <- inst:
 	default:
@@ -170,26 +192,32 @@ func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
 	select {
 	case h.slots <- struct{}{}:
 	case <-ctx.Done():
-		return h.ctxError(ctx, fmt.Errorf("%w: %d exchanges already running", server.ErrOverloaded, cap(h.slots)))
+		err := fmt.Errorf("%w: %d exchanges already running", server.ErrOverloaded, cap(h.slots))
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// It never ran: overloaded (503), not a handler timeout (504).
+			return fmt.Errorf("%w; no slot freed within %s", err, h.opts.Timeout)
+		}
+		return h.ctxError(ctx, err)
 	}
 	defer func() { <-h.slots }()
+	hx := &hostExchange{x: x, logger: h.opts.Logger, ctx: ctx}
 	if d, ok := x.Writer.(server.ReadDeadliner); ok {
-		deadline, _ := ctx.Deadline()
-		d.SetReadDeadline(deadline)
-		defer d.SetReadDeadline(time.Time{})
+		hx.rd = d
+		hx.deadline, _ = ctx.Deadline()
 	}
 	inst, err := h.acquire(ctx)
 	if err != nil {
 		return h.ctxError(ctx, fmt.Errorf("%w: instantiate: %w", server.ErrHandlerFailed, err))
 	}
-	code, err := inst.Handle(ctx, &hostExchange{x: x, logger: h.opts.Logger, ctx: ctx})
+	code, err := inst.Handle(ctx, hx)
+	inst.flushLogs()
 	switch {
 	case err != nil:
 		inst.Close(context.Background())
 		return h.ctxError(ctx, fmt.Errorf("%w: %w", server.ErrHandlerFailed, err))
 	case code != 0:
 		inst.Close(context.Background())
-		return fmt.Errorf("%w: %s returned %d", server.ErrHandlerFailed, abi.ExportHandle, code)
+		return h.ctxError(ctx, fmt.Errorf("%w: %s returned %d", server.ErrHandlerFailed, abi.ExportHandle, code))
 	}
 	h.release(ctx, inst)
 	return nil
@@ -199,8 +227,11 @@ func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
 // timeout, or the exchange being cancelled from below (client gone, server
 // stopping).
 func (h *Handler) ctxError(ctx context.Context, err error) error {
+	deadline, hasDeadline := ctx.Deadline()
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	// A read that hit the deadline may report before the context's timer
+	// fires, or cancel the HTTP connection's context first: go by the clock.
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), hasDeadline && !time.Now().Before(deadline):
 		return fmt.Errorf("%w after %s: %w", server.ErrTimeout, h.opts.Timeout, err)
 	case ctx.Err() != nil:
 		return fmt.Errorf("exchange cancelled: %w", err)
@@ -213,14 +244,30 @@ type hostExchange struct {
 	x      *server.Exchange
 	logger *slog.Logger
 	ctx    context.Context
+	// rd, when set, bounds each read by deadline.
+	rd       server.ReadDeadliner
+	deadline time.Time
 }
 
 func (e *hostExchange) Env(key string) (string, bool) { v, ok := e.x.Env[key]; return v, ok }
 func (e *hostExchange) EnvKeys() []string             { return e.x.Env.Keys() }
-func (e *hostExchange) Read(p []byte) (int, error)    { return e.x.Reader.Read(p) }
-func (e *hostExchange) Write(p []byte) (int, error)   { return e.x.Writer.Write(p) }
-func (e *hostExchange) Flush() error                  { return e.x.Writer.Flush() }
-func (e *hostExchange) SetStatus(code int) bool       { return e.x.Writer.SetStatus(code) }
+
+// Read bounds a blocked read by the exchange's deadline. The deadline is set
+// only for the duration of the call: left on an HTTP connection, it would
+// also fire in net/http's background read after the body ended, which
+// cancels the connection's context and so fails the next request on a
+// keep-alive connection.
+func (e *hostExchange) Read(p []byte) (int, error) {
+	if e.rd != nil {
+		e.rd.SetReadDeadline(e.deadline)
+		defer e.rd.SetReadDeadline(time.Time{})
+	}
+	return e.x.Reader.Read(p)
+}
+
+func (e *hostExchange) Write(p []byte) (int, error) { return e.x.Writer.Write(p) }
+func (e *hostExchange) Flush() error                { return e.x.Writer.Flush() }
+func (e *hostExchange) SetStatus(code int) bool     { return e.x.Writer.SetStatus(code) }
 
 func (e *hostExchange) SetHeader(name, value string, add bool) bool {
 	if e.x.Writer.Committed() {
