@@ -22,6 +22,9 @@ type Engine interface {
 type Limits struct {
 	// MemoryPages caps linear memory, in 64 KiB pages.
 	MemoryPages uint32
+	// TableElements caps every table (default DefaultTableElements). It is
+	// applied to the binary before the engine sees it.
+	TableElements uint32
 }
 
 // Module is a compiled module.

@@ -111,6 +111,13 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 		opts.Limits.MemoryPages = DefaultMemoryPages
 	}
 	opts.Logger = opts.Logger.With("route", opts.Name)
+	if opts.Limits.TableElements == 0 {
+		opts.Limits.TableElements = DefaultTableElements
+	}
+	bin, err := capTables(bin, opts.Limits.TableElements)
+	if err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
 	m, err := engine.Compile(ctx, bin, opts.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
