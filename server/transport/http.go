@@ -38,6 +38,9 @@ func NewHTTP(next server.Handler, opts Options) server.Handler {
 		IdleTimeout:       t.opts.IdleTimeout,
 		MaxHeaderBytes:    t.opts.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(t.opts.Logger.Handler(), slog.LevelDebug),
+		// ServeHTTP must see every request it did not close the connection
+		// on, or its count falls behind the framing sniffer's.
+		DisableGeneralOptionsHandler: true,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			hc := c.(*httpConn)
 			ctx, cancel := context.WithCancel(context.WithValue(ctx, httpConnKey{}, hc))
@@ -108,6 +111,11 @@ func (t *httpTransport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Content-Length must not leave its connection reusable.
 		w.Header().Set("Connection", "close")
 	}
+	if r.Method == http.MethodOptions && r.RequestURI == "*" {
+		// net/http's own answer to "OPTIONS *", given here so it is counted.
+		w.Header().Set("Content-Length", "0")
+		return
+	}
 	env := requestEnv(hc.env, r)
 	var body io.Reader = r.Body
 	if max := t.opts.MaxBodyBytes; max > 0 {
@@ -125,6 +133,7 @@ func (t *httpTransport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw.rc.EnableFullDuplex()
 	err := t.next.Serve(r.Context(), &server.Exchange{Env: env, Reader: body, Writer: rw})
 	if err == nil {
+		rw.commit() // a status set without a write
 		return
 	}
 	status := server.StatusOf(err)
@@ -144,8 +153,12 @@ func (t *httpTransport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		msg = fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)
 	}
 	h := w.Header()
+	closing := h.Get("Connection") == "close" // set above or by limitReader
 	for k := range h {
 		delete(h, k)
+	}
+	if closing {
+		h.Set("Connection", "close")
 	}
 	http.Error(w, msg, status)
 }

@@ -13,7 +13,9 @@ import (
 // open, which lets a front proxy that framed by Content-Length smuggle a
 // second request. The sniffer only observes; net/http stays the parser, and
 // where the two could disagree (malformed input) net/http rejects the
-// request and closes the connection anyway.
+// request and closes the connection anyway. Requests whose framing the two
+// might read differently while net/http accepts them (folded header lines,
+// HTTP/1.0 with Transfer-Encoding) are flagged the same way.
 type framingSniffer struct {
 	state   sniffState
 	line    []byte
@@ -21,6 +23,8 @@ type framingSniffer struct {
 	index   int64 // requests whose header block was seen
 	te, cl  bool
 	chunked bool
+	http10  bool         // the request is HTTP/1.0: net/http ignores its Transfer-Encoding
+	unsure  bool         // a header the sniffer may read differently from net/http
 	first   atomic.Int64 // 1-based index of the first smuggling request, 0 = none
 }
 
@@ -83,16 +87,27 @@ func (s *framingSniffer) endLine(l []byte) {
 	switch s.state {
 	case sniffStart:
 		if len(l) > 0 { // empty lines before a request are allowed
-			s.state, s.te, s.cl, s.chunked, s.left = sniffHeaders, false, false, false, 0
+			s.state, s.te, s.cl, s.chunked, s.left, s.unsure = sniffHeaders, false, false, false, 0, false
+			_, rest, _ := bytes.Cut(l, []byte(" "))
+			_, proto, _ := bytes.Cut(rest, []byte(" "))
+			s.http10 = string(proto) == "HTTP/1.0"
 		}
 	case sniffHeaders:
 		if len(l) > 0 {
+			if l[0] == ' ' || l[0] == '\t' {
+				// obs-fold: net/http appends the line to the previous
+				// field's value, which the sniffer does not.
+				s.unsure = true
+				return
+			}
 			s.header(l)
 			return
 		}
 		s.index++
 		switch {
-		case s.te && s.cl:
+		case s.te && (s.cl || s.http10), s.unsure:
+			// Framing the sniffer cannot vouch for (RFC 9112 §6.1 asks to
+			// close after an HTTP/1.0 request with Transfer-Encoding too).
 			s.first.CompareAndSwap(0, s.index)
 			s.state = sniffDone // the connection closes after this request
 		case s.chunked:
@@ -139,7 +154,9 @@ func (s *framingSniffer) header(l []byte) {
 		s.cl = true
 		n, err := strconv.ParseInt(string(value), 10, 64)
 		if err != nil || n < 0 {
-			s.state = sniffDone // net/http answers 400 and closes
+			// net/http answers 400 and closes, unless a folded line
+			// completes the value.
+			s.unsure = true
 			return
 		}
 		s.left = n

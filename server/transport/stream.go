@@ -133,7 +133,9 @@ func (t *line) Serve(ctx context.Context, x *server.Exchange) error {
 			}
 			continue
 		}
-		if err != nil && len(text) == 0 {
+		// Only EOF ends a last line; a read cut by a deadline (Shutdown) or a
+		// reset leaves it unfinished, and it is dropped.
+		if err != nil && (len(text) == 0 || !errors.Is(err, io.EOF)) {
 			if errors.Is(err, io.EOF) || isDeadline(err) {
 				return nil
 			}
@@ -173,10 +175,10 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 			for errors.Is(err, bufio.ErrBufferFull) {
 				_, err = br.ReadSlice('\n')
 			}
-			if err != nil {
+			if err != nil && !errors.Is(err, io.EOF) {
 				return nil, err
 			}
-			return nil, errLineTooLong
+			return nil, errLineTooLong // at EOF too: the next read ends the connection
 		}
 		buf = append(buf, chunk...)
 		if errors.Is(err, bufio.ErrBufferFull) {
