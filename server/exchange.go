@@ -124,3 +124,10 @@ func (d *discardMeta) Flush() error {
 type ReadDeadliner interface {
 	SetReadDeadline(t time.Time) error
 }
+
+// WriteDeadliner is implemented by a ResponseWriter whose output goes to the
+// network, so a handler's timeout also ends a write blocked on a peer that
+// does not read.
+type WriteDeadliner interface {
+	SetWriteDeadline(t time.Time) error
+}

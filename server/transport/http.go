@@ -319,3 +319,6 @@ var (
 
 // SetReadDeadline bounds reads of the request body.
 func (h *httpWriter) SetReadDeadline(t time.Time) error { return h.rc.SetReadDeadline(t) }
+
+// SetWriteDeadline bounds writes of the response.
+func (h *httpWriter) SetWriteDeadline(t time.Time) error { return h.rc.SetWriteDeadline(t) }

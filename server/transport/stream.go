@@ -85,13 +85,25 @@ func (t *trackingWriter) SetStatus(code int) bool { return t.w.SetStatus(code) }
 func (t *trackingWriter) Committed() bool         { return t.w.Committed() }
 func (t *trackingWriter) Flush() error            { return t.w.Flush() }
 
-// connWriter lets a handler's timeout bound reads from the connection.
+// connWriter lets a handler's timeout bound reads from and writes to the
+// connection.
 type connWriter struct {
 	*trackingWriter
 	conn net.Conn
 }
 
-func (c *connWriter) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+func (c *connWriter) SetReadDeadline(t time.Time) error  { return c.conn.SetReadDeadline(t) }
+func (c *connWriter) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
+
+// lineWriter lets a handler's timeout bound writes to the connection. It has
+// no read deadline: a line's input is already in memory, and the connection's
+// read deadline belongs to the transport (Shutdown uses it).
+type lineWriter struct {
+	*trackingWriter
+	conn net.Conn
+}
+
+func (c *lineWriter) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
 
 // line serves each line of a connection as one exchange.
 type line struct {
@@ -146,7 +158,11 @@ func (t *line) Serve(ctx context.Context, x *server.Exchange) error {
 		env[abi.EnvLineNumber] = strconv.Itoa(n)
 		env[abi.EnvContentLength] = strconv.Itoa(len(text))
 		w := &trackingWriter{w: server.NewStreamWriter(bw)}
-		if herr := t.next.Serve(ctx, &server.Exchange{Env: env, Reader: bytes.NewReader(text), Writer: w}); herr != nil {
+		var out server.ResponseWriter = w
+		if c, ok := x.Reader.(net.Conn); ok {
+			out = &lineWriter{w, c}
+		}
+		if herr := t.next.Serve(ctx, &server.Exchange{Env: env, Reader: bytes.NewReader(text), Writer: out}); herr != nil {
 			t.opts.Logger.Warn("line exchange failed", "listener", env[abi.EnvListener], "line", n, "err", herr)
 			if w.wrote && w.last != '\n' {
 				bw.WriteByte('\n')

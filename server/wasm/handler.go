@@ -208,10 +208,9 @@ func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
 	}
 	defer func() { <-h.slots }()
 	hx := &hostExchange{x: x, logger: h.opts.Logger, ctx: ctx}
-	if d, ok := x.Writer.(server.ReadDeadliner); ok {
-		hx.rd = d
-		hx.deadline, _ = ctx.Deadline()
-	}
+	hx.deadline, _ = ctx.Deadline()
+	hx.rd, _ = x.Writer.(server.ReadDeadliner)
+	hx.wd, _ = x.Writer.(server.WriteDeadliner)
 	inst, err := h.acquire(ctx)
 	if err != nil {
 		return h.ctxError(ctx, fmt.Errorf("%w: instantiate: %w", server.ErrHandlerFailed, err))
@@ -251,8 +250,9 @@ type hostExchange struct {
 	x      *server.Exchange
 	logger *slog.Logger
 	ctx    context.Context
-	// rd, when set, bounds each read by deadline.
+	// rd and wd, when set, bound each read and write by deadline.
 	rd       server.ReadDeadliner
+	wd       server.WriteDeadliner
 	deadline time.Time
 }
 
@@ -272,9 +272,24 @@ func (e *hostExchange) Read(p []byte) (int, error) {
 	return e.x.Reader.Read(p)
 }
 
-func (e *hostExchange) Write(p []byte) (int, error) { return e.x.Writer.Write(p) }
-func (e *hostExchange) Flush() error                { return e.x.Writer.Flush() }
-func (e *hostExchange) SetStatus(code int) bool     { return e.x.Writer.SetStatus(code) }
+// Write and Flush bound a write blocked on a peer that does not read by the
+// exchange's deadline, for the duration of the call as Read does.
+func (e *hostExchange) Write(p []byte) (int, error) {
+	if e.wd != nil {
+		e.wd.SetWriteDeadline(e.deadline)
+		defer e.wd.SetWriteDeadline(time.Time{})
+	}
+	return e.x.Writer.Write(p)
+}
+
+func (e *hostExchange) Flush() error {
+	if e.wd != nil {
+		e.wd.SetWriteDeadline(e.deadline)
+		defer e.wd.SetWriteDeadline(time.Time{})
+	}
+	return e.x.Writer.Flush()
+}
+func (e *hostExchange) SetStatus(code int) bool { return e.x.Writer.SetStatus(code) }
 
 func (e *hostExchange) SetHeader(name, value string, add bool) bool {
 	if e.x.Writer.Committed() {
