@@ -149,7 +149,7 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 		PoolSize:       rc.PoolSize,
 		MaxConcurrency: rc.MaxConcurrency,
 		Timeout:        rc.Timeout,
-		Limits:         wasm.Limits{MemoryPages: uint32(rc.Memory / config.PageSize)},
+		Limits:         wasm.Limits{MemoryPages: uint32(rc.Memory / config.PageSize), StackBytes: uint32(rc.MaxStack)},
 	})
 	if err != nil {
 		return server.Route{}, err
@@ -249,6 +249,7 @@ func ModuleConfig(path string) (*config.Config, error) {
 		Routes: []config.Route{{
 			Name: name, Module: abs, Engine: config.DefaultEngine, Instances: config.DefaultInstances,
 			MaxConcurrency: config.DefaultMaxConcurrency, Timeout: config.DefaultTimeout, Memory: config.DefaultMemory,
+			MaxStack: config.DefaultMaxStack,
 		}},
 	}, nil
 }

@@ -77,6 +77,11 @@ const (
 	DefaultTimeout = 30 * time.Second
 	// DefaultMemory is a route's memory cap in bytes.
 	DefaultMemory = 64 << 20
+	// DefaultMaxStack is a route's call-stack budget; deeper calls trap.
+	DefaultMaxStack = 4 << 20
+	// MinStack and MaxStack bound max_stack.
+	MinStack = 64 << 10
+	MaxStack = 1 << 30
 
 	// PageSize is the WebAssembly page size; memory must be a multiple.
 	PageSize = 64 << 10
@@ -163,6 +168,8 @@ type Route struct {
 	Timeout time.Duration
 	// Memory is the memory cap in bytes, a multiple of PageSize.
 	Memory int64
+	// MaxStack is the call-stack budget in estimated bytes of frames.
+	MaxStack int64
 	// Line is the line of the entry's [[route]] header (or of its inline
 	// table).
 	Line int

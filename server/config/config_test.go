@@ -105,6 +105,7 @@ func TestDefaults(t *testing.T) {
 			MaxConcurrency: 64,
 			Timeout:        30 * time.Second,
 			Memory:         64 << 20,
+			MaxStack:       4 << 20,
 			Line:           1,
 		}},
 	}
@@ -188,6 +189,7 @@ module = "/srv/other.wasm"
 			MaxConcurrency: 4,
 			Timeout:        2 * time.Second,
 			Memory:         128 << 20,
+			MaxStack:       4 << 20,
 			Line:           23,
 		}, {
 			Name:           "route2",
@@ -197,6 +199,7 @@ module = "/srv/other.wasm"
 			MaxConcurrency: 64,
 			Timeout:        30 * time.Second,
 			Memory:         64 << 20,
+			MaxStack:       4 << 20,
 			Line:           34,
 		}},
 	}
@@ -326,7 +329,7 @@ func TestRouteGood(t *testing.T) {
 	r := func(c *Config) Route { return c.Routes[0] }
 	runGood(t, []goodCase{
 		{"defaults", route1, func(c *Config) any { return r(c) }, Route{Name: "route1", Module: filepath.Join(dir, "m.wasm"), Engine: "wazero",
-			Instances: "fresh", MaxConcurrency: 64, Timeout: 30 * time.Second, Memory: 64 << 20, Line: 1}},
+			Instances: "fresh", MaxConcurrency: 64, Timeout: 30 * time.Second, Memory: 64 << 20, MaxStack: 4 << 20, Line: 1}},
 		{"name", route1 + "name = \"hello\"\n", func(c *Config) any { return r(c).Name }, "hello"},
 		{"default names", route1 + route1, func(c *Config) any { return []string{c.Routes[0].Name, c.Routes[1].Name} }, []string{"route1", "route2"}},
 		{"module absolute", "[[route]]\nmodule = \"/srv/m.wasm\"\n", func(c *Config) any { return r(c).Module }, "/srv/m.wasm"},
@@ -349,6 +352,7 @@ func TestRouteGood(t *testing.T) {
 		{"memory KiB", route1 + "memory = \"128KiB\"\n", func(c *Config) any { return r(c).Memory }, int64(128 << 10)},
 		{"memory lower-case unit", route1 + "memory = \"128 mib\"\n", func(c *Config) any { return r(c).Memory }, int64(128 << 20)},
 		{"memory max", route1 + "memory = \"4GiB\"\n", func(c *Config) any { return r(c).Memory }, int64(4 << 30)},
+		{"max_stack", route1 + "max_stack = \"16MiB\"\n", func(c *Config) any { return r(c).MaxStack }, int64(16 << 20)},
 	})
 }
 
@@ -380,6 +384,8 @@ func TestRouteBad(t *testing.T) {
 		{"timeout bad unit", route1 + "timeout = \"3x\"\n", `bubble.toml:3: route[1].timeout: invalid duration "3x": time: unknown unit "x" in duration "3x"`},
 		{"timeout integer", route1 + "timeout = 30\n", `bubble.toml:3: route[1].timeout: must be a duration string such as "30s", not integer`},
 		{"memory too small", route1 + "memory = \"32KiB\"\n", `bubble.toml:3: route[1].memory: must be at least 64KiB, got 32KiB`},
+		{"max_stack too small", route1 + "max_stack = \"1KiB\"\n", `bubble.toml:3: route[1].max_stack: must be at least 64KiB, got 1KiB`},
+		{"max_stack too large", route1 + "max_stack = \"2GiB\"\n", `bubble.toml:3: route[1].max_stack: must be at most 1GiB, got 2GiB`},
 		{"memory too big", route1 + "memory = \"5GiB\"\n", `bubble.toml:3: route[1].memory: must be at most 4GiB, got 5GiB`},
 		{"memory not pages", route1 + "memory = 100000\n", `bubble.toml:3: route[1].memory: must be a multiple of 64KiB (the WebAssembly page size), got 100000 bytes`},
 		{"memory MB not pages", route1 + "memory = \"64MB\"\n", `bubble.toml:3: route[1].memory: must be a multiple of 64KiB (the WebAssembly page size), got 64000000 bytes`},
@@ -393,7 +399,7 @@ func TestRouteBad(t *testing.T) {
 func TestUnknownKeys(t *testing.T) {
 	const top = "engine, cache_dir, shutdown_timeout, log_level, listener, route"
 	const lst = "name, address, transport, socket_mode, max_line_bytes, read_header_timeout, idle_timeout, max_header_bytes, max_body_bytes"
-	const rte = "name, module, match, engine, instances, pool_size, max_concurrency, timeout, memory"
+	const rte = "name, module, match, engine, instances, pool_size, max_concurrency, timeout, memory, max_stack"
 	runBad(t, []badCase{
 		{"top level", "# comment\nengin = \"wazero\"\n" + route1, `bubble.toml:2: engin: unknown key (allowed: ` + top + `)`},
 		{"top level table", route1 + "\n[server]\nport = 1\n", `bubble.toml:4: server: unknown key (allowed: ` + top + `)`},

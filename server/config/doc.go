@@ -38,6 +38,8 @@
 //	max_concurrency = 64       # > 0
 //	timeout = "30s"            # wall clock per exchange, > 0
 //	memory = "64MiB"           # 64KiB..4GiB, a whole number of 64KiB pages
+//	max_stack = "4MiB"         # call-stack budget (estimated frame bytes), 64KiB..1GiB;
+//	                           # a deeper call traps (see server/wasm/stackguard.go)
 //
 // Any key not listed is an error, except inside match, whose keys are
 // environment variable names chosen by the user. An array of inline tables

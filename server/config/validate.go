@@ -18,7 +18,7 @@ var (
 	listenerKeys = []string{"name", "address", "transport", "socket_mode", "max_line_bytes",
 		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes"}
 	routeKeys = []string{"name", "module", "match", "engine", "instances", "pool_size",
-		"max_concurrency", "timeout", "memory"}
+		"max_concurrency", "timeout", "memory", "max_stack"}
 
 	engines   = []string{EngineWazero, EngineWasmtime}
 	instances = []string{InstancesFresh, InstancesPool}
@@ -435,6 +435,7 @@ func (c *checker) route(t table, engine string) Route {
 		MaxConcurrency: DefaultMaxConcurrency,
 		Timeout:        DefaultTimeout,
 		Memory:         DefaultMemory,
+		MaxStack:       DefaultMaxStack,
 		Line:           t.line,
 	}
 	if f, ok := c.get(t, "name"); ok {
@@ -484,6 +485,11 @@ func (c *checker) route(t table, engine string) Route {
 			} else {
 				r.Memory = n
 			}
+		}
+	}
+	if f, ok := c.get(t, "max_stack"); ok {
+		if n, ok := c.size(f, MinStack, MaxStack); ok {
+			r.MaxStack = n
 		}
 	}
 	return r

@@ -25,6 +25,10 @@ type Limits struct {
 	// TableElements caps every table (default DefaultTableElements). It is
 	// applied to the binary before the engine sees it.
 	TableElements uint32
+	// StackBytes is the call-stack budget in estimated bytes of frames
+	// (default DefaultStackBytes); a deeper call traps. It is enforced by
+	// instrumenting the binary (see guardStack).
+	StackBytes uint32
 }
 
 // Module is a compiled module.
@@ -58,6 +62,8 @@ type Instance interface {
 	Handle(ctx context.Context, x abi.Exchange) (int32, error)
 	// MemorySize is the current size of the instance's memory in bytes.
 	MemorySize() uint64
+	// Global returns the value of an exported global, if there is one.
+	Global(name string) (uint64, bool)
 	// Close releases the instance.
 	Close(ctx context.Context) error
 }

@@ -114,7 +114,13 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 	if opts.Limits.TableElements == 0 {
 		opts.Limits.TableElements = DefaultTableElements
 	}
+	if opts.Limits.StackBytes == 0 {
+		opts.Limits.StackBytes = DefaultStackBytes
+	}
 	bin, err := capTables(bin, opts.Limits.TableElements)
+	if err == nil {
+		bin, err = guardStack(bin, opts.Limits.StackBytes)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
@@ -219,6 +225,9 @@ func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
 	inst.flushLogs()
 	switch {
 	case err != nil:
+		if used, ok := inst.Global(StackGlobal); ok && uint32(used) > h.opts.Limits.StackBytes {
+			err = fmt.Errorf("call stack exceeded the route's budget of %d bytes (runaway recursion?): %w", h.opts.Limits.StackBytes, err)
+		}
 		inst.Close(context.Background())
 		return h.ctxError(ctx, fmt.Errorf("%w: %w", server.ErrHandlerFailed, err))
 	case code != 0:

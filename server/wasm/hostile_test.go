@@ -345,7 +345,7 @@ const mebibyte = 1 << 20
 func TestDeepRecursion(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, _ := captureLogger(t)
+			logger, logs := captureLogger(t)
 			eng := &countingEngine{Engine: e.New(t)}
 			h := mustHandler(t, eng, watModule(t, "recurse"), wasm.Options{Name: "recurse", Logger: logger, MaxConcurrency: 2})
 			base := serveHTTP(t, logger, mount("/recurse", h),
@@ -369,6 +369,13 @@ func TestDeepRecursion(t *testing.T) {
 				t.Errorf("heap did not return to baseline: %.1f MiB before, %.1f MiB after GC", float64(before.HeapAlloc)/mebibyte, float64(after.HeapAlloc)/mebibyte)
 			}
 			single := s.peakUse - min(s.peakUse, before.HeapInuse)
+			// The stack guard stops the recursion at the route's budget
+			// (4 MiB of estimated frames by default); without it wazero grew
+			// its stack on the Go heap to ~120 MiB before trapping.
+			if single > 48*mebibyte {
+				t.Errorf("one runaway recursion took %.1f MiB of host heap; the stack guard should stop it near its budget", float64(single)/mebibyte)
+			}
+			waitLog(t, logs, "call stack exceeded the route's budget")
 
 			// Eight at once with MaxConcurrency 2.
 			const n = 8
@@ -415,7 +422,8 @@ func TestDeepFiniteRecursionInPool(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			logger, _ := captureLogger(t)
-			h, err := wasm.New(context.Background(), e.New(t), watModule(t, "deep"), wasm.Options{Name: "deep", Logger: logger, Lifecycle: wasm.Pool, PoolSize: 1})
+			h, err := wasm.New(context.Background(), e.New(t), watModule(t, "deep"), wasm.Options{Name: "deep", Logger: logger, Lifecycle: wasm.Pool, PoolSize: 1,
+				Limits: wasm.Limits{StackBytes: 1 << 30}}) // a budget that lets 600000 frames through
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,12 +9,12 @@ import (
 	"testing"
 )
 
-func wat2wasm(t *testing.T, src string) []byte {
+func wat2wasm(t testing.TB, src string) []byte {
 	t.Helper()
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "m.wat"), filepath.Join(dir, "m.wasm")
 	os.WriteFile(in, []byte(src), 0o644)
-	if msg, err := exec.Command("wat2wasm", "--enable-all", in, "-o", out).CombinedOutput(); err != nil {
+	if msg, err := exec.Command("wat2wasm", "--enable-all", "--debug-names", in, "-o", out).CombinedOutput(); err != nil {
 		t.Fatalf("wat2wasm: %v\n%s", err, msg)
 	}
 	b, _ := os.ReadFile(out)

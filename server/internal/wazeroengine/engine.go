@@ -229,6 +229,14 @@ func (i *instance) MemorySize() uint64 {
 	return uint64(i.mem.Size())
 }
 
+func (i *instance) Global(name string) (uint64, bool) {
+	g := i.mod.ExportedGlobal(name)
+	if g == nil {
+		return 0, false
+	}
+	return g.Get(), true
+}
+
 func (i *instance) Close(ctx context.Context) error { return i.mod.Close(ctx) }
 
 // callError maps wazero's context exits to the context errors they stand for.

@@ -1,0 +1,159 @@
+package wasm
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// guardedWAT exercises everything that refers to function indices: imports
+// before the defined functions, call, call_indirect through an element
+// segment, ref.func with a declarative segment, the start function, exports,
+// imported and defined globals, and a name section.
+const guardedWAT = `(module $m
+  (import "env" "twice" (func $twice (param i32) (result i32)))
+  (import "genv" "base" (global $base i32))
+  (type $unop (func (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $started (mut i32) (i32.const 0))
+  (table 2 funcref)
+  (elem (i32.const 0) $inc $dec)
+  (elem declare func $inc)
+  (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+  (func $dec (param i32) (result i32) (i32.sub (local.get 0) (i32.const 1)))
+  (func $init (global.set $started (i32.const 1)))
+  (start $init)
+  (func $fact (export "fact") (param $n i64) (result i64)
+    (if (result i64) (i64.le_u (local.get $n) (i64.const 1))
+      (then (i64.const 1))
+      (else (i64.mul (local.get $n) (call $fact (i64.sub (local.get $n) (i64.const 1)))))))
+  (func $down (export "down") (param $n i32) (result i32)
+    (local $pad1 i64) (local $pad2 i64)
+    (if (result i32) (i32.eqz (local.get $n))
+      (then (i32.const 0))
+      (else (i32.add (i32.const 1) (call $down (i32.sub (local.get $n) (i32.const 1)))))))
+  (func (export "mix") (param $x i32) (result i32)
+    (drop (ref.func $inc))
+    (i32.add
+      (i32.add (call_indirect (type $unop) (local.get $x) (i32.const 0))
+               (call_indirect (type $unop) (local.get $x) (i32.const 1)))
+      (i32.add (call $twice (local.get $x)) (i32.add (global.get $base) (global.get $started))))))`
+
+func instantiate(t testing.TB, bin []byte) api.Module {
+	t.Helper()
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	t.Cleanup(func() { rt.Close(ctx) })
+	_, err := rt.NewHostModuleBuilder("env").
+		NewFunctionBuilder().WithFunc(func(x uint32) uint32 { return 2 * x }).Export("twice").
+		Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A global import needs a module that exports one.
+	if _, err := rt.InstantiateWithConfig(ctx, wat2wasm(t, `(module (global (export "base") i32 (i32.const 100)))`),
+		wazero.NewModuleConfig().WithName("genv")); err != nil {
+		t.Fatal(err)
+	}
+	mod, err := rt.Instantiate(ctx, bin)
+	if err != nil {
+		t.Fatalf("instantiate: %v", err)
+	}
+	return mod
+}
+
+func call(t testing.TB, m api.Module, name string, args ...uint64) (uint64, error) {
+	t.Helper()
+	res, err := m.ExportedFunction(name).Call(context.Background(), args...)
+	if err != nil {
+		return 0, err
+	}
+	return res[0], nil
+}
+
+func TestGuardStackKeepsBehaviour(t *testing.T) {
+	plain := wat2wasm(t, guardedWAT)
+	guarded, err := guardStack(plain, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		fn   string
+		arg  uint64
+		want uint64
+	}{
+		// 7+1 + 7-1 + 14 + 100 + 1 (the start function ran)
+		{"mix", 7, 129},
+		{"fact", 10, 3628800},
+		{"down", 1000, 1000},
+	} {
+		for name, bin := range map[string][]byte{"plain": plain, "guarded": guarded} {
+			got, err := call(t, instantiate(t, bin), tc.fn, tc.arg)
+			if err != nil || got != tc.want {
+				t.Errorf("%s %s(%d) = %d, %v; want %d", name, tc.fn, tc.arg, got, err, tc.want)
+			}
+		}
+	}
+	m := instantiate(t, guarded)
+	if g := m.ExportedGlobal(StackGlobal); g == nil || g.Get() != 0 {
+		t.Fatalf("the stack global is not exported or not back at 0 after the start function")
+	}
+	// Function names survive on the wrappers and the originals.
+	names := map[string]bool{}
+	for _, f := range m.ExportedFunctionDefinitions() {
+		names[f.DebugName()] = true
+	}
+	if !names["m.fact"] || !names["m.down"] {
+		t.Errorf("function names lost: %v", names)
+	}
+}
+
+func TestGuardStackStopsRecursion(t *testing.T) {
+	// down has 1 parameter and 2 locals: 64 + 8*3 = 88 estimated bytes a frame.
+	guarded, err := guardStack(wat2wasm(t, guardedWAT), 88*500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := instantiate(t, guarded)
+	if got, err := call(t, m, "down", 499); err != nil || got != 499 {
+		t.Fatalf("down(499) = %d, %v; want 499 within the budget", got, err)
+	}
+	if _, err := call(t, m, "down", 500); err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("down(500) past the budget: err = %v, want an unreachable trap", err)
+	}
+	if g := m.ExportedGlobal(StackGlobal).Get(); g <= 88*500 {
+		t.Fatalf("after the trap the stack global holds %d, want more than the budget", g)
+	}
+}
+
+func TestGuardStackRejectsWhatItCannotRead(t *testing.T) {
+	for _, bin := range [][]byte{nil, []byte("\x00asm\x02\x00\x00\x00"), []byte("\x00asm\x01\x00\x00\x00\x01\x05\x01\x5f\x00")} {
+		if _, err := guardStack(bin, 1<<20); err == nil {
+			t.Errorf("guardStack(%x) accepted it", bin)
+		}
+	}
+}
+
+// BenchmarkGuardStackCalls measures what the wrapper adds to a call-heavy
+// guest: down(1000) makes 1000 nested calls.
+func BenchmarkGuardStackCalls(b *testing.B) {
+	plain := wat2wasm(b, guardedWAT)
+	guarded, err := guardStack(plain, 1<<30)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, bin := range map[string][]byte{"plain": plain, "guarded": guarded} {
+		b.Run(name, func(b *testing.B) {
+			m := instantiate(b, bin)
+			f := m.ExportedFunction("down")
+			for b.Loop() {
+				if _, err := f.Call(context.Background(), 1000); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
