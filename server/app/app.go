@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/config"
@@ -72,9 +73,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		if _, err := server.ParseAddress(l.Address); err != nil {
 			errs = append(errs, fmt.Errorf("listener %s: %w", l.Name, err))
 		}
-		if _, ok := transport.Default()[l.Transport]; !ok {
-			_, err := transport.Default().New(l.Transport, nil, transport.Options{})
-			errs = append(errs, fmt.Errorf("listener %s: %w", l.Name, err))
+		if reg := transport.Default(); reg[l.Transport] == nil {
+			errs = append(errs, fmt.Errorf("listener %s: unknown transport %q (have %s)", l.Name, l.Transport, strings.Join(reg.Names(), ", ")))
 		}
 	}
 	var routes []server.Route

@@ -1,14 +1,12 @@
 package wasm_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/bubblewasm/bubblewasm/server"
@@ -16,23 +14,10 @@ import (
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 
-// lockedBuffer is a log sink safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) records(t *testing.T) []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// records parses a log of JSON records.
+func records(t *testing.T, logs *logBuffer) []map[string]any {
 	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		var r map[string]any
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			t.Fatalf("log line %q: %v", line, err)
@@ -49,7 +34,7 @@ func TestGuestStdoutGoesToLog(t *testing.T) {
 	}
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			var logs lockedBuffer
+			var logs logBuffer
 			logger := slog.New(slog.NewJSONHandler(&logs, nil))
 			h, err := wasm.New(context.Background(), e.New(t), testutil.WAT(t, string(src)), wasm.Options{Name: "printer", Logger: logger})
 			if err != nil {
@@ -65,7 +50,7 @@ func TestGuestStdoutGoesToLog(t *testing.T) {
 				{"second line", "stdout", "INFO"},
 				{"to stderr", "stderr", "WARN"}, // unterminated: flushed when the exchange ends
 			}
-			recs := logs.records(t)
+			recs := records(t, &logs)
 			if len(recs) != len(want) {
 				t.Fatalf("got %d records, want at least %d: %v", len(recs), len(want), recs)
 			}

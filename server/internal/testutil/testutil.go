@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/internal/wazeroengine"
@@ -87,22 +86,7 @@ func Serve(t testing.TB, addr, transportName string, h server.Handler, opts tran
 	if err != nil {
 		t.Fatal(err)
 	}
-	if opts.Logger == nil {
-		opts.Logger = Logger(t)
-	}
-	th, err := transport.Default().New(transportName, h, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.NewServer(opts.Logger, server.Listener{Name: "test", Listener: l, Handler: th})
-	done := make(chan struct{})
-	go func() { srv.Serve(); close(done) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
-	})
+	ServeListener(t, l, transportName, h, opts)
 	return server.ListenerAddress(l)
 }
 
