@@ -16,5 +16,12 @@ if ((${#need[@]})); then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# Each guest language adds its toolchain in scripts/deps.d/LANG.sh.
+for f in "$(dirname "$0")"/deps.d/*.sh; do
+	[ -e "$f" ] || continue
+	# shellcheck source=/dev/null
+	source "$f"
+done
+
 command -v go >/dev/null || { echo "deps: Go is required (https://go.dev/doc/install); not found on PATH" >&2; exit 1; }
 go mod download

@@ -42,6 +42,12 @@ type Module interface {
 	// Instantiate makes an instance: it runs _initialize and bubble_init when
 	// exported, with init bound to their host calls (log, mostly).
 	Instantiate(ctx context.Context, cfg InstanceConfig) (Instance, error)
+	// RunCommand runs a WASI command module once: it instantiates the
+	// module with cfg's stdin, stdout, stderr, environment and arguments,
+	// calls _start, and closes the instance. It returns the exit code
+	// (proc_exit's argument, or 0 when _start returns); err is set when the
+	// module trapped, ran out of time (ctx) or could not run.
+	RunCommand(ctx context.Context, cfg InstanceConfig) (exitCode uint32, err error)
 	// Close releases the module.
 	Close(ctx context.Context) error
 }
@@ -50,6 +56,15 @@ type Module interface {
 type InstanceConfig struct {
 	// Stdout and Stderr receive the guest's WASI output.
 	Stdout, Stderr io.Writer
+	// Stdin is the guest's WASI standard input (RunCommand only; nil reads
+	// as empty).
+	Stdin io.Reader
+	// Environ is the guest's WASI environment as "KEY=value" strings
+	// (RunCommand only; ABI v1 handlers get none).
+	Environ []string
+	// Args are the guest's WASI arguments, program name first (RunCommand
+	// only).
+	Args []string
 	// Init serves host calls made while the instance initializes.
 	Init abi.Exchange
 }

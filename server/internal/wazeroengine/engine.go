@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -205,6 +206,39 @@ func (m *module) Instantiate(ctx context.Context, cfg wasm.InstanceConfig) (wasm
 		return nil, fmt.Errorf("module exports no %s function", abi.ExportHandle)
 	}
 	return inst, nil
+}
+
+// RunCommand instantiates a WASI command, runs _start and closes it.
+func (m *module) RunCommand(ctx context.Context, cfg wasm.InstanceConfig) (uint32, error) {
+	mc := m.config.WithStartFunctions(abi.ExportStart).WithArgs(cfg.Args...)
+	if cfg.Stdin != nil {
+		mc = mc.WithStdin(cfg.Stdin)
+	}
+	if cfg.Stdout != nil {
+		mc = mc.WithStdout(cfg.Stdout)
+	}
+	if cfg.Stderr != nil {
+		mc = mc.WithStderr(cfg.Stderr)
+	}
+	for _, kv := range cfg.Environ {
+		k, v, _ := strings.Cut(kv, "=")
+		mc = mc.WithEnv(k, v)
+	}
+	if cfg.Init != nil {
+		ctx = context.WithValue(ctx, exchangeKey{}, cfg.Init)
+	}
+	mod, err := m.rt.InstantiateModule(ctx, m.compiled, mc)
+	if mod != nil {
+		defer mod.Close(context.Background())
+	}
+	if err == nil {
+		return 0, nil
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() != sys.ExitCodeDeadlineExceeded && exit.ExitCode() != sys.ExitCodeContextCanceled {
+		return exit.ExitCode(), nil
+	}
+	return 0, callError(err)
 }
 
 type instance struct {
