@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
 # Installs what `make build` and `make test` need, only when it is missing:
-# Debian packages through apt-get, Go modules through the module proxy.
+# Debian packages through apt-get, Go modules through the module proxy, npm
+# packages through npm.
+#
+# Each guest language adds its toolchain in scripts/deps.d/LANG.sh: a
+# fragment appends missing Debian packages to `need`, and commands to run
+# once they are installed (npm installs, say) to `after`.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 need=()
+after=()
 command -v wat2wasm >/dev/null || need+=(wabt)
 command -v curl >/dev/null || need+=(curl)
 command -v git >/dev/null || need+=(git)
+
+for f in scripts/deps.d/*.sh; do
+	[ -e "$f" ] || continue
+	# shellcheck source=/dev/null
+	source "$f"
+done
 
 if ((${#need[@]})); then
 	sudo=""
@@ -15,12 +28,8 @@ if ((${#need[@]})); then
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-
-# Each guest language adds its toolchain in scripts/deps.d/LANG.sh.
-for f in "$(dirname "$0")"/deps.d/*.sh; do
-	[ -e "$f" ] || continue
-	# shellcheck source=/dev/null
-	source "$f"
+for cmd in "${after[@]}"; do
+	eval "$cmd"
 done
 
 command -v go >/dev/null || { echo "deps: Go is required (https://go.dev/doc/install); not found on PATH" >&2; exit 1; }
