@@ -8,8 +8,9 @@
 SHELL   := /bin/bash
 GO      ?= go
 BIN     := bin
-MODS    := hello echo envdump
-WATMODS := hello-wat
+# Every directory under modules/ is a module: Go (main.go), a build.sh
+# script (C, Rust, AssemblyScript, ...: `build.sh OUT.wasm`), or one .wat file.
+MODULES := $(notdir $(patsubst %/,%,$(wildcard modules/*/)))
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
@@ -28,12 +29,14 @@ build: cli modules
 cli:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/bubblewasm ./cmd/bubblewasm
 
-modules: $(addprefix $(BIN)/modules/,$(addsuffix .wasm,$(MODS) $(WATMODS)))
+modules: $(addprefix $(BIN)/modules/,$(addsuffix .wasm,$(MODULES)))
 
 $(BIN)/modules/%.wasm: FORCE
 	@mkdir -p $(BIN)/modules
 	@if [ -f modules/$*/main.go ]; then \
 		echo "go    modules/$* -> $@"; $(WASM_GO) -o $@ ./modules/$*; \
+	elif [ -f modules/$*/build.sh ]; then \
+		echo "sh    modules/$* -> $@"; bash modules/$*/build.sh $(abspath $@); \
 	else \
 		echo "wat   modules/$* -> $@"; wat2wasm modules/$*/*.wat -o $@; \
 	fi
