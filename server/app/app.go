@@ -8,6 +8,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/config"
+	"github.com/bubblewasm/bubblewasm/server/internal/wasmtimeengine"
 	"github.com/bubblewasm/bubblewasm/server/internal/wazeroengine"
 	"github.com/bubblewasm/bubblewasm/server/transport"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
@@ -106,12 +108,20 @@ func (a *App) engine(name string) (wasm.Engine, error) {
 	return e, nil
 }
 
-// NewEngine returns the named engine ("wazero"), keeping compiled code in
-// cacheDir ("" keeps it in memory only).
+// NewEngine returns the named engine ("wazero" or "wasmtime"), keeping
+// compiled code in cacheDir ("" keeps none on disk). An engine this build
+// does not include (wasmtime without cgo) is an error wrapping
+// ErrEngineUnavailable.
 func NewEngine(name, cacheDir string) (wasm.Engine, error) {
 	switch name {
 	case config.EngineWazero:
 		return wazeroengine.New(cacheDir)
+	case config.EngineWasmtime:
+		e, err := wasmtimeengine.New(cacheDir)
+		if errors.Is(err, wasmtimeengine.ErrUnavailable) {
+			return nil, fmt.Errorf("%w: %w", ErrEngineUnavailable, err)
+		}
+		return e, err
 	}
 	return nil, fmt.Errorf("%w: %q", ErrEngineUnavailable, name)
 }
@@ -150,6 +160,7 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 		MaxConcurrency: rc.MaxConcurrency,
 		Timeout:        rc.Timeout,
 		Limits:         wasm.Limits{MemoryPages: uint32(rc.Memory / config.PageSize), StackBytes: uint32(rc.MaxStack)},
+		ABI:            wasm.ABI(cmp.Or(rc.ABI, config.DefaultABI)),
 	})
 	if err != nil {
 		return server.Route{}, err

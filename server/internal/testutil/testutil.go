@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/bubblewasm/bubblewasm/server"
+	"github.com/bubblewasm/bubblewasm/server/internal/wasmtimeengine"
 	"github.com/bubblewasm/bubblewasm/server/internal/wazeroengine"
 	"github.com/bubblewasm/bubblewasm/server/transport"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
@@ -44,14 +45,20 @@ func WAT(t testing.TB, src string) []byte {
 type Engine struct {
 	Name string
 	New  func(t testing.TB) wasm.Engine
+	// NativeStack is the fixed native stack, in bytes, of an engine that
+	// runs guests on the calling thread's stack (wasmtime), whatever the
+	// route's max_stack; 0 when the engine grows a guest's stack on the heap
+	// (wazero).
+	NativeStack int
 }
 
-// Engines returns every engine that handler-level tests must pass on.
+// Engines returns every engine that handler-level tests must pass on:
+// wazero, and wasmtime when the build has cgo.
 func Engines() []Engine {
-	return []Engine{{
+	engines := []Engine{{
 		Name: "wazero",
 		New: func(t testing.TB) wasm.Engine {
-			e, err := wazeroengine.New(filepath.Join(os.TempDir(), "bubblewasm-test-cache"))
+			e, err := wazeroengine.New(testCacheDir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +66,25 @@ func Engines() []Engine {
 			return e
 		},
 	}}
+	if wasmtimeengine.Available() {
+		engines = append(engines, Engine{
+			Name:        "wasmtime",
+			NativeStack: wasmtimeengine.MaxWasmStack(),
+			New: func(t testing.TB) wasm.Engine {
+				e, err := wasmtimeengine.New(testCacheDir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { e.Close(context.Background()) })
+				return e
+			},
+		})
+	}
+	return engines
 }
+
+// testCacheDir is the compilation cache the test engines share.
+var testCacheDir = filepath.Join(os.TempDir(), "bubblewasm-test-cache")
 
 // Logger returns a logger that writes to the test's log.
 func Logger(t testing.TB) *slog.Logger {

@@ -1,0 +1,720 @@
+//go:build cgo
+
+package wasmtimeengine
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/bytecodealliance/wasmtime-go/v39"
+
+	"github.com/bubblewasm/bubblewasm/abi"
+	"github.com/bubblewasm/bubblewasm/server/wasm"
+)
+
+const available = true
+
+const (
+	// epochTick is how often the engine's epoch advances: the granularity
+	// at which a guest notices that its call's context ended.
+	epochTick = 10 * time.Millisecond
+	// wasiModule is the import module of WASI preview 1.
+	wasiModule = "wasi_snapshot_preview1"
+	pageSize   = 65536
+)
+
+// MaxWasmStack is the native stack wasmtime lets a guest use, in bytes. A
+// guest runs on the stack of the thread that calls it, so the limit must
+// leave room in the smallest such thread: it is half the stack size of the
+// threads Go makes for cgo calls (the default pthread stack: 8 MiB with the
+// usual `ulimit -s` of 8192, 2 MiB with an unlimited one on glibc), at most
+// 4 MiB, the default max_stack budget, and 512 KiB (wasmtime's default)
+// when that size is unknown.
+func MaxWasmStack() int {
+	t := threadStack()
+	if t <= 0 {
+		return 512 << 10
+	}
+	return min(t/2, 4<<20)
+}
+
+// Engine is the wasmtime engine.
+type Engine struct {
+	engine *wasmtime.Engine
+	// wasi defines WASI preview 1 once; each store takes the functions its
+	// module imports from it.
+	wasi *wasmtime.Linker
+	// abiTypes are the types of abiFuncs and fdReadType that of WASI's
+	// fd_read (wasmtime's function types belong to an engine).
+	abiTypes   []*wasmtime.FuncType
+	fdReadType *wasmtime.FuncType
+	maxStack   int // bytes
+	stop       chan struct{}
+	ticker     sync.WaitGroup
+	closeOnce  sync.Once
+}
+
+// New returns the engine. cacheDir, when not empty, keeps compiled machine
+// code on disk across restarts (wasmtime's own cache, in
+// cacheDir/wasmtime); otherwise modules are compiled on every load.
+func New(cacheDir string) (wasm.Engine, error) {
+	if err := checkLayout(); err != nil {
+		return nil, err
+	}
+	cfg := wasmtime.NewConfig()
+	cfg.SetEpochInterruption(true)
+	maxStack := MaxWasmStack()
+	cfg.SetMaxWasmStack(maxStack)
+	// The feature set of the wazero adapter (WebAssembly 2.0: bulk memory,
+	// multi-value, reference types, SIMD, ...), so that a module loads on
+	// both engines or on neither.
+	cfg.SetWasmThreads(false)
+	cfg.SetWasmGC(false)
+	cfg.SetWasmFunctionReferences(false)
+	cfg.SetWasmTailCall(false)
+	cfg.SetWasmMultiMemory(false)
+	cfg.SetWasmMemory64(false)
+	cfg.SetWasmRelaxedSIMD(false)
+	cfg.SetWasmWideArithmetic(false)
+	if cacheDir != "" {
+		if err := loadCache(cfg, cacheDir); err != nil {
+			cfg.Close()
+			return nil, fmt.Errorf("compilation cache %s: %w", cacheDir, err)
+		}
+	}
+	e := &Engine{engine: wasmtime.NewEngineWithConfig(cfg), maxStack: maxStack, stop: make(chan struct{}), fdReadType: i32Func(4, 1)}
+	for _, f := range abiFuncs {
+		e.abiTypes = append(e.abiTypes, i32Func(len(f.Params), f.Results))
+	}
+	e.wasi = wasmtime.NewLinker(e.engine)
+	if err := e.wasi.DefineWasi(); err != nil {
+		e.engine.Close()
+		return nil, err
+	}
+	e.ticker.Go(func() {
+		t := time.NewTicker(epochTick)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				e.engine.IncrementEpoch()
+			case <-e.stop:
+				return
+			}
+		}
+	})
+	return e, nil
+}
+
+// loadCache turns on wasmtime's compilation cache in dir/wasmtime. Its
+// configuration is a TOML file, written next to that directory for the call
+// and removed after (wasmtime's cache cleanup deletes files it does not know
+// inside it).
+func loadCache(cfg *wasmtime.Config, dir string) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	cache := filepath.Join(dir, "wasmtime")
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".wasmtime-cache-*.toml")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	err = toml.NewEncoder(f).Encode(map[string]map[string]string{"cache": {"directory": cache}})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := cfg.CacheConfigLoad(f.Name()); err != nil {
+		cause, _ := condense(err.Error())
+		return errors.New(cause)
+	}
+	return nil
+}
+
+// Name returns "wasmtime".
+func (e *Engine) Name() string { return "wasmtime" }
+
+// Close stops the epoch ticker and releases the engine.
+func (e *Engine) Close(ctx context.Context) error {
+	e.closeOnce.Do(func() {
+		close(e.stop)
+		e.ticker.Wait()
+		e.wasi.Close()
+		e.engine.Close()
+	})
+	return nil
+}
+
+// The core host functions and their indexes by name.
+var (
+	abiFuncs = abi.Funcs()
+	abiIndex = func() map[string]int {
+		m := map[string]int{}
+		for i, f := range abiFuncs {
+			m[f.Name] = i
+		}
+		return m
+	}()
+)
+
+func i32Func(params, results int) *wasmtime.FuncType {
+	p := make([]*wasmtime.ValType, params)
+	for i := range p {
+		p[i] = wasmtime.NewValType(wasmtime.KindI32)
+	}
+	r := make([]*wasmtime.ValType, results)
+	for i := range r {
+		r[i] = wasmtime.NewValType(wasmtime.KindI32)
+	}
+	return wasmtime.NewFuncType(p, r)
+}
+
+// Compile validates and compiles a module (or loads it from the cache).
+func (e *Engine) Compile(ctx context.Context, bin []byte, limits wasm.Limits) (wasm.Module, error) {
+	mod, err := wasmtime.NewModule(e.engine, bin)
+	if err != nil {
+		cause, _ := condense(err.Error())
+		return nil, &callError{msg: cause, errs: []error{err}}
+	}
+	m := &module{e: e, mod: mod, limits: limits, funcs: map[string]bool{}, memories: map[string]bool{}}
+	for _, imp := range mod.Imports() {
+		p := importPlan{module: imp.Module(), abi: -1}
+		if n := imp.Name(); n != nil {
+			p.name = *n
+		}
+		ty := imp.Type()
+		ft := ty.FuncType()
+		if ft == nil {
+			p.kind = externKind(ty)
+			m.imports = append(m.imports, p)
+			continue
+		}
+		p.kind = "function"
+		sig := signature(ft)
+		m.funcImports = append(m.funcImports, wasm.Import{Module: p.module, Name: p.name, Signature: sig})
+		switch p.module {
+		case abi.ModuleName:
+			if i, ok := abiIndex[p.name]; ok {
+				p.abi = i
+			}
+		case wasiModule:
+			p.wasi = true
+			m.wasi = true
+			p.fdRead = p.name == "fd_read" && len(sig.Params) == 4 && len(sig.Results) == 1
+		}
+		m.imports = append(m.imports, p)
+	}
+	for _, ex := range mod.Exports() {
+		ty := ex.Type()
+		if ft := ty.FuncType(); ft != nil {
+			m.exports = append(m.exports, wasm.Export{Name: ex.Name(), Signature: signature(ft)})
+			m.funcs[ex.Name()] = true
+		} else if mt := ty.MemoryType(); mt != nil {
+			m.memories[ex.Name()] = true
+			// wazero refuses such a module at compile time; so does this
+			// adapter, with a clearer message than the limiter's.
+			if limits.MemoryPages > 0 && mt.Minimum() > uint64(limits.MemoryPages) {
+				mod.Close()
+				return nil, fmt.Errorf("memory %q: min %d pages (%s) over limit of %d pages (%s)",
+					ex.Name(), mt.Minimum(), size(mt.Minimum()*pageSize), limits.MemoryPages, size(uint64(limits.MemoryPages)*pageSize))
+			}
+		}
+	}
+	return m, nil
+}
+
+func size(b uint64) string {
+	switch {
+	case b >= 1<<30 && b%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", b>>30)
+	case b >= 1<<20 && b%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", b>>20)
+	}
+	return fmt.Sprintf("%d KiB", b>>10)
+}
+
+func externKind(ty *wasmtime.ExternType) string {
+	switch {
+	case ty.MemoryType() != nil:
+		return "memory"
+	case ty.TableType() != nil:
+		return "table"
+	case ty.GlobalType() != nil:
+		return "global"
+	}
+	return "item"
+}
+
+func signature(ft *wasmtime.FuncType) wasm.Signature {
+	conv := func(ts []*wasmtime.ValType) []wasm.ValueType {
+		out := make([]wasm.ValueType, len(ts))
+		for i, t := range ts {
+			switch t.Kind() {
+			case wasmtime.KindI32:
+				out[i] = wasm.I32
+			case wasmtime.KindI64:
+				out[i] = wasm.I64
+			case wasmtime.KindF32:
+				out[i] = wasm.F32
+			case wasmtime.KindF64:
+				out[i] = wasm.F64
+			case wasmtime.KindFuncref:
+				out[i] = 0x70
+			case wasmtime.KindExternref:
+				out[i] = 0x6f
+			default:
+				out[i] = 0x7b // v128
+			}
+		}
+		return out
+	}
+	return wasm.Signature{Params: conv(ft.Params()), Results: conv(ft.Results())}
+}
+
+type module struct {
+	e           *Engine
+	mod         *wasmtime.Module
+	limits      wasm.Limits
+	imports     []importPlan // every import, in order
+	funcImports []wasm.Import
+	exports     []wasm.Export
+	funcs       map[string]bool // exported function names
+	memories    map[string]bool // exported memory names
+	wasi        bool            // the module imports WASI
+}
+
+// importPlan says where one import comes from.
+type importPlan struct {
+	module, name string
+	kind         string // "function", "memory", ...
+	abi          int    // index in abiFuncs, or -1
+	wasi         bool
+	fdRead       bool // WASI's fd_read, which RunCommand serves itself when it has a stdin
+}
+
+func (m *module) Imports() []wasm.Import { return m.funcImports }
+func (m *module) Exports() []wasm.Export { return m.exports }
+
+func (m *module) ExportsMemory(name string) bool { return m.memories[name] }
+
+func (m *module) Close(ctx context.Context) error {
+	m.mod.Close()
+	return nil
+}
+
+// newInstance makes the store of one instance: limits, interruption and,
+// when the module imports it, WASI.
+func (m *module) newInstance(o wasiOptions, stdin io.Reader) (*instance, error) {
+	s := wasmtime.NewStore(m.e.engine)
+	memBytes, tableElems := int64(-1), int64(-1) // -1: wasmtime's default
+	if m.limits.MemoryPages > 0 {
+		memBytes = int64(m.limits.MemoryPages) * pageSize
+	}
+	if m.limits.TableElements > 0 {
+		tableElems = int64(m.limits.TableElements)
+	}
+	s.Limiter(memBytes, tableElems, -1, -1, -1)
+	intr, err := watch(s)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.SetEpochDeadline(1)
+	if m.wasi {
+		if err := setWasi(s, o); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return &instance{m: m, store: s, intr: intr, stdin: stdin}, nil
+}
+
+// instantiate links the imports and instantiates the module, running its
+// start function if it has one.
+func (i *instance) instantiate(ctx context.Context) error {
+	ext := make([]wasmtime.AsExtern, len(i.m.imports))
+	for k, p := range i.m.imports {
+		switch {
+		case p.abi >= 0:
+			ext[k] = wasmtime.NewFunc(i.store, i.m.e.abiTypes[p.abi], i.hostFunc(abiFuncs[p.abi]))
+		case p.wasi:
+			e := i.m.e.wasi.Get(i.store, p.module, p.name)
+			if e == nil {
+				return fmt.Errorf("module imports %s.%s, which WASI preview 1 does not have", p.module, p.name)
+			}
+			ext[k] = e
+			if p.fdRead && i.stdin != nil {
+				ext[k] = wasmtime.NewFunc(i.store, i.m.e.fdReadType, i.fdRead(e.Func()))
+			}
+		case p.module == abi.ModuleName:
+			return fmt.Errorf("module imports %s.%s, which ABI v%d does not have", p.module, p.name, abi.Version)
+		default:
+			return fmt.Errorf("module imports %s %s.%s, which bubblewasm does not provide", p.kind, p.module, p.name)
+		}
+	}
+	return i.run(ctx, func() error {
+		inst, err := wasmtime.NewInstance(i.store, i.m.mod, ext)
+		i.inst = inst
+		return err
+	})
+}
+
+func (m *module) Instantiate(ctx context.Context, cfg wasm.InstanceConfig) (wasm.Instance, error) {
+	i, err := m.newInstance(wasiOptions{stdout: cfg.Stdout, stderr: cfg.Stderr}, nil)
+	if err != nil {
+		return nil, err
+	}
+	i.x = cfg.Init
+	defer func() { i.x = nil }()
+	if err := i.instantiate(ctx); err != nil {
+		i.Close(ctx)
+		return nil, err
+	}
+	for _, name := range []string{abi.ExportInitialize, abi.ExportInit} {
+		if !m.funcs[name] {
+			continue
+		}
+		f := i.inst.GetFunc(i.store, name)
+		var res any
+		err := i.run(ctx, func() (err error) {
+			res, err = f.Call(i.store)
+			return err
+		})
+		if v, ok := res.(int32); err == nil && ok && v != 0 {
+			err = fmt.Errorf("%s returned %d", name, v)
+		}
+		if err != nil {
+			i.Close(ctx)
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if m.funcs[abi.ExportHandle] {
+		i.handle = i.inst.GetFunc(i.store, abi.ExportHandle)
+	}
+	if i.handle == nil {
+		i.Close(ctx)
+		return nil, fmt.Errorf("module exports no %s function", abi.ExportHandle)
+	}
+	if i.mem == nil {
+		if e := i.inst.GetExport(i.store, "memory"); e != nil {
+			i.mem = e.Memory()
+		}
+	}
+	return i, nil
+}
+
+// RunCommand instantiates a WASI command, runs _start and closes it.
+func (m *module) RunCommand(ctx context.Context, cfg wasm.InstanceConfig) (uint32, error) {
+	i, err := m.newInstance(wasiOptions{stdout: cfg.Stdout, stderr: cfg.Stderr, args: cfg.Args, environ: cfg.Environ}, cfg.Stdin)
+	if err != nil {
+		return 0, err
+	}
+	defer i.Close(context.Background())
+	i.x = cfg.Init
+	err = i.instantiate(ctx)
+	if err == nil && m.funcs[abi.ExportStart] {
+		start := i.inst.GetFunc(i.store, abi.ExportStart)
+		err = i.run(ctx, func() error {
+			_, err := start.Call(i.store)
+			return err
+		})
+	}
+	if err == nil {
+		return 0, nil
+	}
+	var werr *wasmtime.Error
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && errors.As(err, &werr) {
+		if code, ok := werr.ExitStatus(); ok {
+			return uint32(code), nil
+		}
+	}
+	return 0, err
+}
+
+type instance struct {
+	m      *module
+	store  *wasmtime.Store
+	intr   interrupt
+	inst   *wasmtime.Instance
+	handle *wasmtime.Func
+	mem    *wasmtime.Memory // found at the first host call or after instantiation
+	view   memView
+	// x is the exchange host functions serve; the instance serves one at a
+	// time.
+	x     abi.Exchange
+	stdin io.Reader // RunCommand's
+	// hostErr is the error of the host function that trapped the current
+	// call.
+	hostErr error
+	stack   [8]uint64 // the parameters of a host call, then its result
+	results [1]wasmtime.Val
+}
+
+// run makes one call into the guest, interrupted when ctx ends, and
+// explains its error.
+func (i *instance) run(ctx context.Context, call func() error) error {
+	if i.store == nil {
+		return errors.New("the instance is closed")
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w (the guest was not called)", err)
+	}
+	i.hostErr = nil
+	i.intr.reset()
+	i.store.SetEpochDeadline(1)
+	var stop func() bool
+	var fired chan struct{}
+	if ctx.Done() != nil {
+		fired = make(chan struct{})
+		stop = context.AfterFunc(ctx, func() {
+			i.intr.set()
+			close(fired)
+		})
+	}
+	err := call()
+	if stop != nil && !stop() {
+		<-fired // the flag must not be set after this call returned
+	}
+	if err == nil {
+		return nil
+	}
+	cause, trace := condense(err.Error())
+	switch {
+	case i.intr.isSet() && ctx.Err() != nil:
+		return &callError{msg: fmt.Sprintf("%v (wasm interrupted)%s", ctx.Err(), trace), errs: []error{ctx.Err(), err}}
+	case i.hostErr != nil:
+		return &callError{msg: i.hostErr.Error() + trace, errs: []error{i.hostErr, err}}
+	}
+	var trap *wasmtime.Trap
+	if errors.As(err, &trap) {
+		if code := trap.Code(); code != nil && *code == wasmtime.StackOverflow {
+			cause += fmt.Sprintf(" (wasmtime's native stack limit of %d KiB)", i.m.e.maxStack>>10)
+		}
+	}
+	return &callError{msg: cause + trace, errs: []error{err}}
+}
+
+func (i *instance) Handle(ctx context.Context, x abi.Exchange) (int32, error) {
+	i.x = x
+	defer func() { i.x = nil }()
+	var res any
+	err := i.run(ctx, func() (err error) {
+		res, err = i.handle.Call(i.store)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	v, _ := res.(int32)
+	return v, nil
+}
+
+func (i *instance) MemorySize() uint64 {
+	if i.mem == nil || i.inst == nil {
+		return 0
+	}
+	return uint64(i.mem.DataSize(i.store))
+}
+
+func (i *instance) Global(name string) (uint64, bool) {
+	if i.inst == nil {
+		return 0, false
+	}
+	e := i.inst.GetExport(i.store, name)
+	if e == nil {
+		return 0, false
+	}
+	g := e.Global()
+	if g == nil {
+		return 0, false
+	}
+	v := g.Get(i.store)
+	switch v.Kind() {
+	case wasmtime.KindI32:
+		return uint64(uint32(v.I32())), true
+	case wasmtime.KindI64:
+		return uint64(v.I64()), true
+	case wasmtime.KindF32:
+		return uint64(math.Float32bits(v.F32())), true
+	case wasmtime.KindF64:
+		return math.Float64bits(v.F64()), true
+	}
+	return 0, false
+}
+
+func (i *instance) Close(ctx context.Context) error {
+	if i.store != nil {
+		i.store.Close()
+		i.store, i.inst, i.handle, i.mem = nil, nil, nil, nil
+	}
+	return nil
+}
+
+type hostFn = func(*wasmtime.Caller, []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap)
+
+// trap records err as the reason the current call fails and returns the
+// trap that unwinds it.
+func (i *instance) trap(err error) *wasmtime.Trap {
+	i.hostErr = err
+	return wasmtime.NewTrap(err.Error())
+}
+
+// memory points the view at the guest's memory as it is now; it stays valid
+// for the host call (the guest cannot grow it meanwhile).
+func (i *instance) memory(c *wasmtime.Caller) bool {
+	if i.mem == nil {
+		// A call from the start function comes before Instantiate could
+		// look the memory up.
+		e := c.GetExport("memory")
+		if e == nil {
+			return false
+		}
+		if i.mem = e.Memory(); i.mem == nil {
+			return false
+		}
+	}
+	i.view.data = i.mem.UnsafeData(c)
+	return true
+}
+
+// hostFunc binds a shared abi function to wasmtime's calling convention.
+func (i *instance) hostFunc(f abi.Func) hostFn {
+	return func(c *wasmtime.Caller, args []wasmtime.Val) (res []wasmtime.Val, trap *wasmtime.Trap) {
+		defer func() {
+			if r := recover(); r != nil {
+				trap = i.trap(fmt.Errorf("%v (recovered by bubblewasm)\n%s", r, debug.Stack()))
+			}
+		}()
+		if i.x == nil {
+			return nil, i.trap(errors.New("bubblewasm host function called outside an exchange"))
+		}
+		if !i.memory(c) {
+			return nil, i.trap(&abi.GuestError{Func: "memory", Reason: "the module exports no memory"})
+		}
+		for k, a := range args {
+			i.stack[k] = uint64(uint32(a.I32()))
+		}
+		err := f.Call(i.x, &i.view, i.stack[:])
+		i.view.data = nil
+		if err != nil {
+			return nil, i.trap(err)
+		}
+		if f.Results == 0 {
+			return nil, nil
+		}
+		i.results[0] = wasmtime.ValI32(int32(uint32(i.stack[0])))
+		return i.results[:1], nil
+	}
+}
+
+// WASI errno values fdRead returns.
+const (
+	errnoSuccess = 0
+	errnoFault   = 21
+	errnoIO      = 29
+)
+
+// fdRead serves WASI's fd_read for RunCommand's stdin: reads of fd 0 read
+// the InstanceConfig's reader in the guest's call, as wazero does (wasmtime
+// itself only takes a file or bytes); other descriptors go to WASI's own
+// fd_read.
+func (i *instance) fdRead(wasi *wasmtime.Func) hostFn {
+	return func(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
+		if args[0].I32() != 0 {
+			res, err := wasi.Call(c, args[0].I32(), args[1].I32(), args[2].I32(), args[3].I32())
+			if err != nil {
+				return nil, i.trap(err)
+			}
+			return []wasmtime.Val{wasmtime.ValI32(res.(int32))}, nil
+		}
+		errno := func(n int32) ([]wasmtime.Val, *wasmtime.Trap) {
+			return []wasmtime.Val{wasmtime.ValI32(n)}, nil
+		}
+		if !i.memory(c) {
+			return errno(errnoFault)
+		}
+		mem := i.view.data
+		defer func() { i.view.data = nil }()
+		iovs, count, nreadAt := uint64(uint32(args[1].I32())), uint64(uint32(args[2].I32())), uint64(uint32(args[3].I32()))
+		if iovs+8*count > uint64(len(mem)) || nreadAt+4 > uint64(len(mem)) {
+			return errno(errnoFault)
+		}
+		var total uint32
+		for k := range count {
+			at := iovs + 8*k
+			ptr, n := uint64(binary.LittleEndian.Uint32(mem[at:])), uint64(binary.LittleEndian.Uint32(mem[at+4:]))
+			if ptr+n > uint64(len(mem)) {
+				return errno(errnoFault)
+			}
+			if n == 0 {
+				continue
+			}
+			got, err := readSome(i.stdin, mem[ptr:ptr+n])
+			total += uint32(got)
+			if err != nil && err != io.EOF && total == 0 {
+				return errno(errnoIO)
+			}
+			if err != nil || uint64(got) < n {
+				break
+			}
+		}
+		binary.LittleEndian.PutUint32(mem[nreadAt:], total)
+		return errno(errnoSuccess)
+	}
+}
+
+// readSome reads into p until it gets bytes or an error: io.Reader allows
+// (0, nil), which fd_read would report as end of input.
+func readSome(r io.Reader, p []byte) (int, error) {
+	for {
+		n, err := r.Read(p)
+		if n > 0 || err != nil {
+			return n, err
+		}
+	}
+}
+
+// memView is the guest's memory as package abi's host functions see it.
+type memView struct{ data []byte }
+
+func (m *memView) Size() uint32 { return uint32(min(len(m.data), math.MaxUint32)) }
+
+func (m *memView) Read(offset, length uint32) ([]byte, bool) {
+	end := uint64(offset) + uint64(length)
+	if end > uint64(len(m.data)) {
+		return nil, false
+	}
+	return m.data[offset:end:end], true
+}
+
+func (m *memView) Write(offset uint32, p []byte) bool {
+	end := uint64(offset) + uint64(len(p))
+	if end > uint64(len(m.data)) {
+		return false
+	}
+	copy(m.data[offset:end], p)
+	return true
+}
+
+var (
+	_ wasm.Engine   = (*Engine)(nil)
+	_ wasm.Instance = (*instance)(nil)
+	_ abi.Memory    = (*memView)(nil)
+)
