@@ -18,7 +18,7 @@ const (
 	exitOK       = 0 // served and stopped cleanly
 	exitServe    = 1 // failed while serving
 	exitUsage    = 2 // bad command line
-	exitConfig   = 3 // bad configuration or module; nothing was bound
+	exitConfig   = 3 // bad configuration or module; nothing was bound (build: a build failed)
 	exitListen   = 4 // a listener could not bind
 	exitInternal = 5 // anything else
 )
@@ -52,14 +52,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Description: "Listeners and transports are native; every request handler is a sandboxed\n" +
 			"WebAssembly module speaking the bubblewasm ABI (see abi/ABI.md).\n\n" +
 			"Exit codes: 0 stopped cleanly, 1 failed while serving, 2 bad command line,\n" +
-			"3 bad configuration or module (nothing bound), 4 a listener could not bind.",
+			"3 bad configuration or module (nothing bound; for build: a build failed;\n" +
+			"for inspect: not a valid module), 4 a listener could not bind.",
 		Version:         version,
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideVersion:     true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		CommandNotFound: func(c *cli.Context, name string) {},
-		Commands:        []*cli.Command{runCommand(), versionCommand()},
+		Commands:        []*cli.Command{runCommand(), newCommand(), buildCommand(), inspectCommand(), versionCommand()},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return fail(exitUsage, err)
 		},

@@ -23,6 +23,15 @@ const (
 	// InstancesPool reuses idle module instances across exchanges.
 	InstancesPool = "pool"
 
+	// ABIAuto serves a module by what it exports: a WASI command (_start
+	// without bubble_handle) as CGI, anything else as an ABI v1 handler.
+	ABIAuto = "auto"
+	// ABIV1 serves an ABI v1 handler (bubble_handle; abi/ABI.md).
+	ABIV1 = "v1"
+	// ABICGI serves a WASI command module as a CGI program: stdin, stdout,
+	// environment variables (see server/wasm/cgi.go).
+	ABICGI = "cgi"
+
 	// TransportRaw names the raw transport.
 	TransportRaw = "raw"
 	// TransportLine names the line transport.
@@ -68,6 +77,8 @@ const (
 
 	// DefaultInstances is a route's instance policy.
 	DefaultInstances = InstancesFresh
+	// DefaultABI is how a route's module is called.
+	DefaultABI = ABIAuto
 	// DefaultPoolSize is stored in Route.PoolSize when the file leaves
 	// pool_size out; 0 lets the server pick (such as 2*GOMAXPROCS).
 	DefaultPoolSize = 0
@@ -157,6 +168,13 @@ type Route struct {
 	MatchOrder []string
 	// Engine is the route's engine, the top-level engine by default.
 	Engine string
+	// ABI is "auto", "v1" or "cgi". Where a Route is built by hand, ""
+	// means DefaultABI.
+	ABI string
+	// Build is the shell command that builds Module (run by `bubblewasm
+	// build` in the config file's directory with $OUT set to Module); ""
+	// when the file has none.
+	Build string
 	// Instances is "fresh" or "pool".
 	Instances string
 	// PoolSize is the most idle instances a "pool" route keeps; 0 lets

@@ -101,6 +101,7 @@ func TestDefaults(t *testing.T) {
 			Name:           "route1",
 			Module:         filepath.Join(wd(t), "m.wasm"),
 			Engine:         "wazero",
+			ABI:            "auto",
 			Instances:      "fresh",
 			MaxConcurrency: 64,
 			Timeout:        30 * time.Second,
@@ -140,6 +141,8 @@ max_line_bytes = 1024
 [[route]]
 name = "hello"
 module = "/srv/hello.wasm"
+build = "make hello.wasm"
+abi = "v1"
 match = { PATH_INFO = "/hello/*", REQUEST_METHOD = "GET" }
 engine = "wazero"
 instances = "pool"
@@ -150,6 +153,7 @@ memory = "128MiB"
 
 [[route]]
 module = "/srv/other.wasm"
+abi = "cgi"
 `
 	cfg, err := Parse("/etc/bubble.toml", []byte(src))
 	if err != nil {
@@ -184,6 +188,8 @@ module = "/srv/other.wasm"
 			Match:          map[string]string{"PATH_INFO": "/hello/*", "REQUEST_METHOD": "GET"},
 			MatchOrder:     []string{"PATH_INFO", "REQUEST_METHOD"},
 			Engine:         "wazero",
+			Build:          "make hello.wasm",
+			ABI:            "v1",
 			Instances:      "pool",
 			PoolSize:       8,
 			MaxConcurrency: 4,
@@ -195,12 +201,13 @@ module = "/srv/other.wasm"
 			Name:           "route2",
 			Module:         "/srv/other.wasm",
 			Engine:         "wasmtime",
+			ABI:            "cgi",
 			Instances:      "fresh",
 			MaxConcurrency: 64,
 			Timeout:        30 * time.Second,
 			Memory:         64 << 20,
 			MaxStack:       4 << 20,
-			Line:           34,
+			Line:           36,
 		}},
 	}
 	if !reflect.DeepEqual(cfg, want) {
@@ -328,7 +335,7 @@ func TestRouteGood(t *testing.T) {
 	dir := wd(t)
 	r := func(c *Config) Route { return c.Routes[0] }
 	runGood(t, []goodCase{
-		{"defaults", route1, func(c *Config) any { return r(c) }, Route{Name: "route1", Module: filepath.Join(dir, "m.wasm"), Engine: "wazero",
+		{"defaults", route1, func(c *Config) any { return r(c) }, Route{Name: "route1", Module: filepath.Join(dir, "m.wasm"), Engine: "wazero", ABI: "auto",
 			Instances: "fresh", MaxConcurrency: 64, Timeout: 30 * time.Second, Memory: 64 << 20, MaxStack: 4 << 20, Line: 1}},
 		{"name", route1 + "name = \"hello\"\n", func(c *Config) any { return r(c).Name }, "hello"},
 		{"default names", route1 + route1, func(c *Config) any { return []string{c.Routes[0].Name, c.Routes[1].Name} }, []string{"route1", "route2"}},
@@ -353,6 +360,10 @@ func TestRouteGood(t *testing.T) {
 		{"memory lower-case unit", route1 + "memory = \"128 mib\"\n", func(c *Config) any { return r(c).Memory }, int64(128 << 20)},
 		{"memory max", route1 + "memory = \"4GiB\"\n", func(c *Config) any { return r(c).Memory }, int64(4 << 30)},
 		{"max_stack", route1 + "max_stack = \"16MiB\"\n", func(c *Config) any { return r(c).MaxStack }, int64(16 << 20)},
+		{"abi cgi", route1 + "abi = \"cgi\"\n", func(c *Config) any { return r(c).ABI }, "cgi"},
+		{"abi v1 pool", route1 + "abi = \"v1\"\ninstances = \"pool\"\n", func(c *Config) any { return []string{r(c).ABI, r(c).Instances} }, []string{"v1", "pool"}},
+		{"abi auto pool", route1 + "instances = \"pool\"\n", func(c *Config) any { return r(c).ABI }, "auto"},
+		{"build", route1 + "build = \"make m.wasm\"\n", func(c *Config) any { return r(c).Build }, "make m.wasm"},
 	})
 }
 
@@ -392,6 +403,10 @@ func TestRouteBad(t *testing.T) {
 		{"memory TiB", route1 + "memory = \"1TiB\"\n", `bubble.toml:3: route[1].memory: invalid size "1TiB": unknown unit "TiB" (allowed: B, KB, MB, GB, KiB, MiB, GiB)`},
 		{"memory huge", route1 + "memory = \"99999999999999999999\"\n", `bubble.toml:3: route[1].memory: invalid size "99999999999999999999": number out of range`},
 		{"memory boolean", route1 + "memory = true\n", `bubble.toml:3: route[1].memory: must be a size (an integer number of bytes or a string such as "64KiB"), not boolean`},
+		{"abi unknown", route1 + "abi = \"wasi\"\n", `bubble.toml:3: route[1].abi: unknown abi "wasi" (allowed: "auto", "v1", "cgi")`},
+		{"abi cgi pool", route1 + "abi = \"cgi\"\ninstances = \"pool\"\n", `bubble.toml:4: route[1].instances: instances = "pool" cannot serve abi = "cgi": a CGI module runs _start in a fresh instance for every exchange`},
+		{"build empty", route1 + "build = \"\"\n", `bubble.toml:3: route[1].build: must not be empty`},
+		{"build array", route1 + "build = [\"make\"]\n", `bubble.toml:3: route[1].build: must be a string, not array`},
 		{"second route", route1 + route1 + "timeout = \"x\"\n", `bubble.toml:5: route[2].timeout: invalid duration "x": time: invalid duration "x"`},
 	})
 }
@@ -399,7 +414,7 @@ func TestRouteBad(t *testing.T) {
 func TestUnknownKeys(t *testing.T) {
 	const top = "engine, cache_dir, shutdown_timeout, log_level, listener, route"
 	const lst = "name, address, transport, socket_mode, max_line_bytes, read_header_timeout, idle_timeout, max_header_bytes, max_body_bytes"
-	const rte = "name, module, match, engine, instances, pool_size, max_concurrency, timeout, memory, max_stack"
+	const rte = "name, module, build, abi, match, engine, instances, pool_size, max_concurrency, timeout, memory, max_stack"
 	runBad(t, []badCase{
 		{"top level", "# comment\nengin = \"wazero\"\n" + route1, `bubble.toml:2: engin: unknown key (allowed: ` + top + `)`},
 		{"top level table", route1 + "\n[server]\nport = 1\n", `bubble.toml:4: server: unknown key (allowed: ` + top + `)`},

@@ -31,9 +31,14 @@
 //	[[route]]                  # one or more
 //	name = "hello"             # default "route1", "route2", ...; unique
 //	module = "hello.wasm"      # required; relative to the config file's directory
+//	build = "make hello.wasm"  # shell command that builds module, for `bubblewasm build`
+//	                           # (run by sh in the config file's directory, $OUT = module)
+//	abi = "auto"               # "auto" | "v1" | "cgi": how the module is called; auto
+//	                           # serves a WASI command (_start, no bubble_handle) as CGI
+//	                           # and anything else as an ABI v1 handler
 //	match = { PATH_INFO = "/hello/*" }  # env key -> pattern; absent matches all
 //	engine = "wasmtime"        # overrides the top-level engine
-//	instances = "fresh"        # "fresh" | "pool"
+//	instances = "fresh"        # "fresh" | "pool" (not with abi = "cgi")
 //	pool_size = 8              # instances = "pool" only: max idle instances, 0 = default
 //	max_concurrency = 64       # > 0
 //	timeout = "30s"            # wall clock per exchange, > 0

@@ -17,11 +17,12 @@ var (
 	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "listener", "route"}
 	listenerKeys = []string{"name", "address", "transport", "socket_mode", "max_line_bytes",
 		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes"}
-	routeKeys = []string{"name", "module", "match", "engine", "instances", "pool_size",
+	routeKeys = []string{"name", "module", "build", "abi", "match", "engine", "instances", "pool_size",
 		"max_concurrency", "timeout", "memory", "max_stack"}
 
 	engines   = []string{EngineWazero, EngineWasmtime}
 	instances = []string{InstancesFresh, InstancesPool}
+	abis      = []string{ABIAuto, ABIV1, ABICGI}
 	logLevels = []string{LogDebug, LogInfo, LogWarn, LogError}
 )
 
@@ -430,6 +431,7 @@ func (c *checker) route(t table, engine string) Route {
 	r := Route{
 		Name:           fmt.Sprintf("route%d", t.index),
 		Engine:         engine,
+		ABI:            DefaultABI,
 		Instances:      DefaultInstances,
 		PoolSize:       DefaultPoolSize,
 		MaxConcurrency: DefaultMaxConcurrency,
@@ -448,6 +450,19 @@ func (c *checker) route(t table, engine string) Route {
 	} else if s, ok := c.path(f); ok {
 		r.Module = s
 	}
+	if f, ok := c.get(t, "build"); ok {
+		if s, ok := c.name(f); ok {
+			if strings.ContainsRune(s, 0) {
+				c.errorf(f.path, f.line, "must not contain NUL")
+			} else {
+				r.Build = s
+			}
+		}
+	}
+	abiOK := true
+	if f, ok := c.get(t, "abi"); ok {
+		r.ABI, abiOK = c.oneOf(f, "abi", abis)
+	}
 	if f, ok := c.get(t, "match"); ok {
 		r.Match, r.MatchOrder = c.match(f)
 	}
@@ -459,6 +474,9 @@ func (c *checker) route(t table, engine string) Route {
 	instancesOK := true
 	if f, ok := c.get(t, "instances"); ok {
 		r.Instances, instancesOK = c.oneOf(f, "instances policy", instances)
+		if instancesOK && abiOK && r.Instances == InstancesPool && r.ABI == ABICGI {
+			c.errorf(f.path, f.line, "instances = %q cannot serve abi = %q: a CGI module runs _start in a fresh instance for every exchange", InstancesPool, ABICGI)
+		}
 	}
 	if f, ok := c.get(t, "pool_size"); ok {
 		if instancesOK && r.Instances != InstancesPool {

@@ -43,6 +43,9 @@ type Options struct {
 	Timeout time.Duration
 	// Limits bound every instance.
 	Limits Limits
+	// ABI is how the module is called: ABIV1 (the default), ABICGI or
+	// ABIAuto (see cgi.go).
+	ABI ABI
 }
 
 // Defaults for Options.
@@ -58,6 +61,7 @@ type Handler struct {
 	module Module
 	pool   chan *guest
 	slots  chan struct{}
+	cgi    bool // the module is a WASI command served as CGI (cgi.go)
 }
 
 // guest is an instance with the writers that log its stdout and stderr.
@@ -128,11 +132,15 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
-	if err := Validate(m); err != nil {
+	cgi, err := checkABI(m, opts)
+	if err != nil {
 		m.Close(ctx)
 		return nil, err
 	}
-	h := &Handler{opts: opts, module: m, slots: make(chan struct{}, opts.MaxConcurrency)}
+	h := &Handler{opts: opts, module: m, slots: make(chan struct{}, opts.MaxConcurrency), cgi: cgi}
+	if cgi {
+		return h, nil // a command runs only per exchange: nothing to instantiate ahead
+	}
 	if opts.Lifecycle == Pool {
 		h.pool = make(chan *guest, opts.PoolSize)
 	}
@@ -217,6 +225,9 @@ func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
 	hx.deadline, _ = ctx.Deadline()
 	hx.rd, _ = x.Writer.(server.ReadDeadliner)
 	hx.wd, _ = x.Writer.(server.WriteDeadliner)
+	if h.cgi {
+		return h.serveCGI(ctx, x, hx)
+	}
 	inst, err := h.acquire(ctx)
 	if err != nil {
 		return h.ctxError(ctx, fmt.Errorf("%w: instantiate: %w", server.ErrHandlerFailed, err))

@@ -20,7 +20,7 @@ func Validate(m Module) error {
 	i32 := []ValueType{I32}
 	if sig, ok := exports[abi.ExportHandle]; !ok {
 		if _, isCommand := exports[abi.ExportStart]; isCommand {
-			problems = append(problems, fmt.Sprintf("it is a WASI command module (exports %s, not %s); this server serves ABI v1 handlers", abi.ExportStart, abi.ExportHandle))
+			problems = append(problems, fmt.Sprintf("it is a WASI command module (exports %s, not %s); serve it as a CGI program with abi = \"cgi\" or \"auto\" on its route", abi.ExportStart, abi.ExportHandle))
 		} else {
 			problems = append(problems, fmt.Sprintf("it does not export %s", abi.ExportHandle))
 		}
