@@ -1,0 +1,262 @@
+/*
+ * bubble_stub.c: an in-memory fake host for native tests; see bubble_stub.h.
+ * Not for wasm builds: there the host provides these functions.
+ */
+#include "bubble.h"
+#include "bubble_stub.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#if defined(__wasm__)
+#error "bubble_stub.c is a native fake host; do not compile it into a wasm module"
+#endif
+
+int bubble_handle(void); /* defined by BUBBLE_HANDLER in the module */
+
+struct pair {
+	char *k, *v;
+};
+
+static struct {
+	struct pair *env;
+	size_t nenv;
+	char *in;
+	size_t inlen, inpos, chunk;
+	char *out;
+	size_t outlen, outcap;
+	long flushed_at;
+	int fail, status, committed;
+	struct pair *hdr;
+	size_t nhdr;
+	struct pair *logs; /* k: message, v: unused; level in lvl */
+	int *lvl;
+	size_t nlogs;
+} st = {.status = 200, .flushed_at = -1};
+
+static char *dupn(const char *s, size_t n) {
+	char *d = malloc(n + 1);
+	if (!d)
+		abort();
+	if (n)
+		memcpy(d, s, n);
+	d[n] = 0;
+	return d;
+}
+
+static void *grow(void *p, size_t n, size_t size) {
+	p = realloc(p, (n + 1) * size);
+	if (!p)
+		abort();
+	return p;
+}
+
+void bubble_stub_reset(void) {
+	for (size_t i = 0; i < st.nenv; i++) {
+		free(st.env[i].k);
+		free(st.env[i].v);
+	}
+	for (size_t i = 0; i < st.nhdr; i++) {
+		free(st.hdr[i].k);
+		free(st.hdr[i].v);
+	}
+	for (size_t i = 0; i < st.nlogs; i++)
+		free(st.logs[i].k);
+	free(st.env);
+	free(st.in);
+	free(st.out);
+	free(st.hdr);
+	free(st.logs);
+	free(st.lvl);
+	memset(&st, 0, sizeof st);
+	st.status = 200;
+	st.flushed_at = -1;
+}
+
+static int cmp_pair(const void *a, const void *b) {
+	return strcmp(((const struct pair *)a)->k, ((const struct pair *)b)->k);
+}
+
+void bubble_stub_setenv(const char *key, const char *value) {
+	for (size_t i = 0; i < st.nenv; i++) {
+		if (strcmp(st.env[i].k, key) == 0) {
+			free(st.env[i].v);
+			st.env[i].v = dupn(value, strlen(value));
+			return;
+		}
+	}
+	st.env = grow(st.env, st.nenv, sizeof *st.env);
+	st.env[st.nenv].k = dupn(key, strlen(key));
+	st.env[st.nenv].v = dupn(value, strlen(value));
+	st.nenv++;
+	qsort(st.env, st.nenv, sizeof *st.env, cmp_pair); /* strcmp: byte order */
+}
+
+void bubble_stub_input(const void *data, size_t len) {
+	free(st.in);
+	st.in = dupn(data, len);
+	st.inlen = len;
+	st.inpos = 0;
+}
+
+void bubble_stub_read_chunk(size_t n) { st.chunk = n; }
+void bubble_stub_fail_output(int code) { st.fail = code; }
+int bubble_stub_serve(void) { return bubble_handle(); }
+int bubble_stub_status(void) { return st.status; }
+long bubble_stub_flushed_at(void) { return st.flushed_at; }
+
+const char *bubble_stub_body(size_t *len) {
+	if (len)
+		*len = st.outlen;
+	return st.out ? st.out : "";
+}
+
+const char *bubble_stub_header(const char *name, int i) {
+	for (size_t j = 0; j < st.nhdr; j++)
+		if (strcasecmp(st.hdr[j].k, name) == 0 && i-- == 0)
+			return st.hdr[j].v;
+	return NULL;
+}
+
+const char *bubble_stub_log(int i, int *level) {
+	if (i < 0 || (size_t)i >= st.nlogs)
+		return NULL;
+	if (level)
+		*level = st.lvl[i];
+	return st.logs[i].k;
+}
+
+/* ------------------------------------------------------- the fake imports */
+
+/* fill is the ABI's size negotiation: copy only when everything fits. */
+static int32_t fill(char *buf, uint32_t cap, const char *data, size_t n) {
+	if (n && n <= cap)
+		memcpy(buf, data, n);
+	return (int32_t)n;
+}
+
+int32_t bubble_abi_env_get(const char *key, uint32_t key_len, char *buf, uint32_t buf_len) {
+	for (size_t i = 0; i < st.nenv; i++)
+		if (strlen(st.env[i].k) == key_len && memcmp(st.env[i].k, key, key_len) == 0)
+			return fill(buf, buf_len, st.env[i].v, strlen(st.env[i].v));
+	return BUBBLE_ERR_NOT_FOUND;
+}
+
+int32_t bubble_abi_env_keys(char *buf, uint32_t buf_len) {
+	size_t n = 0;
+	for (size_t i = 0; i < st.nenv; i++)
+		n += strlen(st.env[i].k) + 1;
+	if (n <= buf_len) {
+		char *p = buf;
+		for (size_t i = 0; i < st.nenv; i++) {
+			size_t l = strlen(st.env[i].k) + 1;
+			memcpy(p, st.env[i].k, l);
+			p += l;
+		}
+	}
+	return (int32_t)n;
+}
+
+int32_t bubble_abi_read(void *buf, uint32_t buf_len) {
+	if (buf_len == 0)
+		return BUBBLE_ERR_INVALID;
+	size_t n = st.inlen - st.inpos;
+	if (n > buf_len)
+		n = buf_len;
+	if (st.chunk && n > st.chunk)
+		n = st.chunk;
+	if (n == 0)
+		return 0; /* end of input, for good */
+	memcpy(buf, st.in + st.inpos, n);
+	st.inpos += n;
+	return (int32_t)n;
+}
+
+int32_t bubble_abi_write(const void *buf, uint32_t buf_len) {
+	st.committed = 1;
+	if (st.fail)
+		return st.fail;
+	if (st.outlen + buf_len + 1 > st.outcap) {
+		st.outcap = (st.outlen + buf_len + 1) * 2;
+		st.out = realloc(st.out, st.outcap);
+		if (!st.out)
+			abort();
+	}
+	if (buf_len)
+		memcpy(st.out + st.outlen, buf, buf_len);
+	st.outlen += buf_len;
+	st.out[st.outlen] = 0;
+	return (int32_t)buf_len;
+}
+
+int32_t bubble_abi_flush(void) {
+	st.committed = 1;
+	if (st.fail)
+		return st.fail;
+	if (st.flushed_at < 0)
+		st.flushed_at = (long)st.outlen;
+	return 0;
+}
+
+int32_t bubble_abi_set_status(int32_t code) {
+	if (code < 200 || code > 999)
+		return BUBBLE_ERR_INVALID;
+	if (st.committed)
+		return BUBBLE_ERR_COMMITTED;
+	st.status = code;
+	return 0;
+}
+
+static int token_char(unsigned char c) {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static int32_t header(int add, const char *name, uint32_t nlen, const char *value, uint32_t vlen) {
+	if (nlen == 0)
+		return BUBBLE_ERR_INVALID;
+	for (uint32_t i = 0; i < nlen; i++)
+		if (!token_char((unsigned char)name[i]))
+			return BUBBLE_ERR_INVALID;
+	for (uint32_t i = 0; i < vlen; i++)
+		if (value[i] == '\r' || value[i] == '\n' || value[i] == 0)
+			return BUBBLE_ERR_INVALID;
+	if (st.committed)
+		return BUBBLE_ERR_COMMITTED;
+	char *k = dupn(name, nlen);
+	if (!add) { /* remove every value of the name */
+		size_t j = 0;
+		for (size_t i = 0; i < st.nhdr; i++) {
+			if (strcasecmp(st.hdr[i].k, k) == 0) {
+				free(st.hdr[i].k);
+				free(st.hdr[i].v);
+			} else {
+				st.hdr[j++] = st.hdr[i];
+			}
+		}
+		st.nhdr = j;
+	}
+	st.hdr = grow(st.hdr, st.nhdr, sizeof *st.hdr);
+	st.hdr[st.nhdr].k = k;
+	st.hdr[st.nhdr].v = dupn(value, vlen);
+	st.nhdr++;
+	return 0;
+}
+
+int32_t bubble_abi_set_header(const char *name, uint32_t nlen, const char *value, uint32_t vlen) {
+	return header(0, name, nlen, value, vlen);
+}
+
+int32_t bubble_abi_add_header(const char *name, uint32_t nlen, const char *value, uint32_t vlen) {
+	return header(1, name, nlen, value, vlen);
+}
+
+void bubble_abi_log(int32_t level, const char *msg, uint32_t msg_len) {
+	st.logs = grow(st.logs, st.nlogs, sizeof *st.logs);
+	st.lvl = grow(st.lvl, st.nlogs, sizeof *st.lvl);
+	st.logs[st.nlogs].k = dupn(msg, msg_len);
+	st.logs[st.nlogs].v = NULL;
+	st.lvl[st.nlogs] = level;
+	st.nlogs++;
+}

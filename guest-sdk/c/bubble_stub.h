@@ -1,0 +1,59 @@
+/*
+ * bubble_stub.h: an in-memory fake host, to test handlers natively.
+ *
+ * In a native build (cc, not wasm) bubble.h's raw imports are ordinary
+ * functions; bubble_stub.c defines them over an in-memory exchange and
+ * enforces the ABI's rules (metadata commits on the first write or flush,
+ * header names must be tokens, values free of CR/LF/NUL, status 200..999,
+ * size negotiation writes nothing into a buffer that is too small, keys
+ * in ascending order). Link handler + bubble.c + bubble_stub.c + a test:
+ *
+ *     cc -I guest-sdk/c handler.c guest-sdk/c/bubble.c guest-sdk/c/bubble_stub.c test.c -o t && ./t
+ *
+ *     bubble_stub_reset();
+ *     bubble_stub_setenv("QUERY_STRING", "name=Ann");
+ *     assert(bubble_stub_serve() == 0);
+ *     assert(strcmp(bubble_stub_body(NULL), "Hello, Ann!\n") == 0);
+ *
+ * An abort() in the handler ends the test process, as a trap ends the
+ * instance; test such paths in a fork()ed child.
+ */
+#ifndef BUBBLE_STUB_H
+#define BUBBLE_STUB_H
+
+#include <stddef.h>
+
+/* Forgets the env, input, output, headers and logs of the last exchange. */
+void bubble_stub_reset(void);
+
+/* Sets an env key of the next exchange (replacing an earlier value). */
+void bubble_stub_setenv(const char *key, const char *value);
+
+/* Sets the input of the next exchange (copied). */
+void bubble_stub_input(const void *data, size_t len);
+
+/* Makes each read return at most n bytes (0: no limit), to test short reads. */
+void bubble_stub_read_chunk(size_t n);
+
+/* Makes write and flush fail with code (such as BUBBLE_ERR_CLOSED); 0 undoes it. */
+void bubble_stub_fail_output(int code);
+
+/* Runs the module's bubble_handle (from BUBBLE_HANDLER) once and returns its result. */
+int bubble_stub_serve(void);
+
+/* The status after the exchange (200 unless set). */
+int bubble_stub_status(void);
+
+/* The output, NUL-terminated for convenience; *len (when not NULL) gets its length. */
+const char *bubble_stub_body(size_t *len);
+
+/* How many output bytes were written before the first flush; -1 if there was no flush. */
+long bubble_stub_flushed_at(void);
+
+/* The i-th value (from 0) of response header name (case-insensitive), or NULL. */
+const char *bubble_stub_header(const char *name, int i);
+
+/* The i-th log record (from 0), or NULL past the last; *level gets its level. */
+const char *bubble_stub_log(int i, int *level);
+
+#endif /* BUBBLE_STUB_H */

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds the C SDK's conformance kit module (guest-sdk/c/kit) to OUT.wasm,
+# or runs the SDK's native tests:
+#
+#   guest-sdk/c/build-kit.sh OUT.wasm
+#   guest-sdk/c/build-kit.sh --test      (same as guest-sdk/c/test.sh)
+#
+# Runnable from any directory; OUT.wasm is taken relative to the caller's.
+# Exits non-zero naming the missing tool (clang, wasm-ld, wasi-libc,
+# libclang-rt-dev-wasm32) when one is missing.
+set -euo pipefail
+sdk=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ $# -ne 1 ]; then
+	echo "usage: $0 OUT.wasm | --test" >&2
+	exit 2
+fi
+if [ "$1" = --test ]; then
+	exec "$sdk/test.sh"
+fi
+exec "$sdk/build.sh" "$1" "$sdk/kit/kit.c"

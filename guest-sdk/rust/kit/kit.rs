@@ -1,0 +1,243 @@
+//! The Rust SDK's conformance kit module: one handler implements every case
+//! of guest-sdk/CONFORMANCE.md with the SDK's public API only. The case is
+//! PATH_INFO; without PATH_INFO (the line transport) it is /echo.
+//!
+//! Build: guest-sdk/rust/build-kit.sh OUT.wasm
+//! Test natively: guest-sdk/rust/test.sh; on every engine:
+//! go test ./guest-sdk/conformance/
+
+use std::cell::RefCell;
+use std::io::{self, Read, Write};
+
+use bubble::{Error, Exchange, Level};
+
+bubble::handler!(kit);
+
+fn kit(x: &mut Exchange) -> io::Result<()> {
+    let path = x.env("PATH_INFO").unwrap_or_else(|| "/echo".to_string());
+    match path.as_str() {
+        "/env" => env(x),
+        "/keys" => keys(x),
+        "/echo" => echo(x),
+        "/status" => status(x),
+        "/log" => {
+            bubble::log(Level::DEBUG, "kit debug");
+            bubble::log(Level::INFO, "kit info");
+            bubble::log(Level::WARN, "kit warn");
+            bubble::log(Level::ERROR, "kit error");
+            x.write_all(b"logged")
+        }
+        // The SDK's error path: the error is logged, bubble_handle returns 1.
+        "/fail" => Err(io::Error::new(
+            io::ErrorKind::Other,
+            "kit: /fail asks the exchange to fail",
+        )),
+        // A panic aborts: a wasm trap, the instance is discarded.
+        "/trap" => panic!("kit: /trap asks the instance to abort"),
+        "/committed" => committed(x),
+        "/invalid" => invalid(x),
+        "/flush" => flush(x),
+        _ => {
+            x.set_status(404)?;
+            write!(x, "kit: unknown case {path}")
+        }
+    }
+}
+
+/// env responds with the value of the key named by QUERY_STRING.
+fn env(x: &mut Exchange) -> io::Result<()> {
+    let key = x.env("QUERY_STRING").unwrap_or_default();
+    match x.env_bytes(&key) {
+        Some(v) => x.write_all(&v),
+        None => {
+            x.set_status(404)?;
+            x.write_all(b"missing")
+        }
+    }
+}
+
+/// keys lists every env key, one a line, in the order the SDK returns them.
+fn keys(x: &mut Exchange) -> io::Result<()> {
+    let mut out = String::new();
+    for k in x.env_keys() {
+        out.push_str(&k);
+        out.push('\n');
+    }
+    x.write_all(out.as_bytes())
+}
+
+thread_local! {
+    // One buffer per instance, zeroed once; exchanges never overlap.
+    static BUF: RefCell<[u8; 32 << 10]> = const { RefCell::new([0; 32 << 10]) };
+}
+
+/// copy_input writes the whole input to the output, chunk by chunk, through
+/// one fixed buffer.
+fn copy_input(x: &mut Exchange) -> io::Result<()> {
+    BUF.with(|buf| {
+        let buf = &mut *buf.borrow_mut();
+        loop {
+            match x.read(buf)? {
+                0 => return Ok(()), // end of input
+                n => x.write_all(&buf[..n])?,
+            }
+        }
+    })
+}
+
+/// echo streams the input back with the request's Content-Type.
+fn echo(x: &mut Exchange) -> io::Result<()> {
+    if let Some(ct) = x.env("CONTENT_TYPE") {
+        x.set_header("Content-Type", &ct)?;
+    }
+    copy_input(x)
+}
+
+/// status sets the status named by QUERY_STRING and two X-Kit values.
+fn status(x: &mut Exchange) -> io::Result<()> {
+    let q = x.env("QUERY_STRING").unwrap_or_default();
+    let code: u16 = q.parse().map_err(|_| Error::Invalid)?;
+    x.set_status(code)?;
+    x.set_header("X-Kit", "a")?;
+    x.add_header("X-Kit", "b")?;
+    x.write_all(b"ok")
+}
+
+/// committed checks that the status cannot change after the first write.
+fn committed(x: &mut Exchange) -> io::Result<()> {
+    x.write_all(b"x")?;
+    match x.set_status(500) {
+        Err(Error::Committed) => x.write_all(b"committed-ok"),
+        other => write!(x, "committed-wrong: {other:?}"),
+    }
+}
+
+/// invalid checks that a header name that is not a token is refused.
+fn invalid(x: &mut Exchange) -> io::Result<()> {
+    match x.set_header("bad name", "v") {
+        Err(Error::Invalid) => x.write_all(b"invalid-ok"),
+        other => write!(x, "invalid-wrong: {other:?}"),
+    }
+}
+
+/// flush sends "first" before reading any input, then echoes the input.
+fn flush(x: &mut Exchange) -> io::Result<()> {
+    x.write_all(b"first")?;
+    x.flush()?;
+    copy_input(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use bubble::testing::{Request, Response};
+    use bubble::Level;
+
+    fn serve(path: Option<&str>, req: Request) -> Response {
+        let req = req.env("REQUEST_METHOD", "GET");
+        match path {
+            Some(p) => req.env("PATH_INFO", p),
+            None => req,
+        }
+        .serve(super::kit)
+    }
+
+    #[test]
+    fn env() {
+        let long = "L".repeat(10 << 10);
+        let r = serve(
+            Some("/env"),
+            Request::new()
+                .env("QUERY_STRING", "HTTP_X_LONG")
+                .env("HTTP_X_LONG", &long),
+        );
+        assert_eq!((r.code, r.status, r.text()), (0, 200, long));
+        let r = serve(
+            Some("/env"),
+            Request::new().env("QUERY_STRING", "REQUEST_METHOD"),
+        );
+        assert_eq!(r.text(), "GET");
+        let r = serve(Some("/env"), Request::new().env("QUERY_STRING", "NOPE"));
+        assert_eq!(
+            (r.code, r.status, r.text()),
+            (0, 404, "missing".to_string())
+        );
+    }
+
+    #[test]
+    fn keys() {
+        let r = serve(Some("/keys"), Request::new().env("b", "").env("B", ""));
+        assert_eq!(r.text(), "B\nPATH_INFO\nREQUEST_METHOD\nb\n");
+    }
+
+    #[test]
+    fn echo() {
+        let body: Vec<u8> = (0..(1u32 << 20))
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        let r = serve(
+            Some("/echo"),
+            Request::new()
+                .env("CONTENT_TYPE", "application/x-kit")
+                .body(body.clone())
+                .read_chunk(1000),
+        );
+        assert_eq!(r.code, 0);
+        assert!(r.body == body, "echo differs");
+        assert_eq!(r.header("Content-Type"), Some("application/x-kit"));
+        let r = serve(Some("/echo"), Request::new());
+        assert_eq!(
+            (r.code, r.status, r.body.len(), r.header("Content-Type")),
+            (0, 200, 0, None)
+        );
+        // The line transport: no PATH_INFO.
+        let r = serve(None, Request::new().body("one line"));
+        assert_eq!(r.text(), "one line");
+    }
+
+    #[test]
+    fn status() {
+        let r = serve(Some("/status"), Request::new().env("QUERY_STRING", "201"));
+        assert_eq!((r.code, r.status, r.text()), (0, 201, "ok".to_string()));
+        assert_eq!(r.header_values("x-kit"), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn log() {
+        let r = serve(Some("/log"), Request::new());
+        assert_eq!(r.text(), "logged");
+        let want = [
+            (Level::DEBUG, "kit debug"),
+            (Level::INFO, "kit info"),
+            (Level::WARN, "kit warn"),
+            (Level::ERROR, "kit error"),
+        ];
+        let got: Vec<(Level, &str)> = r.logs.iter().map(|(l, m)| (*l, m.as_str())).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn fail_and_trap() {
+        let r = serve(Some("/fail"), Request::new());
+        assert_eq!((r.code, r.body.len()), (1, 0));
+        assert_eq!(r.logs.len(), 1);
+        assert_eq!(r.logs[0].0, Level::ERROR);
+        let r = serve(Some("/trap"), Request::new());
+        assert_eq!(r.code, 1);
+        assert!(r.panic.is_some());
+    }
+
+    #[test]
+    fn committed_invalid_flush() {
+        let r = serve(Some("/committed"), Request::new());
+        assert_eq!((r.status, r.text()), (200, "xcommitted-ok".to_string()));
+        let r = serve(Some("/invalid"), Request::new());
+        assert_eq!(r.text(), "invalid-ok");
+        let r = serve(Some("/flush"), Request::new().body("rest"));
+        assert_eq!((r.flushed_at, r.text()), (Some(5), "firstrest".to_string()));
+        let r = serve(Some("/nope"), Request::new());
+        assert_eq!(
+            (r.status, r.text()),
+            (404, "kit: unknown case /nope".to_string())
+        );
+    }
+}

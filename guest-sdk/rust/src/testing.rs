@@ -1,0 +1,319 @@
+//! Native testing of handlers: an in-memory fake host. Only outside wasm32.
+//!
+//! Build the SDK and your handler for the machine you are on and run the
+//! handler with a [`Request`]:
+//!
+//! ```
+//! use std::io::Write;
+//! use bubble::testing::Request;
+//!
+//! fn hello(x: &mut bubble::Exchange) -> std::io::Result<()> {
+//!     x.set_header("Content-Type", "text/plain")?;
+//!     x.write_all(b"Hello!\n")
+//! }
+//!
+//! let resp = Request::new().env("REQUEST_METHOD", "GET").serve(hello);
+//! assert_eq!(resp.code, 0);
+//! assert_eq!(resp.header("content-type"), Some("text/plain"));
+//! assert_eq!(resp.body, b"Hello!\n");
+//! ```
+//!
+//! The fake host enforces the ABI's rules as the real one does: metadata
+//! commits on the first write or flush, header names must be tokens and
+//! values free of CR/LF/NUL, the status is 200 to 999, size negotiation
+//! writes nothing into a buffer that is too small, keys come in ascending
+//! byte order and a zero-length read is `ERR_INVALID`. Calling the SDK
+//! outside [`Request::serve`] panics.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::panic::{self, AssertUnwindSafe};
+
+use crate::{Error, Exchange, Level};
+
+#[derive(Default)]
+struct State {
+    env: BTreeMap<Vec<u8>, Vec<u8>>, // BTreeMap: keys in ascending byte order
+    input: Vec<u8>,
+    pos: usize,
+    chunk: usize,
+    fail_output: Option<Error>,
+    committed: bool,
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    flushed_at: Option<usize>,
+    logs: Vec<(Level, String)>,
+}
+
+thread_local! {
+    static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+}
+
+fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    STATE.with(|s| match s.borrow_mut().as_mut() {
+        Some(st) => f(st),
+        None => panic!("bubble: no exchange: call the SDK inside bubble::testing::Request::serve"),
+    })
+}
+
+/// The input of a fake exchange, built up by its methods.
+#[derive(Default)]
+pub struct Request {
+    state: State,
+}
+
+/// What a fake exchange produced.
+#[derive(Debug)]
+pub struct Response {
+    /// What `bubble_handle` returned: 0 for success, non-zero for failure
+    /// (also when the handler panicked).
+    pub code: i32,
+    /// The panic message when the handler panicked (a trap on wasm).
+    pub panic: Option<String>,
+    /// The status, 200 unless the handler set one.
+    pub status: u16,
+    /// The headers in the order they were set, names as given.
+    pub headers: Vec<(String, String)>,
+    /// The output.
+    pub body: Vec<u8>,
+    /// How many bytes of output were written before the first flush.
+    pub flushed_at: Option<usize>,
+    /// The log records.
+    pub logs: Vec<(Level, String)>,
+}
+
+impl Request {
+    /// An exchange with an empty env and no input.
+    pub fn new() -> Request {
+        Request::default()
+    }
+
+    /// Sets an env key.
+    pub fn env(mut self, key: &str, value: &str) -> Request {
+        self.state
+            .env
+            .insert(key.as_bytes().to_vec(), value.as_bytes().to_vec());
+        self
+    }
+
+    /// Sets the input.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Request {
+        self.state.input = body.into();
+        self
+    }
+
+    /// Makes each read return at most `n` bytes (0: no limit), to test
+    /// short reads.
+    pub fn read_chunk(mut self, n: usize) -> Request {
+        self.state.chunk = n;
+        self
+    }
+
+    /// Makes every write and flush fail with `e`, as when the peer is gone
+    /// (`Error::Closed`).
+    pub fn fail_output(mut self, e: Error) -> Request {
+        self.state.fail_output = Some(e);
+        self
+    }
+
+    /// Runs `handler` as the exported `bubble_handle` would (through
+    /// [`crate::run`]) and returns what it produced.
+    pub fn serve<F, E>(self, handler: F) -> Response
+    where
+        F: FnOnce(&mut Exchange) -> std::result::Result<(), E>,
+        E: Display,
+    {
+        self.run(|| crate::run(handler))
+    }
+
+    /// Runs an exported entry point, such as the `bubble_handle` that
+    /// [`crate::handler!`] defined, and returns what it produced:
+    /// `Request::new().call(bubble_handle)`. A panic cannot unwind out of
+    /// an `extern "C"` function (Rust 1.81 and later abort the process):
+    /// test panicking handlers with [`Request::serve`].
+    pub fn call(self, entry: extern "C" fn() -> i32) -> Response {
+        self.run(|| entry())
+    }
+
+    fn run(mut self, entry: impl FnOnce() -> i32) -> Response {
+        self.state.status = 200;
+        STATE.with(|s| *s.borrow_mut() = Some(std::mem::take(&mut self.state)));
+        let result = panic::catch_unwind(AssertUnwindSafe(entry));
+        let st = STATE.with(|s| s.borrow_mut().take()).unwrap_or_default();
+        let (code, panic) = match result {
+            Ok(code) => (code, None),
+            Err(payload) => {
+                let msg = if let Some(s) = payload.downcast_ref::<&str>() {
+                    (*s).to_string()
+                } else if let Some(s) = payload.downcast_ref::<String>() {
+                    s.clone()
+                } else {
+                    "panic".to_string()
+                };
+                (1, Some(msg))
+            }
+        };
+        Response {
+            code,
+            panic,
+            status: st.status,
+            headers: st.headers,
+            body: st.body,
+            flushed_at: st.flushed_at,
+            logs: st.logs,
+        }
+    }
+}
+
+impl Response {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.header_values(name).into_iter().next()
+    }
+
+    /// Every value of header `name` (case-insensitive), in order.
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The output as text (lossy UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// The fake imports, with the signatures of `sys` on wasm32.
+pub(crate) mod host {
+    use super::{with, State};
+    use crate::Error;
+
+    /// The ABI's size negotiation: copy only when everything fits.
+    fn fill(buf: &mut [u8], data: &[u8]) -> i32 {
+        if data.len() <= buf.len() {
+            buf[..data.len()].copy_from_slice(data);
+        }
+        data.len() as i32
+    }
+
+    pub fn env_get(key: &[u8], buf: &mut [u8]) -> i32 {
+        with(|st| match st.env.get(key) {
+            Some(v) => fill(buf, v),
+            None => Error::NotFound.code(),
+        })
+    }
+
+    pub fn env_keys(buf: &mut [u8]) -> i32 {
+        with(|st| {
+            let mut all = Vec::new();
+            for k in st.env.keys() {
+                all.extend_from_slice(k);
+                all.push(0);
+            }
+            fill(buf, &all)
+        })
+    }
+
+    pub fn read(buf: &mut [u8]) -> i32 {
+        with(|st| {
+            if buf.is_empty() {
+                return Error::Invalid.code();
+            }
+            let mut n = buf.len().min(st.input.len() - st.pos);
+            if st.chunk > 0 {
+                n = n.min(st.chunk);
+            }
+            buf[..n].copy_from_slice(&st.input[st.pos..st.pos + n]);
+            st.pos += n;
+            n as i32
+        })
+    }
+
+    fn output(st: &mut State) -> Result<(), i32> {
+        st.committed = true;
+        match st.fail_output {
+            Some(e) => Err(e.code()),
+            None => Ok(()),
+        }
+    }
+
+    pub fn write(buf: &[u8]) -> i32 {
+        with(|st| match output(st) {
+            Err(code) => code,
+            Ok(()) => {
+                st.body.extend_from_slice(buf);
+                buf.len() as i32
+            }
+        })
+    }
+
+    pub fn flush() -> i32 {
+        with(|st| match output(st) {
+            Err(code) => code,
+            Ok(()) => {
+                st.flushed_at.get_or_insert(st.body.len());
+                0
+            }
+        })
+    }
+
+    pub fn set_status(code: i32) -> i32 {
+        with(|st| {
+            if !(200..=999).contains(&code) {
+                Error::Invalid.code()
+            } else if st.committed {
+                Error::Committed.code()
+            } else {
+                st.status = code as u16;
+                0
+            }
+        })
+    }
+
+    fn is_token(name: &[u8]) -> bool {
+        !name.is_empty()
+            && name
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
+    }
+
+    fn header(add: bool, name: &[u8], value: &[u8]) -> i32 {
+        with(|st| {
+            if !is_token(name) || value.iter().any(|&c| c == b'\r' || c == b'\n' || c == 0) {
+                return Error::Invalid.code();
+            }
+            if st.committed {
+                return Error::Committed.code();
+            }
+            let name = String::from_utf8_lossy(name).into_owned();
+            if !add {
+                st.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
+            }
+            st.headers
+                .push((name, String::from_utf8_lossy(value).into_owned()));
+            0
+        })
+    }
+
+    pub fn set_header(name: &[u8], value: &[u8]) -> i32 {
+        header(false, name, value)
+    }
+
+    pub fn add_header(name: &[u8], value: &[u8]) -> i32 {
+        header(true, name, value)
+    }
+
+    pub fn log(level: i32, msg: &[u8]) {
+        with(|st| {
+            st.logs.push((
+                crate::Level(level),
+                String::from_utf8_lossy(msg).into_owned(),
+            ))
+        })
+    }
+}
