@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"syscall"
@@ -89,6 +90,9 @@ func Funcs() []Func {
 	}
 }
 
+// maxRead caps one read so its length fits a non-negative i32 result.
+const maxRead = 1 << 30
+
 // span checks a guest (ptr, len) pair in 64-bit arithmetic and returns a view.
 func span(fn string, mem Memory, ptr, length uint64) ([]byte, error) {
 	size := uint64(mem.Size())
@@ -155,6 +159,7 @@ func read(x Exchange, mem Memory, stack []uint64) error {
 		result(stack, ErrInvalid)
 		return nil
 	}
+	buf = buf[:min(len(buf), maxRead)]
 	for {
 		n, err := x.Read(buf)
 		if n > 0 {
@@ -178,6 +183,10 @@ func write(x Exchange, mem Memory, stack []uint64) error {
 	buf, err := span(FuncWrite, mem, u32(stack[0]), u32(stack[1]))
 	if err != nil {
 		return err
+	}
+	if len(buf) > math.MaxInt32 {
+		result(stack, ErrInvalid)
+		return nil
 	}
 	if _, err := x.Write(buf); err != nil {
 		result(stack, ErrorCode(err))
