@@ -104,7 +104,7 @@ func (x *Exchange) Flush() error {
 	return nil
 }
 
-// SetStatus sets the response status, 100 to 999; the default is 200. It
+// SetStatus sets the response status, 200 to 999; the default is 200. It
 // fails with ErrCommitted after the first Write or Flush and with ErrInvalid
 // for a code out of range.
 func (x *Exchange) SetStatus(code int) error {
