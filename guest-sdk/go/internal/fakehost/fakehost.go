@@ -118,7 +118,7 @@ func (h *Host) Flush() int32 {
 // SetStatus implements set_status.
 func (h *Host) SetStatus(c int32) int32 {
 	switch {
-	case c < 100 || c > 999:
+	case c < 200 || c > 999:
 		return host.ErrInvalid
 	case h.Committed:
 		return host.ErrCommitted
