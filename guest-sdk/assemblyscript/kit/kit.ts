@@ -1,0 +1,105 @@
+// The conformance kit (guest-sdk/CONFORMANCE.md) written with the
+// AssemblyScript SDK's public API. Build: ../build-kit.sh OUT.wasm
+import * as bubble from "../assembly/bubble";
+export { bubble_handle, bubble_init } from "../assembly/bubble";
+
+function kit(): i32 {
+  let path = bubble.envGet("PATH_INFO");
+  if (path === null) return echo(); // line transport: no PATH_INFO
+  if (path == "/env") return env();
+  if (path == "/keys") return keys();
+  if (path == "/echo") return echo();
+  if (path == "/status") return status();
+  if (path == "/log") return logs();
+  if (path == "/fail") return 1;
+  if (path == "/trap") unreachable();
+  if (path == "/committed") return committed();
+  if (path == "/invalid") return invalid();
+  if (path == "/flush") return flushed();
+  bubble.setStatus(404);
+  return put("unknown case " + path);
+}
+
+// put writes s and turns the result into bubble_handle's.
+function put(s: string): i32 {
+  return bubble.writeString(s) < 0 ? 1 : 0;
+}
+
+function query(): string {
+  let q = bubble.envGet("QUERY_STRING");
+  return q !== null ? q : "";
+}
+
+function env(): i32 {
+  let v = bubble.envGet(query());
+  if (v === null) {
+    bubble.setStatus(404);
+    return put("missing");
+  }
+  return put(v);
+}
+
+function keys(): i32 {
+  let ks = bubble.envKeys();
+  let out = "";
+  for (let i = 0; i < ks.length; i++) out += ks[i] + "\n";
+  return put(out);
+}
+
+// One buffer for every exchange of an instance; exchanges never overlap.
+const buf = new Uint8Array(32 << 10);
+
+function copyBody(): i32 {
+  while (true) {
+    let n = bubble.read(buf);
+    if (n == 0) return 0;
+    if (n < 0) {
+      bubble.log(bubble.Level.Error, "kit: read: " + bubble.errorName(n));
+      return 1;
+    }
+    if (bubble.write(buf.subarray(0, n)) < 0) return 1;
+  }
+}
+
+function echo(): i32 {
+  let ct = bubble.envGet("CONTENT_TYPE");
+  if (ct !== null && bubble.setHeader("Content-Type", ct) < 0) return 1;
+  return copyBody();
+}
+
+function status(): i32 {
+  let code = I32.parseInt(query());
+  if (bubble.setStatus(code) < 0) return 1;
+  if (bubble.setHeader("X-Kit", "a") < 0) return 1;
+  if (bubble.addHeader("X-Kit", "b") < 0) return 1;
+  return put("ok");
+}
+
+function logs(): i32 {
+  bubble.log(bubble.Level.Debug, "kit debug");
+  bubble.log(bubble.Level.Info, "kit info");
+  bubble.log(bubble.Level.Warn, "kit warn");
+  bubble.log(bubble.Level.Error, "kit error");
+  return put("logged");
+}
+
+function committed(): i32 {
+  if (put("x") != 0) return 1;
+  let r = bubble.setStatus(500);
+  return put(r == bubble.Err.Committed ? "committed-ok" : "got " + bubble.errorName(r));
+}
+
+function invalid(): i32 {
+  let r = bubble.setHeader("bad name", "v");
+  return put(r == bubble.Err.Invalid ? "invalid-ok" : "got " + bubble.errorName(r));
+}
+
+function flushed(): i32 {
+  if (put("first") != 0) return 1;
+  if (bubble.flush() < 0) return 1;
+  return copyBody();
+}
+
+// Registered last: top-level code runs in order, so the globals above are
+// initialized before the handler can run.
+bubble.handle(kit);

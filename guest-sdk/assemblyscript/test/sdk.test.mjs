@@ -1,0 +1,214 @@
+// Unit tests of the AssemblyScript SDK under Node.js: the kit, the modules
+// hello-as and echo-as and the fixtures in fixtures/ are compiled with
+// asbuild.sh and run against the JavaScript host in host.mjs.
+//
+//   npm test          (in guest-sdk/assemblyscript)
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { load, Err, Level } from "./host.mjs";
+
+const sdk = join(dirname(fileURLToPath(import.meta.url)), "..");
+const repo = join(sdk, "..", "..");
+const sources = {
+  kit: join(sdk, "kit", "kit.ts"),
+  hello: join(repo, "modules", "hello-as", "hello.ts"),
+  echo: join(repo, "modules", "echo-as", "echo.ts"),
+  sdk: join(sdk, "test", "fixtures", "sdk.ts"),
+  noreg: join(sdk, "test", "fixtures", "noreg.ts"),
+  twice: join(sdk, "test", "fixtures", "twice.ts"),
+};
+const guests = {};
+const wasmPath = {};
+
+before(async () => {
+  const out = mkdtempSync(join(tmpdir(), "bubble-as-test-"));
+  process.on("exit", () => rmSync(out, { recursive: true, force: true }));
+  const run = promisify(execFile);
+  await run("bash", [join(sdk, "install.sh")]); // once, before the parallel builds
+  await Promise.all(Object.entries(sources).map(async ([name, src]) => {
+    wasmPath[name] = join(out, name + ".wasm");
+    await run("bash", [join(sdk, "asbuild.sh"), src, wasmPath[name]]);
+    guests[name] = await load(wasmPath[name]);
+  }));
+});
+
+const text = (r) => r.body.toString("utf8");
+
+function ok(r) {
+  assert.equal(r.trap, null, r.trap && r.trap.message);
+  assert.equal(r.code, 0, JSON.stringify(r.logs));
+  return r;
+}
+
+for (const pool of [false, true]) {
+  const life = pool ? "pool" : "fresh";
+
+  test(`kit (${life}): every CONFORMANCE.md case`, () => {
+    const g = guests.kit;
+    const serve = (path, more = {}) =>
+      g.serve({ pool, ...more, env: { ...(path === null ? {} : { PATH_INFO: path }), ...more.env } });
+
+    const long = "L".repeat(10 << 10);
+    assert.equal(text(ok(serve("/env", { env: { QUERY_STRING: "HTTP_X_LONG", HTTP_X_LONG: long } }))), long);
+    assert.equal(text(ok(serve("/env", { env: { QUERY_STRING: "REQUEST_METHOD", REQUEST_METHOD: "GET" } }))), "GET");
+    let r = ok(serve("/env", { env: { QUERY_STRING: "NOPE" } }));
+    assert.deepEqual([r.status, text(r)], [404, "missing"]);
+
+    const env = { PATH_INFO: "/keys", "bubble.route": "kit", REQUEST_METHOD: "GET", HTTP_ACCEPT: "*/*", a: "1", Z: "2" };
+    r = ok(g.serve({ pool, env }));
+    assert.equal(text(r), Object.keys(env).sort().map((k) => k + "\n").join(""));
+
+    const body = new Uint8Array(1 << 20).map((_, i) => (i * 7919) & 0xff);
+    r = ok(serve("/echo", { body, chunk: 5000, env: { CONTENT_TYPE: "application/x-kit" } }));
+    assert.ok(Buffer.from(body).equals(r.body));
+    assert.deepEqual(r.header("Content-Type"), ["application/x-kit"]);
+    r = ok(serve("/echo"));
+    assert.deepEqual([r.status, r.body.length, r.header("content-type")], [200, 0, []]);
+
+    r = ok(serve("/status", { env: { QUERY_STRING: "201" } }));
+    assert.deepEqual([r.status, r.header("X-Kit"), text(r)], [201, ["a", "b"], "ok"]);
+
+    r = ok(serve("/log"));
+    assert.equal(text(r), "logged");
+    assert.deepEqual(r.logs, [
+      { level: Level.Debug, msg: "kit debug" }, { level: Level.Info, msg: "kit info" },
+      { level: Level.Warn, msg: "kit warn" }, { level: Level.Error, msg: "kit error" },
+    ]);
+
+    r = serve("/fail");
+    assert.deepEqual([r.trap, r.code, r.body.length], [null, 1, 0]);
+    r = serve("/trap");
+    assert.ok(r.trap instanceof WebAssembly.RuntimeError, String(r.trap));
+    assert.equal(r.body.length, 0);
+
+    r = ok(serve("/committed"));
+    assert.deepEqual([r.status, text(r)], [200, "xcommitted-ok"]);
+    assert.equal(text(ok(serve("/invalid"))), "invalid-ok");
+
+    r = ok(serve("/flush", { body: "rest", chunk: 1 }));
+    assert.deepEqual([text(r), r.flushes], ["firstrest", [5]]);
+
+    // The line transport sends no PATH_INFO: echo.
+    assert.equal(text(ok(serve(null, { body: "one line" }))), "one line");
+  });
+
+  test(`hello-as and echo-as (${life})`, () => {
+    let r = ok(guests.hello.serve({ pool, env: { QUERY_STRING: "" } }));
+    assert.deepEqual([text(r), r.header("Content-Type")], ["Hello, world!\n", ["text/plain; charset=utf-8"]]);
+    r = ok(guests.hello.serve({ pool, env: { QUERY_STRING: "a=1&name=J%C3%BCrgen+M&name=x" } }));
+    assert.equal(text(r), "Hello, Jürgen M!\n");
+    assert.equal(text(ok(guests.hello.serve({ pool, env: { QUERY_STRING: "name=%zz%41" } }))), "Hello, %zzA!\n");
+    r = ok(guests.echo.serve({ pool, body: "ping", env: { CONTENT_TYPE: "text/x" } }));
+    assert.deepEqual([text(r), r.header("content-type")], ["ping", ["text/x"]]);
+  });
+
+  test(`sdk fixture (${life}): size negotiation, UTF-8, limits, errors`, () => {
+    const g = guests.sdk;
+    const serve = (path, more = {}) => g.serve({ pool, ...more, env: { PATH_INFO: path, ...more.env } });
+    const key = "K".repeat(2000);
+    const value = "välue ".repeat(1000);
+    assert.equal(text(ok(serve("/env", { env: { QUERY_STRING: key, [key]: value } }))), value);
+    assert.equal(text(ok(serve("/env", { env: { QUERY_STRING: "E", E: "" } }))), "");
+    assert.equal(text(ok(serve("/env", { env: { QUERY_STRING: "nope" } }))), "(null)");
+    assert.equal(text(ok(serve("/env-bytes", { env: { QUERY_STRING: "B", B: value } }))), value);
+    assert.equal(text(ok(serve("/has", { env: { QUERY_STRING: "B", B: "x" } }))), "yes");
+    assert.equal(text(ok(serve("/has", { env: { QUERY_STRING: "C" } }))), "no");
+
+    const many = {};
+    for (let i = 0; i < 300; i++) many["KEY_" + String(i).padStart(4, "0")] = "v";
+    const r0 = ok(serve("/keys", { env: { ...many, "é": "1" } }));
+    assert.equal(text(r0), ["KEY_0000", ...Object.keys(many).slice(1), "PATH_INFO", "é"].join("\n"));
+
+    const body = "x".repeat(10000);
+    assert.equal(text(ok(serve("/readall", { body, chunk: 333, env: { QUERY_STRING: "10000" } }))), body);
+    assert.equal(text(ok(serve("/readall", { body, env: { QUERY_STRING: "9999" } }))), "ERR_TOO_LARGE");
+    assert.equal(text(ok(serve("/readall", { body: "", env: { QUERY_STRING: "0" } }))), "");
+    assert.equal(text(ok(serve("/readall", { body: "a", env: { QUERY_STRING: "0" } }))), "ERR_TOO_LARGE");
+    assert.equal(text(ok(serve("/readstring", { body: "héllo ✓", chunk: 2 }))), "7:héllo ✓");
+    assert.equal(text(ok(serve("/read-empty"))), "ERR_INVALID");
+
+    assert.equal(text(ok(serve("/bigwrite"))), "é".repeat(3000) + ":6000");
+    assert.equal(text(ok(serve("/errors"))),
+      "OK,OK,ERR_NOT_FOUND,ERR_INVALID,ERR_COMMITTED,ERR_CLOSED,ERR_IO,ERR_TIMEOUT,ERR_TOO_LARGE,ERR_IO");
+    assert.equal(text(ok(serve("/status"))), "xERR_INVALID,ERR_INVALID,ERR_COMMITTED");
+
+    let r = ok(serve("/headers"));
+    assert.equal(text(r), "OK,OK,OK,ERR_INVALID,ERR_INVALID,ERR_INVALID,ERR_INVALID,OK");
+    assert.deepEqual([r.header("X-Long")[0].length, r.header("X-Multi"), r.header("X-Utf8")], [2000, ["1", "2"], ["ünïcode"]]);
+
+    r = ok(serve("/log"));
+    assert.deepEqual(r.logs, [{ level: Level.Warn, msg: "w".repeat(3000) }, { level: 3, msg: "odd level ✓" }]);
+
+    // A write to a closed peer reports ERR_CLOSED.
+    r = serve("/bigwrite", { closed: true });
+    assert.equal(r.code, 1);
+
+    assert.equal(text(ok(serve("/random"))), "ok");
+    r = ok(serve("/trace"));
+    assert.deepEqual(r.logs, [{ level: Level.Debug, msg: "trace: tr 1.5 2.0" }]);
+    assert.equal(serve("/fail").code, 7);
+  });
+
+  test(`sdk fixture (${life}): abort logs the message and traps`, () => {
+    const g = guests.sdk;
+    for (const [path, q, msg] of [
+      ["/assert", "", /^abort: boom at .*sdk\.ts:\d+:\d+$/],
+      ["/throw", "", /^abort: thrown at .*sdk\.ts:\d+:\d+$/],
+      ["/oob", "5", /^abort: Index out of range at ~lib\/array\.ts:\d+:\d+$/],
+    ]) {
+      const r = g.serve({ pool, env: { PATH_INFO: path, QUERY_STRING: q } });
+      assert.ok(r.trap instanceof WebAssembly.RuntimeError, `${path}: ${r.trap}`);
+      assert.equal(r.logs.length, 1, JSON.stringify(r.logs));
+      assert.equal(r.logs[0].level, Level.Error);
+      assert.match(r.logs[0].msg, msg);
+    }
+  });
+}
+
+test("sdk fixture: _initialize sees no exchange", () => {
+  const r = ok(guests.sdk.serve({ env: { PATH_INFO: "/init" } }));
+  assert.equal(text(r), "ERR_CLOSED,ERR_CLOSED,ERR_COMMITTED,ERR_COMMITTED,(null),0");
+});
+
+test("pool: memory stays put over many exchanges (the collector runs after each)", () => {
+  const g = guests.sdk;
+  const env = { PATH_INFO: "/garbage", ...Object.fromEntries(Array.from({ length: 50 }, (_, i) => ["K" + i, "v".repeat(100)])) };
+  const first = ok(g.serve({ pool: true, env }));
+  for (let i = 0; i < 3000; i++) ok(g.serve({ pool: true, env }));
+  const last = ok(g.serve({ pool: true, env }));
+  assert.equal(text(last), text(first));
+  assert.equal(last.memoryBytes, first.memoryBytes);
+  assert.ok(last.memoryBytes <= 128 << 10, `memory ${last.memoryBytes}`);
+});
+
+test("registration mistakes are reported at instantiation", () => {
+  assert.throws(() => guests.noreg.instantiate(), /bubble_init returned 1.*no handler registered/);
+  assert.throws(() => guests.twice.instantiate(), WebAssembly.RuntimeError);
+  assert.match(guests.twice.initLogs[0].msg, /^abort: bubble: a handler is registered already$/);
+});
+
+test("every module imports only bubblewasm_v1 (and WASI when Math.random is used)", () => {
+  for (const [name, g] of Object.entries(guests)) {
+    const mods = new Set(WebAssembly.Module.imports(g.module).map((i) => i.module));
+    mods.delete("bubblewasm_v1");
+    if (name === "sdk") mods.delete("wasi_snapshot_preview1");
+    assert.deepEqual([...mods], [], name);
+    const exports = WebAssembly.Module.exports(g.module).map((e) => e.name).sort();
+    assert.deepEqual(exports, ["_initialize", "bubble_handle", "bubble_init", "memory"], name);
+  }
+});
+
+test("the host stub itself: a bad pointer traps", () => {
+  const g = guests.echo;
+  g.instantiate();
+  g.x = { env: {} };
+  assert.throws(() => g.imports().bubblewasm_v1.env_get(0, 10, 1 << 30, 4), /outside memory/);
+  g.x = null;
+  assert.equal(Err.Committed, -3);
+});
