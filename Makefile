@@ -16,15 +16,20 @@ LDFLAGS := -X main.version=$(VERSION)
 
 WASM_GO := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags=-s
 
-.PHONY: all build cli modules run test test-go test-newcomer bench check deps clean
+.PHONY: all build cli modules run test test-go test-newcomer bench check deps deps-base clean
 
 all: build
 
-## deps: install the tools the build and the tests need, when missing.
+## deps: install the tools the build and the tests need, when missing
+## (Debian packages, npm packages, Go modules, TinyGo).
 deps:
 	@bash scripts/deps.sh
 
-build: cli modules
+## deps-base: only what `make run` needs.
+deps-base:
+	@bash scripts/deps.sh base
+
+build: deps cli modules
 
 cli:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/bubblewasm ./cmd/bubblewasm
@@ -43,10 +48,11 @@ $(BIN)/modules/%.wasm: FORCE
 
 FORCE:
 
-run: deps build
+## run: serve examples/hello; it needs only Go, so it builds only its modules.
+run: deps-base cli $(BIN)/modules/hello.wasm $(BIN)/modules/echo.wasm
 	$(BIN)/bubblewasm run -c examples/hello/bubble.toml
 
-test: deps build test-go test-newcomer
+test: build test-go test-newcomer
 
 test-go:
 	$(GO) vet ./...
@@ -56,7 +62,7 @@ test-go:
 test-newcomer:
 	@bash scripts/newcomer-test.sh
 
-bench: deps build
+bench: deps cli $(BIN)/modules/hello.wasm $(BIN)/modules/hello-wat.wasm
 	$(GO) run ./internal/bench
 
 check:

@@ -6,8 +6,16 @@
 # Each guest language adds its toolchain in scripts/deps.d/LANG.sh: a
 # fragment appends missing Debian packages to `need`, and commands to run
 # once they are installed (npm installs, say) to `after`.
+#
+# `deps.sh base` installs only what `make run` needs (Go modules): the
+# example it serves is built from Go alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-all}" = base ]; then
+	command -v go >/dev/null || { echo "deps: Go is required (https://go.dev/doc/install); not found on PATH" >&2; exit 1; }
+	exec go mod download
+fi
 
 need=()
 after=()
