@@ -16,7 +16,7 @@ LDFLAGS := -X main.version=$(VERSION)
 
 WASM_GO := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags=-s
 
-.PHONY: all build cli modules run test test-go test-newcomer bench check deps deps-base clean
+.PHONY: all build cli modules run test test-go test-sdk test-newcomer bench check deps deps-base clean
 
 all: build
 
@@ -52,11 +52,15 @@ FORCE:
 run: deps-base cli $(BIN)/modules/hello.wasm $(BIN)/modules/echo.wasm
 	$(BIN)/bubblewasm run -c examples/hello/bubble.toml
 
-test: build test-go test-newcomer
+test: build test-go test-sdk test-newcomer
 
 test-go:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+## test-sdk: the guest SDKs' native tests (C and Rust, against their fake hosts).
+test-sdk:
+	@for t in guest-sdk/*/test.sh; do echo "== $$t"; bash $$t || exit 1; done
 
 ## test-newcomer: the README's two commands in a fresh clone of HEAD.
 test-newcomer:
