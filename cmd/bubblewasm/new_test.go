@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bubblewasm/bubblewasm/internal/testapp"
 
 	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/server/config"
@@ -24,26 +25,7 @@ func serveConfig(t *testing.T, file string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.Options{Logger: slog.New(slog.DiscardHandler), Listen: []string{"tcp://127.0.0.1:0"}})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	addrs, err := a.Listen(ctx)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		a.Close(context.Background())
-	})
+	addrs := testapp.Start(t, cfg, app.Options{Logger: slog.New(slog.DiscardHandler), Listen: []string{"tcp://127.0.0.1:0"}})
 	return "http://" + strings.TrimPrefix(addrs[0].String(), "tcp://")
 }
 

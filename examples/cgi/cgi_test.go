@@ -1,7 +1,6 @@
 package cgi_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bubblewasm/bubblewasm/internal/testapp"
 
 	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/server/config"
@@ -39,26 +40,7 @@ func startExample(t *testing.T) string {
 	cfg.Routes[0].Module = out
 	cfg.Listeners[0].Address = "tcp://127.0.0.1:0"
 	cfg.Listeners[0].MaxBodyBytes = 1 << 20
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	addrs, err := a.Listen(ctx)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		a.Close(context.Background())
-	})
+	addrs := testapp.Start(t, cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
 	return "http://" + strings.TrimPrefix(addrs[0].String(), "tcp://")
 }
 

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bubblewasm/bubblewasm/internal/testapp"
+
 	"github.com/bubblewasm/bubblewasm/internal/testbuild"
 	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/app"
@@ -70,24 +72,7 @@ func startExample(t *testing.T, engine string, extraModules ...string) (web, loc
 		// Put the extra route first so it wins over hello's catch-all.
 		cfg.Routes = append(cfg.Routes[len(cfg.Routes)-1:], cfg.Routes[:len(cfg.Routes)-1]...)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addrs, err := a.Listen(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		a.Close(context.Background())
-	})
+	addrs := testapp.Start(t, cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
 	for _, addr := range addrs {
 		if addr.Network == "tcp" {
 			base = "http://" + strings.TrimPrefix(addr.String(), "tcp://")
