@@ -606,7 +606,7 @@ type kit struct {
 
 // discover lists the directories of guest-sdk that are languages: all but
 // this package, sorted by name.
-func discover(t *testing.T, root string) []*kit {
+func discover(t testing.TB, root string) []*kit {
 	t.Helper()
 	entries, err := os.ReadDir(filepath.Join(root, "guest-sdk"))
 	if err != nil {
@@ -666,7 +666,7 @@ type engine struct {
 	err    error
 }
 
-func openEngines(t *testing.T) []engine {
+func openEngines(t testing.TB) []engine {
 	t.Helper()
 	cache := t.TempDir()
 	var es []engine
