@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -57,7 +58,11 @@ type GuestError struct {
 }
 
 func (e *GuestError) Error() string {
-	return fmt.Sprintf("guest error in %s.%s: %s", ModuleName, e.Func, e.Reason)
+	fn := e.Func
+	if !strings.Contains(fn, ".") {
+		fn = ModuleName + "." + fn
+	}
+	return fmt.Sprintf("guest error in %s: %s", fn, e.Reason)
 }
 
 // Func is one host function of the core import module.

@@ -644,13 +644,13 @@ func TestErrorCode(t *testing.T) {
 func TestErrorNames(t *testing.T) {
 	for code, name := range map[int32]string{
 		abi.ErrNotFound: "ERR_NOT_FOUND", abi.ErrInvalid: "ERR_INVALID", abi.ErrCommitted: "ERR_COMMITTED",
-		abi.ErrClosed: "ERR_CLOSED", abi.ErrIO: "ERR_IO", abi.ErrTimeout: "ERR_TIMEOUT", abi.ErrTooLarge: "ERR_TOO_LARGE",
+		abi.ErrClosed: "ERR_CLOSED", abi.ErrIO: "ERR_IO", abi.ErrTimeout: "ERR_TIMEOUT", abi.ErrTooLarge: "ERR_TOO_LARGE", abi.ErrDenied: "ERR_DENIED",
 	} {
 		if got := abi.ErrorName(code); got != name {
 			t.Errorf("ErrorName(%d) = %q, want %q", code, got, name)
 		}
 	}
-	for _, code := range []int32{0, 1, -8, -100} {
+	for _, code := range []int32{0, 1, -9, -100} {
 		if got := abi.ErrorName(code); got != "" {
 			t.Errorf("ErrorName(%d) = %q, want \"\"", code, got)
 		}

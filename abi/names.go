@@ -90,6 +90,8 @@ func ErrorName(code int32) string {
 		return "ERR_TIMEOUT"
 	case ErrTooLarge:
 		return "ERR_TOO_LARGE"
+	case ErrDenied:
+		return "ERR_DENIED"
 	}
 	return ""
 }

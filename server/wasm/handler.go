@@ -43,6 +43,8 @@ type Options struct {
 	Timeout time.Duration
 	// Limits bound every instance.
 	Limits Limits
+	// Services are the extensions the route grants (none by default).
+	Services Services
 	// ABI is how the module is called: ABIV1 (the default), ABICGI or
 	// ABIAuto (see cgi.go).
 	ABI ABI
@@ -133,6 +135,9 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 		return nil, fmt.Errorf("compile: %w", err)
 	}
 	cgi, err := checkABI(m, opts)
+	if err == nil {
+		err = checkGrants(m, opts.Services)
+	}
 	if err != nil {
 		m.Close(ctx)
 		return nil, err
@@ -221,7 +226,7 @@ func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
 		return h.ctxError(ctx, err)
 	}
 	defer func() { <-h.slots }()
-	hx := &hostExchange{x: x, logger: h.opts.Logger, ctx: ctx}
+	hx := &hostExchange{x: x, logger: h.opts.Logger, ctx: ctx, services: h.opts.Services}
 	hx.deadline, _ = ctx.Deadline()
 	hx.rd, _ = x.Writer.(server.ReadDeadliner)
 	hx.wd, _ = x.Writer.(server.WriteDeadliner)
@@ -270,6 +275,7 @@ type hostExchange struct {
 	x      *server.Exchange
 	logger *slog.Logger
 	ctx    context.Context
+	services Services
 	// rd and wd, when set, bound each read and write by deadline.
 	rd       server.ReadDeadliner
 	wd       server.WriteDeadliner

@@ -37,13 +37,17 @@ func Validate(m Module) error {
 		problems = append(problems, fmt.Sprintf("it does not export its memory as %q", abi.ExportMemory))
 	}
 	host := map[string]abi.Func{}
-	for _, f := range abi.Funcs() {
-		host[f.Name] = f
+	modules := map[string]bool{}
+	for _, hm := range abi.Modules() {
+		modules[hm.Name] = true
+		for _, f := range hm.Funcs {
+			host[hm.Name+"."+f.Name] = f
+		}
 	}
 	for _, imp := range m.Imports() {
-		switch imp.Module {
-		case abi.ModuleName:
-			f, ok := host[imp.Name]
+		switch {
+		case modules[imp.Module]:
+			f, ok := host[imp.Module+"."+imp.Name]
 			if !ok {
 				problems = append(problems, fmt.Sprintf("it imports %s.%s, which ABI v1 does not have", imp.Module, imp.Name))
 				continue
@@ -52,7 +56,7 @@ func Validate(m Module) error {
 			if !sameSig(imp.Signature, want.Params, want.Results) {
 				problems = append(problems, fmt.Sprintf("it imports %s.%s as %s, want %s", imp.Module, imp.Name, imp.Signature, want))
 			}
-		case "wasi_snapshot_preview1":
+		case imp.Module == "wasi_snapshot_preview1":
 		default:
 			problems = append(problems, fmt.Sprintf("it imports %s.%s from a module this server does not provide", imp.Module, imp.Name))
 		}

@@ -162,17 +162,19 @@ func (e *Engine) Close(ctx context.Context) error {
 	return nil
 }
 
-// The core host functions and their indexes by name.
-var (
-	abiFuncs = abi.Funcs()
-	abiIndex = func() map[string]int {
-		m := map[string]int{}
-		for i, f := range abiFuncs {
-			m[f.Name] = i
+// The host functions of every host module and their indexes by
+// "module.name".
+var abiFuncs, abiIndex = func() ([]abi.Func, map[string]int) {
+	var fs []abi.Func
+	idx := map[string]int{}
+	for _, hm := range abi.Modules() {
+		for _, f := range hm.Funcs {
+			idx[hm.Name+"."+f.Name] = len(fs)
+			fs = append(fs, f)
 		}
-		return m
-	}()
-)
+	}
+	return fs, idx
+}()
 
 func i32Func(params, results int) *wasmtime.FuncType {
 	p := make([]*wasmtime.ValType, params)
@@ -209,11 +211,10 @@ func (e *Engine) Compile(ctx context.Context, bin []byte, limits wasm.Limits) (w
 		p.kind = "function"
 		sig := signature(ft)
 		m.funcImports = append(m.funcImports, wasm.Import{Module: p.module, Name: p.name, Signature: sig})
+		if i, ok := abiIndex[p.module+"."+p.name]; ok {
+			p.abi = i
+		}
 		switch p.module {
-		case abi.ModuleName:
-			if i, ok := abiIndex[p.name]; ok {
-				p.abi = i
-			}
 		case wasiModule:
 			p.wasi = true
 			m.wasi = true

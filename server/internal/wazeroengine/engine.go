@@ -94,9 +94,12 @@ func (m *module) linkImports(ctx context.Context) error {
 			return err
 		}
 	}
-	if need[abi.ModuleName] {
-		b := m.rt.NewHostModuleBuilder(abi.ModuleName)
-		for _, f := range abi.Funcs() {
+	for _, hm := range abi.Modules() {
+		if !need[hm.Name] {
+			continue
+		}
+		b := m.rt.NewHostModuleBuilder(hm.Name)
+		for _, f := range hm.Funcs {
 			params := make([]api.ValueType, len(f.Params))
 			for i := range params {
 				params[i] = api.ValueTypeI32

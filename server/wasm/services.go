@@ -1,0 +1,62 @@
+package wasm
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/bubblewasm/bubblewasm/abi"
+)
+
+// Services are the host services a route grants to its module through the
+// extension import modules. Each field binds the service to one exchange
+// (its context: deadline, cancellation) and to the route's grants; a nil
+// field means the route does not grant that extension, and a module that
+// imports it is refused at load.
+type Services struct {
+	PubSub  func(ctx context.Context) abi.PubSub
+	Signals func(ctx context.Context) abi.Signals
+	KV      func(ctx context.Context) abi.KV
+}
+
+// checkGrants refuses a module that imports an extension its route does
+// not grant, naming the configuration key that would grant it.
+func checkGrants(m Module, s Services) error {
+	granted := map[string]bool{
+		abi.PubSubModule: s.PubSub != nil,
+		abi.SignalModule: s.Signals != nil,
+		abi.KVModule:     s.KV != nil,
+	}
+	key := map[string]string{abi.PubSubModule: "pubsub", abi.SignalModule: "signals", abi.KVModule: "kv"}
+	for _, imp := range m.Imports() {
+		if ok, ext := granted[imp.Module]; ext && !ok {
+			return fmt.Errorf("it imports %s.%s, but the route grants no %s (add %s = [...] to the route)", imp.Module, imp.Name, key[imp.Module], key[imp.Module])
+		}
+	}
+	return nil
+}
+
+// PubSub binds the route's broker grant to this exchange.
+func (e *hostExchange) PubSub() abi.PubSub {
+	if e.services.PubSub == nil || e.ctx == nil {
+		return nil
+	}
+	return e.services.PubSub(e.ctx)
+}
+
+// Signals binds the route's signal grant to this exchange.
+func (e *hostExchange) Signals() abi.Signals {
+	if e.services.Signals == nil || e.ctx == nil {
+		return nil
+	}
+	return e.services.Signals(e.ctx)
+}
+
+// KV binds the route's key-value grant to this exchange.
+func (e *hostExchange) KV() abi.KV {
+	if e.services.KV == nil || e.ctx == nil {
+		return nil
+	}
+	return e.services.KV(e.ctx)
+}
+
+var _ abi.Extended = (*hostExchange)(nil)
