@@ -38,6 +38,18 @@ const (
 	TransportLine = "line"
 	// TransportHTTP names the HTTP transport.
 	TransportHTTP = "http"
+	// TransportJSON names the newline-delimited JSON transport.
+	TransportJSON = "json"
+	// TransportJSONRPC names the JSON-RPC 2.0 transport.
+	TransportJSONRPC = "jsonrpc"
+
+	// BuiltinLongPoll exposes a pub/sub channel over HTTP long-polling.
+	BuiltinLongPoll = "longpoll"
+
+	// OverflowDropSubscriber drops a subscription whose queue overflows.
+	OverflowDropSubscriber = "drop-subscriber"
+	// OverflowDropOldest drops a full queue's oldest message.
+	OverflowDropOldest = "drop-oldest"
 
 	// LogDebug is the most verbose log level.
 	LogDebug = "debug"
@@ -88,6 +100,14 @@ const (
 	DefaultTimeout = 30 * time.Second
 	// DefaultMemory is a route's memory cap in bytes.
 	DefaultMemory = 64 << 20
+	// DefaultQueueSize bounds a subscription's queue.
+	DefaultQueueSize = 64
+	// DefaultOverflow is the [pubsub] overflow policy.
+	DefaultOverflow = OverflowDropSubscriber
+	// DefaultIdleSubscription drops subscriptions idle this long.
+	DefaultIdleSubscription = 60 * time.Second
+	// DefaultMaxMessageBytes caps a pub/sub message.
+	DefaultMaxMessageBytes = 64 << 10
 	// DefaultMaxStack is a route's call-stack budget; deeper calls trap.
 	DefaultMaxStack = 4 << 20
 	// MinStack and MaxStack bound max_stack.
@@ -103,7 +123,21 @@ const (
 // DefaultTransports returns the transport names accepted when
 // Options.Transports is nil: "raw", "line" and "http".
 func DefaultTransports() []string {
-	return []string{TransportRaw, TransportLine, TransportHTTP}
+	return []string{TransportRaw, TransportLine, TransportHTTP, TransportJSON, TransportJSONRPC}
+}
+
+// PubSub is the [pubsub] table: the broker's settings.
+type PubSub struct {
+	// QueueSize bounds each subscription's queue.
+	QueueSize int
+	// Overflow is what a full queue does: "drop-subscriber" (the
+	// subscription is dropped, as the comet chat's participants are) or
+	// "drop-oldest".
+	Overflow string
+	// IdleTimeout drops a subscription nobody fetched from for this long.
+	IdleTimeout time.Duration
+	// MaxMessageBytes caps one message.
+	MaxMessageBytes int64
 }
 
 // Config is a validated configuration file with every default filled in.
@@ -120,6 +154,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string
+	// PubSub configures the broker.
+	PubSub PubSub
 	// Listeners are the [[listener]] entries in file order; possibly none.
 	Listeners []Listener
 	// Routes are the [[route]] entries in file order; at least one.
@@ -171,6 +207,23 @@ type Route struct {
 	// ABI is "auto", "v1" or "cgi". Where a Route is built by hand, ""
 	// means DefaultABI.
 	ABI string
+	// Transport, when set, serves the route with a transport whose
+	// exchanges go back through the router (jsonrpc under POST /rpc).
+	Transport string
+	// Builtin, when set, serves the route with a handler of the host's
+	// own: "longpoll" exposes Channel over HTTP.
+	Builtin string
+	// Channel is the pub/sub channel of a longpoll builtin.
+	Channel string
+	// PubSub are the channel patterns the route's module may publish and
+	// subscribe to; nil grants no pub/sub.
+	PubSub []string
+	// Signals are the signal name patterns the route's module may wait on
+	// and send; nil grants no signals.
+	Signals []string
+	// KV is the key-value namespace the route's module may use; "" grants
+	// none.
+	KV string
 	// Build is the shell command that builds Module (run by `bubblewasm
 	// build` in the config file's directory with $OUT set to Module); ""
 	// when the file has none.

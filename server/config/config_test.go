@@ -88,6 +88,7 @@ func TestDefaults(t *testing.T) {
 		Engine:          "wazero",
 		ShutdownTimeout: 10 * time.Second,
 		LogLevel:        "info",
+		PubSub:          PubSub{QueueSize: 64, Overflow: "drop-subscriber", IdleTimeout: time.Minute, MaxMessageBytes: 64 << 10},
 		Listeners: []Listener{{
 			Name:              "listener1",
 			Address:           "tcp://:8080",
@@ -165,6 +166,7 @@ abi = "cgi"
 		CacheDir:        "/var/cache/bubble",
 		ShutdownTimeout: time.Minute,
 		LogLevel:        "debug",
+		PubSub:          PubSub{QueueSize: 64, Overflow: "drop-subscriber", IdleTimeout: time.Minute, MaxMessageBytes: 64 << 10},
 		Listeners: []Listener{{
 			Name:              "web",
 			Address:           "tcp://127.0.0.1:8080",
@@ -303,14 +305,14 @@ func TestListenerBad(t *testing.T) {
 			`bubble.toml:7: listener[2].name: duplicate listener name "a" (listener[1] at line 3 has it too)`},
 		{"name duplicate default", pre + "name = \"listener2\"\naddress = \"tcp://:1\"\n" + listener,
 			`bubble.toml:6: listener[2].name: duplicate listener name "listener2" (listener[1] at line 3 has it too)`},
-		{"transport unknown", tcp + "transport = \"grpc\"\n", `bubble.toml:5: listener[1].transport: unknown transport "grpc" (allowed: "raw", "line", "http")`},
+		{"transport unknown", tcp + "transport = \"grpc\"\n", `bubble.toml:5: listener[1].transport: unknown transport "grpc" (allowed: "raw", "line", "http", "json", "jsonrpc")`},
 		{"transport type", tcp + "transport = [\"http\"]\n", `bubble.toml:5: listener[1].transport: must be a string, not array`},
 		{"socket_mode on tcp", tcp + "socket_mode = \"0660\"\n", `bubble.toml:5: listener[1].socket_mode: only valid with a unix:// address`},
 		{"socket_mode not octal", pre + "address = \"unix://s\"\nsocket_mode = \"0999\"\n", `bubble.toml:5: listener[1].socket_mode: invalid mode "0999": want an octal string such as "0660"`},
 		{"socket_mode too big", pre + "address = \"unix://s\"\nsocket_mode = \"1777\"\n", `bubble.toml:5: listener[1].socket_mode: invalid mode "1777": must be at most 0777`},
 		{"socket_mode zero", pre + "address = \"unix://s\"\nsocket_mode = \"000\"\n", `bubble.toml:5: listener[1].socket_mode: invalid mode "000": must not be 0 (leave socket_mode out to keep the default)`},
 		{"socket_mode integer", pre + "address = \"unix://s\"\nsocket_mode = 0o660\n", `bubble.toml:5: listener[1].socket_mode: must be a string, not integer`},
-		{"max_line_bytes on http", tcp + "max_line_bytes = 10\n", `bubble.toml:5: listener[1].max_line_bytes: only valid with transport = "line", not "http"`},
+		{"max_line_bytes on http", tcp + "max_line_bytes = 10\n", `bubble.toml:5: listener[1].max_line_bytes: only valid with transport = "line", "json" or "jsonrpc", not "http"`},
 		{"max_line_bytes zero", line + "max_line_bytes = 0\n", `bubble.toml:6: listener[1].max_line_bytes: must be at least 1B, got 0B`},
 		{"max_line_bytes negative", line + "max_line_bytes = -1\n", `bubble.toml:6: listener[1].max_line_bytes: must be at least 1B, got -1B`},
 		{"max_line_bytes unit", line + "max_line_bytes = \"64 XB\"\n", `bubble.toml:6: listener[1].max_line_bytes: invalid size "64 XB": unknown unit "XB" (allowed: B, KB, MB, GB, KiB, MiB, GiB)`},
@@ -326,7 +328,7 @@ func TestListenerBad(t *testing.T) {
 		{"max_body_bytes overflow", tcp + "max_body_bytes = \"99999999999GiB\"\n", `bubble.toml:5: listener[1].max_body_bytes: invalid size "99999999999GiB": number out of range`},
 		{"max_body_bytes on line", line + "max_body_bytes = \"1MiB\"\n", `bubble.toml:6: listener[1].max_body_bytes: only valid with transport = "http", not "line"`},
 		{"unknown transport skips transport checks", tcp + "transport = \"x\"\nmax_line_bytes = 0\n",
-			"bubble.toml:5: listener[1].transport: unknown transport \"x\" (allowed: \"raw\", \"line\", \"http\")\n" +
+			"bubble.toml:5: listener[1].transport: unknown transport \"x\" (allowed: \"raw\", \"line\", \"http\", \"json\", \"jsonrpc\")\n" +
 				"bubble.toml:6: listener[1].max_line_bytes: must be at least 1B, got 0B"},
 	})
 }
@@ -360,6 +362,13 @@ func TestRouteGood(t *testing.T) {
 		{"memory lower-case unit", route1 + "memory = \"128 mib\"\n", func(c *Config) any { return r(c).Memory }, int64(128 << 20)},
 		{"memory max", route1 + "memory = \"4GiB\"\n", func(c *Config) any { return r(c).Memory }, int64(4 << 30)},
 		{"max_stack", route1 + "max_stack = \"16MiB\"\n", func(c *Config) any { return r(c).MaxStack }, int64(16 << 20)},
+		{"pubsub grant", route1 + "pubsub = [\"chat\", \"news.*\"]\n", func(c *Config) any { return r(c).PubSub }, []string{"chat", "news.*"}},
+		{"signals grant", route1 + "signals = [\"job.*\"]\n", func(c *Config) any { return r(c).Signals }, []string{"job.*"}},
+		{"kv grant", route1 + "kv = \"chat\"\n", func(c *Config) any { return r(c).KV }, "chat"},
+		{"transport route", "[[route]]\ntransport = \"jsonrpc\"\n", func(c *Config) any { return r(c).Transport + "|" + r(c).Module }, "jsonrpc|"},
+		{"longpoll builtin", "[[route]]\nbuiltin = \"longpoll\"\nchannel = \"chat\"\n", func(c *Config) any { return r(c).Builtin + "|" + r(c).Channel }, "longpoll|chat"},
+		{"pubsub table", "[pubsub]\nqueue_size = 10\noverflow = \"drop-oldest\"\nidle_timeout = \"5s\"\nmax_message_bytes = \"1KiB\"\n" + route1,
+			func(c *Config) any { return c.PubSub }, PubSub{QueueSize: 10, Overflow: "drop-oldest", IdleTimeout: 5 * time.Second, MaxMessageBytes: 1024}},
 		{"abi cgi", route1 + "abi = \"cgi\"\n", func(c *Config) any { return r(c).ABI }, "cgi"},
 		{"abi v1 pool", route1 + "abi = \"v1\"\ninstances = \"pool\"\n", func(c *Config) any { return []string{r(c).ABI, r(c).Instances} }, []string{"v1", "pool"}},
 		{"abi auto pool", route1 + "instances = \"pool\"\n", func(c *Config) any { return r(c).ABI }, "auto"},
@@ -396,6 +405,13 @@ func TestRouteBad(t *testing.T) {
 		{"timeout integer", route1 + "timeout = 30\n", `bubble.toml:3: route[1].timeout: must be a duration string such as "30s", not integer`},
 		{"memory too small", route1 + "memory = \"32KiB\"\n", `bubble.toml:3: route[1].memory: must be at least 64KiB, got 32KiB`},
 		{"max_stack too small", route1 + "max_stack = \"1KiB\"\n", `bubble.toml:3: route[1].max_stack: must be at least 64KiB, got 1KiB`},
+		{"module and transport", route1 + "transport = \"jsonrpc\"\n", `bubble.toml:3: route[1].transport: a route has one of module, transport or builtin, not module and transport`},
+		{"unknown builtin", "[[route]]\nbuiltin = \"cron\"\n", `bubble.toml:2: route[1].builtin: unknown builtin "cron" (allowed: "longpoll")`},
+		{"longpoll without channel", "[[route]]\nbuiltin = \"longpoll\"\n", `bubble.toml:1: route[1].channel: required key is missing`},
+		{"channel without builtin", route1 + "channel = \"chat\"\n", `bubble.toml:3: route[1].channel: only valid with builtin = "longpoll"`},
+		{"pubsub not an array", route1 + "pubsub = \"chat\"\n", `bubble.toml:3: route[1].pubsub: must be an array of name patterns such as ["chat", "news.*"], not string`},
+		{"pubsub empty entry", route1 + "pubsub = [\"\"]\n", `bubble.toml:3: route[1].pubsub: entry 1 must be a non-empty name pattern without spaces`},
+		{"bad overflow", "[pubsub]\noverflow = \"block\"\n" + route1, `bubble.toml:2: pubsub.overflow: unknown overflow policy "block" (allowed: "drop-subscriber", "drop-oldest")`},
 		{"max_stack too large", route1 + "max_stack = \"2GiB\"\n", `bubble.toml:3: route[1].max_stack: must be at most 1GiB, got 2GiB`},
 		{"memory too big", route1 + "memory = \"5GiB\"\n", `bubble.toml:3: route[1].memory: must be at most 4GiB, got 5GiB`},
 		{"memory not pages", route1 + "memory = 100000\n", `bubble.toml:3: route[1].memory: must be a multiple of 64KiB (the WebAssembly page size), got 100000 bytes`},
@@ -412,9 +428,9 @@ func TestRouteBad(t *testing.T) {
 }
 
 func TestUnknownKeys(t *testing.T) {
-	const top = "engine, cache_dir, shutdown_timeout, log_level, listener, route"
+	const top = "engine, cache_dir, shutdown_timeout, log_level, pubsub, listener, route"
 	const lst = "name, address, transport, socket_mode, max_line_bytes, read_header_timeout, idle_timeout, max_header_bytes, max_body_bytes"
-	const rte = "name, module, build, abi, match, engine, instances, pool_size, max_concurrency, timeout, memory, max_stack"
+	const rte = "name, module, transport, builtin, channel, build, abi, match, engine, instances, pool_size, max_concurrency, timeout, memory, max_stack, pubsub, signals, kv"
 	runBad(t, []badCase{
 		{"top level", "# comment\nengin = \"wazero\"\n" + route1, `bubble.toml:2: engin: unknown key (allowed: ` + top + `)`},
 		{"top level table", route1 + "\n[server]\nport = 1\n", `bubble.toml:4: server: unknown key (allowed: ` + top + `)`},
@@ -446,7 +462,7 @@ instances = "many"
 	want := strings.Join([]string{
 		`bubble.toml:1: log_level: unknown log level "loud" (allowed: "debug", "info", "warn", "error")`,
 		`bubble.toml:2: listener[1].address: required key is missing`,
-		`bubble.toml:3: listener[1].transport: unknown transport "smoke" (allowed: "raw", "line", "http")`,
+		`bubble.toml:3: listener[1].transport: unknown transport "smoke" (allowed: "raw", "line", "http", "json", "jsonrpc")`,
 		`bubble.toml:4: route[1].module: required key is missing`,
 		`bubble.toml:5: route[1].timeout: invalid duration "soon": time: invalid duration "soon"`,
 		`bubble.toml:6: route[1].memory: invalid size "lots": want a whole number of bytes with an optional unit, such as "64KiB"`,

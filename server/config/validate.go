@@ -14,16 +14,19 @@ import (
 // Keys allowed in each table, in schema order (the order error messages
 // list them in).
 var (
-	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "listener", "route"}
+	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "pubsub", "listener", "route"}
+	pubsubKeys   = []string{"queue_size", "overflow", "idle_timeout", "max_message_bytes"}
 	listenerKeys = []string{"name", "address", "transport", "socket_mode", "max_line_bytes",
 		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes"}
-	routeKeys = []string{"name", "module", "build", "abi", "match", "engine", "instances", "pool_size",
-		"max_concurrency", "timeout", "memory", "max_stack"}
+	routeKeys = []string{"name", "module", "transport", "builtin", "channel", "build", "abi", "match", "engine", "instances", "pool_size",
+		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv"}
 
 	engines   = []string{EngineWazero, EngineWasmtime}
 	instances = []string{InstancesFresh, InstancesPool}
 	abis      = []string{ABIAuto, ABIV1, ABICGI}
 	logLevels = []string{LogDebug, LogInfo, LogWarn, LogError}
+	builtins  = []string{BuiltinLongPoll}
+	overflows = []string{OverflowDropSubscriber, OverflowDropOldest}
 )
 
 // checker turns a decoded document into a Config, collecting every problem.
@@ -281,6 +284,8 @@ func (c *checker) config(doc map[string]any) *Config {
 		}
 	}
 
+	c.pubsub(root, cfg)
+
 	listeners, _, _, _ := c.arrayOfTables(root, "listener")
 	seen := map[string]table{}
 	for _, t := range listeners {
@@ -358,12 +363,15 @@ func (c *checker) listener(t table) Listener {
 		}
 	}
 
-	if l.Transport == TransportLine {
+	lineBased := l.Transport == TransportLine || l.Transport == TransportJSON || l.Transport == TransportJSONRPC
+	if lineBased {
 		l.MaxLineBytes = DefaultMaxLineBytes
 	}
 	if f, ok := c.get(t, "max_line_bytes"); ok {
-		onlyWith(f, TransportLine)
-		if n, ok := c.size(f, 1, math.MaxInt); ok && l.Transport == TransportLine {
+		if transportOK && !lineBased {
+			c.errorf(f.path, f.line, "only valid with transport = %q, %q or %q, not %q", TransportLine, TransportJSON, TransportJSONRPC, l.Transport)
+		}
+		if n, ok := c.size(f, 1, math.MaxInt); ok && lineBased {
 			l.MaxLineBytes = int(n)
 		}
 	}
@@ -445,11 +453,7 @@ func (c *checker) route(t table, engine string) Route {
 			r.Name = s
 		}
 	}
-	if f, ok := c.get(t, "module"); !ok {
-		c.missing(t, "module")
-	} else if s, ok := c.path(f); ok {
-		r.Module = s
-	}
+	c.routeTarget(t, &r)
 	if f, ok := c.get(t, "build"); ok {
 		if s, ok := c.name(f); ok {
 			if strings.ContainsRune(s, 0) {
@@ -510,7 +514,116 @@ func (c *checker) route(t table, engine string) Route {
 			r.MaxStack = n
 		}
 	}
+	if f, ok := c.get(t, "pubsub"); ok {
+		r.PubSub = c.patterns(f)
+	}
+	if f, ok := c.get(t, "signals"); ok {
+		r.Signals = c.patterns(f)
+	}
+	if f, ok := c.get(t, "kv"); ok {
+		if s, ok := c.name(f); ok {
+			r.KV = s
+		}
+	}
 	return r
+}
+
+// routeTarget reads what serves a route: exactly one of module (a wasm
+// handler), transport (a transport whose exchanges go back through the
+// router, such as jsonrpc under POST /rpc) or builtin (a handler of the
+// host's own, with its channel).
+func (c *checker) routeTarget(t table, r *Route) {
+	var set []string
+	if f, ok := c.get(t, "module"); ok {
+		set = append(set, "module")
+		if s, ok := c.path(f); ok {
+			r.Module = s
+		}
+	}
+	if f, ok := c.get(t, "transport"); ok {
+		set = append(set, "transport")
+		if s, ok := c.oneOf(f, "transport", c.opts.Transports); ok {
+			r.Transport = s
+		}
+	}
+	if f, ok := c.get(t, "builtin"); ok {
+		set = append(set, "builtin")
+		if s, ok := c.oneOf(f, "builtin", builtins); ok {
+			r.Builtin = s
+		}
+	}
+	switch f, ok := c.get(t, "channel"); {
+	case ok && r.Builtin == "" && !slices.Contains(set, "builtin"):
+		c.errorf(f.path, f.line, "only valid with builtin = %q", BuiltinLongPoll)
+	case ok:
+		if s, ok := c.name(f); ok {
+			r.Channel = s
+		}
+	case r.Builtin == BuiltinLongPoll:
+		c.missing(t, "channel")
+	}
+	switch len(set) {
+	case 0:
+		c.missing(t, "module")
+	case 1:
+	default:
+		c.errorf(keyPath(t.path, set[1]), c.lineOf(keyPath(t.path, set[1]), t.line), "a route has one of module, transport or builtin, not %s", strings.Join(set, " and "))
+	}
+}
+
+// patterns reads an array of channel or signal name patterns.
+func (c *checker) patterns(f field) []string {
+	list, ok := f.v.([]any)
+	if !ok {
+		c.errorf(f.path, f.line, "must be an array of name patterns such as [\"chat\", \"news.*\"], not %s", typeName(f.v))
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for i, v := range list {
+		s, ok := v.(string)
+		if !ok || s == "" || strings.ContainsAny(s, " \t\n\x00") {
+			c.errorf(f.path, f.line, "entry %d must be a non-empty name pattern without spaces", i+1)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// pubsub reads the [pubsub] table.
+func (c *checker) pubsub(root table, cfg *Config) {
+	cfg.PubSub = PubSub{QueueSize: DefaultQueueSize, Overflow: DefaultOverflow, IdleTimeout: DefaultIdleSubscription, MaxMessageBytes: DefaultMaxMessageBytes}
+	f, ok := c.get(root, "pubsub")
+	if !ok {
+		return
+	}
+	m, ok := f.v.(map[string]any)
+	if !ok {
+		c.errorf(f.path, f.line, "must be a table, not %s", typeName(f.v))
+		return
+	}
+	t := table{m: m, path: f.path, line: f.line}
+	c.unknownKeys(t, pubsubKeys)
+	if f, ok := c.get(t, "queue_size"); ok {
+		if n, ok := c.integer(f, 1); ok {
+			cfg.PubSub.QueueSize = n
+		}
+	}
+	if f, ok := c.get(t, "overflow"); ok {
+		if s, ok := c.oneOf(f, "overflow policy", overflows); ok {
+			cfg.PubSub.Overflow = s
+		}
+	}
+	if f, ok := c.get(t, "idle_timeout"); ok {
+		if d, ok := c.duration(f, 1); ok {
+			cfg.PubSub.IdleTimeout = d
+		}
+	}
+	if f, ok := c.get(t, "max_message_bytes"); ok {
+		if n, ok := c.size(f, 1, 1<<30); ok {
+			cfg.PubSub.MaxMessageBytes = n
+		}
+	}
 }
 
 // match reads a route's match table of env key = pattern.
