@@ -14,6 +14,17 @@ const (
 	EnvURLScheme = "bubble.url_scheme"
 	// EnvLineNumber is the 1-based line number on a line-transport connection.
 	EnvLineNumber = "line.number"
+	// EnvJSONIndex is the 1-based message number on a json-transport
+	// connection.
+	EnvJSONIndex = "json.index"
+	// EnvJSONRPCMethod is the method of a JSON-RPC call.
+	EnvJSONRPCMethod = "jsonrpc.method"
+	// EnvJSONRPCID is the JSON text of a JSON-RPC call's id (1, "abc",
+	// null); absent for notifications.
+	EnvJSONRPCID = "jsonrpc.id"
+	// EnvJSONRPCNotification is "1" on a JSON-RPC notification (a call
+	// without id, never answered).
+	EnvJSONRPCNotification = "jsonrpc.notification"
 
 	// CGI names.
 	EnvServerName     = "SERVER_NAME"

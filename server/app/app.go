@@ -16,11 +16,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/config"
 	"github.com/bubblewasm/bubblewasm/server/internal/wasmtimeengine"
 	"github.com/bubblewasm/bubblewasm/server/internal/wazeroengine"
+	"github.com/bubblewasm/bubblewasm/server/longpoll"
 	"github.com/bubblewasm/bubblewasm/server/transport"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
@@ -49,6 +51,7 @@ type App struct {
 	listeners []config.Listener
 	bound     []server.Listener
 	srv       *server.Server
+	hub       *hub
 }
 
 // New loads every route's module and checks every listener address. It
@@ -57,7 +60,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, listeners: cfg.Listeners}
+	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, listeners: cfg.Listeners,
+		hub: newHub(pubsubConfig(cfg.PubSub), opts.Logger)}
 	if len(opts.Listen) > 0 {
 		a.listeners = nil
 		if opts.Transport == "" {
@@ -68,6 +72,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		}
 	}
 	if len(a.listeners) == 0 {
+		a.hub.close()
 		return nil, fmt.Errorf("%s: no listeners: add a [[listener]] or pass --listen", cfg.File)
 	}
 	var errs []error
@@ -148,11 +153,33 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 		}
 		match[key] = p
 	}
+	switch {
+	case rc.Transport != "":
+		// The transport's exchanges (JSON-RPC calls, say) go back through
+		// the router, so routes can match them (on jsonrpc.method).
+		th, err := transport.Default().New(rc.Transport, server.HandlerFunc(a.serveRouted), transport.Options{Logger: a.logger.With("route", rc.Name)})
+		if err != nil {
+			return server.Route{}, err
+		}
+		return server.Route{Name: rc.Name, Match: match, Handler: withTimeout(th, rc.Timeout)}, nil
+	case rc.Builtin == config.BuiltinLongPoll:
+		lp, err := longpoll.New(a.hub.broker, longpoll.Options{Channel: rc.Channel, Subscribe: a.hub.subOpts,
+			MaxTimeout: rc.Timeout, MaxBodyBytes: int64(pubsubConfig(a.cfg.PubSub).MaxMessageBytes)})
+		if err != nil {
+			return server.Route{}, err
+		}
+		return server.Route{Name: rc.Name, Match: match, Handler: withTimeout(lp, rc.Timeout+5*time.Second)}, nil
+	}
+	services, err := a.hub.services(rc, a.logger)
+	if err != nil {
+		return server.Route{}, err
+	}
 	engine, err := a.engine(rc.Engine)
 	if err != nil {
 		return server.Route{}, err
 	}
 	h, err := wasm.Load(ctx, engine, rc.Module, wasm.Options{
+		Services:       services,
 		Name:           rc.Name,
 		Logger:         a.logger,
 		Lifecycle:      wasm.Lifecycle(rc.Instances),
@@ -167,6 +194,41 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 	}
 	a.handlers = append(a.handlers, h)
 	return server.Route{Name: rc.Name, Match: match, Handler: h}, nil
+}
+
+// serveRouted passes an exchange made by a route's transport back to the
+// router.
+func (a *App) serveRouted(ctx context.Context, x *server.Exchange) error {
+	return a.router.Serve(ctx, x)
+}
+
+// withTimeout bounds a host-side handler by a route's timeout.
+func withTimeout(h server.Handler, d time.Duration) server.Handler {
+	if d <= 0 {
+		return h
+	}
+	return server.HandlerFunc(func(ctx context.Context, x *server.Exchange) error {
+		ctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		return h.Serve(ctx, x)
+	})
+}
+
+// pubsubConfig fills a hand-built configuration's zero broker settings.
+func pubsubConfig(p config.PubSub) config.PubSub {
+	if p.QueueSize <= 0 {
+		p.QueueSize = config.DefaultQueueSize
+	}
+	if p.Overflow == "" {
+		p.Overflow = config.DefaultOverflow
+	}
+	if p.IdleTimeout <= 0 {
+		p.IdleTimeout = config.DefaultIdleSubscription
+	}
+	if p.MaxMessageBytes <= 0 {
+		p.MaxMessageBytes = config.DefaultMaxMessageBytes
+	}
+	return p
 }
 
 // Listen binds every listener, or none: on error, those already bound are
@@ -230,7 +292,7 @@ func (a *App) Serve(ctx context.Context) error {
 
 // Close releases modules and engines. Call it after Serve returns.
 func (a *App) Close(ctx context.Context) error {
-	var errs []error
+	errs := []error{a.hub.close()}
 	for _, h := range a.handlers {
 		errs = append(errs, h.Close(ctx))
 	}

@@ -63,7 +63,7 @@ type Registry map[string]Factory
 
 // Default returns a registry with every built-in transport.
 func Default() Registry {
-	return Registry{"raw": NewRaw, "line": NewLine, "http": NewHTTP}
+	return Registry{"raw": NewRaw, "line": NewLine, "http": NewHTTP, "json": NewJSON, "jsonrpc": NewJSONRPC}
 }
 
 // Names returns the registered names, sorted.

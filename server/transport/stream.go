@@ -52,6 +52,13 @@ func (t *raw) Serve(ctx context.Context, x *server.Exchange) error {
 // errorLine is how stream transports report a failed exchange to the peer.
 // Details of internal failures stay in the server log.
 func errorLine(err error) string {
+	return "error: " + errorMessage(err) + "\n"
+}
+
+// errorMessage is the one-line message a failed exchange is reported with:
+// the error's text for the client's own mistakes (no route, bad or too large
+// input), a generic phrase otherwise.
+func errorMessage(err error) string {
 	msg := "handler failed"
 	switch code := server.StatusOf(err); {
 	case errors.Is(err, server.ErrNoRoute), errors.Is(err, server.ErrTooLarge), errors.Is(err, server.ErrBadRequest):
@@ -61,7 +68,7 @@ func errorLine(err error) string {
 	case code == 503:
 		msg = "handler overloaded"
 	}
-	return "error: " + strings.ReplaceAll(msg, "\n", " ") + "\n"
+	return strings.ReplaceAll(msg, "\n", " ")
 }
 
 // trackingWriter is a ResponseWriter that remembers whether and what was
@@ -109,10 +116,7 @@ func (c *lineWriter) SetWriteDeadline(t time.Time) error { return c.conn.SetWrit
 type line struct {
 	next server.Handler
 	opts Options
-
-	mu       sync.Mutex
-	conns    map[net.Conn]struct{}
-	draining bool
+	lineLoop
 }
 
 // NewLine returns the line transport. Each line (LF or CRLF terminated, the
@@ -122,63 +126,168 @@ type line struct {
 // "error: MESSAGE\n". A line longer than MaxLineBytes is discarded up to its
 // end and answered with an error line; the connection goes on.
 func NewLine(next server.Handler, opts Options) server.Handler {
-	return &line{next: next, opts: opts.withDefaults(), conns: map[net.Conn]struct{}{}}
+	opts = opts.withDefaults()
+	return &line{next: next, opts: opts, lineLoop: newLineLoop(opts.MaxLineBytes)}
+}
+
+func (t *line) Serve(ctx context.Context, x *server.Exchange) error {
+	return t.serveLines(ctx, x, func(ctx context.Context, in *inLine) {
+		if in.tooLong {
+			fmt.Fprintf(in.out, "error: line %d too long (limit %d bytes)\n", in.n, t.opts.MaxLineBytes)
+			return
+		}
+		env := x.Env.Clone()
+		env[abi.EnvTransport] = "line"
+		env[abi.EnvLineNumber] = strconv.Itoa(in.n)
+		env[abi.EnvContentLength] = strconv.Itoa(len(in.text))
+		if err := serveFramed(ctx, t.next, env, in.text, in); err != nil {
+			t.opts.Logger.Warn("line exchange failed", "listener", env[abi.EnvListener], "line", in.n, "err", err)
+			in.out.WriteString(errorLine(err))
+		}
+	})
+}
+
+// serveFramed serves one exchange of a line-framed transport whose input is
+// input: the output goes to in.out, followed by "\n" unless it is empty or
+// already ends with one, so that whatever the caller writes next (an error
+// report) starts a line of its own. It returns next's error.
+func serveFramed(ctx context.Context, next server.Handler, env server.Env, input []byte, in *inLine) error {
+	w := &trackingWriter{w: server.NewStreamWriter(in.out)}
+	var out server.ResponseWriter = w
+	if in.conn != nil {
+		out = &lineWriter{w, in.conn}
+	}
+	err := next.Serve(ctx, &server.Exchange{Env: env, Reader: bytes.NewReader(input), Writer: out})
+	if w.wrote && w.last != '\n' {
+		in.out.WriteByte('\n')
+	}
+	return err
 }
 
 var errLineTooLong = errors.New("line too long")
 
-func (t *line) Serve(ctx context.Context, x *server.Exchange) error {
-	if c, ok := x.Reader.(net.Conn); ok {
-		if !t.track(c) {
+// lineLoop is the connection loop the line-framed transports (line, json,
+// jsonrpc) share: it reads a connection exchange's input line by line, hands
+// each line to a callback that writes its answer, and flushes the answer
+// before the next line. It keeps track of its connections so that Shutdown
+// can stop each after the line it is serving.
+type lineLoop struct {
+	max int // MaxLineBytes
+
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{}
+	draining bool
+}
+
+func newLineLoop(max int) lineLoop {
+	return lineLoop{max: max, conns: map[net.Conn]struct{}{}}
+}
+
+// inLine is one line of a lineLoop's input.
+type inLine struct {
+	n       int           // 1-based number of the line on its connection
+	text    []byte        // the line without its terminator; nil if tooLong
+	tooLong bool          // the line was over the limit and was discarded
+	out     *bufio.Writer // the answer goes here; the loop flushes it
+	conn    net.Conn      // the connection, when the input is one
+}
+
+// lineRead is what one readLine returned.
+type lineRead struct {
+	text []byte
+	err  error
+}
+
+// serveLines reads x's input line by line and calls serveLine for each, in
+// order, until the input ends, a write fails, Shutdown or ctx stops it.
+//
+// When the input is a connection, the next line is read while serveLine
+// runs, so a peer that resets the connection cancels the context of the
+// line being served (the peer closing its side, EOF, does not: the lines
+// already sent are still served and answered).
+func (l *lineLoop) serveLines(parent context.Context, x *server.Exchange, serveLine func(context.Context, *inLine)) error {
+	conn, _ := x.Reader.(net.Conn)
+	if conn != nil {
+		if !l.track(conn) {
 			return nil
 		}
-		defer t.untrack(c)
+		defer l.untrack(conn)
 	}
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
 	br := bufio.NewReader(x.Reader)
-	bw := bufio.NewWriter(x.Writer)
-	for n := 1; ctx.Err() == nil; n++ {
-		text, err := readLine(br, t.opts.MaxLineBytes)
-		if errors.Is(err, errLineTooLong) {
-			fmt.Fprintf(bw, "error: line %d too long (limit %d bytes)\n", n, t.opts.MaxLineBytes)
-			if err := bw.Flush(); err != nil {
-				return err
-			}
-			continue
+	read := func() lineRead {
+		text, err := readLine(br, l.max)
+		return lineRead{text, err}
+	}
+	next := func() (lineRead, bool) {
+		if parent.Err() != nil {
+			return lineRead{}, false
 		}
-		// Only EOF ends a last line; a read cut by a deadline (Shutdown) or a
-		// reset leaves it unfinished, and it is dropped.
-		if err != nil && (len(text) == 0 || !errors.Is(err, io.EOF)) {
-			if errors.Is(err, io.EOF) || isDeadline(err) {
+		return read(), true
+	}
+	if conn != nil {
+		lines := make(chan lineRead)
+		done := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for {
+				r := read()
+				if r.err != nil && !errors.Is(r.err, errLineTooLong) && !errors.Is(r.err, io.EOF) && !isDeadline(r.err) {
+					cancel(r.err) // the peer is gone: stop serving it
+				}
+				select {
+				case lines <- r:
+				case <-done:
+					return
+				}
+				if r.err != nil && !errors.Is(r.err, errLineTooLong) {
+					return
+				}
+			}
+		})
+		defer func() {
+			close(done)
+			conn.SetReadDeadline(time.Now()) // end a read in progress
+			wg.Wait()
+		}()
+		next = func() (lineRead, bool) {
+			select {
+			case r := <-lines:
+				return r, true
+			case <-parent.Done():
+				return lineRead{}, false
+			}
+		}
+	}
+	bw := bufio.NewWriter(x.Writer)
+	for n := 1; ; n++ {
+		r, ok := next()
+		if !ok {
+			return parent.Err()
+		}
+		in := &inLine{n: n, out: bw, conn: conn}
+		switch {
+		case errors.Is(r.err, errLineTooLong):
+			in.tooLong = true
+		case r.err != nil && (len(r.text) == 0 || !errors.Is(r.err, io.EOF)):
+			// Only EOF ends a last line; a read cut by a deadline (Shutdown)
+			// or a reset leaves it unfinished, and it is dropped.
+			if errors.Is(r.err, io.EOF) || isDeadline(r.err) {
 				return nil
 			}
-			return err
+			return r.err
+		default:
+			in.text = r.text
 		}
-		env := x.Env.Clone()
-		env[abi.EnvTransport] = "line"
-		env[abi.EnvLineNumber] = strconv.Itoa(n)
-		env[abi.EnvContentLength] = strconv.Itoa(len(text))
-		w := &trackingWriter{w: server.NewStreamWriter(bw)}
-		var out server.ResponseWriter = w
-		if c, ok := x.Reader.(net.Conn); ok {
-			out = &lineWriter{w, c}
-		}
-		if herr := t.next.Serve(ctx, &server.Exchange{Env: env, Reader: bytes.NewReader(text), Writer: out}); herr != nil {
-			t.opts.Logger.Warn("line exchange failed", "listener", env[abi.EnvListener], "line", n, "err", herr)
-			if w.wrote && w.last != '\n' {
-				bw.WriteByte('\n')
-			}
-			bw.WriteString(errorLine(herr))
-		} else if w.wrote && w.last != '\n' {
-			bw.WriteByte('\n')
-		}
+		serveLine(ctx, in)
 		if err := bw.Flush(); err != nil {
 			return err
 		}
-		if err != nil { // the last line had no terminator: the peer is done
+		if r.err != nil && !in.tooLong { // the last line had no terminator: the peer is done
 			return nil
 		}
 	}
-	return ctx.Err()
 }
 
 // readLine reads one line without its LF or CRLF. A line over max bytes is
@@ -214,29 +323,29 @@ func isDeadline(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-func (t *line) track(c net.Conn) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.draining {
+func (l *lineLoop) track(c net.Conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.draining {
 		return false
 	}
-	t.conns[c] = struct{}{}
+	l.conns[c] = struct{}{}
 	return true
 }
 
-func (t *line) untrack(c net.Conn) {
-	t.mu.Lock()
-	delete(t.conns, c)
-	t.mu.Unlock()
+func (l *lineLoop) untrack(c net.Conn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
 }
 
 // Shutdown makes every connection stop after the line it is serving: reads
 // waiting for the next line end at once.
-func (t *line) Shutdown(ctx context.Context) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.draining = true
-	for c := range t.conns {
+func (l *lineLoop) Shutdown(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.draining = true
+	for c := range l.conns {
 		c.SetReadDeadline(time.Now())
 	}
 	return nil

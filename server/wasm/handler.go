@@ -272,10 +272,11 @@ func (h *Handler) ctxError(ctx context.Context, err error) error {
 
 // hostExchange is a server exchange as the ABI host functions see it.
 type hostExchange struct {
-	x      *server.Exchange
-	logger *slog.Logger
-	ctx    context.Context
+	x        *server.Exchange
+	logger   *slog.Logger
+	ctx      context.Context
 	services Services
+	bound    bound
 	// rd and wd, when set, bound each read and write by deadline.
 	rd       server.ReadDeadliner
 	wd       server.WriteDeadliner

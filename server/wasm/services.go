@@ -35,28 +35,35 @@ func checkGrants(m Module, s Services) error {
 	return nil
 }
 
+// bound holds an exchange's service bindings, made on first use.
+type bound struct {
+	pubsub  abi.PubSub
+	signals abi.Signals
+	kv      abi.KV
+}
+
 // PubSub binds the route's broker grant to this exchange.
 func (e *hostExchange) PubSub() abi.PubSub {
-	if e.services.PubSub == nil || e.ctx == nil {
-		return nil
+	if e.bound.pubsub == nil && e.services.PubSub != nil && e.ctx != nil {
+		e.bound.pubsub = e.services.PubSub(e.ctx)
 	}
-	return e.services.PubSub(e.ctx)
+	return e.bound.pubsub
 }
 
 // Signals binds the route's signal grant to this exchange.
 func (e *hostExchange) Signals() abi.Signals {
-	if e.services.Signals == nil || e.ctx == nil {
-		return nil
+	if e.bound.signals == nil && e.services.Signals != nil && e.ctx != nil {
+		e.bound.signals = e.services.Signals(e.ctx)
 	}
-	return e.services.Signals(e.ctx)
+	return e.bound.signals
 }
 
 // KV binds the route's key-value grant to this exchange.
 func (e *hostExchange) KV() abi.KV {
-	if e.services.KV == nil || e.ctx == nil {
-		return nil
+	if e.bound.kv == nil && e.services.KV != nil && e.ctx != nil {
+		e.bound.kv = e.services.KV(e.ctx)
 	}
-	return e.services.KV(e.ctx)
+	return e.bound.kv
 }
 
 var _ abi.Extended = (*hostExchange)(nil)

@@ -1,0 +1,208 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/bubblewasm/bubblewasm/abi"
+	"github.com/bubblewasm/bubblewasm/server/config"
+	"github.com/bubblewasm/bubblewasm/server/events"
+	"github.com/bubblewasm/bubblewasm/server/wasm"
+)
+
+// maxHeld bounds the messages held for guests whose buffer was too small.
+const maxHeld = 10_000
+
+// hub holds the host's event services, shared by every route.
+type hub struct {
+	broker  events.Broker
+	signals events.Signals
+	kv      events.KV
+	subOpts events.SubscribeOptions
+
+	mu   sync.Mutex
+	held map[events.SubID][]byte // a fetched message too long for the guest's buffer
+}
+
+func newHub(cfg config.PubSub, logger *slog.Logger) *hub {
+	overflow := events.DropSubscriber
+	if cfg.Overflow == config.OverflowDropOldest {
+		overflow = events.DropOldest
+	}
+	return &hub{
+		broker: events.NewMemoryBroker(events.BrokerOptions{
+			MaxMessageBytes:    int(cfg.MaxMessageBytes),
+			MaxQueueSize:       max(cfg.QueueSize, 1024),
+			DefaultIdleTimeout: cfg.IdleTimeout,
+		}, logger),
+		signals: events.NewMemorySignals(events.SignalOptions{}),
+		kv:      events.NewMemoryKV(events.KVOptions{}, logger),
+		subOpts: events.SubscribeOptions{QueueSize: cfg.QueueSize, Overflow: overflow, IdleTimeout: cfg.IdleTimeout},
+		held:    map[events.SubID][]byte{},
+	}
+}
+
+func (h *hub) close() error {
+	return errors.Join(h.broker.Close(), h.signals.Close(), h.kv.Close())
+}
+
+// services binds a route's grants to the hub.
+func (h *hub) services(rc config.Route, logger *slog.Logger) (wasm.Services, error) {
+	var s wasm.Services
+	for _, p := range append(append([]string(nil), rc.PubSub...), rc.Signals...) {
+		if err := events.CheckPattern(p); err != nil {
+			return s, fmt.Errorf("grant %q: %w", p, err)
+		}
+	}
+	log := logger.With("route", rc.Name)
+	if rc.PubSub != nil {
+		s.PubSub = func(ctx context.Context) abi.PubSub { return &pubsubGrant{h, rc.PubSub, ctx, log} }
+	}
+	if rc.Signals != nil {
+		s.Signals = func(ctx context.Context) abi.Signals { return &signalGrant{h, rc.Signals, ctx, log} }
+	}
+	if rc.KV != "" {
+		if err := events.CheckName(rc.KV); err != nil {
+			return s, fmt.Errorf("kv namespace %q: %w", rc.KV, err)
+		}
+		s.KV = func(ctx context.Context) abi.KV { return &kvGrant{h, rc.KV, ctx} }
+	}
+	return s, nil
+}
+
+// serviceError maps the events package's errors to the ones the ABI knows.
+func serviceError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, events.ErrSubscriptionGone):
+		return fmt.Errorf("%w: %w", abi.ErrGone, err)
+	case errors.Is(err, events.ErrBadName), errors.Is(err, events.ErrBadOption):
+		return fmt.Errorf("%w: %w", abi.ErrInvalidName, err)
+	case errors.Is(err, events.ErrTooLarge), errors.Is(err, events.ErrFull):
+		return fmt.Errorf("%w: %w", abi.ErrInputTooLarge, err)
+	case errors.Is(err, events.ErrTimeout):
+		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+	}
+	return err
+}
+
+func denied(log *slog.Logger, what, name string) error {
+	log.Warn("guest used a "+what+" its route does not grant", what, name)
+	return fmt.Errorf("%s %q: %w", what, name, abi.ErrNotGranted)
+}
+
+type pubsubGrant struct {
+	h        *hub
+	patterns []string
+	ctx      context.Context
+	log      *slog.Logger
+}
+
+func (g *pubsubGrant) Publish(channel string, msg []byte) (int, error) {
+	if !events.ChannelAllowed(g.patterns, channel) {
+		return 0, denied(g.log, "channel", channel)
+	}
+	n, err := g.h.broker.Publish(g.ctx, channel, msg)
+	return n, serviceError(err)
+}
+
+func (g *pubsubGrant) Subscribe(channel string) (string, error) {
+	if !events.ChannelAllowed(g.patterns, channel) {
+		return "", denied(g.log, "channel", channel)
+	}
+	id, err := g.h.broker.Subscribe(g.ctx, channel, g.h.subOpts)
+	return string(id), serviceError(err)
+}
+
+// Next fetches one message. One too long for the guest's buffer is held
+// for the subscription's next fetch, so nothing is lost to size
+// negotiation.
+func (g *pubsubGrant) Next(id string, timeout time.Duration, limit int) ([]byte, int, error) {
+	sid := events.SubID(id)
+	g.h.mu.Lock()
+	msg, ok := g.h.held[sid]
+	if ok && len(msg) <= limit {
+		delete(g.h.held, sid)
+	}
+	g.h.mu.Unlock()
+	if !ok {
+		msgs, err := g.h.broker.Fetch(g.ctx, sid, 1, timeout)
+		switch {
+		case err != nil:
+			return nil, 0, serviceError(err)
+		case len(msgs) == 0:
+			return nil, 0, fmt.Errorf("no message within %s: %w", timeout, context.DeadlineExceeded)
+		}
+		msg = msgs[0]
+		if len(msg) > limit {
+			g.h.mu.Lock()
+			if len(g.h.held) >= maxHeld { // guests that never retry: forget one
+				for k := range g.h.held {
+					delete(g.h.held, k)
+					break
+				}
+			}
+			g.h.held[sid] = msg
+			g.h.mu.Unlock()
+		}
+	}
+	if len(msg) > limit {
+		return nil, len(msg), nil
+	}
+	return msg, len(msg), nil
+}
+
+func (g *pubsubGrant) Unsubscribe(id string) error {
+	g.h.mu.Lock()
+	delete(g.h.held, events.SubID(id))
+	g.h.mu.Unlock()
+	return serviceError(g.h.broker.Unsubscribe(g.ctx, events.SubID(id)))
+}
+
+type signalGrant struct {
+	h        *hub
+	patterns []string
+	ctx      context.Context
+	log      *slog.Logger
+}
+
+func (g *signalGrant) Wait(name string, timeout time.Duration) ([]byte, error) {
+	if !events.ChannelAllowed(g.patterns, name) {
+		return nil, denied(g.log, "signal", name)
+	}
+	p, err := g.h.signals.Wait(g.ctx, name, timeout)
+	return p, serviceError(err)
+}
+
+func (g *signalGrant) Send(name string, payload []byte) (int, error) {
+	if !events.ChannelAllowed(g.patterns, name) {
+		return 0, denied(g.log, "signal", name)
+	}
+	n, err := g.h.signals.Send(g.ctx, name, payload)
+	return n, serviceError(err)
+}
+
+type kvGrant struct {
+	h         *hub
+	namespace string
+	ctx       context.Context
+}
+
+func (g *kvGrant) Get(key string) ([]byte, bool, error) {
+	v, ok, err := g.h.kv.Get(g.ctx, g.namespace, key)
+	return v, ok, serviceError(err)
+}
+
+func (g *kvGrant) Set(key string, value []byte, ttl time.Duration) error {
+	return serviceError(g.h.kv.Set(g.ctx, g.namespace, key, value, ttl))
+}
+
+func (g *kvGrant) Delete(key string) error {
+	_, err := g.h.kv.Delete(g.ctx, g.namespace, key)
+	return serviceError(err)
+}
