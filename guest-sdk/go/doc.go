@@ -28,10 +28,31 @@
 // [Exchange]). The SDK exports bubble_init, which rejects an instance whose
 // module registered no handler.
 //
+// # Extensions: pub/sub, signals, key-value, sessions
+//
+// Beyond the core ABI the host offers three extensions, each an import
+// module of its own that the route must grant in its configuration
+// (pubsub = ["chat.*"], signals = ["room.*"], kv = "app"):
+//
+//   - pub/sub: [Publish], [Subscribe], [Fetch], [Unsubscribe] — queued
+//     messages; a subscription lives on the host between exchanges;
+//   - signals: [WaitSignal], [SendSignal] — park an exchange until another
+//     one sends (long polling);
+//   - key-value: [KVGet], [KVSet], [KVDelete], and on top of it cookie
+//     sessions: [LoadSession], [RequestSession].
+//
+// A call outside the grant fails with [ErrDenied]. A module imports an
+// extension only if it calls one of its functions, and the server refuses
+// a module that imports an extension its route does not grant, so a
+// handler that does not use one needs no grant. Timeouts and TTLs are
+// milliseconds as an int rather than a time.Duration: importing package
+// time adds about 250 KiB to a Go module.
+//
 // # Testing
 //
 // Outside wasip1 the host imports are replaced by an in-memory fake:
-// package bubbletest runs the registered handler with plain go test.
+// package bubbletest runs the registered handler with plain go test, and
+// its Host grants and simulates the extensions.
 //
 // Functions of this package work only during an exchange, on the goroutine
 // that runs the handler.

@@ -10,6 +10,12 @@ type Errno int32
 
 // Error codes of ABI version 1. An unknown negative code from the host is
 // reported as ErrIO, as the ABI requires.
+//
+// The extensions (pub/sub, signals, key-value) give some codes a meaning of
+// their own: ErrNotFound from [Fetch] or [Unsubscribe] is
+// [ErrSubscriptionGone], ErrTimeout from [Fetch] or [WaitSignal] means that
+// nothing arrived in time (or the exchange's deadline passed), ErrClosed
+// that the exchange was cancelled while waiting.
 const (
 	ErrNotFound  Errno = -1 // the env key does not exist
 	ErrInvalid   Errno = -2 // an argument is not acceptable
@@ -18,7 +24,15 @@ const (
 	ErrIO        Errno = -5 // input or output failed for another reason
 	ErrTimeout   Errno = -6 // the exchange's deadline passed
 	ErrTooLarge  Errno = -7 // the input exceeds a configured limit
+	ErrDenied    Errno = -8 // an extension call outside the route's grant
 )
+
+// ErrSubscriptionGone is ErrNotFound as [Fetch] and [Unsubscribe] report
+// it: the subscription does not exist (any longer). It was unsubscribed,
+// dropped for overflowing its queue or for idling (nobody fetched from it
+// for the route's idle time), or its id was never issued. Subscribe again.
+// It is the same value as ErrNotFound, so errors.Is matches either.
+const ErrSubscriptionGone = ErrNotFound
 
 // Error returns the ABI name of the code, such as "ERR_CLOSED".
 func (e Errno) Error() string {
@@ -37,6 +51,8 @@ func (e Errno) Error() string {
 		return "ERR_TIMEOUT"
 	case ErrTooLarge:
 		return "ERR_TOO_LARGE"
+	case ErrDenied:
+		return "ERR_DENIED"
 	}
 	return "ERR_UNKNOWN"
 }
@@ -44,7 +60,9 @@ func (e Errno) Error() string {
 // Error is a failed host call: the ABI function and the code it returned.
 // Its message reads like "bubble: read: ERR_CLOSED"; it unwraps to the Errno.
 type Error struct {
-	Op    string // the ABI import, such as "write"
+	// Op is the ABI import, such as "write"; an extension's imports are
+	// named "pubsub.fetch", "signal.wait", "kv.get" and so on.
+	Op    string
 	Errno Errno
 }
 
@@ -56,7 +74,7 @@ func (e *Error) Unwrap() error { return e.Errno }
 // callError converts a negative host result into an *Error.
 func callError(op string, code int32) error {
 	e := Errno(code)
-	if e < ErrTooLarge {
+	if e < ErrDenied {
 		e = ErrIO
 	}
 	return &Error{Op: op, Errno: e}

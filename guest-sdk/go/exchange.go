@@ -13,6 +13,7 @@ import (
 type Exchange struct {
 	scratch []byte // reused for env lookups
 	eof     bool
+	session *Session // loaded by LoadSession
 }
 
 // buf returns the scratch buffer, at least n bytes long.

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/bubblewasm/bubblewasm/guest-sdk/go/internal/host"
+	"github.com/bubblewasm/bubblewasm/guest-sdk/go/internal/session"
 )
 
 // HandleStream registers fn as the module's handler; call it from an init
@@ -29,6 +30,8 @@ type Request struct {
 	Env map[string]string
 	// Body streams the input; it returns io.EOF at the end.
 	Body io.Reader
+
+	session *Session // loaded by RequestSession
 }
 
 // Response is the output of a [Handle] handler.
@@ -53,11 +56,12 @@ type Response struct {
 // Handle panics if a handler is registered already.
 func Handle(fn func(req *Request) *Response) {
 	HandleStream(func(x *Exchange) error {
-		resp := fn(&Request{Env: x.Environ(), Body: x})
+		req := &Request{Env: x.Environ(), Body: x}
+		resp := fn(req)
 		if resp == nil {
 			return errNilResponse
 		}
-		return resp.writeTo(x)
+		return resp.writeTo(x, req.session)
 	})
 }
 
@@ -67,7 +71,8 @@ func (e stringError) Error() string { return string(e) }
 
 const errNilResponse = stringError("bubble: the handler returned a nil *Response")
 
-func (r *Response) writeTo(x *Exchange) error {
+// writeTo sends r, with the cookie of s if s is a new session.
+func (r *Response) writeTo(x *Exchange, s *Session) error {
 	if r.Status != 0 && r.Status != 200 {
 		if err := x.SetStatus(r.Status); err != nil {
 			return err
@@ -87,6 +92,11 @@ func (r *Response) writeTo(x *Exchange) error {
 			if err := set(name, v); err != nil {
 				return err
 			}
+		}
+	}
+	if s != nil && s.isNew {
+		if err := x.AddHeader("Set-Cookie", session.SetCookie(s.id)); err != nil {
+			return err
 		}
 	}
 	_, err := x.Write(r.Body)

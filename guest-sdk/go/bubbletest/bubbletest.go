@@ -10,6 +10,14 @@
 //	}
 //
 // Serve calls are serialized: the SDK keeps its host in a global.
+//
+// A [Host] adds the extensions (pub/sub, signals, key-value, and with them
+// sessions) and keeps their state from one exchange to the next:
+//
+//	h := &bubbletest.Host{KV: "app"}
+//	rec := h.Serve(nil, nil) // a new session: rec sets its cookie
+//	id, _ := rec.Cookie("bubble_session")
+//	rec = h.Serve(map[string]string{"HTTP_COOKIE": "bubble_session=" + id}, nil)
 package bubbletest
 
 import (
@@ -57,6 +65,9 @@ type Exchange struct {
 	// Output, if not nil, receives the output instead of Recorder.Body, for
 	// large outputs or to fail writes (errors map as for Body).
 	Output io.Writer
+	// Host, if not nil, grants the extensions and keeps their state between
+	// exchanges; nil denies every extension call (bubble.ErrDenied).
+	Host *Host
 }
 
 // Serve runs the registered handler for one exchange with env and body.
@@ -72,6 +83,9 @@ func (e Exchange) Serve() *Recorder {
 		out = &rec.Body
 	}
 	h := fakehost.New(e.Env, e.Body, out)
+	if e.Host != nil {
+		h.Ext = e.Host.state()
+	}
 	rec.Code = host.Serve(h)
 	rec.Status = h.Status
 	rec.Header = bubble.Header(h.Header)

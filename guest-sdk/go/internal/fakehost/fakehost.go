@@ -20,8 +20,8 @@ type Record struct {
 	Msg   string
 }
 
-// Host is one simulated exchange. Set Env, In and Out before use; the rest
-// is the state the guest's calls leave behind.
+// Host is one simulated exchange. Set Env, In, Out and Ext before use; the
+// rest is the state the guest's calls leave behind.
 type Host struct {
 	Env map[string]string
 	In  io.Reader // nil reads as empty
@@ -32,6 +32,10 @@ type Host struct {
 	Committed bool                // metadata was committed by write or flush
 	Flushes   int
 	Logs      []Record
+
+	// Ext is the extensions' state, shared between exchanges; nil denies
+	// every extension call.
+	Ext *Ext
 
 	eof bool
 }

@@ -21,7 +21,12 @@ const (
 	ErrIO        int32 = -5
 	ErrTimeout   int32 = -6
 	ErrTooLarge  int32 = -7
+	ErrDenied    int32 = -8 // an extension call outside the route's grant
 )
+
+// MaxSubscriptionID is the longest subscription id; subscribe's id buffer
+// must be at least this long.
+const MaxSubscriptionID = 64
 
 // Host is the raw import surface of ABI version 1. Buffers and strings stand
 // for (ptr, len) pairs; results are the ABI's i32 results, unchanged.
@@ -35,6 +40,62 @@ type Host interface {
 	SetHeader(name, value string) int32
 	AddHeader(name, value string) int32
 	Log(level int32, msg string)
+}
+
+// PubSub is the raw surface of the bubblewasm_pubsub_v1 extension. id is
+// the buffer subscribe fills (at least 64 bytes); timeouts are milliseconds,
+// negative for "do not wait".
+//
+// The extensions are separate interfaces, not part of [Host], and the real
+// imports sit behind functions (PubSubHost, SignalHost, KVHost) rather than
+// in methods of the value stored in Current: a Go or TinyGo module then
+// imports an extension module only when its code calls the extension, which
+// the server requires (a module importing an extension its route does not
+// grant is refused). Methods of a type stored in an interface could be kept
+// by the linker, for instance when the program uses reflect's Method.
+type PubSub interface {
+	Publish(channel string, msg []byte) int32
+	Subscribe(channel string, id []byte) int32
+	Fetch(id string, timeoutMS int32, buf []byte) int32
+	Unsubscribe(id string) int32
+}
+
+// Signals is the raw surface of the bubblewasm_signal_v1 extension.
+type Signals interface {
+	SignalWait(name string, timeoutMS int32, buf []byte) int32
+	SignalSend(name string, payload []byte) int32
+}
+
+// KV is the raw surface of the bubblewasm_kv_v1 extension.
+type KV interface {
+	KVGet(key string, buf []byte) int32
+	KVSet(key string, value []byte, ttlMS int32) int32
+	KVDelete(key string) int32
+}
+
+// PubSubHost returns the pub/sub surface: Current's when it has one (a fake
+// host), else the real imports (outside wasip1: a stand-in that panics).
+func PubSubHost() PubSub {
+	if p, ok := Current.(PubSub); ok {
+		return p
+	}
+	return pubsubImports()
+}
+
+// SignalHost returns the signal surface, as PubSubHost does.
+func SignalHost() Signals {
+	if s, ok := Current.(Signals); ok {
+		return s
+	}
+	return signalImports()
+}
+
+// KVHost returns the key-value surface, as PubSubHost does.
+func KVHost() KV {
+	if k, ok := Current.(KV); ok {
+		return k
+	}
+	return kvImports()
 }
 
 // Current is the host the SDK calls. Only [Serve] replaces it.

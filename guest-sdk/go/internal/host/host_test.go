@@ -10,7 +10,8 @@ import (
 func TestCodesMatchABI(t *testing.T) {
 	for _, c := range [][2]int32{{ErrNotFound, abi.ErrNotFound}, {ErrInvalid, abi.ErrInvalid},
 		{ErrCommitted, abi.ErrCommitted}, {ErrClosed, abi.ErrClosed}, {ErrIO, abi.ErrIO},
-		{ErrTimeout, abi.ErrTimeout}, {ErrTooLarge, abi.ErrTooLarge}} {
+		{ErrTimeout, abi.ErrTimeout}, {ErrTooLarge, abi.ErrTooLarge}, {ErrDenied, abi.ErrDenied},
+		{MaxSubscriptionID, abi.MaxSubscriptionID}} {
 		if c[0] != c[1] {
 			t.Errorf("code %d, abi says %d", c[0], c[1])
 		}

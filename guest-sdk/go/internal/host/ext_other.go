@@ -1,0 +1,26 @@
+//go:build !wasip1
+
+package host
+
+import "crypto/rand"
+
+func pubsubImports() PubSub  { return noHost{} }
+func signalImports() Signals { return noHost{} }
+func kvImports() KV          { return noHost{} }
+
+func (noHost) Publish(string, []byte) int32           { panic(noHostMsg) }
+func (noHost) Subscribe(string, []byte) int32         { panic(noHostMsg) }
+func (noHost) Fetch(string, int32, []byte) int32      { panic(noHostMsg) }
+func (noHost) Unsubscribe(string) int32               { panic(noHostMsg) }
+func (noHost) SignalWait(string, int32, []byte) int32 { panic(noHostMsg) }
+func (noHost) SignalSend(string, []byte) int32        { panic(noHostMsg) }
+func (noHost) KVGet(string, []byte) int32             { panic(noHostMsg) }
+func (noHost) KVSet(string, []byte, int32) int32      { panic(noHostMsg) }
+func (noHost) KVDelete(string) int32                  { panic(noHostMsg) }
+
+// Random fills b with random bytes from crypto/rand and reports whether it
+// succeeded (always, since Go 1.24).
+func Random(b []byte) bool {
+	rand.Read(b)
+	return true
+}

@@ -1,0 +1,24 @@
+// Command all calls every extension function, so it imports all of them.
+package main
+
+import bubble "github.com/bubblewasm/bubblewasm/guest-sdk/go"
+
+func init() {
+	bubble.HandleStream(func(x *bubble.Exchange) error {
+		id, err := bubble.Subscribe("c")
+		if err != nil {
+			return err
+		}
+		bubble.Publish("c", []byte("m"))
+		msg, _ := bubble.Fetch(id, 0)
+		bubble.Unsubscribe(id)
+		bubble.SendSignal("s", msg)
+		p, _ := bubble.WaitSignal("s", 0)
+		bubble.KVSet("k", p, 0)
+		bubble.KVGet("k")
+		bubble.KVDelete("k")
+		return nil
+	})
+}
+
+func main() {}
