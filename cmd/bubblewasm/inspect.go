@@ -212,7 +212,12 @@ func classifyImportModule(name string) (kind string, provided bool) {
 	case name == "wasi_snapshot_preview1":
 		return "wasi", true
 	case strings.HasPrefix(name, "bubblewasm_"):
-		return "extension", false
+		for _, hm := range abi.Modules() {
+			if hm.Name == name {
+				return "extension", true
+			}
+		}
+		return "unknown", false
 	}
 	return "unknown", false
 }
@@ -281,7 +286,7 @@ func (in *Inspection) writeText(w io.Writer) {
 		desc := map[string]string{
 			"abi":       "the bubblewasm ABI v1",
 			"wasi":      "WASI preview 1",
-			"extension": "a bubblewasm extension this host does not provide",
+			"extension": "a bubblewasm extension (needs a grant on its route)",
 			"unknown":   "not provided by this host",
 		}[m.Kind]
 		fmt.Fprintf(w, "  %s: %s\n", m.Name, desc)
