@@ -217,7 +217,7 @@ func classifyImportModule(name string) (kind string, provided bool) {
 				return "extension", true
 			}
 		}
-		return "unknown", false
+		return "extension", false
 	}
 	return "unknown", false
 }
@@ -287,8 +287,9 @@ func (in *Inspection) writeText(w io.Writer) {
 			"abi":       "the bubblewasm ABI v1",
 			"wasi":      "WASI preview 1",
 			"extension": "a bubblewasm extension (needs a grant on its route)",
+			"extension?": "a bubblewasm extension this host does not provide",
 			"unknown":   "not provided by this host",
-		}[m.Kind]
+		}[m.Kind+map[bool]string{true: "", false: "?"}[m.Provided || m.Kind != "extension"]]
 		fmt.Fprintf(w, "  %s: %s\n", m.Name, desc)
 		for _, imp := range m.Imports {
 			if imp.Kind == "func" {
