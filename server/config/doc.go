@@ -17,12 +17,18 @@
 //	shutdown_timeout = "10s"   # Go duration, >= 0
 //	log_level = "info"         # "debug" | "info" | "warn" | "error"
 //
+//	[pubsub]                   # the in-memory broker (optional table)
+//	queue_size = 64            # messages a subscription holds, > 0 (the chat uses 10)
+//	overflow = "drop-subscriber"  # full queue: "drop-subscriber" | "drop-oldest"
+//	idle_timeout = "60s"       # drop a subscription nobody fetched from for this long
+//	max_message_bytes = "64KiB"
+//
 //	[[listener]]               # zero or more; the CLI may supply listeners instead
 //	name = "web"               # default "listener1", "listener2", ...; unique
 //	address = "tcp://127.0.0.1:8080"  # required; "tcp://..." or "unix://..."
-//	transport = "http"         # one of Options.Transports; default "http"
+//	transport = "http"         # "http" | "line" | "raw" | "json" | "jsonrpc"; default "http"
 //	socket_mode = "0660"       # unix addresses only: octal string, 1..0777
-//	max_line_bytes = "64KiB"   # transport "line" only: size > 0
+//	max_line_bytes = "64KiB"   # transports "line", "json", "jsonrpc": size > 0
 //	read_header_timeout = "10s"  # transport "http" only: duration > 0
 //	idle_timeout = "120s"      # transport "http" only: duration > 0
 //	max_header_bytes = "64KiB" # transport "http" only: size > 0
@@ -30,7 +36,12 @@
 //
 //	[[route]]                  # one or more
 //	name = "hello"             # default "route1", "route2", ...; unique
-//	module = "hello.wasm"      # required; relative to the config file's directory
+//	module = "hello.wasm"      # relative to the config file's directory; a route has
+//	                           # exactly one of module, transport or builtin:
+//	transport = "jsonrpc"      # a transport whose exchanges go back through the router
+//	                           # (POST /rpc -> one exchange per call, matched on jsonrpc.method)
+//	builtin = "longpoll"       # a host handler: long-poll (GET) / publish (POST) on channel
+//	channel = "news"           # builtin = "longpoll" only
 //	build = "make hello.wasm"  # shell command that builds module, for `bubblewasm build`
 //	                           # (run by sh in the config file's directory, $OUT = module)
 //	abi = "auto"               # "auto" | "v1" | "cgi": how the module is called; auto
@@ -45,6 +56,9 @@
 //	memory = "64MiB"           # 64KiB..4GiB, a whole number of 64KiB pages
 //	max_stack = "4MiB"         # call-stack budget (estimated frame bytes), 64KiB..1GiB;
 //	                           # a deeper call traps (see server/wasm/stackguard.go)
+//	pubsub = ["chat", "news.*"]  # channels the module may publish/subscribe to
+//	signals = ["job.*"]        # signal names the module may wait on and send
+//	kv = "chat"                # the key-value namespace the module may use
 //
 // Any key not listed is an error, except inside match, whose keys are
 // environment variable names chosen by the user. An array of inline tables
