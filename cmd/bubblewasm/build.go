@@ -112,6 +112,9 @@ func buildAction(c *cli.Context) error {
 	out := c.App.Writer
 	var jobs []*buildJob
 	for _, rc := range routes {
+		if rc.Module == "" { // served by a transport or a builtin: nothing to build
+			continue
+		}
 		if i := slices.IndexFunc(jobs, func(j *buildJob) bool { return j.out == rc.Module }); i >= 0 {
 			jobs[i].routes = append(jobs[i].routes, rc.Name)
 			continue

@@ -297,7 +297,7 @@ func (t *jsonrpc) call(ctx context.Context, outer server.Env, raw []byte) []byte
 			level = slog.LevelError
 		}
 		t.opts.Logger.Log(ctx, level, "jsonrpc call failed", "listener", env[abi.EnvListener], "method", req.method,
-			"id", env[abi.EnvJSONRPCID], "route", env[abi.EnvRoute], "status", w.status, "code", code, "err", err, "note", note)
+			"id", env[abi.EnvJSONRPCID], "method_route", env[abi.EnvRoute], "status", w.status, "code", code, "err", err, "note", note)
 	}
 	if req.id == nil {
 		return nil // notifications are never answered
