@@ -1,0 +1,268 @@
+// Command module is the comet chat of examples/chat: one Go guest module
+// that serves the page, the push and the pull, routed by bubble.toml. Build
+// it with
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o chat.wasm ./examples/chat/module
+//
+// Every participant has a session (kv "chat", cookie bubble_session) that
+// holds its short display id and, for each page it has open, the id of a
+// subscription to the channel "chat":
+//
+//	participant=7F3A2C
+//	sub.0B12EF=<subscription id>   one per open page ("tab")
+//	tabs=0B12EF 9A0C11             the pages, oldest first (at most maxTabs)
+//
+//	GET  /            the page; subscribes the new page to "chat"
+//	POST /chat/push   publishes "<participant>: <body>" to "chat"
+//	GET  /chat/pull   (?tab=T) waits up to 10 s for the page's messages
+//
+// Subscriptions live on the host with a queue of 10 messages; a page that
+// stops pulling overflows it (or idles out) and is dropped, as in the comet
+// chat this example retells; its next pull subscribes again and says so.
+package main
+
+import (
+	_ "embed"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+
+	bubble "github.com/bubblewasm/bubblewasm/guest-sdk/go"
+)
+
+//go:embed index.html
+var page string
+
+const (
+	channel = "chat"
+	// pullWaitMs is how long a pull waits for a first message.
+	pullWaitMs = 10_000
+	// maxBatch bounds the messages one pull returns (the queue holds 10).
+	maxBatch = 100
+	// maxText is the longest message text a push accepts, in bytes.
+	maxText = 1000
+	// sessionTTLMs keeps an unused session for a day.
+	sessionTTLMs = 24 * 3600_000
+	// maxTabs bounds the pages a session keeps subscriptions for; opening
+	// one more forgets the oldest.
+	maxTabs = 8
+)
+
+func init() { bubble.HandleStream(serve) }
+
+// main is never run: the module is a reactor and init registers the handler.
+func main() {}
+
+func serve(x *bubble.Exchange) error {
+	path, _ := x.Env("PATH_INFO")
+	method, _ := x.Env("REQUEST_METHOD")
+	switch {
+	case path == "/" && method == "GET":
+		return servePage(x)
+	case path == "/chat/push" && method == "POST":
+		return push(x)
+	case path == "/chat/pull" && method == "GET":
+		return pull(x)
+	}
+	return reply(x, 404, "text/plain; charset=utf-8", "not found\n")
+}
+
+// session loads the exchange's session and gives it a participant id.
+func session(x *bubble.Exchange) (*bubble.Session, string, error) {
+	s, err := bubble.LoadSession(x)
+	if err != nil {
+		return nil, "", err
+	}
+	p, ok := s.Get("participant")
+	if !ok {
+		p = newID()
+		s.Set("participant", p)
+	}
+	return s, p, nil
+}
+
+// newID returns 6 upper-case hex digits: a display id, not a secret.
+func newID() string {
+	return strings.ToUpper(strconv.FormatUint(uint64(rand.Uint32()&0xFFFFFF|0x1000000), 16)[1:])
+}
+
+// servePage subscribes a new page to the channel, so that it misses nothing
+// published after it loaded, and sends the page.
+func servePage(x *bubble.Exchange) error {
+	s, participant, err := session(x)
+	if err != nil {
+		return err
+	}
+	tab := newID()
+	sub, err := bubble.Subscribe(channel)
+	if err != nil {
+		return err
+	}
+	s.Set("sub."+tab, sub)
+	tabs := append(strings.Fields(valueOf(s, "tabs")), tab)
+	for len(tabs) > maxTabs { // forget the oldest page
+		if old, ok := s.Get("sub." + tabs[0]); ok {
+			bubble.Unsubscribe(old) // gone already is fine
+		}
+		s.Delete("sub." + tabs[0])
+		tabs = tabs[1:]
+	}
+	s.Set("tabs", strings.Join(tabs, " "))
+	if err := s.Save(sessionTTLMs); err != nil {
+		return err
+	}
+	x.SetHeader("Cache-Control", "no-store")
+	html := strings.NewReplacer("{{participant}}", participant, "{{tab}}", tab).Replace(page)
+	return reply(x, 200, "text/html; charset=utf-8", html)
+}
+
+// push publishes the body, one line of at most maxText bytes, as
+// "<participant>: <text>" and answers {"delivered":N}, the number of
+// subscriptions it reached.
+func push(x *bubble.Exchange) error {
+	s, participant, err := session(x)
+	if err != nil {
+		return err
+	}
+	if s.IsNew() {
+		if err := s.Save(sessionTTLMs); err != nil {
+			return err
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(x, maxText+1))
+	if err != nil {
+		return err
+	}
+	if len(body) > maxText {
+		return reply(x, 413, "text/plain; charset=utf-8", "message over "+strconv.Itoa(maxText)+" bytes\n")
+	}
+	// One message is one line of the pull's answer.
+	text := strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(string(body), "\uFFFD")))
+	if text == "" {
+		return reply(x, 400, "text/plain; charset=utf-8", "empty message\n")
+	}
+	n, err := bubble.Publish(channel, []byte(participant+": "+text))
+	if err != nil {
+		return err
+	}
+	return reply(x, 200, "application/json", `{"delivered":`+strconv.Itoa(n)+"}\n")
+}
+
+// pull answers the messages queued for the page's subscription, one per
+// line, waiting up to pullWaitMs for the first; an empty body when none
+// came. The page is named by ?tab=T (the page's id); without it the session
+// has one subscription of its own (curl). When the subscription is gone
+// (the page stopped pulling: its queue overflowed or it idled out; or it
+// is unknown) it subscribes again and sets X-Chat-Rejoined: 1, since
+// messages may have been missed.
+func pull(x *bubble.Exchange) error {
+	query, _ := x.Env("QUERY_STRING")
+	tab := queryParam(query, "tab")
+	if len(tab) > 16 || strings.Trim(tab, "0123456789ABCDEF") != "" {
+		return reply(x, 400, "text/plain; charset=utf-8", "bad tab\n")
+	}
+	s, _, err := session(x)
+	if err != nil {
+		return err
+	}
+	key := "sub"
+	if tab != "" {
+		key = "sub." + tab
+	}
+	sub, known := s.Get(key)
+	// A page (tab) without a subscription lost it: a session that expired,
+	// a server restart, a page pruned by maxTabs.
+	rejoined := !known && tab != ""
+	var msg []byte
+	for attempt := 0; attempt < 2; attempt++ {
+		if sub == "" || attempt > 0 {
+			if sub, err = bubble.Subscribe(channel); err != nil {
+				return err
+			}
+			s.Set(key, sub)
+			if tab != "" && !strings.Contains(" "+valueOf(s, "tabs")+" ", " "+tab+" ") {
+				s.Set("tabs", strings.TrimSpace(valueOf(s, "tabs")+" "+tab))
+			}
+			if err := s.Save(sessionTTLMs); err != nil {
+				return err
+			}
+		} else if s.IsNew() {
+			if err := s.Save(sessionTTLMs); err != nil {
+				return err
+			}
+		}
+		msg, err = bubble.Fetch(sub, pullWaitMs)
+		if !errors.Is(err, bubble.ErrSubscriptionGone) {
+			break
+		}
+		rejoined = true // dropped: it overflowed its queue or idled out
+	}
+	var out strings.Builder
+	switch {
+	case err == nil:
+		out.Write(msg)
+		out.WriteByte('\n')
+		for range maxBatch - 1 { // and whatever else is queued, without waiting
+			m, err := bubble.Fetch(sub, -1)
+			if err != nil {
+				break
+			}
+			out.Write(m)
+			out.WriteByte('\n')
+		}
+	case errors.Is(err, bubble.ErrTimeout): // nothing in 10 s: an empty answer
+	case errors.Is(err, bubble.ErrClosed):
+		return nil // the client went away
+	default:
+		return err
+	}
+	x.SetHeader("Cache-Control", "no-store")
+	if rejoined {
+		x.SetHeader("X-Chat-Rejoined", "1")
+	}
+	return reply(x, 200, "text/plain; charset=utf-8", out.String())
+}
+
+func reply(x *bubble.Exchange, status int, contentType, body string) error {
+	if status != 200 {
+		if err := x.SetStatus(status); err != nil {
+			return err
+		}
+	}
+	if err := x.SetHeader("Content-Type", contentType); err != nil {
+		return err
+	}
+	if err := x.SetHeader("Content-Length", strconv.Itoa(len(body))); err != nil {
+		return err
+	}
+	_, err := io.WriteString(x, body)
+	if errors.Is(err, bubble.ErrClosed) {
+		return nil // the client went away
+	}
+	return err
+}
+
+func valueOf(s *bubble.Session, key string) string {
+	v, _ := s.Get(key)
+	return v
+}
+
+// queryParam returns the raw value of the first key=value pair in the query
+// q whose key is key (the values this module reads need no unescaping).
+func queryParam(q, key string) string {
+	for q != "" {
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		if k, v, _ := strings.Cut(pair, "="); k == key {
+			return v
+		}
+	}
+	return ""
+}
