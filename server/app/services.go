@@ -91,6 +91,20 @@ func serviceError(err error) error {
 	return err
 }
 
+// allowed checks a channel or signal name against the route's grant. An
+// invalid name is ERR_INVALID, not a denial: ChannelAllowed refuses every
+// invalid name, which would otherwise report (and log) a typo as an
+// attempt to reach an ungranted channel.
+func allowed(log *slog.Logger, patterns []string, what, name string) error {
+	if err := events.CheckName(name); err != nil {
+		return serviceError(err)
+	}
+	if !events.ChannelAllowed(patterns, name) {
+		return denied(log, what, name)
+	}
+	return nil
+}
+
 func denied(log *slog.Logger, what, name string) error {
 	log.Warn("guest used a "+what+" its route does not grant", what, name)
 	return fmt.Errorf("%s %q: %w", what, name, abi.ErrNotGranted)
@@ -104,16 +118,16 @@ type pubsubGrant struct {
 }
 
 func (g *pubsubGrant) Publish(channel string, msg []byte) (int, error) {
-	if !events.ChannelAllowed(g.patterns, channel) {
-		return 0, denied(g.log, "channel", channel)
+	if err := allowed(g.log, g.patterns, "channel", channel); err != nil {
+		return 0, err
 	}
 	n, err := g.h.broker.Publish(g.ctx, channel, msg)
 	return n, serviceError(err)
 }
 
 func (g *pubsubGrant) Subscribe(channel string) (string, error) {
-	if !events.ChannelAllowed(g.patterns, channel) {
-		return "", denied(g.log, "channel", channel)
+	if err := allowed(g.log, g.patterns, "channel", channel); err != nil {
+		return "", err
 	}
 	id, err := g.h.broker.Subscribe(g.ctx, channel, g.h.subOpts)
 	return string(id), serviceError(err)
@@ -172,16 +186,16 @@ type signalGrant struct {
 }
 
 func (g *signalGrant) Wait(name string, timeout time.Duration) ([]byte, error) {
-	if !events.ChannelAllowed(g.patterns, name) {
-		return nil, denied(g.log, "signal", name)
+	if err := allowed(g.log, g.patterns, "signal", name); err != nil {
+		return nil, err
 	}
 	p, err := g.h.signals.Wait(g.ctx, name, timeout)
 	return p, serviceError(err)
 }
 
 func (g *signalGrant) Send(name string, payload []byte) (int, error) {
-	if !events.ChannelAllowed(g.patterns, name) {
-		return 0, denied(g.log, "signal", name)
+	if err := allowed(g.log, g.patterns, "signal", name); err != nil {
+		return 0, err
 	}
 	n, err := g.h.signals.Send(g.ctx, name, payload)
 	return n, serviceError(err)
