@@ -168,11 +168,19 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 		if err != nil {
 			return server.Route{}, err
 		}
-		return server.Route{Name: rc.Name, Match: match, Handler: withTimeout(lp, rc.Timeout+5*time.Second)}, nil
+		drained := server.HandlerFunc(func(ctx context.Context, x *server.Exchange) error {
+			return lp.Serve(a.hub.bind(ctx), x)
+		})
+		return server.Route{Name: rc.Name, Match: match, Handler: withTimeout(drained, rc.Timeout+5*time.Second)}, nil
 	}
 	services, err := a.hub.services(rc, a.logger)
 	if err != nil {
 		return server.Route{}, err
+	}
+	if rc.Engine == config.EngineWasmtime && (rc.Signals != nil || rc.PubSub != nil) && rc.MaxConcurrency > maxBlockingWasmtime {
+		// A guest blocked in a host call on wasmtime holds an OS thread
+		// (the call is inside cgo), and Go stops the process at 10,000.
+		return server.Route{}, fmt.Errorf("max_concurrency %d: on wasmtime every guest waiting in fetch or wait holds an OS thread; use at most %d (or the wazero engine, where a waiter costs a goroutine)", rc.MaxConcurrency, maxBlockingWasmtime)
 	}
 	engine, err := a.engine(rc.Engine)
 	if err != nil {
@@ -195,6 +203,10 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 	a.handlers = append(a.handlers, h)
 	return server.Route{Name: rc.Name, Match: match, Handler: h}, nil
 }
+
+// maxBlockingWasmtime caps the concurrency of wasmtime routes that can
+// block in host calls.
+const maxBlockingWasmtime = 4096
 
 // serveRouted passes an exchange made by a route's transport back to the
 // router.
@@ -281,6 +293,7 @@ func (a *App) Serve(ctx context.Context) error {
 		timeout = config.DefaultShutdownTimeout
 	}
 	a.logger.Info("shutting down", "timeout", timeout)
+	a.hub.drain() // end long polls and waits now: they would hold the drain to its deadline
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	err := a.srv.Shutdown(sctx)

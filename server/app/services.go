@@ -15,7 +15,7 @@ import (
 )
 
 // maxHeld bounds the messages held for guests whose buffer was too small.
-const maxHeld = 10_000
+const maxHeld = 1024
 
 // hub holds the host's event services, shared by every route.
 type hub struct {
@@ -26,6 +26,12 @@ type hub struct {
 
 	mu   sync.Mutex
 	held map[events.SubID][]byte // a fetched message too long for the guest's buffer
+
+	// draining is cancelled when the server starts shutting down, so every
+	// wait (fetch, signal, long poll) ends at once instead of holding the
+	// shutdown until its deadline.
+	draining context.Context
+	drain    context.CancelFunc
 }
 
 func newHub(cfg config.PubSub, logger *slog.Logger) *hub {
@@ -33,7 +39,10 @@ func newHub(cfg config.PubSub, logger *slog.Logger) *hub {
 	if cfg.Overflow == config.OverflowDropOldest {
 		overflow = events.DropOldest
 	}
+	draining, drain := context.WithCancel(context.Background())
 	return &hub{
+		draining: draining,
+		drain:    drain,
 		broker: events.NewMemoryBroker(events.BrokerOptions{
 			MaxMessageBytes:    int(cfg.MaxMessageBytes),
 			MaxQueueSize:       max(cfg.QueueSize, 1024),
@@ -46,7 +55,17 @@ func newHub(cfg config.PubSub, logger *slog.Logger) *hub {
 	}
 }
 
+// bind returns a context that ends with ctx or when the hub starts
+// draining, whichever comes first.
+func (h *hub) bind(ctx context.Context) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(h.draining, cancel)
+	context.AfterFunc(ctx, func() { stop() })
+	return ctx
+}
+
 func (h *hub) close() error {
+	h.drain()
 	return errors.Join(h.broker.Close(), h.signals.Close(), h.kv.Close())
 }
 
@@ -60,10 +79,10 @@ func (h *hub) services(rc config.Route, logger *slog.Logger) (wasm.Services, err
 	}
 	log := logger.With("route", rc.Name)
 	if rc.PubSub != nil {
-		s.PubSub = func(ctx context.Context) abi.PubSub { return &pubsubGrant{h, rc.PubSub, ctx, log} }
+		s.PubSub = func(ctx context.Context) abi.PubSub { return &pubsubGrant{h, rc.PubSub, h.bind(ctx), log} }
 	}
 	if rc.Signals != nil {
-		s.Signals = func(ctx context.Context) abi.Signals { return &signalGrant{h, rc.Signals, ctx, log} }
+		s.Signals = func(ctx context.Context) abi.Signals { return &signalGrant{h, rc.Signals, h.bind(ctx), log} }
 	}
 	if rc.KV != "" {
 		if err := events.CheckName(rc.KV); err != nil {

@@ -163,6 +163,11 @@ func (h *Handler) poll(ctx context.Context, sub string, timeout time.Duration) (
 			sub = string(id)
 		}
 		msgs, err := h.broker.Fetch(ctx, events.SubID(sub), h.opts.MaxBatch, timeout)
+		if errors.Is(err, context.Canceled) {
+			// The server is draining (or the client left): answer an empty
+			// poll; a client that is still there polls again.
+			msgs, err = nil, nil
+		}
 		if errors.Is(err, events.ErrSubscriptionGone) && attempt == 0 {
 			sub = "" // dropped (overflow, idle) or unknown: start over
 			continue

@@ -133,6 +133,7 @@ func (t *httpTransport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw.rc.EnableFullDuplex()
 	err := t.next.Serve(r.Context(), &server.Exchange{Env: env, Reader: body, Writer: rw})
 	if err == nil {
+		t.drainBody(r, rw)
 		rw.commit() // a status set without a write
 		return
 	}
@@ -161,6 +162,27 @@ func (t *httpTransport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Connection", "close")
 	}
 	http.Error(w, msg, status)
+}
+
+// maxDrain is how much of a body its handler left unread the transport
+// reads away to keep the connection reusable (net/http's own figure).
+const maxDrain = 256 << 10
+
+// drainBody reads what the handler left of a small request body. With full
+// duplex on, net/http does not, and would close the connection without a
+// Connection: close header, failing the client's next request on it. A
+// larger remainder closes the connection, announced when the response has
+// not started yet.
+func (t *httpTransport) drainBody(r *http.Request, rw *httpWriter) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	rw.rc.SetReadDeadline(time.Now().Add(time.Second)) // a peer that stalls mid-body is not waited for
+	defer rw.rc.SetReadDeadline(time.Time{})
+	n, err := io.CopyN(io.Discard, r.Body, maxDrain+1)
+	if err == nil && n > maxDrain && !rw.committed.Load() {
+		rw.Header().Set("Connection", "close")
+	}
 }
 
 // requestEnv builds a request's env from its connection's.

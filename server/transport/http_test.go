@@ -1271,3 +1271,32 @@ func TestHTTPReadDeadline(t *testing.T) {
 		t.Fatalf("body read ended with %v, want a deadline error", err)
 	}
 }
+
+// A handler that answers without reading a small body must leave the
+// keep-alive connection usable: two POSTs on one connection both get their
+// answer.
+func TestHTTPUnreadBodyKeepsConnection(t *testing.T) {
+	h := server.HandlerFunc(func(ctx context.Context, x *server.Exchange) error {
+		_, err := io.WriteString(x.Writer, "ignored your body\n")
+		return err
+	})
+	a := testutil.Serve(t, "tcp://127.0.0.1:0", "http", h, transport.Options{})
+	c := testutil.Dial(t, a)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	req := "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+	br := bufio.NewReader(c)
+	for i := range 2 { // one after the other, as a keep-alive client sends them
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i+1, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "ignored your body\n" || resp.Close && i == 0 {
+			t.Fatalf("response %d: %d %q close=%v", i+1, resp.StatusCode, body, resp.Close)
+		}
+	}
+}
