@@ -130,228 +130,168 @@ func millis(v uint64) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
-func publish(x Exchange, mem Memory, stack []uint64) error {
-	ch, err := span(PubSubModule+".publish", mem, u32(stack[0]), u32(stack[1]))
-	if err != nil {
-		return err
+// spans reads the (ptr, len) pairs that start at the given stack slots.
+func spans(fn string, mem Memory, stack []uint64, slots ...int) ([][]byte, error) {
+	out := make([][]byte, len(slots))
+	for i, s := range slots {
+		b, err := span(fn, mem, u32(stack[s]), u32(stack[s+1]))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
 	}
-	msg, err := span(PubSubModule+".publish", mem, u32(stack[2]), u32(stack[3]))
-	if err != nil {
-		return err
-	}
-	ps := pubsubOf(x)
-	if ps == nil {
-		result(stack, ErrDenied)
-		return nil
-	}
-	n, err := ps.Publish(string(ch), append([]byte(nil), msg...))
+	return out, nil
+}
+
+// finish sets a call's result: n, or the error's code.
+func finish(stack []uint64, n int, err error) error {
 	if err != nil {
 		result(stack, extErrorCode(err))
-		return nil
+	} else {
+		result(stack, int32(min(n, 1<<30)))
 	}
-	result(stack, int32(min(n, 1<<30)))
 	return nil
 }
 
-func pubsubOf(x Exchange) PubSub {
-	if e := extended(x); e != nil {
-		return e.PubSub()
+// service returns the extension's binding for x, or nil when the route
+// grants none.
+func service[T any](x Exchange, get func(Extended) T) (T, bool) {
+	var zero T
+	e := extended(x)
+	if e == nil {
+		return zero, false
 	}
-	return nil
+	v := get(e)
+	return v, any(v) != nil
+}
+
+func pubsubOf(e Extended) PubSub   { return e.PubSub() }
+func signalsOf(e Extended) Signals { return e.Signals() }
+func kvOf(e Extended) KV           { return e.KV() }
+
+func publish(x Exchange, mem Memory, stack []uint64) error {
+	b, err := spans(PubSubModule+".publish", mem, stack, 0, 2)
+	if err != nil {
+		return err
+	}
+	ps, ok := service(x, pubsubOf)
+	if !ok {
+		return finish(stack, 0, ErrNotGranted)
+	}
+	n, err := ps.Publish(string(b[0]), append([]byte(nil), b[1]...))
+	return finish(stack, n, err)
 }
 
 func subscribe(x Exchange, mem Memory, stack []uint64) error {
-	ch, err := span(PubSubModule+".subscribe", mem, u32(stack[0]), u32(stack[1]))
+	b, err := spans(PubSubModule+".subscribe", mem, stack, 0, 2)
 	if err != nil {
 		return err
 	}
-	buf, err := span(PubSubModule+".subscribe", mem, u32(stack[2]), u32(stack[3]))
-	if err != nil {
-		return err
-	}
-	ps := pubsubOf(x)
+	ps, ok := service(x, pubsubOf)
 	switch {
-	case ps == nil:
-		result(stack, ErrDenied)
-		return nil
-	case len(buf) < MaxSubscriptionID:
+	case !ok:
+		return finish(stack, 0, ErrNotGranted)
+	case len(b[1]) < MaxSubscriptionID:
 		result(stack, ErrInvalid) // checked first: subscribing is not idempotent
 		return nil
 	}
-	id, err := ps.Subscribe(string(ch))
-	if err != nil {
-		result(stack, extErrorCode(err))
-		return nil
-	}
-	result(stack, int32(copy(buf, id)))
-	return nil
+	id, err := ps.Subscribe(string(b[0]))
+	return finish(stack, copy(b[1], id), err)
 }
 
 func fetch(x Exchange, mem Memory, stack []uint64) error {
-	id, err := span(PubSubModule+".fetch", mem, u32(stack[0]), u32(stack[1]))
+	b, err := spans(PubSubModule+".fetch", mem, stack, 0, 3)
 	if err != nil {
 		return err
 	}
-	buf, err := span(PubSubModule+".fetch", mem, u32(stack[3]), u32(stack[4]))
-	if err != nil {
-		return err
+	ps, ok := service(x, pubsubOf)
+	if !ok {
+		return finish(stack, 0, ErrNotGranted)
 	}
-	ps := pubsubOf(x)
-	if ps == nil {
-		result(stack, ErrDenied)
-		return nil
-	}
-	msg, size, err := ps.Next(string(id), millis(stack[2]), len(buf))
-	if err != nil {
-		result(stack, extErrorCode(err))
-		return nil
-	}
-	copy(buf, msg)
-	result(stack, int32(size))
-	return nil
+	msg, size, err := ps.Next(string(b[0]), millis(stack[2]), len(b[1]))
+	copy(b[1], msg)
+	return finish(stack, size, err)
 }
 
 func unsubscribe(x Exchange, mem Memory, stack []uint64) error {
-	id, err := span(PubSubModule+".unsubscribe", mem, u32(stack[0]), u32(stack[1]))
+	b, err := spans(PubSubModule+".unsubscribe", mem, stack, 0)
 	if err != nil {
 		return err
 	}
-	ps := pubsubOf(x)
-	if ps == nil {
-		result(stack, ErrDenied)
-		return nil
+	ps, ok := service(x, pubsubOf)
+	if !ok {
+		return finish(stack, 0, ErrNotGranted)
 	}
-	if err := ps.Unsubscribe(string(id)); err != nil {
-		result(stack, extErrorCode(err))
-		return nil
-	}
-	result(stack, 0)
-	return nil
-}
-
-func signalsOf(x Exchange) Signals {
-	if e := extended(x); e != nil {
-		return e.Signals()
-	}
-	return nil
+	return finish(stack, 0, ps.Unsubscribe(string(b[0])))
 }
 
 func wait(x Exchange, mem Memory, stack []uint64) error {
-	name, err := span(SignalModule+".wait", mem, u32(stack[0]), u32(stack[1]))
+	b, err := spans(SignalModule+".wait", mem, stack, 0, 3)
 	if err != nil {
 		return err
 	}
-	buf, err := span(SignalModule+".wait", mem, u32(stack[3]), u32(stack[4]))
-	if err != nil {
-		return err
+	s, ok := service(x, signalsOf)
+	if !ok {
+		return finish(stack, 0, ErrNotGranted)
 	}
-	s := signalsOf(x)
-	if s == nil {
-		result(stack, ErrDenied)
-		return nil
-	}
-	payload, err := s.Wait(string(name), millis(stack[2]))
-	if err != nil {
-		result(stack, extErrorCode(err))
-		return nil
-	}
-	copy(buf, payload) // a one-shot event: a longer payload is truncated, its size returned
-	result(stack, int32(len(payload)))
-	return nil
+	payload, err := s.Wait(string(b[0]), millis(stack[2]))
+	copy(b[1], payload) // a one-shot event: a longer payload is truncated, its size returned
+	return finish(stack, len(payload), err)
 }
 
 func send(x Exchange, mem Memory, stack []uint64) error {
-	name, err := span(SignalModule+".send", mem, u32(stack[0]), u32(stack[1]))
+	b, err := spans(SignalModule+".send", mem, stack, 0, 2)
 	if err != nil {
 		return err
 	}
-	payload, err := span(SignalModule+".send", mem, u32(stack[2]), u32(stack[3]))
-	if err != nil {
-		return err
+	s, ok := service(x, signalsOf)
+	if !ok {
+		return finish(stack, 0, ErrNotGranted)
 	}
-	s := signalsOf(x)
-	if s == nil {
-		result(stack, ErrDenied)
-		return nil
-	}
-	n, err := s.Send(string(name), append([]byte(nil), payload...))
-	if err != nil {
-		result(stack, extErrorCode(err))
-		return nil
-	}
-	result(stack, int32(min(n, 1<<30)))
-	return nil
-}
-
-func kvOf(x Exchange) KV {
-	if e := extended(x); e != nil {
-		return e.KV()
-	}
-	return nil
+	n, err := s.Send(string(b[0]), append([]byte(nil), b[1]...))
+	return finish(stack, n, err)
 }
 
 func kvGet(x Exchange, mem Memory, stack []uint64) error {
-	key, err := span(KVModule+".get", mem, u32(stack[0]), u32(stack[1]))
+	b, err := spans(KVModule+".get", mem, stack, 0, 2)
 	if err != nil {
 		return err
 	}
-	buf, err := span(KVModule+".get", mem, u32(stack[2]), u32(stack[3]))
-	if err != nil {
-		return err
+	kv, ok := service(x, kvOf)
+	if !ok {
+		return finish(stack, 0, ErrNotGranted)
 	}
-	kv := kvOf(x)
-	if kv == nil {
-		result(stack, ErrDenied)
+	v, found, err := kv.Get(string(b[0]))
+	if err == nil && !found {
+		result(stack, ErrNotFound)
 		return nil
 	}
-	v, ok, err := kv.Get(string(key))
-	switch {
-	case err != nil:
-		result(stack, extErrorCode(err))
-	case !ok:
-		result(stack, ErrNotFound)
-	default:
-		fill(stack, buf, v)
+	if err == nil && len(v) <= len(b[1]) {
+		copy(b[1], v) // size negotiation: written only when it fits
 	}
-	return nil
+	return finish(stack, len(v), err)
 }
 
 func kvSet(x Exchange, mem Memory, stack []uint64) error {
-	key, err := span(KVModule+".set", mem, u32(stack[0]), u32(stack[1]))
+	b, err := spans(KVModule+".set", mem, stack, 0, 2)
 	if err != nil {
 		return err
 	}
-	value, err := span(KVModule+".set", mem, u32(stack[2]), u32(stack[3]))
-	if err != nil {
-		return err
+	kv, ok := service(x, kvOf)
+	if !ok {
+		return finish(stack, 0, ErrNotGranted)
 	}
-	kv := kvOf(x)
-	if kv == nil {
-		result(stack, ErrDenied)
-		return nil
-	}
-	if err := kv.Set(string(key), append([]byte(nil), value...), millis(stack[4])); err != nil {
-		result(stack, extErrorCode(err))
-		return nil
-	}
-	result(stack, 0)
-	return nil
+	return finish(stack, 0, kv.Set(string(b[0]), append([]byte(nil), b[1]...), millis(stack[4])))
 }
 
 func kvDelete(x Exchange, mem Memory, stack []uint64) error {
-	key, err := span(KVModule+".delete", mem, u32(stack[0]), u32(stack[1]))
+	b, err := spans(KVModule+".delete", mem, stack, 0)
 	if err != nil {
 		return err
 	}
-	kv := kvOf(x)
-	if kv == nil {
-		result(stack, ErrDenied)
-		return nil
+	kv, ok := service(x, kvOf)
+	if !ok {
+		return finish(stack, 0, ErrNotGranted)
 	}
-	if err := kv.Delete(string(key)); err != nil {
-		result(stack, extErrorCode(err))
-		return nil
-	}
-	result(stack, 0)
-	return nil
+	return finish(stack, 0, kv.Delete(string(b[0])))
 }

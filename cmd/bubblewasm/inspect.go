@@ -284,11 +284,11 @@ func (in *Inspection) writeText(w io.Writer) {
 	fmt.Fprintf(w, "\nimport modules (%d):\n", len(in.ImportModules))
 	for _, m := range in.ImportModules {
 		desc := map[string]string{
-			"abi":       "the bubblewasm ABI v1",
-			"wasi":      "WASI preview 1",
-			"extension": "a bubblewasm extension (needs a grant on its route)",
+			"abi":        "the bubblewasm ABI v1",
+			"wasi":       "WASI preview 1",
+			"extension":  "a bubblewasm extension (needs a grant on its route)",
 			"extension?": "a bubblewasm extension this host does not provide",
-			"unknown":   "not provided by this host",
+			"unknown":    "not provided by this host",
 		}[m.Kind+map[bool]string{true: "", false: "?"}[m.Provided || m.Kind != "extension"]]
 		fmt.Fprintf(w, "  %s: %s\n", m.Name, desc)
 		for _, imp := range m.Imports {
