@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -15,7 +16,7 @@ import (
 // Address is a parsed network address: where a listener binds or a dialer
 // connects. ParseAddress is its only parser and String its inverse.
 type Address struct {
-	// Network is "tcp" or "unix".
+	// Network is "tcp", "unix" or "amqp".
 	Network string
 	// Host is the TCP host (an IP literal, a name, or "" for all
 	// interfaces); empty for unix.
@@ -25,11 +26,17 @@ type Address struct {
 	// Path is the unix socket path; a leading '@' names a Linux abstract
 	// socket, which has no file.
 	Path string
+	// URL is the whole address of an amqp:// or amqps:// listener (a queue
+	// to consume, see package server/amqp), credentials and query included;
+	// Host and Port are its broker's. Empty for tcp and unix.
+	URL string
 }
 
 // ParseAddress parses "tcp://host:port" (IPv6 hosts in brackets:
 // "tcp://[::1]:8080") or "unix:///absolute/path" ("unix://relative/path"
-// and "unix://@abstract" work too).
+// and "unix://@abstract" work too), or an AMQP queue to consume:
+// "amqp://user:pass@host:5672/vhost?queue=work" (or amqps://), whose
+// query server/amqp interprets; queue is required.
 func ParseAddress(s string) (Address, error) {
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
@@ -43,8 +50,10 @@ func ParseAddress(s string) (Address, error) {
 			return Address{}, fmt.Errorf("address %q: unix socket path is empty or invalid", s)
 		}
 		return Address{Network: "unix", Path: rest}, nil
+	case "amqp", "amqps":
+		return parseAMQP(s)
 	}
-	return Address{}, fmt.Errorf("address %q: unknown scheme %q (want tcp or unix)", s, scheme)
+	return Address{}, fmt.Errorf("address %q: unknown scheme %q (want tcp, unix, amqp or amqps)", s, scheme)
 }
 
 func parseTCP(s, hostport string) (Address, error) {
@@ -65,12 +74,66 @@ func parseTCP(s, hostport string) (Address, error) {
 	return Address{Network: "tcp", Host: host, Port: port}, nil
 }
 
-// String returns the address in the form ParseAddress reads.
+// parseAMQP checks an AMQP listener address: a broker host and a queue.
+func parseAMQP(s string) (Address, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return Address{}, fmt.Errorf("address %q: %v", redactURL(s), err)
+	}
+	redacted := u.Redacted()
+	if u.Hostname() == "" {
+		return Address{}, fmt.Errorf("address %q: no broker host", redacted)
+	}
+	port := 5672
+	if u.Scheme == "amqps" {
+		port = 5671
+	}
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
+			return Address{}, fmt.Errorf("address %q: port %q is not a number from 1 to 65535", redacted, p)
+		}
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return Address{}, fmt.Errorf("address %q: query: %v", redacted, err)
+	}
+	if q.Get("queue") == "" {
+		return Address{}, fmt.Errorf("address %q: an amqp listener needs ?queue=NAME (the queue it consumes)", redacted)
+	}
+	return Address{Network: "amqp", Host: u.Hostname(), Port: port, URL: s}, nil
+}
+
+// redactURL hides the password of an unparsable URL in error messages.
+func redactURL(s string) string {
+	scheme, rest, _ := strings.Cut(s, "://")
+	if userinfo, hostpath, ok := strings.Cut(rest, "@"); ok && strings.Contains(userinfo, ":") {
+		user, _, _ := strings.Cut(userinfo, ":")
+		return scheme + "://" + user + ":xxxxx@" + hostpath
+	}
+	return s
+}
+
+// String returns the address in the form ParseAddress reads. The URL of an
+// amqp address is returned whole, password included: use Redacted in logs.
 func (a Address) String() string {
+	if a.Network == "amqp" {
+		return a.URL
+	}
 	if a.Network == "unix" {
 		return "unix://" + a.Path
 	}
 	return "tcp://" + net.JoinHostPort(a.Host, strconv.Itoa(a.Port))
+}
+
+// Redacted is String with an amqp URL's password replaced by "xxxxx".
+func (a Address) Redacted() string {
+	if a.Network == "amqp" {
+		if u, err := url.Parse(a.URL); err == nil {
+			return u.Redacted()
+		}
+		return redactURL(a.URL)
+	}
+	return a.String()
 }
 
 // ListenOptions tunes Listen.
@@ -84,6 +147,9 @@ type ListenOptions struct {
 // file is never removed, and binding fails instead.
 func (a Address) Listen(ctx context.Context, opts ListenOptions) (net.Listener, error) {
 	var lc net.ListenConfig
+	if a.Network == "amqp" {
+		return nil, fmt.Errorf("listen %s: an amqp address is a queue to consume, not a socket (see package server/amqp)", a.Redacted())
+	}
 	if a.Network != "unix" {
 		return lc.Listen(ctx, "tcp", net.JoinHostPort(a.Host, strconv.Itoa(a.Port)))
 	}
@@ -136,6 +202,9 @@ func removeStaleSocket(ctx context.Context, path string) error {
 // Dial connects to the address.
 func (a Address) Dial(ctx context.Context) (net.Conn, error) {
 	var d net.Dialer
+	if a.Network == "amqp" {
+		return nil, fmt.Errorf("dial %s: an amqp address is a queue, not a socket (see package server/amqp)", a.Redacted())
+	}
 	if a.Network == "unix" {
 		return d.DialContext(ctx, "unix", a.Path)
 	}

@@ -16,9 +16,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/server"
+	"github.com/bubblewasm/bubblewasm/server/amqp"
 	"github.com/bubblewasm/bubblewasm/server/config"
 	"github.com/bubblewasm/bubblewasm/server/internal/wasmtimeengine"
 	"github.com/bubblewasm/bubblewasm/server/internal/wazeroengine"
@@ -52,6 +54,7 @@ type App struct {
 	bound     []server.Listener
 	srv       *server.Server
 	hub       *hub
+	amqp      amqpListeners // listeners on amqp:// queues (see the end of this file)
 }
 
 // New loads every route's module and checks every listener address. It
@@ -60,8 +63,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, listeners: cfg.Listeners,
-		hub: newHub(pubsubConfig(cfg.PubSub), opts.Logger)}
+	hub, err := newHub(pubsubConfig(cfg.PubSub), opts.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.File, err)
+	}
+	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, listeners: cfg.Listeners, hub: hub}
 	if len(opts.Listen) > 0 {
 		a.listeners = nil
 		if opts.Transport == "" {
@@ -77,8 +83,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	}
 	var errs []error
 	for _, l := range a.listeners {
-		if _, err := server.ParseAddress(l.Address); err != nil {
+		if addr, err := server.ParseAddress(l.Address); err != nil {
 			errs = append(errs, fmt.Errorf("listener %s: %w", l.Name, err))
+		} else if addr.Network == "amqp" {
+			if _, err := amqp.ParseURL(l.Address); err != nil {
+				errs = append(errs, fmt.Errorf("listener %s: %w", l.Name, err))
+			}
 		}
 		if reg := transport.Default(); reg[l.Transport] == nil {
 			errs = append(errs, fmt.Errorf("listener %s: unknown transport %q (have %s)", l.Name, l.Transport, strings.Join(reg.Names(), ", ")))
@@ -240,6 +250,12 @@ func pubsubConfig(p config.PubSub) config.PubSub {
 	if p.MaxMessageBytes <= 0 {
 		p.MaxMessageBytes = config.DefaultMaxMessageBytes
 	}
+	if p.Backend == "" {
+		p.Backend = config.DefaultBackend
+	}
+	if p.Backend == config.BackendAMQP && p.Exchange == "" {
+		p.Exchange = config.DefaultExchange
+	}
 	return p
 }
 
@@ -249,12 +265,17 @@ func (a *App) Listen(ctx context.Context) ([]server.Address, error) {
 	var addrs []server.Address
 	for _, lc := range a.listeners {
 		addr, _ := server.ParseAddress(lc.Address)
+		if addr.Network == "amqp" {
+			addrs = append(addrs, a.amqp.add(lc, addr, a.router, a.logger))
+			continue
+		}
 		l, err := addr.Listen(ctx, server.ListenOptions{SocketMode: lc.SocketMode})
 		if err != nil {
 			for _, b := range a.bound {
 				b.Listener.Close()
 			}
 			a.bound = nil
+			a.amqp = amqpListeners{}
 			return nil, fmt.Errorf("listener %s: %w", lc.Name, err)
 		}
 		th, _ := transport.Default().New(lc.Transport, a.router, transport.Options{
@@ -282,7 +303,10 @@ func (a *App) Serve(ctx context.Context) error {
 		return errors.New("app: Serve called before Listen")
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- a.srv.Serve() }()
+	if len(a.bound) > 0 { // with only amqp listeners, Server.Serve would return at once
+		go func() { errc <- a.srv.Serve() }()
+	}
+	a.amqp.start(ctx)
 	select {
 	case err := <-errc:
 		return err
@@ -296,9 +320,13 @@ func (a *App) Serve(ctx context.Context) error {
 	a.hub.drain() // end long polls and waits now: they would hold the drain to its deadline
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	err := a.srv.Shutdown(sctx)
-	if serr := <-errc; serr != nil && !errors.Is(serr, server.ErrServerClosed) {
-		err = errors.Join(err, serr)
+	amqpDone := make(chan error, 1) // consumers stop consuming now, alongside the sockets
+	go func() { amqpDone <- a.amqp.shutdown(sctx) }()
+	err := errors.Join(a.srv.Shutdown(sctx), <-amqpDone)
+	if len(a.bound) > 0 {
+		if serr := <-errc; serr != nil && !errors.Is(serr, server.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
 	}
 	return err
 }
@@ -338,4 +366,53 @@ func ModuleConfig(path string) (*config.Config, error) {
 			MaxStack: config.DefaultMaxStack,
 		}},
 	}, nil
+}
+
+// --- AMQP listeners ---
+//
+// A listener whose address is amqp:// or amqps:// binds no socket: it is a
+// consumer of a queue (package server/amqp) serving each delivery through
+// the same router. Listen creates the consumers, Serve runs each in its own
+// goroutine (a broker that is down makes it retry, never fails Serve), and
+// shutdown stops them with the socket listeners.
+
+type amqpListeners struct {
+	consumers []*amqp.Consumer
+	running   sync.WaitGroup
+}
+
+// add creates the consumer of a listener and returns its address.
+func (l *amqpListeners) add(lc config.Listener, addr server.Address, router server.Handler, logger *slog.Logger) server.Address {
+	c, err := amqp.New(lc.Address, router, amqp.Options{Name: lc.Name, Logger: logger})
+	if err != nil { // New checked the URL already
+		panic(fmt.Sprintf("listener %s: %v", lc.Name, err))
+	}
+	l.consumers = append(l.consumers, c)
+	logger.Info("listening", "listener", lc.Name, "address", addr.Redacted(), "transport", "amqp", "queue", c.Settings().Queue)
+	return addr
+}
+
+// start runs every consumer until shutdown.
+func (l *amqpListeners) start(ctx context.Context) {
+	for _, c := range l.consumers {
+		l.running.Add(1)
+		go func() {
+			defer l.running.Done()
+			c.Run(context.WithoutCancel(ctx)) // shutdown stops it, draining first
+		}()
+	}
+}
+
+// shutdown stops every consumer, letting running handlers finish until ctx
+// is done.
+func (l *amqpListeners) shutdown(ctx context.Context) error {
+	errs := make([]error, len(l.consumers))
+	var wg sync.WaitGroup
+	for i, c := range l.consumers {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = c.Shutdown(ctx) }()
+	}
+	wg.Wait()
+	l.running.Wait()
+	return errors.Join(errs...)
 }

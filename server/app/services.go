@@ -34,25 +34,39 @@ type hub struct {
 	drain    context.CancelFunc
 }
 
-func newHub(cfg config.PubSub, logger *slog.Logger) *hub {
+func newHub(cfg config.PubSub, logger *slog.Logger) (*hub, error) {
 	overflow := events.DropSubscriber
 	if cfg.Overflow == config.OverflowDropOldest {
 		overflow = events.DropOldest
+	}
+	bo := events.BrokerOptions{
+		MaxMessageBytes:    int(cfg.MaxMessageBytes),
+		MaxQueueSize:       max(cfg.QueueSize, 1024),
+		DefaultIdleTimeout: cfg.IdleTimeout,
+	}
+	var broker events.Broker
+	switch cfg.Backend {
+	case config.BackendMemory, "":
+		broker = events.NewMemoryBroker(bo, logger)
+	case config.BackendAMQP:
+		b, err := events.NewAMQPBroker(events.AMQPOptions{URL: cfg.URL, Exchange: cfg.Exchange, Broker: bo}, logger)
+		if err != nil {
+			return nil, fmt.Errorf("[pubsub]: %w", err)
+		}
+		broker = b
+	default:
+		return nil, fmt.Errorf("[pubsub]: unknown backend %q", cfg.Backend)
 	}
 	draining, drain := context.WithCancel(context.Background())
 	return &hub{
 		draining: draining,
 		drain:    drain,
-		broker: events.NewMemoryBroker(events.BrokerOptions{
-			MaxMessageBytes:    int(cfg.MaxMessageBytes),
-			MaxQueueSize:       max(cfg.QueueSize, 1024),
-			DefaultIdleTimeout: cfg.IdleTimeout,
-		}, logger),
-		signals: events.NewMemorySignals(events.SignalOptions{}),
-		kv:      events.NewMemoryKV(events.KVOptions{}, logger),
-		subOpts: events.SubscribeOptions{QueueSize: cfg.QueueSize, Overflow: overflow, IdleTimeout: cfg.IdleTimeout},
-		held:    map[events.SubID][]byte{},
-	}
+		broker:   broker,
+		signals:  events.NewMemorySignals(events.SignalOptions{}),
+		kv:       events.NewMemoryKV(events.KVOptions{}, logger),
+		subOpts:  events.SubscribeOptions{QueueSize: cfg.QueueSize, Overflow: overflow, IdleTimeout: cfg.IdleTimeout},
+		held:     map[events.SubID][]byte{},
+	}, nil
 }
 
 // bind returns a context that ends with ctx or when the hub starts

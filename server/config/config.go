@@ -51,6 +51,12 @@ const (
 	// OverflowDropOldest drops a full queue's oldest message.
 	OverflowDropOldest = "drop-oldest"
 
+	// BackendMemory is the in-process broker: one server process.
+	BackendMemory = "memory"
+	// BackendAMQP shares channels between server processes through an
+	// AMQP 0-9-1 server (RabbitMQ).
+	BackendAMQP = "amqp"
+
 	// LogDebug is the most verbose log level.
 	LogDebug = "debug"
 	// LogInfo is the default log level.
@@ -104,6 +110,10 @@ const (
 	DefaultQueueSize = 64
 	// DefaultOverflow is the [pubsub] overflow policy.
 	DefaultOverflow = OverflowDropSubscriber
+	// DefaultBackend is the [pubsub] backend.
+	DefaultBackend = BackendMemory
+	// DefaultExchange is the AMQP exchange of backend "amqp".
+	DefaultExchange = "bubblewasm.pubsub"
 	// DefaultIdleSubscription drops subscriptions idle this long.
 	DefaultIdleSubscription = 60 * time.Second
 	// DefaultMaxMessageBytes caps a pub/sub message.
@@ -138,6 +148,15 @@ type PubSub struct {
 	IdleTimeout time.Duration
 	// MaxMessageBytes caps one message.
 	MaxMessageBytes int64
+	// Backend is "memory" (one process) or "amqp" (processes sharing
+	// channels through the AMQP server at URL).
+	Backend string
+	// URL is the AMQP server, "amqp://user:pass@host:port/vhost"; backend
+	// "amqp" only (required there).
+	URL string
+	// Exchange is the AMQP topic exchange the processes share; backend
+	// "amqp" only (default DefaultExchange).
+	Exchange string
 }
 
 // Config is a validated configuration file with every default filled in.

@@ -17,7 +17,10 @@
 //	shutdown_timeout = "10s"   # Go duration, >= 0
 //	log_level = "info"         # "debug" | "info" | "warn" | "error"
 //
-//	[pubsub]                   # the in-memory broker (optional table)
+//	[pubsub]                   # the broker (optional table)
+//	backend = "memory"         # "memory" (one process) | "amqp" (processes share channels)
+//	url = "amqp://guest:guest@127.0.0.1:5672/"  # backend = "amqp" only, required there
+//	exchange = "bubblewasm.pubsub"  # backend = "amqp" only: the shared topic exchange
 //	queue_size = 64            # messages a subscription holds, > 0 (the chat uses 10)
 //	overflow = "drop-subscriber"  # full queue: "drop-subscriber" | "drop-oldest"
 //	idle_timeout = "60s"       # drop a subscription nobody fetched from for this long

@@ -15,7 +15,7 @@ import (
 // list them in).
 var (
 	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "pubsub", "listener", "route"}
-	pubsubKeys   = []string{"queue_size", "overflow", "idle_timeout", "max_message_bytes"}
+	pubsubKeys   = []string{"backend", "url", "exchange", "queue_size", "overflow", "idle_timeout", "max_message_bytes"}
 	listenerKeys = []string{"name", "address", "transport", "socket_mode", "max_line_bytes",
 		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes"}
 	routeKeys = []string{"name", "module", "transport", "builtin", "channel", "build", "abi", "match", "engine", "instances", "pool_size",
@@ -27,6 +27,7 @@ var (
 	logLevels = []string{LogDebug, LogInfo, LogWarn, LogError}
 	builtins  = []string{BuiltinLongPoll}
 	overflows = []string{OverflowDropSubscriber, OverflowDropOldest}
+	backends  = []string{BackendMemory, BackendAMQP}
 )
 
 // checker turns a decoded document into a Config, collecting every problem.
@@ -351,7 +352,7 @@ func (c *checker) listener(t table) Listener {
 	}
 
 	if f, ok := c.get(t, "socket_mode"); ok {
-		if scheme == "tcp" {
+		if scheme != "" && scheme != "unix" {
 			c.errorf(f.path, f.line, "only valid with a unix:// address")
 		}
 		if s, ok := c.str(f); ok {
@@ -418,7 +419,7 @@ func (c *checker) address(f field, s string) string {
 		return ""
 	}
 	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok || (scheme != "tcp" && scheme != "unix") {
+	if !ok || (scheme != "tcp" && scheme != "unix" && scheme != "amqp" && scheme != "amqps") {
 		c.errorf(f.path, f.line, "invalid address %q: want tcp://host:port or unix://path", s)
 		return ""
 	}
@@ -592,7 +593,7 @@ func (c *checker) patterns(f field) []string {
 
 // pubsub reads the [pubsub] table.
 func (c *checker) pubsub(root table, cfg *Config) {
-	cfg.PubSub = PubSub{QueueSize: DefaultQueueSize, Overflow: DefaultOverflow, IdleTimeout: DefaultIdleSubscription, MaxMessageBytes: DefaultMaxMessageBytes}
+	cfg.PubSub = PubSub{QueueSize: DefaultQueueSize, Overflow: DefaultOverflow, IdleTimeout: DefaultIdleSubscription, MaxMessageBytes: DefaultMaxMessageBytes, Backend: DefaultBackend}
 	f, ok := c.get(root, "pubsub")
 	if !ok {
 		return
@@ -622,6 +623,51 @@ func (c *checker) pubsub(root table, cfg *Config) {
 	if f, ok := c.get(t, "max_message_bytes"); ok {
 		if n, ok := c.size(f, 1, 1<<30); ok {
 			cfg.PubSub.MaxMessageBytes = n
+		}
+	}
+	c.pubsubBackend(t, &cfg.PubSub)
+}
+
+// pubsubBackend reads [pubsub] backend, url and exchange.
+func (c *checker) pubsubBackend(t table, p *PubSub) {
+	if f, ok := c.get(t, "backend"); ok {
+		s, ok := c.oneOf(f, "pubsub backend", backends)
+		if !ok {
+			return // url and exchange mean nothing without a valid backend
+		}
+		p.Backend = s
+	}
+	url, hasURL := c.get(t, "url")
+	exchange, hasExchange := c.get(t, "exchange")
+	if p.Backend != BackendAMQP {
+		for _, f := range []struct {
+			field
+			present bool
+		}{{url, hasURL}, {exchange, hasExchange}} {
+			if f.present {
+				c.errorf(f.path, f.line, "only with backend = %q", BackendAMQP)
+			}
+		}
+		return
+	}
+	p.Exchange = DefaultExchange
+	if !hasURL {
+		c.missing(t, "url")
+	} else if s, ok := c.name(url); ok {
+		// The password stays out of error messages.
+		if !strings.HasPrefix(s, "amqp://") && !strings.HasPrefix(s, "amqps://") {
+			c.errorf(url.path, url.line, "must start with amqp:// or amqps://")
+		} else {
+			p.URL = s
+		}
+	}
+	if hasExchange {
+		if s, ok := c.name(exchange); ok {
+			if len(s) > 255 {
+				c.errorf(exchange.path, exchange.line, "must be at most 255 bytes")
+			} else {
+				p.Exchange = s
+			}
 		}
 	}
 }

@@ -1,0 +1,657 @@
+// Package amqp is the AMQP 0-9-1 (RabbitMQ) transport: a listener whose
+// address is a queue,
+//
+//	address = "amqp://user:pass@127.0.0.1:5672/vhost?queue=work&prefetch=16"
+//
+// consumes that queue and serves each delivery as one exchange through the
+// same router and routes as any other listener, so a module moves from a
+// unix socket to a queue by configuration alone.
+//
+// # Address
+//
+// The URL is the broker's (amqps:// for TLS; the vhost is the path, "/" or
+// empty for the default one) plus these query parameters, which are removed
+// before dialing:
+//
+//	queue=NAME       required: the queue to consume; declared durable (no
+//	                 arguments) if it does not exist, used as it is otherwise
+//	prefetch=N       deliveries in flight at once (basic.qos), 1..65535;
+//	                 default 16. Each runs its handler concurrently.
+//	on_error=reject  a failed handler: basic.nack, requeue=false (the default;
+//	                 dead-lettering, if any, is the queue's policy)
+//	on_error=requeue a failed handler: basic.nack, requeue=true (the message
+//	                 comes back, redelivered=true: beware of poison messages)
+//	max_body=SIZE    largest body accepted (1MiB, 64KiB, bytes; default
+//	                 1MiB); a larger one is rejected (nack, requeue=false)
+//	                 without running a handler. It bounds the output too.
+//
+// Other query parameters (heartbeat, connection_timeout, ...) go to the
+// client library.
+//
+// # Exchange
+//
+// Input: the body. Env: bubble.listener, bubble.network=amqp,
+// bubble.transport=amqp, amqp.queue, amqp.exchange, amqp.routing_key,
+// amqp.redelivered (true/false), amqp.correlation_id, amqp.reply_to,
+// amqp.message_id, amqp.content_type (these four only when set; the content
+// type also as CONTENT_TYPE), CONTENT_LENGTH, and amqp.header.NAME for each
+// header (strings as they are, byte arrays as text, numbers and booleans in
+// Go syntax, timestamps RFC 3339, tables and arrays as JSON).
+//
+// Output: buffered. When the delivery has reply_to (the RPC pattern), it is
+// published to the default exchange with routing key reply_to and the
+// delivery's correlation id, its Content-Type header as content type, the
+// other headers the handler set as AMQP headers and the status in the
+// x-bubble-status header. Without reply_to the output is discarded (logged at
+// debug level) and the delivery is acked all the same.
+//
+// Acknowledgement: manual. After the handler returns nil (and the reply, if
+// any, is published) the delivery is acked. A handler error nacks it per
+// on_error; with on_error=reject and a reply_to, a reply with an empty body,
+// x-bubble-status (StatusOf the error) and x-bubble-error (a one-line
+// message) is published first, so an RPC caller is not left waiting. An
+// oversized body is answered the same way (413).
+//
+// # Broker failures
+//
+// The consumer runs in its own goroutine. When the connection or channel
+// is lost it reconnects with exponential backoff (100 ms doubling to 5 s),
+// logging each attempt; the rest of the server goes on serving meanwhile.
+// A handler still running when its connection dies finishes, but its ack
+// fails and the broker redelivers the message (at-least-once).
+//
+// # Shutdown
+//
+// Shutdown cancels the consumer (no new deliveries), waits for running
+// handlers until its context is done, then cancels their context, waits for
+// them to return, and closes the connection; unacked deliveries go back to
+// the queue.
+package amqp
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/bubblewasm/bubblewasm/abi"
+	"github.com/bubblewasm/bubblewasm/server"
+	"github.com/bubblewasm/bubblewasm/server/config"
+)
+
+// Env keys of AMQP exchanges.
+const (
+	EnvQueue         = "amqp.queue"
+	EnvExchange      = "amqp.exchange"
+	EnvRoutingKey    = "amqp.routing_key"
+	EnvCorrelationID = "amqp.correlation_id"
+	EnvReplyTo       = "amqp.reply_to"
+	EnvMessageID     = "amqp.message_id"
+	EnvRedelivered   = "amqp.redelivered"
+	EnvContentType   = "amqp.content_type"
+	EnvHeaderPrefix  = "amqp.header."
+)
+
+// Reply headers.
+const (
+	HeaderStatus = "x-bubble-status"
+	HeaderError  = "x-bubble-error"
+)
+
+// Defaults of the URL's parameters, and the reconnection backoff.
+const (
+	DefaultPrefetch = 16
+	DefaultMaxBody  = 1 << 20
+	MinBackoff      = 100 * time.Millisecond
+	MaxBackoff      = 5 * time.Second
+	dialTimeout     = 10 * time.Second
+)
+
+// Settings is a parsed listener URL.
+type Settings struct {
+	// DialURL is the broker URL without this package's parameters.
+	DialURL string
+	// Redacted is the whole URL with the password hidden, for logs.
+	Redacted string
+	Queue    string
+	Prefetch int
+	Requeue  bool // on_error=requeue
+	MaxBody  int64
+}
+
+// ParseURL parses a listener address (see the package documentation).
+func ParseURL(raw string) (Settings, error) {
+	if _, err := server.ParseAddress(raw); err != nil {
+		return Settings{}, err
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Settings{}, err
+	}
+	s := Settings{Redacted: u.Redacted(), Prefetch: DefaultPrefetch, MaxBody: DefaultMaxBody}
+	q := u.Query()
+	bad := func(format string, args ...any) (Settings, error) {
+		return Settings{}, fmt.Errorf("address %q: %s", s.Redacted, fmt.Sprintf(format, args...))
+	}
+	s.Queue = q.Get("queue")
+	if v := q.Get("prefetch"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 65535 {
+			return bad("prefetch=%q: want a number from 1 to 65535", v)
+		}
+		s.Prefetch = n
+	}
+	switch v := q.Get("on_error"); v {
+	case "", "reject":
+	case "requeue":
+		s.Requeue = true
+	default:
+		return bad("on_error=%q: want reject or requeue", v)
+	}
+	if v := q.Get("max_body"); v != "" {
+		n, err := config.ParseSize(v)
+		if err != nil || n < 1 {
+			return bad("max_body=%q: want a size > 0 such as 1MiB", v)
+		}
+		s.MaxBody = n
+	}
+	for _, k := range []string{"queue", "prefetch", "on_error", "max_body"} {
+		q.Del(k)
+	}
+	u.RawQuery = q.Encode()
+	s.DialURL = u.String()
+	if _, err := amqp.ParseURI(s.DialURL); err != nil {
+		return bad("%v", err)
+	}
+	return s, nil
+}
+
+// Options tune New.
+type Options struct {
+	// Name is the listener's name (bubble.listener).
+	Name string
+	// Logger receives the consumer's records; nil discards them.
+	Logger *slog.Logger
+}
+
+// Consumer consumes one queue and serves its deliveries.
+type Consumer struct {
+	set     Settings
+	name    string
+	next    server.Handler
+	log     *slog.Logger
+	running sync.WaitGroup // handlers
+
+	stop     chan struct{} // closed by Shutdown
+	stopOnce sync.Once
+	done     chan struct{} // closed when Run returns
+	started  chan struct{} // closed when Run starts
+	runOnce  sync.Once
+
+	mu     sync.Mutex
+	ready  chan struct{} // closed when the current session is consuming
+	hctx   context.Context
+	cancel context.CancelFunc // cancels handlers
+}
+
+// New returns a consumer of the queue the URL names; it connects when Run
+// is called.
+func New(rawURL string, next server.Handler, opts Options) (*Consumer, error) {
+	set, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Consumer{set: set, name: opts.Name, next: next,
+		log:  opts.Logger.With("listener", opts.Name, "queue", set.Queue),
+		stop: make(chan struct{}), done: make(chan struct{}), started: make(chan struct{}), ready: make(chan struct{})}, nil
+}
+
+// Settings returns the parsed URL.
+func (c *Consumer) Settings() Settings { return c.set }
+
+// Ready returns a channel closed once the consumer is consuming (for tests
+// and health checks); after a reconnection, call it again for the new one.
+func (c *Consumer) Ready() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ready
+}
+
+// Run consumes until Shutdown, reconnecting whenever the broker goes away.
+// Handlers get a context derived from ctx; Run returns
+// server.ErrServerClosed after Shutdown, or ctx's error when ctx ends first
+// (running handlers are then cancelled and awaited).
+func (c *Consumer) Run(ctx context.Context) error {
+	first := false
+	c.runOnce.Do(func() { first = true })
+	if !first {
+		return errors.New("amqp: Run called twice")
+	}
+	defer close(c.done)
+	c.mu.Lock()
+	c.hctx, c.cancel = context.WithCancel(ctx)
+	c.mu.Unlock()
+	close(c.started)
+	defer func() {
+		c.mu.Lock()
+		cancel := c.cancel
+		c.mu.Unlock()
+		cancel()
+	}()
+
+	backoff := MinBackoff
+	for attempt := 1; ; attempt++ {
+		select {
+		case <-c.stop:
+			return server.ErrServerClosed
+		default:
+		}
+		consumed, err := c.session(ctx)
+		select {
+		case <-c.stop:
+			return server.ErrServerClosed
+		default:
+		}
+		if ctx.Err() != nil {
+			c.running.Wait()
+			return ctx.Err()
+		}
+		if consumed {
+			backoff, attempt = MinBackoff, 1
+		}
+		c.log.Warn("amqp connection lost; reconnecting", "broker", c.set.Redacted, "attempt", attempt, "retry_in", backoff, "err", err)
+		select {
+		case <-c.stop:
+			return server.ErrServerClosed
+		case <-ctx.Done():
+			c.running.Wait()
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, MaxBackoff)
+	}
+}
+
+// session connects, consumes until the connection or channel fails or
+// Shutdown, and returns whether it got as far as consuming. On Shutdown it
+// cancels the consumer, waits for the handlers and closes the connection.
+func (c *Consumer) session(ctx context.Context) (consumed bool, err error) {
+	// Shutdown or ctx abort a dial to a broker that does not answer.
+	dctx, dcancel := context.WithCancel(ctx)
+	defer dcancel()
+	go func() {
+		select {
+		case <-c.stop:
+			dcancel()
+		case <-dctx.Done():
+		}
+	}()
+	conn, err := amqp.DialConfig(c.set.DialURL, amqp.Config{
+		Dial: func(network, addr string) (net.Conn, error) {
+			d := net.Dialer{Timeout: dialTimeout}
+			conn, err := d.DialContext(dctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			// Until the AMQP handshake is done (the library clears it).
+			return conn, conn.SetDeadline(time.Now().Add(dialTimeout))
+		},
+		Heartbeat:  10 * time.Second,
+		Properties: amqp.Table{"connection_name": "bubblewasm " + c.name},
+	})
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	ch, err := c.openQueue(conn)
+	if err != nil {
+		return false, err
+	}
+	if err := ch.Qos(c.set.Prefetch, 0, false); err != nil {
+		return false, fmt.Errorf("basic.qos: %w", err)
+	}
+	tag := "bubblewasm-" + c.name + "-" + randomHex(4)
+	deliveries, err := ch.Consume(c.set.Queue, tag, false, false, false, false, nil)
+	if err != nil {
+		return false, fmt.Errorf("basic.consume %s: %w", c.set.Queue, err)
+	}
+	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	chClosed := ch.NotifyClose(make(chan *amqp.Error, 1))
+	c.log.Info("amqp consuming", "broker", c.set.Redacted, "prefetch", c.set.Prefetch)
+	c.mu.Lock()
+	close(c.ready)
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.ready = make(chan struct{})
+		c.mu.Unlock()
+	}()
+
+	for {
+		select {
+		case d, ok := <-deliveries:
+			if !ok {
+				return true, c.closeReason(closed, chClosed)
+			}
+			c.running.Add(1)
+			go c.serve(ch, d)
+		case <-c.stop:
+			// No new deliveries; those the broker already sent are being
+			// served (prefetch bounds them) and the broker requeues any
+			// that arrive after this and are never acked.
+			ch.Cancel(tag, false)
+			c.running.Wait()
+			return true, nil
+		case <-ctx.Done():
+			c.running.Wait()
+			return true, ctx.Err()
+		}
+	}
+}
+
+// closeReason is why deliveries stopped.
+func (c *Consumer) closeReason(conn, ch <-chan *amqp.Error) error {
+	select {
+	case e := <-conn:
+		if e != nil {
+			return e
+		}
+	case e := <-ch:
+		if e != nil {
+			return e
+		}
+	default:
+	}
+	return errors.New("deliveries channel closed")
+}
+
+// openQueue opens a channel on which the queue exists: it is checked
+// passively first, so that an existing queue with its own arguments
+// (dead-lettering, TTL, type) is used as it is, and declared durable when
+// missing.
+func (c *Consumer) openQueue(conn *amqp.Connection) (*amqp.Channel, error) {
+	ch, err := conn.Channel()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ch.QueueDeclarePassive(c.set.Queue, true, false, false, false, nil); err == nil {
+		return ch, nil
+	} else if e, ok := err.(*amqp.Error); !ok || e.Code != amqp.NotFound {
+		return nil, fmt.Errorf("queue %s: %w", c.set.Queue, err)
+	}
+	// The failed passive declare closed the channel.
+	if ch, err = conn.Channel(); err != nil {
+		return nil, err
+	}
+	if _, err := ch.QueueDeclare(c.set.Queue, true, false, false, false, nil); err != nil {
+		return nil, fmt.Errorf("declare queue %s: %w", c.set.Queue, err)
+	}
+	c.log.Info("amqp queue declared", "durable", true)
+	return ch, nil
+}
+
+// serve serves one delivery and settles it.
+func (c *Consumer) serve(ch *amqp.Channel, d amqp.Delivery) {
+	defer c.running.Done()
+	c.mu.Lock()
+	ctx := c.hctx
+	c.mu.Unlock()
+	log := c.log.With("delivery_tag", d.DeliveryTag, "message_id", d.MessageId, "correlation_id", d.CorrelationId)
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("amqp handler panicked", "panic", p)
+			c.settle(ctx, ch, d, fmt.Errorf("%w: panic: %v", server.ErrHandlerFailed, p), log)
+		}
+	}()
+	if int64(len(d.Body)) > c.set.MaxBody {
+		err := fmt.Errorf("%w: body of %d bytes is over the listener's max_body of %d", server.ErrTooLarge, len(d.Body), c.set.MaxBody)
+		log.Warn("amqp delivery rejected", "err", err)
+		c.reply(ctx, ch, d, nil, err, log)
+		if err := d.Nack(false, false); err != nil {
+			log.Warn("amqp nack failed; the broker will redeliver", "err", err)
+		}
+		return
+	}
+	w := &replyWriter{max: c.set.MaxBody}
+	err := c.next.Serve(ctx, &server.Exchange{Env: c.env(d), Reader: bytes.NewReader(d.Body), Writer: w})
+	if err == nil && w.err != nil {
+		err = w.err
+	}
+	c.settle(ctx, ch, d, err, log, w)
+}
+
+// settle replies (when reply_to is set) and acks or nacks.
+func (c *Consumer) settle(ctx context.Context, ch *amqp.Channel, d amqp.Delivery, err error, log *slog.Logger, w ...*replyWriter) {
+	if err != nil {
+		log.Warn("amqp exchange failed", "err", err, "requeue", c.set.Requeue)
+		if !c.set.Requeue {
+			c.reply(ctx, ch, d, nil, err, log)
+		}
+		if nerr := d.Nack(false, c.set.Requeue); nerr != nil {
+			log.Warn("amqp nack failed; the broker will redeliver", "err", nerr)
+		}
+		return
+	}
+	var out *replyWriter
+	if len(w) > 0 {
+		out = w[0]
+	}
+	if d.ReplyTo == "" {
+		if out != nil && out.buf.Len() > 0 {
+			log.Debug("amqp output discarded: the delivery has no reply_to", "bytes", out.buf.Len())
+		}
+	} else if perr := c.reply(ctx, ch, d, out, nil, log); perr != nil {
+		// Not acked: the broker redelivers it once the channel is gone.
+		log.Warn("amqp reply not published; leaving the delivery unacked", "err", perr)
+		return
+	}
+	if aerr := d.Ack(false); aerr != nil {
+		log.Warn("amqp ack failed; the broker will redeliver", "err", aerr)
+	}
+}
+
+// reply publishes the output (or the failure) to reply_to, if set.
+func (c *Consumer) reply(ctx context.Context, ch *amqp.Channel, d amqp.Delivery, out *replyWriter, failure error, log *slog.Logger) error {
+	if d.ReplyTo == "" {
+		return nil
+	}
+	p := amqp.Publishing{CorrelationId: d.CorrelationId, Headers: amqp.Table{}, Timestamp: time.Now()}
+	if failure != nil {
+		p.Headers[HeaderStatus] = int32(server.StatusOf(failure))
+		p.Headers[HeaderError] = errorMessage(failure)
+	} else {
+		out.commit()
+		for k, v := range out.sent {
+			if strings.EqualFold(k, "Content-Type") {
+				p.ContentType = v[0]
+				continue
+			}
+			p.Headers[strings.ToLower(k)] = strings.Join(v, ", ")
+		}
+		p.Headers[HeaderStatus] = int32(out.status())
+		p.Body = out.buf.Bytes()
+	}
+	// The publish must not outlive a forced shutdown, nor hang.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := ch.PublishWithContext(pctx, "", d.ReplyTo, false, false, p); err != nil {
+		log.Warn("amqp reply failed", "reply_to", d.ReplyTo, "err", err)
+		return err
+	}
+	return nil
+}
+
+// errorMessage is the one-line message a failed exchange is reported with:
+// the error's text for the sender's own mistakes, a generic phrase
+// otherwise (details stay in the log). It matches the stream transports'.
+func errorMessage(err error) string {
+	msg := "handler failed"
+	switch code := server.StatusOf(err); {
+	case errors.Is(err, server.ErrNoRoute), errors.Is(err, server.ErrTooLarge), errors.Is(err, server.ErrBadRequest):
+		msg = err.Error()
+	case code == 504:
+		msg = "handler timed out"
+	case code == 503:
+		msg = "handler overloaded"
+	}
+	return strings.ReplaceAll(msg, "\n", " ")
+}
+
+// env is the exchange's env for a delivery.
+func (c *Consumer) env(d amqp.Delivery) server.Env {
+	env := server.Env{
+		abi.EnvListener:      c.name,
+		abi.EnvNetwork:       "amqp",
+		abi.EnvTransport:     "amqp",
+		EnvQueue:             c.set.Queue,
+		EnvExchange:          d.Exchange,
+		EnvRoutingKey:        d.RoutingKey,
+		EnvRedelivered:       strconv.FormatBool(d.Redelivered),
+		abi.EnvContentLength: strconv.Itoa(len(d.Body)),
+	}
+	set := func(k, v string) {
+		if v != "" {
+			env[k] = v
+		}
+	}
+	set(EnvCorrelationID, d.CorrelationId)
+	set(EnvReplyTo, d.ReplyTo)
+	set(EnvMessageID, d.MessageId)
+	set(EnvContentType, d.ContentType)
+	set(abi.EnvContentType, d.ContentType)
+	for k, v := range d.Headers {
+		env[EnvHeaderPrefix+k] = stringify(v)
+	}
+	return env
+}
+
+// stringify renders an AMQP field value as env text.
+func stringify(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	case time.Time:
+		return v.UTC().Format(time.RFC3339)
+	case nil:
+		return ""
+	case amqp.Table, []any:
+		if b, err := json.Marshal(v); err == nil {
+			return string(b)
+		}
+	case amqp.Decimal:
+		s := strconv.FormatInt(int64(v.Value), 10)
+		if v.Scale > 0 {
+			neg := strings.HasPrefix(s, "-")
+			s = strings.TrimPrefix(s, "-")
+			for len(s) <= int(v.Scale) {
+				s = "0" + s
+			}
+			s = s[:len(s)-int(v.Scale)] + "." + s[len(s)-int(v.Scale):]
+			if neg {
+				s = "-" + s
+			}
+		}
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
+// Shutdown stops consuming, waits for running handlers until ctx is done,
+// then cancels them, waits for them to return and closes the connection.
+// It returns ctx's error if handlers had to be cancelled. Safe to call more
+// than once, and before Run (Run then returns at once).
+func (c *Consumer) Shutdown(ctx context.Context) error {
+	c.stopOnce.Do(func() { close(c.stop) })
+	select {
+	case <-c.started:
+	default:
+		// Run not started: it will see stop at its first check.
+		return nil
+	}
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+	}
+	c.mu.Lock()
+	c.cancel()
+	c.mu.Unlock()
+	<-c.done
+	return fmt.Errorf("amqp %s: forced to stop running handlers: %w", c.name, ctx.Err())
+}
+
+// replyWriter buffers a handler's output, up to max bytes.
+type replyWriter struct {
+	buf       bytes.Buffer
+	max       int64
+	header    http.Header
+	sent      http.Header // header as committed
+	code      int
+	committed bool
+	err       error
+}
+
+func (w *replyWriter) commit() {
+	if !w.committed {
+		w.committed = true
+		w.sent = w.header.Clone()
+	}
+}
+
+func (w *replyWriter) Write(p []byte) (int, error) {
+	w.commit()
+	if int64(w.buf.Len()+len(p)) > w.max {
+		w.err = fmt.Errorf("%w: output over the listener's max_body of %d bytes", server.ErrTooLarge, w.max)
+		return 0, w.err
+	}
+	return w.buf.Write(p)
+}
+
+func (w *replyWriter) Header() http.Header {
+	if w.header == nil {
+		w.header = http.Header{}
+	}
+	return w.header
+}
+
+func (w *replyWriter) SetStatus(code int) bool {
+	if w.committed {
+		return false
+	}
+	w.code = code
+	return true
+}
+
+func (w *replyWriter) Committed() bool { return w.committed }
+func (w *replyWriter) Flush() error    { w.commit(); return nil }
+
+func (w *replyWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+func randomHex(n int) string {
+	p := make([]byte, n)
+	rand.Read(p)
+	return hex.EncodeToString(p)
+}
