@@ -28,7 +28,9 @@
 //
 //	[[listener]]               # zero or more; the CLI may supply listeners instead
 //	name = "web"               # default "listener1", "listener2", ...; unique
-//	address = "tcp://127.0.0.1:8080"  # required; "tcp://..." or "unix://..."
+//	address = "tcp://127.0.0.1:8080"  # required; "tcp://...", "unix://..." or
+//	                           # "amqp://user:pass@host:5672/vhost?queue=work" (a consumer:
+//	                           # prefetch=N, max_body=SIZE, on_error=reject|requeue)
 //	transport = "http"         # "http" | "line" | "raw" | "json" | "jsonrpc"; default "http"
 //	socket_mode = "0660"       # unix addresses only: octal string, 1..0777
 //	max_line_bytes = "64KiB"   # transports "line", "json", "jsonrpc": size > 0

@@ -420,7 +420,7 @@ func (c *checker) address(f field, s string) string {
 	}
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok || (scheme != "tcp" && scheme != "unix" && scheme != "amqp" && scheme != "amqps") {
-		c.errorf(f.path, f.line, "invalid address %q: want tcp://host:port or unix://path", s)
+		c.errorf(f.path, f.line, "invalid address %q: want tcp://host:port, unix://path or amqp://host/?queue=NAME", s)
 		return ""
 	}
 	if rest == "" {
