@@ -15,6 +15,9 @@ const (
 	SignalModule = "bubblewasm_signal_v1"
 	// KVModule holds get, set and delete on the route's key-value namespace.
 	KVModule = "bubblewasm_kv_v1"
+	// DialModule holds call, reply and status: request/reply calls to the
+	// route's dial targets (workers on a socket or an AMQP queue).
+	DialModule = "bubblewasm_dial_v1"
 )
 
 // ErrDenied is the result of an extension call on a channel, signal or
@@ -64,12 +67,26 @@ type KV interface {
 	Delete(key string) error
 }
 
+// Dial is a route's view of its dial targets (route key dial), bound to one
+// exchange. It keeps the exchange's last reply, which reply and status read.
+type Dial interface {
+	// Call sends req to the target named target and waits for one reply,
+	// up to timeout (0: until the exchange's deadline). status is the
+	// reply's status when the target's transport carries one (an AMQP
+	// worker's x-bubble-status), else 0. A target the route does not name
+	// is ErrNotGranted.
+	Call(target string, req []byte, timeout time.Duration) (reply []byte, status int, err error)
+	// Last returns the last reply Call got in this exchange, if any.
+	Last() (reply []byte, status int, ok bool)
+}
+
 // Extended is implemented by an Exchange whose route grants extensions.
 // A nil result means the route has no grant for that extension.
 type Extended interface {
 	PubSub() PubSub
 	Signals() Signals
 	KV() KV
+	Dial() Dial
 }
 
 // HostModule is one import module the host provides.
@@ -97,6 +114,11 @@ func Modules() []HostModule {
 			{"get", []string{"key_ptr", "key_len", "buf_ptr", "buf_len"}, 1, kvGet},
 			{"set", []string{"key_ptr", "key_len", "value_ptr", "value_len", "ttl_ms"}, 1, kvSet},
 			{"delete", []string{"key_ptr", "key_len"}, 1, kvDelete},
+		}},
+		{DialModule, []Func{
+			{"call", []string{"target_ptr", "target_len", "req_ptr", "req_len", "timeout_ms", "buf_ptr", "buf_len"}, 1, dialCall},
+			{"reply", []string{"buf_ptr", "buf_len"}, 1, dialReply},
+			{"status", nil, 1, dialStatus},
 		}},
 	}
 }
@@ -168,6 +190,7 @@ func service[T any](x Exchange, get func(Extended) T) (T, bool) {
 func pubsubOf(e Extended) PubSub   { return e.PubSub() }
 func signalsOf(e Extended) Signals { return e.Signals() }
 func kvOf(e Extended) KV           { return e.KV() }
+func dialOf(e Extended) Dial       { return e.Dial() }
 
 func publish(x Exchange, mem Memory, stack []uint64) error {
 	b, err := spans(PubSubModule+".publish", mem, stack, 0, 2)
@@ -294,4 +317,61 @@ func kvDelete(x Exchange, mem Memory, stack []uint64) error {
 		return finish(stack, 0, ErrNotGranted)
 	}
 	return finish(stack, 0, kv.Delete(string(b[0])))
+}
+
+// dialCall sends a request and waits for the reply. Size negotiation: a
+// reply longer than buf_len is not written, its length is returned and
+// reply copies it without calling again.
+func dialCall(x Exchange, mem Memory, stack []uint64) error {
+	b, err := spans(DialModule+".call", mem, stack, 0, 2, 5)
+	if err != nil {
+		return err
+	}
+	d, ok := service(x, dialOf)
+	if !ok {
+		return finish(stack, 0, ErrNotGranted)
+	}
+	timeout := time.Duration(0) // zero or negative: the exchange's deadline alone
+	if ms := int32(uint32(stack[4])); ms > 0 {
+		timeout = time.Duration(ms) * time.Millisecond
+	}
+	reply, _, err := d.Call(string(b[0]), append([]byte(nil), b[1]...), timeout)
+	if err == nil && len(reply) <= len(b[2]) {
+		copy(b[2], reply)
+	}
+	return finish(stack, len(reply), err)
+}
+
+// dialReply copies the exchange's last reply (size negotiation).
+func dialReply(x Exchange, mem Memory, stack []uint64) error {
+	b, err := spans(DialModule+".reply", mem, stack, 0)
+	if err != nil {
+		return err
+	}
+	d, ok := service(x, dialOf)
+	if !ok {
+		return finish(stack, 0, ErrNotGranted)
+	}
+	reply, _, ok := d.Last()
+	if !ok {
+		result(stack, ErrNotFound)
+		return nil
+	}
+	fill(stack, b[0], reply)
+	return nil
+}
+
+// dialStatus returns the last reply's status (0: its transport carries
+// none).
+func dialStatus(x Exchange, _ Memory, stack []uint64) error {
+	d, ok := service(x, dialOf)
+	if !ok {
+		return finish(stack, 0, ErrNotGranted)
+	}
+	_, status, ok := d.Last()
+	if !ok {
+		result(stack, ErrNotFound)
+		return nil
+	}
+	return finish(stack, status, nil)
 }

@@ -187,10 +187,10 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 	if err != nil {
 		return server.Route{}, err
 	}
-	if rc.Engine == config.EngineWasmtime && (rc.Signals != nil || rc.PubSub != nil) && rc.MaxConcurrency > maxBlockingWasmtime {
+	if rc.Engine == config.EngineWasmtime && (rc.Signals != nil || rc.PubSub != nil || rc.Dial != nil) && rc.MaxConcurrency > maxBlockingWasmtime {
 		// A guest blocked in a host call on wasmtime holds an OS thread
 		// (the call is inside cgo), and Go stops the process at 10,000.
-		return server.Route{}, fmt.Errorf("max_concurrency %d: on wasmtime every guest waiting in fetch or wait holds an OS thread; use at most %d (or the wazero engine, where a waiter costs a goroutine)", rc.MaxConcurrency, maxBlockingWasmtime)
+		return server.Route{}, fmt.Errorf("max_concurrency %d: on wasmtime every guest waiting in fetch, wait or call holds an OS thread; use at most %d (or the wazero engine, where a waiter costs a goroutine)", rc.MaxConcurrency, maxBlockingWasmtime)
 	}
 	engine, err := a.engine(rc.Engine)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/server/config"
+	"github.com/bubblewasm/bubblewasm/server/dial"
 	"github.com/bubblewasm/bubblewasm/server/events"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
@@ -26,6 +27,7 @@ type hub struct {
 
 	mu   sync.Mutex
 	held map[events.SubID][]byte // a fetched message too long for the guest's buffer
+	dial []*dial.Targets         // every route's, closed with the hub
 
 	// draining is cancelled when the server starts shutting down, so every
 	// wait (fetch, signal, long poll) ends at once instead of holding the
@@ -80,7 +82,14 @@ func (h *hub) bind(ctx context.Context) context.Context {
 
 func (h *hub) close() error {
 	h.drain()
-	return errors.Join(h.broker.Close(), h.signals.Close(), h.kv.Close())
+	errs := []error{h.broker.Close(), h.signals.Close(), h.kv.Close()}
+	h.mu.Lock()
+	for _, t := range h.dial {
+		errs = append(errs, t.Close())
+	}
+	h.dial = nil
+	h.mu.Unlock()
+	return errors.Join(errs...)
 }
 
 // services binds a route's grants to the hub.
@@ -103,6 +112,16 @@ func (h *hub) services(rc config.Route, logger *slog.Logger) (wasm.Services, err
 			return s, fmt.Errorf("kv namespace %q: %w", rc.KV, err)
 		}
 		s.KV = func(ctx context.Context) abi.KV { return &kvGrant{h, rc.KV, ctx} }
+	}
+	if rc.Dial != nil {
+		t, err := dial.NewTargets(rc.Name, rc.Dial, dial.Options{Logger: logger})
+		if err != nil {
+			return s, err
+		}
+		h.mu.Lock()
+		h.dial = append(h.dial, t)
+		h.mu.Unlock()
+		s.Dial = func(ctx context.Context) abi.Dial { return t.Bind(h.bind(ctx)) }
 	}
 	return s, nil
 }

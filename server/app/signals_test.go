@@ -206,7 +206,8 @@ func TestUngrantedExtensionRefusedAtLoad(t *testing.T) {
 		{"wait", "bubblewasm_signal_v1.wait, but the route grants no signals (add signals = [...]"},
 		{"send", "bubblewasm_signal_v1.send, but the route grants no signals"},
 		{"pubsub", "bubblewasm_pubsub_v1.publish, but the route grants no pubsub (add pubsub = [...]"},
-		{"kv", "bubblewasm_kv_v1.get, but the route grants no kv"},
+		{"kv", "bubblewasm_kv_v1.get, but the route grants no kv (add kv = \"NAME\""},
+		{"dial", "bubblewasm_dial_v1.call, but the route grants no dial (add dial = { NAME = \"ADDRESS\" }"},
 	} {
 		t.Run(tc.module, func(t *testing.T) {
 			for _, engine := range engines(t) {

@@ -243,6 +243,10 @@ type Route struct {
 	// KV is the key-value namespace the route's module may use; "" grants
 	// none.
 	KV string
+	// Dial maps the names the route's module calls (bubblewasm_dial_v1)
+	// to worker addresses: unix://, tcp:// (line framing) or amqp://
+	// with ?queue=NAME (RPC over the queue); nil grants none.
+	Dial map[string]string
 	// Build is the shell command that builds Module (run by `bubblewasm
 	// build` in the config file's directory with $OUT set to Module); ""
 	// when the file has none.

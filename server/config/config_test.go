@@ -441,7 +441,7 @@ func TestRouteBad(t *testing.T) {
 func TestUnknownKeys(t *testing.T) {
 	const top = "engine, cache_dir, shutdown_timeout, log_level, pubsub, listener, route"
 	const lst = "name, address, transport, socket_mode, max_line_bytes, read_header_timeout, idle_timeout, max_header_bytes, max_body_bytes"
-	const rte = "name, module, transport, builtin, channel, build, abi, match, engine, instances, pool_size, max_concurrency, timeout, memory, max_stack, pubsub, signals, kv"
+	const rte = "name, module, transport, builtin, channel, build, abi, match, engine, instances, pool_size, max_concurrency, timeout, memory, max_stack, pubsub, signals, kv, dial"
 	runBad(t, []badCase{
 		{"top level", "# comment\nengin = \"wazero\"\n" + route1, `bubble.toml:2: engin: unknown key (allowed: ` + top + `)`},
 		{"top level table", route1 + "\n[server]\nport = 1\n", `bubble.toml:4: server: unknown key (allowed: ` + top + `)`},
@@ -632,6 +632,31 @@ func TestParseSize(t *testing.T) {
 		got, err := ParseSize(tc.in)
 		if errText(err) != tc.err || got != tc.want {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d, %q", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestRouteDial(t *testing.T) {
+	cfg, err := Parse("bubble.toml", []byte(`
+[[route]]
+module = "m.wasm"
+dial = { worker = "unix:///tmp/w.sock", remote = "amqp://guest:guest@127.0.0.1:5672/?queue=work" }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"worker": "unix:///tmp/w.sock", "remote": "amqp://guest:guest@127.0.0.1:5672/?queue=work"}
+	if got := cfg.Routes[0].Dial; len(got) != 2 || got["worker"] != want["worker"] || got["remote"] != want["remote"] {
+		t.Errorf("dial %v, want %v", got, want)
+	}
+	_, err = Parse("bubble.toml", []byte(`
+[[route]]
+module = "m.wasm"
+dial = { "bad name" = "unix:///x", w = "http://x", n = 5 }
+`))
+	for _, msg := range []string{`route[1].dial."bad name": invalid target name`, `route[1].dial.w: invalid address "http://x"`, `route[1].dial.n: must be an address string`} {
+		if err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("error %v, want it to mention %q", err, msg)
 		}
 	}
 }

@@ -64,6 +64,9 @@
 //	pubsub = ["chat", "news.*"]  # channels the module may publish/subscribe to
 //	signals = ["job.*"]        # signal names the module may wait on and send
 //	kv = "chat"                # the key-value namespace the module may use
+//	dial = { worker = "unix:///run/worker.sock" }  # workers the module may call by name
+//	                           # (bubblewasm_dial_v1): unix:// or tcp:// (one line out, one
+//	                           # line back) or amqp://host/?queue=NAME (RPC over the queue)
 //
 // Any key not listed is an error, except inside match, whose keys are
 // environment variable names chosen by the user. An array of inline tables

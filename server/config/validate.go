@@ -19,7 +19,7 @@ var (
 	listenerKeys = []string{"name", "address", "transport", "socket_mode", "max_line_bytes",
 		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes"}
 	routeKeys = []string{"name", "module", "transport", "builtin", "channel", "build", "abi", "match", "engine", "instances", "pool_size",
-		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv"}
+		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv", "dial"}
 
 	engines   = []string{EngineWazero, EngineWasmtime}
 	instances = []string{InstancesFresh, InstancesPool}
@@ -526,7 +526,49 @@ func (c *checker) route(t table, engine string) Route {
 			r.KV = s
 		}
 	}
+	if f, ok := c.get(t, "dial"); ok {
+		r.Dial = c.dial(f)
+	}
 	return r
+}
+
+// dial reads a route's dial table: target name = worker address.
+func (c *checker) dial(f field) map[string]string {
+	m, ok := f.v.(map[string]any)
+	if !ok {
+		c.errorf(f.path, f.line, "must be a table of target name = address, not %s", typeName(f.v))
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for _, k := range sortedKeys(m) {
+		p := keyPath(f.path, k)
+		line := c.lineOf(p, f.line)
+		if !validTargetName(k) {
+			c.errorf(p, line, "invalid target name %q: want 1 to 64 letters, digits, '_', '-' or '.'", k)
+			continue
+		}
+		s, ok := m[k].(string)
+		if !ok {
+			c.errorf(p, line, "must be an address string, not %s", typeName(m[k]))
+			continue
+		}
+		if c.address(field{p, line, s}, s) != "" {
+			out[k] = s
+		}
+	}
+	return out
+}
+
+func validTargetName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // routeTarget reads what serves a route: exactly one of module (a wasm

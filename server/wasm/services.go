@@ -16,6 +16,7 @@ type Services struct {
 	PubSub  func(ctx context.Context) abi.PubSub
 	Signals func(ctx context.Context) abi.Signals
 	KV      func(ctx context.Context) abi.KV
+	Dial    func(ctx context.Context) abi.Dial
 }
 
 // checkGrants refuses a module that imports an extension its route does
@@ -25,11 +26,13 @@ func checkGrants(m Module, s Services) error {
 		abi.PubSubModule: s.PubSub != nil,
 		abi.SignalModule: s.Signals != nil,
 		abi.KVModule:     s.KV != nil,
+		abi.DialModule:   s.Dial != nil,
 	}
-	key := map[string]string{abi.PubSubModule: "pubsub", abi.SignalModule: "signals", abi.KVModule: "kv"}
+	key := map[string]string{abi.PubSubModule: "pubsub", abi.SignalModule: "signals", abi.KVModule: "kv", abi.DialModule: "dial"}
+	example := map[string]string{abi.PubSubModule: "[...]", abi.SignalModule: "[...]", abi.KVModule: `"NAME"`, abi.DialModule: `{ NAME = "ADDRESS" }`}
 	for _, imp := range m.Imports() {
 		if ok, ext := granted[imp.Module]; ext && !ok {
-			return fmt.Errorf("it imports %s.%s, but the route grants no %s (add %s = [...] to the route)", imp.Module, imp.Name, key[imp.Module], key[imp.Module])
+			return fmt.Errorf("it imports %s.%s, but the route grants no %s (add %s = %s to the route)", imp.Module, imp.Name, key[imp.Module], key[imp.Module], example[imp.Module])
 		}
 	}
 	return nil
@@ -40,6 +43,7 @@ type bound struct {
 	pubsub  abi.PubSub
 	signals abi.Signals
 	kv      abi.KV
+	dial    abi.Dial
 }
 
 // PubSub binds the route's broker grant to this exchange.
@@ -64,6 +68,14 @@ func (e *hostExchange) KV() abi.KV {
 		e.bound.kv = e.services.KV(e.ctx)
 	}
 	return e.bound.kv
+}
+
+// Dial binds the route's dial targets to this exchange.
+func (e *hostExchange) Dial() abi.Dial {
+	if e.bound.dial == nil && e.services.Dial != nil && e.ctx != nil {
+		e.bound.dial = e.services.Dial(e.ctx)
+	}
+	return e.bound.dial
 }
 
 var _ abi.Extended = (*hostExchange)(nil)

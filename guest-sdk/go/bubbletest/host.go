@@ -55,6 +55,14 @@ type Host struct {
 	// timeout. It runs during the exchange and may call the Host's methods.
 	OnWait func(name string, timeoutMs int) (payload []byte, ok bool)
 
+	// Dial are the route's dial targets (its dial key), by name: each
+	// answers bubble.Call at once with the reply, its status (what
+	// bubble.CallStatus returns: 0 for a socket target, the worker's
+	// status for an AMQP one) or an error (a bubble.Errno is returned as
+	// itself, deadline errors as ErrTimeout, anything else as ErrIO). A
+	// name not in it fails with ErrDenied; nil grants no dial.
+	Dial map[string]func(req []byte, timeoutMs int) (reply []byte, status int, err error)
+
 	once sync.Once
 	ext  *fakehost.Ext
 }
@@ -68,7 +76,7 @@ func (h *Host) state() *fakehost.Ext {
 	h.once.Do(func() {
 		h.ext = &fakehost.Ext{Config: func() fakehost.Config {
 			return fakehost.Config{PubSub: h.PubSub, Signals: h.Signals, KV: h.KV,
-				QueueSize: h.QueueSize, MaxMessageBytes: h.MaxMessageBytes, OnWait: h.OnWait}
+				QueueSize: h.QueueSize, MaxMessageBytes: h.MaxMessageBytes, OnWait: h.OnWait, Dial: h.Dial}
 		}}
 	})
 	return h.ext

@@ -33,6 +33,11 @@ type Config struct {
 	// OnWait answers a signal wait that no preset signal (PresetSignal)
 	// answers: ok false times it out. nil times out every such wait.
 	OnWait func(name string, timeoutMS int) (payload []byte, ok bool)
+
+	// Dial are the route's dial targets (route key dial): each answers a
+	// call with the reply and its status, or an error (mapped to its ABI
+	// code as a read error is). A name not in it is ERR_DENIED.
+	Dial map[string]func(req []byte, timeoutMS int) (reply []byte, status int, err error)
 }
 
 // Ext is the extensions' host side, shared by the exchanges of one test:
@@ -207,6 +212,7 @@ var (
 	_ host.PubSub  = (*Host)(nil)
 	_ host.Signals = (*Host)(nil)
 	_ host.KV      = (*Host)(nil)
+	_ host.Dial    = (*Host)(nil)
 )
 
 // ext returns the extensions' state and configuration; without an Ext, an
@@ -370,6 +376,45 @@ func (h *Host) KVDelete(key string) int32 {
 	}
 	e.Delete(key)
 	return 0
+}
+
+// DialCall implements bubblewasm_dial_v1.call: the target's function
+// answers at once.
+func (h *Host) DialCall(target string, req []byte, timeoutMS int32, buf []byte) int32 {
+	_, c := h.ext()
+	h.dialed = false
+	f, ok := c.Dial[target]
+	if !ok || f == nil {
+		return host.ErrDenied
+	}
+	reply, status, err := f(slices.Clone(req), int(timeoutMS))
+	if err != nil {
+		return code(err)
+	}
+	h.dialed, h.reply, h.status = true, slices.Clone(reply), status
+	return fill(buf, reply)
+}
+
+// DialReply implements bubblewasm_dial_v1.reply.
+func (h *Host) DialReply(buf []byte) int32 {
+	if _, c := h.ext(); c.Dial == nil {
+		return host.ErrDenied
+	}
+	if !h.dialed {
+		return host.ErrNotFound
+	}
+	return fill(buf, h.reply)
+}
+
+// DialStatus implements bubblewasm_dial_v1.status.
+func (h *Host) DialStatus() int32 {
+	if _, c := h.ext(); c.Dial == nil {
+		return host.ErrDenied
+	}
+	if !h.dialed {
+		return host.ErrNotFound
+	}
+	return int32(h.status)
 }
 
 // validName is the server's rule for channel and signal names (package

@@ -38,6 +38,11 @@ type Host struct {
 	Ext *Ext
 
 	eof bool
+
+	// The last dial call's reply, kept for reply and status.
+	dialed bool
+	reply  []byte
+	status int
 }
 
 // New returns a Host for env, reading in and writing to out.

@@ -5,12 +5,13 @@ package host
 import "unsafe"
 
 // The extension imports. Each is reached only through pubsubImports,
-// signalImports or kvImports, so the linker drops an extension whose
+// signalImports, kvImports or dialImports, so the linker drops an extension whose
 // functions the module never calls, and with it the import.
 
 func pubsubImports() PubSub  { return wasmPubSub{} }
 func signalImports() Signals { return wasmSignals{} }
 func kvImports() KV          { return wasmKV{} }
+func dialImports() Dial      { return wasmDial{} }
 
 type wasmPubSub struct{}
 
@@ -61,6 +62,20 @@ func (wasmKV) KVDelete(key string) int32 {
 	return kvDelete(unsafe.Pointer(unsafe.StringData(key)), uint32(len(key)))
 }
 
+type wasmDial struct{}
+
+func (wasmDial) DialCall(target string, req []byte, timeoutMS int32, buf []byte) int32 {
+	return dialCall(unsafe.Pointer(unsafe.StringData(target)), uint32(len(target)),
+		unsafe.Pointer(unsafe.SliceData(req)), uint32(len(req)), timeoutMS,
+		unsafe.Pointer(unsafe.SliceData(buf)), uint32(len(buf)))
+}
+
+func (wasmDial) DialReply(buf []byte) int32 {
+	return dialReply(unsafe.Pointer(unsafe.SliceData(buf)), uint32(len(buf)))
+}
+
+func (wasmDial) DialStatus() int32 { return dialStatus() }
+
 // Random fills b with random bytes from WASI's random_get (the host's
 // CSPRNG) and reports whether it succeeded. Package crypto/rand would add
 // about a megabyte to the module.
@@ -94,6 +109,15 @@ func kvSet(keyPtr unsafe.Pointer, keyLen uint32, valuePtr unsafe.Pointer, valueL
 
 //go:wasmimport bubblewasm_kv_v1 delete
 func kvDelete(keyPtr unsafe.Pointer, keyLen uint32) int32
+
+//go:wasmimport bubblewasm_dial_v1 call
+func dialCall(targetPtr unsafe.Pointer, targetLen uint32, reqPtr unsafe.Pointer, reqLen uint32, timeoutMS int32, bufPtr unsafe.Pointer, bufLen uint32) int32
+
+//go:wasmimport bubblewasm_dial_v1 reply
+func dialReply(bufPtr unsafe.Pointer, bufLen uint32) int32
+
+//go:wasmimport bubblewasm_dial_v1 status
+func dialStatus() int32
 
 //go:wasmimport wasi_snapshot_preview1 random_get
 func randomGet(bufPtr unsafe.Pointer, bufLen uint32) uint32

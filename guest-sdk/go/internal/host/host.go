@@ -73,6 +73,24 @@ type KV interface {
 	KVDelete(key string) int32
 }
 
+// Dial is the raw surface of the bubblewasm_dial_v1 extension: call sends
+// a request to a named target and returns the reply's length (size
+// negotiation: a longer reply than buf is kept for DialReply), DialReply
+// copies the exchange's last reply, DialStatus returns its status.
+type Dial interface {
+	DialCall(target string, req []byte, timeoutMS int32, buf []byte) int32
+	DialReply(buf []byte) int32
+	DialStatus() int32
+}
+
+// DialHost returns the dial surface, as PubSubHost does.
+func DialHost() Dial {
+	if d, ok := Current.(Dial); ok {
+		return d
+	}
+	return dialImports()
+}
+
 // PubSubHost returns the pub/sub surface: Current's when it has one (a fake
 // host), else the real imports (outside wasip1: a stand-in that panics).
 func PubSubHost() PubSub {

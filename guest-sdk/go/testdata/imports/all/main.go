@@ -17,6 +17,8 @@ func init() {
 		bubble.KVSet("k", p, 0)
 		bubble.KVGet("k")
 		bubble.KVDelete("k")
+		bubble.Call("w", p, 0)
+		bubble.CallStatus()
 		return nil
 	})
 }
