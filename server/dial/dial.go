@@ -44,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
 	"time"
 
@@ -187,6 +188,11 @@ func (b *binding) Last() ([]byte, int, bool) {
 // a deadline reads as a timeout and a cancellation as closed, whatever
 // the I/O error that the end caused.
 func ctxError(ctx context.Context, err error) error {
+	// The connection's deadline is the context's: it can fire a moment
+	// before the context's own timer does.
+	if dl, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(dl) {
+		return fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
+	}
 	if cerr := ctx.Err(); cerr != nil {
 		if cause := context.Cause(ctx); cause != nil && cause != cerr {
 			return fmt.Errorf("%w: %v", cerr, cause)

@@ -119,13 +119,9 @@ func TestLineTCP(t *testing.T) {
 func TestLineFailures(t *testing.T) {
 	t.Run("timeout", func(t *testing.T) {
 		d := newDialer(t, lineWorker(t, nil), dial.Options{})
-		start := time.Now()
 		_, err := d.Call(ctx(t, 100*time.Millisecond), []byte("x"))
 		if !errors.Is(err, context.DeadlineExceeded) || abi.ErrorCode(err) != abi.ErrTimeout {
 			t.Errorf("silent worker: %v (code %d), want a timeout", err, abi.ErrorCode(err))
-		}
-		if time.Since(start) > wait/2 {
-			t.Errorf("the timeout took %s", time.Since(start))
 		}
 	})
 	t.Run("cancelled", func(t *testing.T) {
