@@ -3,9 +3,8 @@ package fakehost
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
-
-	"github.com/bubblewasm/bubblewasm/server/events"
 
 	"github.com/bubblewasm/bubblewasm/guest-sdk/go/internal/host"
 )
@@ -418,8 +417,77 @@ func (h *Host) DialStatus() int32 {
 	return int32(h.status)
 }
 
-// validName and allowed are the server's own rules (server/events), so
-// the fake accepts and denies exactly what a real host does.
-func validName(s string) bool { return events.CheckName(s) == nil }
+// validName is the server's rule for channel and signal names (package
+// server/events, CheckName): 1 to 256 bytes of printable ASCII without
+// spaces or the glob characters * ? [ ] \.
+func validName(s string) bool {
+	if s == "" || len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c > '~' || strings.IndexByte(`*?[]\`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
 
-func allowed(patterns []string, name string) bool { return events.ChannelAllowed(patterns, name) }
+// allowed is the server's grant matching (server/events, ChannelAllowed):
+// "*" matches everything; a pattern without '*' or '?' matches itself;
+// "BASE.*" matches BASE and every name below it; otherwise '*' matches a
+// run of characters other than '.' and '?' one such character.
+func allowed(patterns []string, name string) bool {
+	for _, p := range patterns {
+		if match(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func match(p, name string) bool {
+	switch {
+	case p == "*":
+		return true
+	case !strings.ContainsAny(p, "*?"):
+		return p == name
+	case strings.HasSuffix(p, ".*") && !strings.ContainsAny(p[:len(p)-2], "*?"):
+		base := p[:len(p)-2]
+		return name == base || strings.HasPrefix(name, base+".")
+	}
+	for {
+		ps, prest, pmore := strings.Cut(p, ".")
+		ns, nrest, nmore := strings.Cut(name, ".")
+		if !matchSegment(ps, ns) {
+			return false
+		}
+		if !pmore || !nmore {
+			return pmore == nmore
+		}
+		p, name = prest, nrest
+	}
+}
+
+func matchSegment(p, s string) bool {
+	pi, si := 0, 0
+	star, mark := -1, 0
+	for si < len(s) {
+		switch {
+		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
+			pi++
+			si++
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case star >= 0:
+			mark++
+			pi, si = star+1, mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
+}
