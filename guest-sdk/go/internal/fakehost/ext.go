@@ -420,6 +420,10 @@ func (h *Host) DialStatus() int32 {
 // validName is the server's rule for channel and signal names (package
 // server/events, CheckName): 1 to 256 bytes of printable ASCII without
 // spaces or the glob characters * ? [ ] \.
+//
+// It and allowed are copies, kept equal by ext_test.go: importing
+// server/events here would make every guest project's tests depend on the
+// server's own dependencies (AMQP among them).
 func validName(s string) bool {
 	if s == "" || len(s) > 256 {
 		return false
