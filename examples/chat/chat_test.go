@@ -25,24 +25,6 @@ import (
 	"github.com/bubblewasm/bubblewasm/server/config"
 )
 
-// engines lists the engines of this build (wasmtime needs cgo).
-func engines(t *testing.T) []string {
-	var out []string
-	for _, name := range []string{config.EngineWazero, config.EngineWasmtime} {
-		e, err := app.NewEngine(name, "")
-		if errors.Is(err, app.ErrEngineUnavailable) {
-			t.Logf("not testing on %s: %v", name, err)
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Close(context.Background())
-		out = append(out, name)
-	}
-	return out
-}
-
 // startChat serves bubble.toml as written, except that the listener moves
 // to a free port and every route runs the module built from module/ on
 // engine. It returns the base URL.
@@ -150,7 +132,7 @@ func (p *participant) do(ctx context.Context, method, path, body string) (*http.
 }
 
 func TestChatExchanges(t *testing.T) {
-	for _, engine := range engines(t) {
+	for _, engine := range testapp.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			base := startChat(t, engine)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -268,7 +250,7 @@ func TestChat200Pullers(t *testing.T) {
 		window   = 10 // the [pubsub] queue_size
 		maxPolls = 10 * messages
 	)
-	for _, engine := range engines(t) {
+	for _, engine := range testapp.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			base := startChat(t, engine)
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

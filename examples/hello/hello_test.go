@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -22,25 +21,6 @@ import (
 	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/server/config"
 )
-
-// engines lists the engines of this build (wasmtime needs cgo); every test
-// runs on each.
-func engines(t *testing.T) []string {
-	var out []string
-	for _, name := range []string{config.EngineWazero, config.EngineWasmtime} {
-		e, err := app.NewEngine(name, "")
-		if errors.Is(err, app.ErrEngineUnavailable) {
-			t.Logf("not testing on %s: %v", name, err)
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Close(context.Background())
-		out = append(out, name)
-	}
-	return out
-}
 
 // startExample serves examples/hello/bubble.toml as written, except that the
 // listeners move to a free port and a temporary socket, the modules are
@@ -85,7 +65,7 @@ func startExample(t *testing.T, engine string, extraModules ...string) (web, loc
 }
 
 func TestHelloOverTCP(t *testing.T) {
-	for _, engine := range engines(t) {
+	for _, engine := range testapp.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			web, _, base := startExample(t, engine)
 			for query, want := range map[string]string{"": "Hello, world!\n", "?name=Ada": "Hello, Ada!\n", "?name=J%C3%BCrgen": "Hello, Jürgen!\n"} {
@@ -106,7 +86,7 @@ func TestHelloOverTCP(t *testing.T) {
 // TestEnvdumpSeesPrefixMount serves envdump under /envdump/* next to the
 // example's routes and checks the env a real request produces.
 func TestEnvdumpSeesPrefixMount(t *testing.T) {
-	for _, engine := range engines(t) {
+	for _, engine := range testapp.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			web, _, base := startExample(t, engine, "envdump")
 			req, _ := http.NewRequest("POST", base+"/envdump/a/b?x=1", strings.NewReader("body"))
@@ -140,7 +120,7 @@ func TestEnvdumpSeesPrefixMount(t *testing.T) {
 // socket and checks every byte comes back, while the whole process (server,
 // guest and client) allocates far less than the body: nothing buffers it.
 func TestEchoStreams100MB(t *testing.T) {
-	for _, engine := range engines(t) {
+	for _, engine := range testapp.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			_, local, _ := startExample(t, engine)
 			const size = 100 << 20

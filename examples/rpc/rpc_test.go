@@ -69,24 +69,6 @@ var guestLogs = map[string][]string{
 	"rpc call Batch (all notifications)": {"notify_sum: notification with params [1,2,4]", "notify_hello: notification with params [7]"},
 }
 
-// engines lists the engines of this build (wasmtime needs cgo).
-func engines(t *testing.T) []string {
-	var out []string
-	for _, name := range []string{config.EngineWazero, config.EngineWasmtime} {
-		e, err := app.NewEngine(name, "")
-		if errors.Is(err, app.ErrEngineUnavailable) {
-			t.Logf("not testing on %s: %v", name, err)
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Close(context.Background())
-		out = append(out, name)
-	}
-	return out
-}
-
 // buildModules builds every module route's module from source into dir
 // with the route's own build command, as `bubblewasm build` runs it (sh -c
 // in the config file's directory, $OUT the output), so the test checks the
@@ -207,7 +189,7 @@ func TestSpecExamples(t *testing.T) {
 	exs := loadExamples(t)
 	cfg := loadConfig(t)
 	modules := buildModules(t, cfg)
-	for _, engine := range engines(t) {
+	for _, engine := range testapp.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			st := start(t, *cfg, modules, engine)
 			t.Run("http", func(t *testing.T) {

@@ -3,7 +3,6 @@ package signal_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,24 +17,6 @@ import (
 	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/server/config"
 )
-
-// engines lists the engines of this build (wasmtime needs cgo).
-func engines(t *testing.T) []string {
-	var out []string
-	for _, name := range []string{config.EngineWazero, config.EngineWasmtime} {
-		e, err := app.NewEngine(name, "")
-		if errors.Is(err, app.ErrEngineUnavailable) {
-			t.Logf("not testing on %s: %v", name, err)
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Close(context.Background())
-		out = append(out, name)
-	}
-	return out
-}
 
 // loadExample reads bubble.toml as written, except that the listener moves
 // to a free port, the modules are built from the .wat sources into a
@@ -133,7 +114,7 @@ func wait(t *testing.T, url string) *bufio.Reader {
 }
 
 func TestSignalExample(t *testing.T) {
-	for _, engine := range engines(t) {
+	for _, engine := range testapp.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			base := startExample(t, engine)
 

@@ -5,6 +5,7 @@ package testapp
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/bubblewasm/bubblewasm/server"
@@ -38,4 +39,25 @@ func Start(t testing.TB, cfg *config.Config, opts app.Options) []server.Address 
 		a.Close(context.Background())
 	})
 	return addrs
+}
+
+// Engines lists the engine names of this build (wasmtime needs cgo), so a
+// test can run a configuration on each. An engine the build lacks is
+// logged, not tested.
+func Engines(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	for _, name := range []string{config.EngineWazero, config.EngineWasmtime} {
+		e, err := app.NewEngine(name, "")
+		if errors.Is(err, app.ErrEngineUnavailable) {
+			t.Logf("not testing on %s: %v", name, err)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Close(context.Background())
+		out = append(out, name)
+	}
+	return out
 }

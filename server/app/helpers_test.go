@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,24 +22,6 @@ import (
 	"github.com/bubblewasm/bubblewasm/server/config"
 	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 )
-
-// engines lists the engines of this build (wasmtime needs cgo).
-func engines(t testing.TB) []string {
-	var out []string
-	for _, name := range []string{config.EngineWazero, config.EngineWasmtime} {
-		e, err := app.NewEngine(name, "")
-		if errors.Is(err, app.ErrEngineUnavailable) {
-			t.Logf("not testing on %s: %v", name, err)
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Close(context.Background())
-		out = append(out, name)
-	}
-	return out
-}
 
 // logBuffer collects log records for assertions; it dumps itself into the
 // test log when the test fails.

@@ -3,6 +3,8 @@ package app_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/bubblewasm/bubblewasm/internal/testapp"
 )
 
 // Two routes share the namespace "shared"; a third has its own.
@@ -27,7 +29,7 @@ kv = "other"
 `
 
 func TestKVExtension(t *testing.T) {
-	for _, engine := range engines(t) {
+	for _, engine := range testapp.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			base, _ := start(t, engine, kvRoutes, "kv")
 			kv := func(route, want, body string, headers ...string) {

@@ -3,6 +3,8 @@ package app_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/bubblewasm/bubblewasm/internal/testapp"
 )
 
 const pubsubRoutes = `
@@ -20,7 +22,7 @@ pubsub = ["chat.*"]
 // TestPubSubExtension drives bubblewasm_pubsub_v1 from a WAT guest, one
 // operation per exchange: the subscription lives on the host between them.
 func TestPubSubExtension(t *testing.T) {
-	for _, engine := range engines(t) {
+	for _, engine := range testapp.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			base, logs := start(t, engine, pubsubRoutes, "pubsub")
 			ps := func(want string, body string, headers ...string) string {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bubblewasm/bubblewasm/internal/testapp"
+
 	"github.com/bubblewasm/bubblewasm/server/app"
 )
 
@@ -87,7 +89,7 @@ func startWait(t *testing.T, ctx context.Context, url string, headers ...string)
 }
 
 func TestSignalsEndToEnd(t *testing.T) {
-	for _, engine := range engines(t) {
+	for _, engine := range testapp.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			base, logs := start(t, engine, signalRoutes, "wait", "send")
 
@@ -210,7 +212,7 @@ func TestUngrantedExtensionRefusedAtLoad(t *testing.T) {
 		{"dial", "bubblewasm_dial_v1.call, but the route grants no dial (add dial = { NAME = \"ADDRESS\" }"},
 	} {
 		t.Run(tc.module, func(t *testing.T) {
-			for _, engine := range engines(t) {
+			for _, engine := range testapp.Engines(t) {
 				path := writeConfig(t, engine, `
 [[route]]
 name = "bad"

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bubblewasm/bubblewasm/internal/testapp"
+
 	"github.com/bubblewasm/bubblewasm/server/config"
 )
 
@@ -35,7 +37,7 @@ import (
 // clients there, measures the threads per waiter and logs why it does not
 // run the full count when that would pass the process's thread limit.
 func TestManyWaiters(t *testing.T) {
-	for _, engine := range engines(t) {
+	for _, engine := range testapp.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			n := manyWaiters
 			if engine == config.EngineWasmtime {
