@@ -40,8 +40,10 @@ type Exchange interface {
 	// SetStatus sets the response status; false once metadata is committed.
 	SetStatus(code int) bool
 	// SetHeader replaces (add=false) or appends to (add=true) a response
-	// header; false once metadata is committed. Name and value are valid.
-	SetHeader(name, value string, add bool) bool
+	// header whose name and value passed CheckResponseHeader. It returns 0,
+	// ErrCommitted once metadata is committed, or what
+	// ResponseHeader.Apply returns (ErrInvalid, ErrTooLarge).
+	SetHeader(name, value string, add bool) int32
 	// Log writes one record to the server log on the guest's behalf.
 	Log(level slog.Level, msg string)
 }
@@ -240,14 +242,11 @@ func header(fn string, add bool, x Exchange, mem Memory, stack []uint64) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case !ValidHeaderName(name) || !ValidHeaderValue(value):
-		result(stack, ErrInvalid)
-	case !x.SetHeader(string(name), string(value), add):
-		result(stack, ErrCommitted)
-	default:
-		result(stack, 0)
+	if code := CheckResponseHeader(name, value); code != 0 {
+		result(stack, code)
+		return nil
 	}
+	result(stack, x.SetHeader(string(name), string(value), add))
 	return nil
 }
 
@@ -290,10 +289,12 @@ func ValidHeaderName(name []byte) bool {
 	return true
 }
 
-// ValidHeaderValue reports whether value has no CR, LF or NUL.
+// ValidHeaderValue reports whether value holds no control byte other than
+// HTAB: no 0x00-0x08, 0x0A-0x1F or 0x7F (RFC 9110 §5.5). Bytes from 0x80 up
+// (obs-text) are allowed.
 func ValidHeaderValue(value []byte) bool {
 	for _, c := range value {
-		if c == '\r' || c == '\n' || c == 0 {
+		if c < 0x20 && c != '\t' || c == 0x7f {
 			return false
 		}
 	}

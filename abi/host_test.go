@@ -111,16 +111,16 @@ func (f *fakeExchange) SetStatus(code int) bool {
 	return true
 }
 
-func (f *fakeExchange) SetHeader(name, value string, add bool) bool {
+func (f *fakeExchange) SetHeader(name, value string, add bool) int32 {
 	if f.committed {
-		return false
+		return abi.ErrCommitted
 	}
 	op := "set"
 	if add {
 		op = "add"
 	}
 	f.header = append(f.header, [3]string{name, value, op})
-	return true
+	return 0
 }
 
 func (f *fakeExchange) Log(level slog.Level, msg string) {
@@ -552,8 +552,18 @@ func TestHeaders(t *testing.T) {
 			for _, name := range []string{"", "Bad Name", "Bad:Name", "Bad\x00", "Bad\r", "Bad\n", "Bad\t", "Caf\xc3\xa9", "\x7f", "(x)", "a,b", "a/b", "a\"b", "{x}"} {
 				check(name, "v", abi.ErrInvalid)
 			}
-			for _, value := range []string{"a\rb", "a\nb", "a\r\nX-Evil: 1", "a\x00b", "\n"} {
+			for _, value := range []string{"a\rb", "a\nb", "a\r\nX-Evil: 1", "a\x00b", "\n", "a\x01b", "\x1b[31m", "a\x7fb", "\x1f"} {
 				check("X-Ok", value, abi.ErrInvalid)
+			}
+			// The host owns the framing: hop-by-hop and framing headers are
+			// refused in any spelling; Content-Length only as a plain number.
+			for _, name := range []string{"Connection", "connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "TRANSFER-ENCODING", "Upgrade", "Trailer", "TE", "te"} {
+				check(name, "close", abi.ErrInvalid)
+			}
+			check("Content-Length", "12", 0)
+			check("content-length", "0", 0)
+			for _, value := range []string{"", "-1", "+1", "012", "1 2", "1,1", "0x10", "1e3", "99999999999999999999", " 1"} {
+				check("Content-Length", value, abi.ErrInvalid)
 			}
 			// Committed.
 			x := &fakeExchange{committed: true}
@@ -677,7 +687,7 @@ func TestValidHeaderNameAndValue(t *testing.T) {
 		if got := abi.ValidHeaderName(b); got != wantName {
 			t.Errorf("ValidHeaderName(%q) = %v", b, got)
 		}
-		wantValue := c != '\r' && c != '\n' && c != 0
+		wantValue := c >= 0x20 && c != 0x7f || c == '\t'
 		if got := abi.ValidHeaderValue(b); got != wantValue {
 			t.Errorf("ValidHeaderValue(%q) = %v", b, got)
 		}

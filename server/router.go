@@ -61,6 +61,9 @@ func (p Pattern) String() string {
 	return p.value
 }
 
+// Exact returns the value an exact pattern matches, and whether p is one.
+func (p Pattern) Exact() (string, bool) { return p.value, p.kind == exactPattern }
+
 // Match reports whether v matches.
 func (p Pattern) Match(v string) bool {
 	switch p.kind {

@@ -24,7 +24,21 @@ type Listener struct {
 	Listener net.Listener
 	// Handler serves every accepted connection.
 	Handler Handler
+	// MaxConns caps the listener's open connections (default
+	// DefaultMaxConns); one accepted past it is closed at once.
+	MaxConns int
+	// WriteTimeout bounds every write to a connection: a peer that takes
+	// no bytes for this long loses the connection (default
+	// DefaultWriteTimeout). Deadlines the layers above set still apply
+	// when they come sooner.
+	WriteTimeout time.Duration
 }
+
+// Defaults of Listener's limits.
+const (
+	DefaultMaxConns     = 16384
+	DefaultWriteTimeout = 30 * time.Second
+)
 
 // Shutdowner is implemented by handlers (transports) that keep connections
 // of their own open between exchanges, such as HTTP keep-alive. Server calls
@@ -75,7 +89,18 @@ func (s *Server) Serve() error {
 }
 
 func (s *Server) acceptLoop(l Listener) error {
-	var delay time.Duration
+	if l.MaxConns <= 0 {
+		l.MaxConns = DefaultMaxConns
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = DefaultWriteTimeout
+	}
+	var (
+		delay   time.Duration
+		open    atomic.Int64 // the listener's connections
+		refused int64        // connections refused since the last warning
+		warned  time.Time
+	)
 	for {
 		conn, err := l.Listener.Accept()
 		if err != nil {
@@ -92,11 +117,24 @@ func (s *Server) acceptLoop(l Listener) error {
 			return fmt.Errorf("listener %s: %w", l.Name, err)
 		}
 		delay = 0
+		if open.Load() >= int64(l.MaxConns) {
+			conn.Close()
+			refused++
+			if now := time.Now(); now.Sub(warned) >= 10*time.Second {
+				s.logger.Warn("connection limit reached; refusing connections", "listener", l.Name, "max_connections", l.MaxConns, "refused", refused)
+				warned, refused = now, 0
+			}
+			continue
+		}
 		if !s.track(conn) {
 			conn.Close()
 			return ErrServerClosed
 		}
-		go s.serveConn(l, conn)
+		open.Add(1)
+		go func() {
+			defer open.Add(-1)
+			s.serveConn(l, &timeoutConn{Conn: conn, timeout: l.WriteTimeout})
+		}()
 	}
 }
 
@@ -116,14 +154,14 @@ func (s *Server) track(c net.Conn) bool {
 	return true
 }
 
-func (s *Server) serveConn(l Listener, conn net.Conn) {
+func (s *Server) serveConn(l Listener, conn *timeoutConn) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.logger.Error("connection handler panicked", "listener", l.Name, "panic", p, "stack", string(debug.Stack()))
 		}
 		conn.Close()
 		s.mu.Lock()
-		delete(s.open, conn)
+		delete(s.open, conn.Conn)
 		s.mu.Unlock()
 		s.conns.Done()
 	}()

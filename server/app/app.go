@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/amqp"
 	"github.com/bubblewasm/bubblewasm/server/config"
@@ -197,21 +198,37 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 		return server.Route{}, err
 	}
 	h, err := wasm.Load(ctx, engine, rc.Module, wasm.Options{
-		Services:       services,
-		Name:           rc.Name,
-		Logger:         a.logger,
-		Lifecycle:      wasm.Lifecycle(rc.Instances),
-		PoolSize:       rc.PoolSize,
-		MaxConcurrency: rc.MaxConcurrency,
-		Timeout:        rc.Timeout,
-		Limits:         wasm.Limits{MemoryPages: uint32(rc.Memory / config.PageSize), StackBytes: uint32(rc.MaxStack)},
-		ABI:            wasm.ABI(cmp.Or(rc.ABI, config.DefaultABI)),
+		Services:        services,
+		Name:            rc.Name,
+		Logger:          a.logger,
+		Lifecycle:       wasm.Lifecycle(rc.Instances),
+		PoolSize:        rc.PoolSize,
+		MaxConcurrency:  rc.MaxConcurrency,
+		Timeout:         rc.Timeout,
+		Limits:          wasm.Limits{MemoryPages: uint32(rc.Memory / config.PageSize), StackBytes: uint32(rc.MaxStack)},
+		ABI:             wasm.ABI(cmp.Or(rc.ABI, config.DefaultABI)),
+		ResponseHeaders: abi.HeaderLimits{MaxCount: rc.MaxResponseHeaders, MaxBytes: int(rc.MaxResponseHeaderBytes)},
 	})
 	if err != nil {
 		return server.Route{}, err
 	}
 	a.handlers = append(a.handlers, h)
 	return server.Route{Name: rc.Name, Match: match, Handler: h}, nil
+}
+
+// namedMethods returns the request methods that routes match exactly on
+// REQUEST_METHOD: the HTTP transport refuses CONNECT and PRI unless a route
+// asks for them by name.
+func (a *App) namedMethods() []string {
+	var methods []string
+	for _, rc := range a.cfg.Routes {
+		if p, err := server.ParsePattern(rc.Match[abi.EnvRequestMethod]); err == nil {
+			if m, ok := p.Exact(); ok && m != "" {
+				methods = append(methods, m)
+			}
+		}
+	}
+	return methods
 }
 
 // maxBlockingWasmtime caps the concurrency of wasmtime routes that can
@@ -285,8 +302,11 @@ func (a *App) Listen(ctx context.Context) ([]server.Address, error) {
 			IdleTimeout:       lc.IdleTimeout,
 			MaxHeaderBytes:    lc.MaxHeaderBytes,
 			MaxBodyBytes:      lc.MaxBodyBytes,
+			DrainTimeout:      lc.DrainTimeout,
+			Methods:           a.namedMethods(),
 		})
-		a.bound = append(a.bound, server.Listener{Name: lc.Name, Listener: l, Handler: th})
+		a.bound = append(a.bound, server.Listener{Name: lc.Name, Listener: l, Handler: th,
+			MaxConns: lc.MaxConnections, WriteTimeout: lc.WriteTimeout})
 		real := server.ListenerAddress(l)
 		addrs = append(addrs, real)
 		a.logger.Info("listening", "listener", lc.Name, "address", real.String(), "transport", lc.Transport)

@@ -92,6 +92,14 @@ const (
 	DefaultMaxHeaderBytes = 64 << 10
 	// DefaultMaxBodyBytes is an "http" listener's body limit: 0, unlimited.
 	DefaultMaxBodyBytes = 0
+	// DefaultMaxConnections caps a socket listener's open connections.
+	DefaultMaxConnections = 16384
+	// DefaultWriteTimeout is how long a write to a connection may make no
+	// progress before the connection is closed.
+	DefaultWriteTimeout = 30 * time.Second
+	// DefaultDrainTimeout bounds reading away a request body an "http"
+	// route's handler left unread.
+	DefaultDrainTimeout = 2 * time.Second
 
 	// DefaultInstances is a route's instance policy.
 	DefaultInstances = InstancesFresh
@@ -123,6 +131,14 @@ const (
 	// MinStack and MaxStack bound max_stack.
 	MinStack = 64 << 10
 	MaxStack = 1 << 30
+	// DefaultMaxResponseHeaders caps the response header values a route's
+	// module sets per exchange; MaxResponseHeaders bounds the setting.
+	DefaultMaxResponseHeaders = 100
+	MaxResponseHeaders        = 10000
+	// DefaultMaxResponseHeaderBytes caps their bytes (name, value and 4
+	// each); MaxResponseHeaderBytes bounds the setting.
+	DefaultMaxResponseHeaderBytes = 64 << 10
+	MaxResponseHeaderBytes        = 1 << 20
 
 	// PageSize is the WebAssembly page size; memory must be a multiple.
 	PageSize = 64 << 10
@@ -205,6 +221,15 @@ type Listener struct {
 	// MaxBodyBytes caps request bodies on an "http" listener; 0 is
 	// unlimited.
 	MaxBodyBytes int64
+	// MaxConnections caps a socket listener's open connections; 0 for
+	// amqp:// listeners.
+	MaxConnections int
+	// WriteTimeout is how long a write to one of a socket listener's
+	// connections may make no progress; 0 for amqp:// listeners.
+	WriteTimeout time.Duration
+	// DrainTimeout bounds reading away an unread request body on an
+	// "http" listener; 0 otherwise.
+	DrainTimeout time.Duration
 	// Line is the line of the entry's [[listener]] header (or of its
 	// inline table).
 	Line int
@@ -264,6 +289,11 @@ type Route struct {
 	Memory int64
 	// MaxStack is the call-stack budget in estimated bytes of frames.
 	MaxStack int64
+	// MaxResponseHeaders caps the response header values the module sets
+	// per exchange.
+	MaxResponseHeaders int
+	// MaxResponseHeaderBytes caps their size in bytes.
+	MaxResponseHeaderBytes int64
 	// Line is the line of the entry's [[route]] header (or of its inline
 	// table).
 	Line int

@@ -38,6 +38,12 @@
 //	idle_timeout = "120s"      # transport "http" only: duration > 0
 //	max_header_bytes = "64KiB" # transport "http" only: size > 0
 //	max_body_bytes = "10MiB"   # transport "http" only: size, 0 = unlimited
+//	drain_timeout = "2s"       # transport "http" only: how long to read away a body the
+//	                           # handler left unread (<= 256 KiB) before closing instead
+//	max_connections = 16384    # tcp:// and unix:// only: open connections, > 0; more are
+//	                           # accepted and closed at once (logged)
+//	write_timeout = "30s"      # tcp:// and unix:// only: a write to a connection that makes
+//	                           # no progress this long closes the connection
 //
 //	[[route]]                  # one or more
 //	name = "hello"             # default "route1", "route2", ...; unique
@@ -64,6 +70,9 @@
 //	pubsub = ["chat", "news.*"]  # channels the module may publish/subscribe to
 //	signals = ["job.*"]        # signal names the module may wait on and send
 //	kv = "chat"                # the key-value namespace the module may use
+//	max_response_headers = 100  # header values the module may set per response, 1..10000;
+//	                           # past it set_header/add_header answer ERR_TOO_LARGE
+//	max_response_header_bytes = "64KiB"  # their bytes (name + value + 4 each), 1KiB..1MiB
 //	dial = { worker = "unix:///run/worker.sock" }  # workers the module may call by name
 //	                           # (bubblewasm_dial_v1): unix:// or tcp:// (one line out, one
 //	                           # line back) or amqp://host/?queue=NAME (RPC over the queue)

@@ -17,9 +17,11 @@ var (
 	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "pubsub", "listener", "route"}
 	pubsubKeys   = []string{"backend", "url", "exchange", "queue_size", "overflow", "idle_timeout", "max_message_bytes"}
 	listenerKeys = []string{"name", "address", "transport", "socket_mode", "max_line_bytes",
-		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes"}
+		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes",
+		"max_connections", "write_timeout", "drain_timeout"}
 	routeKeys = []string{"name", "module", "transport", "builtin", "channel", "build", "abi", "match", "engine", "instances", "pool_size",
-		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv", "dial"}
+		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv", "dial",
+		"max_response_headers", "max_response_header_bytes"}
 
 	engines   = []string{EngineWazero, EngineWasmtime}
 	instances = []string{InstancesFresh, InstancesPool}
@@ -408,7 +410,44 @@ func (c *checker) listener(t table) Listener {
 			l.MaxBodyBytes = n
 		}
 	}
+	c.connectionLimits(t, &l, scheme, onlyWith)
 	return l
+}
+
+// connectionLimits reads the limits every socket listener has on its
+// connections, and the HTTP transport's drain timeout.
+func (c *checker) connectionLimits(t table, l *Listener, scheme string, onlyWith func(field, string)) {
+	socket := scheme != "amqp" && scheme != "amqps"
+	if socket {
+		l.MaxConnections = DefaultMaxConnections
+		l.WriteTimeout = DefaultWriteTimeout
+	}
+	if l.Transport == TransportHTTP {
+		l.DrainTimeout = DefaultDrainTimeout
+	}
+	notAMQP := func(f field) {
+		if !socket {
+			c.errorf(f.path, f.line, "only valid with a tcp:// or unix:// address")
+		}
+	}
+	if f, ok := c.get(t, "max_connections"); ok {
+		notAMQP(f)
+		if n, ok := c.integer(f, 1); ok && socket {
+			l.MaxConnections = n
+		}
+	}
+	if f, ok := c.get(t, "write_timeout"); ok {
+		notAMQP(f)
+		if d, ok := c.duration(f, 1); ok && socket {
+			l.WriteTimeout = d
+		}
+	}
+	if f, ok := c.get(t, "drain_timeout"); ok {
+		onlyWith(f, TransportHTTP)
+		if d, ok := c.duration(f, 1); ok && l.Transport == TransportHTTP {
+			l.DrainTimeout = d
+		}
+	}
 }
 
 // address checks a listener address's scheme, then calls
@@ -529,7 +568,29 @@ func (c *checker) route(t table, engine string) Route {
 	if f, ok := c.get(t, "dial"); ok {
 		r.Dial = c.dial(f)
 	}
+	c.responseHeaderLimits(t, &r)
 	return r
+}
+
+// responseHeaderLimits reads the budget of response headers a route's
+// module may set per exchange.
+func (c *checker) responseHeaderLimits(t table, r *Route) {
+	r.MaxResponseHeaders = DefaultMaxResponseHeaders
+	r.MaxResponseHeaderBytes = DefaultMaxResponseHeaderBytes
+	if f, ok := c.get(t, "max_response_headers"); ok {
+		if n, ok := c.integer(f, 1); ok {
+			if n > MaxResponseHeaders {
+				c.errorf(f.path, f.line, "must be at most %d, got %d", MaxResponseHeaders, n)
+			} else {
+				r.MaxResponseHeaders = n
+			}
+		}
+	}
+	if f, ok := c.get(t, "max_response_header_bytes"); ok {
+		if n, ok := c.size(f, 1<<10, MaxResponseHeaderBytes); ok {
+			r.MaxResponseHeaderBytes = n
+		}
+	}
 }
 
 // dial reads a route's dial table: target name = worker address.

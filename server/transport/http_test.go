@@ -532,7 +532,13 @@ func TestHTTPErrorAfterWrite(t *testing.T) {
 		return errors.New("failed half way")
 	}, transport.Options{})
 	client := testutil.HTTPClient(t, a)
-	for _, path := range []string{"/flushed", "/buffered", "/large"} {
+	// Nothing of a response held by the host has left it: a failure
+	// replaces it with an error response (and the connection stays usable).
+	resp, body := getBody(t, client, testutil.URL(a)+"/buffered")
+	if resp.StatusCode != 500 || strings.Contains(body, "partial") || resp.Close {
+		t.Fatalf("/buffered: %d %q close=%v, want a clean 500 on a kept connection", resp.StatusCode, body, resp.Close)
+	}
+	for _, path := range []string{"/flushed", "/large"} {
 		t.Run(path, func(t *testing.T) {
 			resp, err := client.Get(testutil.URL(a) + path)
 			if err != nil {

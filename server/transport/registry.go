@@ -25,6 +25,14 @@ type Options struct {
 	MaxHeaderBytes int
 	// MaxBodyBytes caps an HTTP request body; 0 means no cap.
 	MaxBodyBytes int64
+	// DrainTimeout bounds how long the HTTP transport reads away a request
+	// body its handler left unread, to keep the connection for the next
+	// request (default 2s); past it, or past 256 KiB, the connection closes
+	// after the response.
+	DrainTimeout time.Duration
+	// Methods are request methods that routes name exactly and that the
+	// HTTP transport refuses otherwise: CONNECT and PRI.
+	Methods []string
 }
 
 // Defaults for Options.
@@ -33,6 +41,7 @@ const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultDrainTimeout      = 2 * time.Second
 )
 
 func (o Options) withDefaults() Options {
@@ -50,6 +59,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxHeaderBytes <= 0 {
 		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = DefaultDrainTimeout
 	}
 	return o
 }

@@ -25,7 +25,11 @@ import (
 //
 //   - "Status: 404 Not Found" sets the status (200..999; the reason phrase is
 //     ignored); "Location:" without a Status gives 302; every other header
-//     is passed through, a repeated one as several values.
+//     is passed through, a repeated one as several values, under the rules
+//     of set_header (abi.CheckResponseHeader): the framing headers are the
+//     host's (Connection, Transfer-Encoding, ... answer 502), at most one
+//     Content-Length, a plain number, which the host holds the body to, and
+//     the route's response header budget.
 //   - The header block is bounded (MaxCGIHeaderBytes). The body is streamed:
 //     each write the module makes is written and flushed to the exchange.
 //   - A module that exits non-zero (or traps) before any body byte was
@@ -150,6 +154,7 @@ func (h *Handler) serveCGI(ctx context.Context, x *server.Exchange, hx *hostExch
 	stderr := &lineLogger{logger: h.opts.Logger, level: slog.LevelWarn, stream: "stderr"}
 	in := &cgiInput{hx: hx}
 	out := &cgiOutput{hx: hx, w: x.Writer, stop: cancel, header: http.Header{}}
+	out.budget.Limits = h.responseHeaderLimits()
 	code, err := h.module.RunCommand(runCtx, InstanceConfig{
 		Stdin:   in,
 		Stdout:  out,
@@ -227,6 +232,7 @@ type cgiOutput struct {
 	scanned  int    // bytes of head already parsed as complete lines
 	lines    int
 	header   http.Header
+	budget   abi.ResponseHeader
 	status   int
 	location bool
 	inBody   bool
@@ -292,21 +298,32 @@ func (o *cgiOutput) headerLine(line []byte) error {
 		return fmt.Errorf("output line %d is not a header line (%q); a CGI response starts with header lines such as \"Content-Type: text/plain\" and a blank line", o.lines, clip(line, 60))
 	}
 	value = bytes.Trim(value, " \t")
-	if !abi.ValidHeaderValue(value) {
-		return fmt.Errorf("output line %d: the value of header %s contains CR or NUL", o.lines, name)
-	}
-	switch key := http.CanonicalHeaderKey(string(name)); key {
-	case "Status":
+	key := http.CanonicalHeaderKey(string(name))
+	if key == "Status" {
 		code, err := parseCGIStatus(value)
 		if err != nil {
 			return fmt.Errorf("output line %d: %w", o.lines, err)
 		}
 		o.status = code
-	case "Location":
+		return nil
+	}
+	switch {
+	case !abi.ValidHeaderValue(value):
+		return fmt.Errorf("output line %d: the value of header %s contains a control character", o.lines, name)
+	case abi.HostOwnedHeader(key):
+		return fmt.Errorf("output line %d: header %s belongs to the server's framing of the response; a CGI program may not send it", o.lines, key)
+	case abi.CheckResponseHeader(name, value) != 0:
+		return fmt.Errorf("output line %d: invalid %s %q: want a plain decimal number", o.lines, key, clip(value, 40))
+	}
+	switch o.budget.Apply(o.header, key, string(value), true) {
+	case abi.ErrInvalid:
+		return fmt.Errorf("output line %d: a second %s header", o.lines, key)
+	case abi.ErrTooLarge:
+		return fmt.Errorf("output line %d: the response has more headers than the route allows (max_response_headers = %d, max_response_header_bytes = %d)",
+			o.lines, o.budget.Limits.MaxCount, o.budget.Limits.MaxBytes)
+	}
+	if key == "Location" {
 		o.location = true
-		o.header.Add(key, string(value))
-	default:
-		o.header.Add(key, string(value))
 	}
 	return nil
 }
@@ -343,8 +360,13 @@ func (o *cgiOutput) commitHeader() error {
 	return nil
 }
 
-// body writes and flushes one write of the module's body.
+// body writes and flushes one write of the module's body. An empty write
+// commits nothing, so a response without a body is framed the same way
+// whichever engine ran the module.
 func (o *cgiOutput) body(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
 	n, err := o.hx.Write(p)
 	if err == nil {
 		err = o.hx.Flush()
@@ -363,6 +385,19 @@ func (o *cgiOutput) reject(err error) error {
 	o.bad = err
 	o.stop()
 	return errCGIStopped
+}
+
+// responseHeaderLimits is the route's response header budget with the
+// defaults filled in.
+func (h *Handler) responseHeaderLimits() abi.HeaderLimits {
+	l := h.opts.ResponseHeaders
+	if l.MaxCount <= 0 {
+		l.MaxCount = abi.DefaultMaxResponseHeaders
+	}
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = abi.DefaultMaxResponseHeaderBytes
+	}
+	return l
 }
 
 func clip(b []byte, n int) string {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/server"
 )
 
@@ -39,6 +40,7 @@ func feed(chunks ...string) (*cgiOutput, *recorder) {
 	rec := &recorder{header: http.Header{}, status: 200}
 	hx := &hostExchange{x: &server.Exchange{Env: server.Env{}, Writer: rec}}
 	o := &cgiOutput{hx: hx, w: rec, stop: func() {}, header: http.Header{}}
+	o.budget.Limits = (&Handler{}).responseHeaderLimits()
 	for _, c := range chunks {
 		if _, err := o.Write([]byte(c)); err != nil {
 			break
@@ -101,8 +103,17 @@ func TestCGIOutputBad(t *testing.T) {
 		{"no colon", []string{"<html>\n"}, `output line 1 is not a header line ("<html>")`},
 		{"bad name", []string{"A: 1\nBad Name: x\n"}, `output line 2 is not a header line ("Bad Name: x")`},
 		{"folded line", []string{"A: 1\n  more\n"}, "output line 2 is not a header line"},
-		{"CR in value", []string{"A: x\ry\n"}, "the value of header A contains CR or NUL"},
-		{"NUL in value", []string{"A: x\x00y\n"}, "the value of header A contains CR or NUL"},
+		{"CR in value", []string{"A: x\ry\n"}, "the value of header A contains a control character"},
+		{"NUL in value", []string{"A: x\x00y\n"}, "the value of header A contains a control character"},
+		{"ESC in value", []string{"A: x\x1by\n"}, "the value of header A contains a control character"},
+		{"DEL in value", []string{"A: x\x7fy\n"}, "the value of header A contains a control character"},
+		{"Connection", []string{"Connection: close\n\n"}, "header Connection belongs to the server's framing"},
+		{"Transfer-Encoding", []string{"transfer-encoding: chunked\n\n"}, "header Transfer-Encoding belongs to the server's framing"},
+		{"Upgrade", []string{"Upgrade: websocket\n\n"}, "header Upgrade belongs to the server's framing"},
+		{"two lengths", []string{"Content-Length: 5\nContent-Length: 6\n\nhello"}, "a second Content-Length header"},
+		{"same length twice", []string{"Content-Length: 5\ncontent-length: 5\n\nhello"}, "a second Content-Length header"},
+		{"bad length", []string{"Content-Length: 5, 6\n\nhello"}, `invalid Content-Length "5, 6"`},
+		{"too many headers", []string{strings.Repeat("X-A: 1\n", abi.DefaultMaxResponseHeaders+1) + "\n"}, "more headers than the route allows (max_response_headers = 100"},
 		{"status word", []string{"Status: OK\n\n"}, `invalid Status "OK"`},
 		{"status 1xx", []string{"Status: 101 Switching\n\n"}, `invalid Status "101 Switching"`},
 		{"status 4 digits", []string{"Status: 1000\n\n"}, `invalid Status "1000"`},

@@ -48,6 +48,9 @@ type Options struct {
 	// ABI is how the module is called: ABIV1 (the default), ABICGI or
 	// ABIAuto (see cgi.go).
 	ABI ABI
+	// ResponseHeaders bound the response headers a guest sets per exchange
+	// (zero values: abi's defaults).
+	ResponseHeaders abi.HeaderLimits
 }
 
 // Defaults for Options.
@@ -227,6 +230,7 @@ func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
 	}
 	defer func() { <-h.slots }()
 	hx := &hostExchange{x: x, logger: h.opts.Logger, ctx: ctx, services: h.opts.Services}
+	hx.header.Limits = h.opts.ResponseHeaders
 	hx.deadline, _ = ctx.Deadline()
 	hx.rd, _ = x.Writer.(server.ReadDeadliner)
 	hx.wd, _ = x.Writer.(server.WriteDeadliner)
@@ -277,6 +281,7 @@ type hostExchange struct {
 	ctx      context.Context
 	services Services
 	bound    bound
+	header   abi.ResponseHeader // what the guest's set_header calls added
 	// rd and wd, when set, bound each read and write by deadline.
 	rd       server.ReadDeadliner
 	wd       server.WriteDeadliner
@@ -318,16 +323,11 @@ func (e *hostExchange) Flush() error {
 }
 func (e *hostExchange) SetStatus(code int) bool { return e.x.Writer.SetStatus(code) }
 
-func (e *hostExchange) SetHeader(name, value string, add bool) bool {
+func (e *hostExchange) SetHeader(name, value string, add bool) int32 {
 	if e.x.Writer.Committed() {
-		return false
+		return abi.ErrCommitted
 	}
-	if add {
-		e.x.Writer.Header().Add(name, value)
-	} else {
-		e.x.Writer.Header().Set(name, value)
-	}
-	return true
+	return e.header.Apply(e.x.Writer.Header(), name, value, add)
 }
 
 func (e *hostExchange) Log(level slog.Level, msg string) {

@@ -70,9 +70,7 @@ func (x *exchange) Read([]byte) (int, error)    { return 0, io.EOF }
 func (x *exchange) Write(p []byte) (int, error) { return x.out.Write(p) }
 func (x *exchange) Flush() error                { return nil }
 func (x *exchange) SetStatus(int) bool          { return true }
-func (x *exchange) SetHeader(_, _ string, _ bool) bool {
-	return true
-}
+func (x *exchange) SetHeader(_, _ string, _ bool) int32 { return 0 }
 func (x *exchange) Log(_ slog.Level, msg string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()

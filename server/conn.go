@@ -1,0 +1,45 @@
+package server
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// timeoutConn is an accepted connection whose every write must make
+// progress within timeout: a peer that stops reading (a pipeline of
+// requests whose answers it never takes, say) cannot hold the connection
+// and its buffers for longer. A write deadline set from above (a route's
+// timeout) still applies when it comes first.
+type timeoutConn struct {
+	net.Conn
+	timeout time.Duration
+
+	mu    sync.Mutex
+	outer time.Time // the deadline set through SetWriteDeadline or SetDeadline
+}
+
+func (c *timeoutConn) Write(p []byte) (int, error) {
+	d := time.Now().Add(c.timeout)
+	c.mu.Lock()
+	if !c.outer.IsZero() && c.outer.Before(d) {
+		d = c.outer
+	}
+	c.mu.Unlock()
+	c.Conn.SetWriteDeadline(d)
+	return c.Conn.Write(p)
+}
+
+func (c *timeoutConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.outer = t
+	c.mu.Unlock()
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *timeoutConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.outer = t
+	c.mu.Unlock()
+	return c.Conn.SetDeadline(t)
+}
