@@ -261,8 +261,8 @@ func (f *stubExchange) Read(p []byte) (int, error) {
 	}
 	return f.in.Read(p)
 }
-func (f *stubExchange) Write(p []byte) (int, error)         { return f.out.Write(p) }
-func (f *stubExchange) Flush() error                        { return nil }
-func (f *stubExchange) SetStatus(int) bool                  { return true }
+func (f *stubExchange) Write(p []byte) (int, error)          { return f.out.Write(p) }
+func (f *stubExchange) Flush() error                         { return nil }
+func (f *stubExchange) SetStatus(int) bool                   { return true }
 func (f *stubExchange) SetHeader(string, string, bool) int32 { return 0 }
-func (f *stubExchange) Log(level slog.Level, msg string)    { f.logs = append(f.logs, msg) }
+func (f *stubExchange) Log(level slog.Level, msg string)     { f.logs = append(f.logs, msg) }

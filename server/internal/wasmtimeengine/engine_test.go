@@ -64,12 +64,12 @@ type exchange struct {
 	log []string
 }
 
-func (x *exchange) Env(k string) (string, bool) { v, ok := x.env[k]; return v, ok }
-func (x *exchange) EnvKeys() []string           { return nil }
-func (x *exchange) Read([]byte) (int, error)    { return 0, io.EOF }
-func (x *exchange) Write(p []byte) (int, error) { return x.out.Write(p) }
-func (x *exchange) Flush() error                { return nil }
-func (x *exchange) SetStatus(int) bool          { return true }
+func (x *exchange) Env(k string) (string, bool)         { v, ok := x.env[k]; return v, ok }
+func (x *exchange) EnvKeys() []string                   { return nil }
+func (x *exchange) Read([]byte) (int, error)            { return 0, io.EOF }
+func (x *exchange) Write(p []byte) (int, error)         { return x.out.Write(p) }
+func (x *exchange) Flush() error                        { return nil }
+func (x *exchange) SetStatus(int) bool                  { return true }
 func (x *exchange) SetHeader(_, _ string, _ bool) int32 { return 0 }
 func (x *exchange) Log(_ slog.Level, msg string) {
 	x.mu.Lock()
