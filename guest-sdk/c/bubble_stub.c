@@ -220,11 +220,33 @@ static int32_t header(int add, const char *name, uint32_t nlen, const char *valu
 		if (!token_char((unsigned char)name[i]))
 			return BUBBLE_ERR_INVALID;
 	for (uint32_t i = 0; i < vlen; i++)
-		if (value[i] == '\r' || value[i] == '\n' || value[i] == 0)
+		if (((unsigned char)value[i] < 0x20 && value[i] != '\t') || value[i] == 0x7f)
 			return BUBBLE_ERR_INVALID;
-	if (st.committed)
-		return BUBBLE_ERR_COMMITTED;
 	char *k = dupn(name, nlen);
+	/* The host owns the framing of the response (ABI.md). */
+	static const char *owned[] = {"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding",
+				      "Upgrade", "Trailer", "TE", NULL};
+	for (int i = 0; owned[i] != NULL; i++) {
+		if (strcasecmp(k, owned[i]) == 0) {
+			free(k);
+			return BUBBLE_ERR_INVALID;
+		}
+	}
+	if (strcasecmp(k, "Content-Length") == 0) {
+		int ok = vlen > 0 && vlen <= 18 && !(vlen > 1 && value[0] == '0');
+		for (uint32_t i = 0; ok && i < vlen; i++)
+			ok = value[i] >= '0' && value[i] <= '9';
+		for (size_t i = 0; ok && add && !st.committed && i < st.nhdr; i++)
+			ok = strcasecmp(st.hdr[i].k, k) != 0; /* one length per response */
+		if (!ok) {
+			free(k);
+			return BUBBLE_ERR_INVALID;
+		}
+	}
+	if (st.committed) {
+		free(k);
+		return BUBBLE_ERR_COMMITTED;
+	}
 	if (!add) { /* remove every value of the name */
 		size_t j = 0;
 		for (size_t i = 0; i < st.nhdr; i++) {

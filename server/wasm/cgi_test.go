@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -264,6 +265,28 @@ func testCGIProgram(t *testing.T, engine wasm.Engine, lang string, bin []byte) {
 		}
 	})
 
+	t.Run("body that never completes ends the exchange", func(t *testing.T) {
+		// The program answers at once and then waits for the body: at the
+		// route's timeout the response is cut and the connection closed, on
+		// every engine.
+		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(time.Minute))
+		io.WriteString(c, "POST /short HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\npart")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("no response: %v", err)
+		}
+		_, err = io.ReadAll(resp.Body)
+		var ne net.Error
+		if err == nil || errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("status %d, body read ended with %v; want the response cut by the route's timeout", resp.StatusCode, err)
+		}
+	})
+
 	t.Run("still healthy", func(t *testing.T) {
 		if resp, body := cgiDo(t, "GET", url, nil, nil); resp.StatusCode != 201 || !strings.HasSuffix(body, "--\n") {
 			t.Fatalf("got %d %q", resp.StatusCode, body)
@@ -277,6 +300,10 @@ func testCGIProgram(t *testing.T, engine wasm.Engine, lang string, bin []byte) {
 		resp, _ := cgiDo(t, "GET", url+"?redirect", nil, nil)
 		if resp.StatusCode != 302 || resp.Header.Get("Location") != "/elsewhere" {
 			t.Fatalf("got %d %v", resp.StatusCode, resp.Header)
+		}
+		// Framed the same way on every engine.
+		if resp.ContentLength != 0 || len(resp.TransferEncoding) != 0 {
+			t.Fatalf("Content-Length %d, Transfer-Encoding %v; want Content-Length: 0", resp.ContentLength, resp.TransferEncoding)
 		}
 	})
 	t.Run("Status 404", func(t *testing.T) {
@@ -369,4 +396,49 @@ func (p *pattern) Read(b []byte) (int, error) {
 	p.off += n
 	p.left -= n
 	return n, nil
+}
+
+// slurpCGI reads all of stdin before it answers, as many CGI programs do.
+const slurpCGI = `(module
+  (import "wasi_snapshot_preview1" "fd_read" (func $r (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\00\01\00\00\00\10\00\00")  ;; iovec: 4096 bytes at 256
+  (data (i32.const 16) "\40\00\00\00\13\00\00\00") ;; iovec: the answer at 64
+  (data (i32.const 64) "Status: 200 OK\n\nok\n")
+  (func (export "_start")
+    (block $eof
+      (loop $more
+        (br_if $eof (i32.ne (call $r (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)) (i32.const 0)))
+        (br_if $eof (i32.eqz (i32.load (i32.const 8))))
+        (br $more)))
+    (drop (call $w (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24)))))`
+
+// A CGI program waiting for a body that never completes gets the same
+// answer on every engine: 504 at the route's timeout.
+func TestCGIBodyNeverCompletes(t *testing.T) {
+	for _, eng := range testutil.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			logger, _ := captureLogger(t)
+			h := mustHandler(t, eng.New(t), testutil.WAT(t, slurpCGI), wasm.Options{Name: "slurp", Logger: logger, ABI: wasm.ABICGI, Timeout: 500 * time.Millisecond})
+			base := serveHTTP(t, logger, mount("/slurp", h))
+			if resp, body := cgiDo(t, "POST", base+"/slurp", strings.NewReader("complete"), nil); resp.StatusCode != 200 || body != "ok\n" {
+				t.Fatalf("a complete body: %d %q", resp.StatusCode, body)
+			}
+			c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(time.Minute))
+			io.WriteString(c, "POST /slurp HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\npart")
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("no response: %v", err)
+			}
+			if resp.StatusCode != 504 || !resp.Close {
+				t.Fatalf("status %d close=%v, want 504 closing the connection", resp.StatusCode, resp.Close)
+			}
+		})
+	}
 }

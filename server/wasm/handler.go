@@ -307,6 +307,9 @@ func (e *hostExchange) Read(p []byte) (int, error) {
 // Write and Flush bound a write blocked on a peer that does not read by the
 // exchange's deadline, for the duration of the call as Read does.
 func (e *hostExchange) Write(p []byte) (int, error) {
+	if e.expired() {
+		return 0, os.ErrDeadlineExceeded
+	}
 	if e.wd != nil {
 		e.wd.SetWriteDeadline(e.deadline)
 		defer e.wd.SetWriteDeadline(time.Time{})
@@ -315,12 +318,23 @@ func (e *hostExchange) Write(p []byte) (int, error) {
 }
 
 func (e *hostExchange) Flush() error {
+	if e.expired() {
+		return os.ErrDeadlineExceeded
+	}
 	if e.wd != nil {
 		e.wd.SetWriteDeadline(e.deadline)
 		defer e.wd.SetWriteDeadline(time.Time{})
 	}
 	return e.x.Writer.Flush()
 }
+
+// expired reports whether the exchange's deadline has passed: its output
+// is refused outright, so that nothing of a response that can no longer
+// complete is committed and the exchange can still be answered 504.
+func (e *hostExchange) expired() bool {
+	return !e.deadline.IsZero() && !time.Now().Before(e.deadline)
+}
+
 func (e *hostExchange) SetStatus(code int) bool { return e.x.Writer.SetStatus(code) }
 
 func (e *hostExchange) SetHeader(name, value string, add bool) int32 {

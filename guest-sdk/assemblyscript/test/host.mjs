@@ -199,10 +199,13 @@ export class Guest {
   header(fn, np, nl, vp, vl, add) {
     const name = this.str(fn, np, nl);
     const value = this.str(fn, vp, vl);
-    if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) return Err.Invalid;
+    if (!TOKEN.test(name) || /[\x00-\x08\x0a-\x1f\x7f]/.test(value)) return Err.Invalid;
     const x = this.x;
-    if (x.committed) return Err.Committed;
     const c = canonical(name);
+    // The host owns the framing of the response (ABI.md).
+    if (["Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Trailer", "Te"].includes(c)) return Err.Invalid;
+    if (c === "Content-Length" && (!/^(0|[1-9][0-9]{0,17})$/.test(value) || (add && x.headers.some(([n]) => n === c)))) return Err.Invalid;
+    if (x.committed) return Err.Committed;
     if (!add) x.headers = x.headers.filter(([n]) => n !== c);
     x.headers.push([c, value]);
     return 0;

@@ -284,7 +284,30 @@ pub(crate) mod host {
 
     fn header(add: bool, name: &[u8], value: &[u8]) -> i32 {
         with(|st| {
-            if !is_token(name) || value.iter().any(|&c| c == b'\r' || c == b'\n' || c == 0) {
+            if !is_token(name) || value.iter().any(|&c| (c < 0x20 && c != b'\t') || c == 0x7f) {
+                return Error::Invalid.code();
+            }
+            // The host owns the framing of the response (ABI.md).
+            const OWNED: [&str; 7] = [
+                "connection",
+                "keep-alive",
+                "proxy-connection",
+                "transfer-encoding",
+                "upgrade",
+                "trailer",
+                "te",
+            ];
+            let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+            if OWNED.contains(&lower.as_str()) {
+                return Error::Invalid.code();
+            }
+            if lower == "content-length"
+                && (value.is_empty()
+                    || value.len() > 18
+                    || (value.len() > 1 && value[0] == b'0')
+                    || !value.iter().all(|c| c.is_ascii_digit())
+                    || (add && st.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(&lower))))
+            {
                 return Error::Invalid.code();
             }
             if st.committed {

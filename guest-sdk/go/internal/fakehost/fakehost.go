@@ -143,13 +143,15 @@ func (h *Host) SetHeader(name, value string) int32 { return h.header(name, value
 func (h *Host) AddHeader(name, value string) int32 { return h.header(name, value, true) }
 
 func (h *Host) header(name, value string, add bool) int32 {
+	k := host.CanonicalHeaderKey(name)
 	switch {
-	case !host.ValidHeaderName(name) || !host.ValidHeaderValue(value):
+	case !host.ResponseHeaderOK(name, value):
 		return host.ErrInvalid
 	case h.Committed:
 		return host.ErrCommitted
+	case add && k == "Content-Length" && len(h.Header[k]) > 0:
+		return host.ErrInvalid // one length per response
 	}
-	k := host.CanonicalHeaderKey(name)
 	if add {
 		h.Header[k] = append(h.Header[k], value)
 	} else {

@@ -31,6 +31,17 @@ func TestHeaderRulesMatchHost(t *testing.T) {
 	if ValidHeaderName("") {
 		t.Error("empty name is valid")
 	}
+	names := []string{"X-A", "Content-Length", "content-length", "Connection", "KEEP-ALIVE", "Proxy-Connection",
+		"Transfer-Encoding", "upgrade", "Trailer", "TE", "te", "Set-Cookie", "bad name", ""}
+	values := []string{"", "0", "12", "012", "-1", "1 2", "9999999999999999999", "close", "a\tb", "a\x01", "\x7f", "\x80"}
+	for _, n := range names {
+		for _, v := range values {
+			want := abi.CheckResponseHeader([]byte(n), []byte(v)) == 0
+			if got := ResponseHeaderOK(n, v); got != want {
+				t.Errorf("ResponseHeaderOK(%q, %q) = %v, the host says %v", n, v, got, want)
+			}
+		}
+	}
 }
 
 func TestCanonicalHeaderKey(t *testing.T) {
