@@ -32,8 +32,12 @@ timeout = "30s"
 func TestAMQPBackend(t *testing.T) {
 	node := rabbittest.Start(t)
 	body := fmt.Sprintf(amqpRoutes, node.URL())
-	baseA, _ := start(t, config.EngineWazero, body)
-	baseB, _ := start(t, config.EngineWazero, body)
+	baseA, logsA := start(t, config.EngineWazero, body)
+	baseB, logsB := start(t, config.EngineWazero, body)
+	// Both backends connect in the background: a publish before that is
+	// answered 5xx, and a subscription is bound only once connected.
+	waitLog(t, logsA, "events: AMQP connected")
+	waitLog(t, logsB, "events: AMQP connected")
 	pa, pb := newPoller(t, baseA), newPoller(t, baseB)
 	// The first poll subscribes (the binding exists when it returns).
 	subA, _ := pa.poll("0.01")

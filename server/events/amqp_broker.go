@@ -362,9 +362,7 @@ func (b *AMQPBroker) run() {
 	for attempt := 1; ; attempt++ {
 		s, deliveries, err := b.connect()
 		if err == nil {
-			if attempt > 1 {
-				b.log.Info("events: AMQP connected", "attempts", attempt)
-			}
+			b.log.Info("events: AMQP connected", "server", b.where, "attempts", attempt)
 			attempt, backoff = 0, b.opts.MinBackoff
 			b.serve(s, deliveries)
 			b.detach(s)
