@@ -4,6 +4,7 @@
 #   make test    install what is missing, then run every test
 #   make bench   requests/s through bubblewasm vs native net/http, same run
 #   make check   format, vet, tidy, cross-build the guest SDK; fails on change
+#   make fuzz    every fuzz target for FUZZTIME each (default 30s)
 
 SHELL   := /bin/bash
 GO      ?= go
@@ -16,7 +17,7 @@ LDFLAGS := -X main.version=$(VERSION)
 
 WASM_GO := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags=-s
 
-.PHONY: all build cli modules run test test-go test-sdk test-newcomer bench check deps deps-base clean
+.PHONY: all build cli modules run test test-go test-sdk test-newcomer bench check fuzz deps deps-base clean
 
 all: build
 
@@ -71,6 +72,10 @@ bench: deps cli $(BIN)/modules/hello.wasm $(BIN)/modules/hello-wat.wasm
 
 check:
 	@bash scripts/check.sh
+
+## fuzz: run every target of scripts/fuzz-targets.txt for FUZZTIME each.
+fuzz: deps-base
+	@bash scripts/fuzz.sh
 
 clean:
 	rm -rf $(BIN)

@@ -131,6 +131,10 @@ func (s *framingSniffer) observe(buf []byte) int {
 			s.head += int64(j + 1)
 		}
 		keep(j + 1)
+		if len(s.line) > maxSniffLine { // the same however the bytes were cut
+			s.lost()
+			break
+		}
 		s.endLine(bytes.TrimSuffix(s.line, []byte("\r")))
 		s.line = s.line[:0]
 	}
