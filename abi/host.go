@@ -42,7 +42,10 @@ type Exchange interface {
 	// SetHeader replaces (add=false) or appends to (add=true) a response
 	// header; false once metadata is committed. Name and value are valid.
 	SetHeader(name, value string, add bool) bool
-	// Log writes one record to the server log on the guest's behalf.
+	// Log writes one record to the server log on the guest's behalf. The
+	// level is one of the ABI's (LogLevel) and msg at most MaxLogBytes
+	// (CutLog); the Exchange rate-limits records as its route's
+	// configuration says.
 	Log(level slog.Level, msg string)
 }
 
@@ -251,12 +254,14 @@ func header(fn string, add bool, x Exchange, mem Memory, stack []uint64) error {
 	return nil
 }
 
+// logFunc clamps the level and cuts the record to MaxLogBytes before it
+// copies anything out of guest memory.
 func logFunc(x Exchange, mem Memory, stack []uint64) error {
 	msg, err := span(FuncLog, mem, u32(stack[1]), u32(stack[2]))
 	if err != nil {
 		return err
 	}
-	x.Log(slog.Level(int32(uint32(stack[0]))), string(msg))
+	x.Log(LogLevel(int32(uint32(stack[0]))), CutLog(msg, MaxLogBytes))
 	return nil
 }
 
