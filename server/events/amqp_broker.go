@@ -271,6 +271,9 @@ func (b *AMQPBroker) Fetch(ctx context.Context, id SubID, max int, timeout time.
 	return b.local.Fetch(ctx, id, max, timeout)
 }
 
+// Owner implements Broker.
+func (b *AMQPBroker) Owner(id SubID) (string, error) { return b.local.Owner(id) }
+
 // Unsubscribe implements Broker.
 func (b *AMQPBroker) Unsubscribe(ctx context.Context, id SubID) error {
 	var name string

@@ -25,8 +25,16 @@ type Broker interface {
 
 	// Subscribe creates a subscription to channel and returns its ID. Only
 	// messages published after Subscribe returns are guaranteed to reach
-	// it. Errors: ErrBadName, ErrBadOption, ErrFull, ErrClosed, ctx.Err().
+	// it. Errors: ErrBadName, ErrBadOption, ErrFull (the broker's
+	// MaxSubscriptions, or opts.MaxOwned for opts.Owner), ErrClosed,
+	// ctx.Err().
 	Subscribe(ctx context.Context, channel string, opts SubscribeOptions) (SubID, error)
+
+	// Owner returns the SubscribeOptions.Owner subscription id was made
+	// with, so that a caller can refuse an ID presented by someone else
+	// (the ABI glue answers another route as for an unknown ID). Errors:
+	// ErrSubscriptionGone, ErrClosed.
+	Owner(id SubID) (string, error)
 
 	// Fetch returns up to max queued messages of subscription id (all of
 	// them when max < 1), oldest first, in publish order. When none is
@@ -99,6 +107,14 @@ type SubscribeOptions struct {
 	// DefaultIdleTimeout; a negative value means never (for host-owned
 	// subscriptions only: a guest that forgets its ID would leak it).
 	IdleTimeout time.Duration
+	// Owner names who made the subscription (the ABI glue uses the
+	// route's name); Broker.Owner returns it. "" is an owner like any
+	// other.
+	Owner string
+	// MaxOwned caps the live subscriptions of Owner: Subscribe returns
+	// ErrFull when Owner already has this many, so that one owner cannot
+	// take the whole of MaxSubscriptions. 0 means no cap of its own.
+	MaxOwned int
 }
 
 // DefaultQueueSize is a subscription's queue size when
