@@ -14,12 +14,13 @@ import (
 // Keys allowed in each table, in schema order (the order error messages
 // list them in).
 var (
-	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "pubsub", "listener", "route"}
-	pubsubKeys   = []string{"backend", "url", "exchange", "queue_size", "overflow", "idle_timeout", "max_message_bytes"}
+	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "guest_log", "pubsub", "kv", "listener", "route"}
+	pubsubKeys   = []string{"backend", "url", "exchange", "queue_size", "overflow", "idle_timeout", "max_message_bytes", "max_subscriptions"}
 	listenerKeys = []string{"name", "address", "transport", "socket_mode", "max_line_bytes",
 		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes"}
 	routeKeys = []string{"name", "module", "transport", "builtin", "channel", "build", "abi", "match", "engine", "instances", "pool_size",
-		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv", "dial"}
+		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv", "dial",
+		"log_rate", "log_burst", "max_subscriptions"}
 
 	engines   = []string{EngineWazero, EngineWasmtime}
 	instances = []string{InstancesFresh, InstancesPool}
@@ -285,7 +286,9 @@ func (c *checker) config(doc map[string]any) *Config {
 		}
 	}
 
+	c.guestLog(root, cfg)
 	c.pubsub(root, cfg)
+	c.kv(root, cfg)
 
 	listeners, _, _, _ := c.arrayOfTables(root, "listener")
 	seen := map[string]table{}
@@ -529,6 +532,7 @@ func (c *checker) route(t table, engine string) Route {
 	if f, ok := c.get(t, "dial"); ok {
 		r.Dial = c.dial(f)
 	}
+	c.routeGuest(t, &r)
 	return r
 }
 
@@ -635,7 +639,8 @@ func (c *checker) patterns(f field) []string {
 
 // pubsub reads the [pubsub] table.
 func (c *checker) pubsub(root table, cfg *Config) {
-	cfg.PubSub = PubSub{QueueSize: DefaultQueueSize, Overflow: DefaultOverflow, IdleTimeout: DefaultIdleSubscription, MaxMessageBytes: DefaultMaxMessageBytes, Backend: DefaultBackend}
+	cfg.PubSub = PubSub{QueueSize: DefaultQueueSize, Overflow: DefaultOverflow, IdleTimeout: DefaultIdleSubscription, MaxMessageBytes: DefaultMaxMessageBytes, Backend: DefaultBackend,
+		MaxSubscriptions: DefaultMaxSubscriptions}
 	f, ok := c.get(root, "pubsub")
 	if !ok {
 		return
@@ -667,6 +672,7 @@ func (c *checker) pubsub(root table, cfg *Config) {
 			cfg.PubSub.MaxMessageBytes = n
 		}
 	}
+	c.pubsubMaxSubscriptions(t, &cfg.PubSub)
 	c.pubsubBackend(t, &cfg.PubSub)
 }
 
