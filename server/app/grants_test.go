@@ -1,0 +1,137 @@
+package app_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/bubblewasm/bubblewasm/internal/testapp"
+)
+
+// Route "public" may use the channel "public"; route "secret" the channel
+// "secret". Both run the same module.
+const twoGrants = `
+[[route]]
+name = "public"
+module = "pubsub.wasm"
+match = { PATH_INFO = "/public" }
+pubsub = ["public"]
+
+[[route]]
+name = "secret"
+module = "pubsub.wasm"
+match = { PATH_INFO = "/secret" }
+pubsub = ["secret"]
+`
+
+// The issue's cross-route attack: route X, granted "public", fetches and
+// cancels route Y's subscription to "secret" with Y's id. A subscription
+// belongs to the route that made it: X gets the answer an unknown id
+// gets, and Y's subscription is untouched.
+func TestSubscriptionBoundToRoute(t *testing.T) {
+	for _, engine := range testapp.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			base, logs := start(t, engine, twoGrants, "pubsub")
+			ps := func(route, want, body string, headers ...string) string {
+				t.Helper()
+				status, got := do(t, "POST", base+"/"+route, body, headers...)
+				if status != 200 || (want != "" && got != want) {
+					t.Fatalf("%s %v: %d %q, want 200 %q", route, headers, status, got, want)
+				}
+				return got
+			}
+			id := ps("secret", "", "", "X-Op: subscribe", "X-Channel: secret")
+			ps("secret", "published 1\n", "the launch codes", "X-Op: publish", "X-Channel: secret")
+
+			unknown := ps("public", "", "", "X-Op: fetch", "X-Sub: "+strings.Repeat("A", len(id)), "X-Timeout-Ms: -1")
+			if unknown != "error -1\n" {
+				t.Fatalf("fetch of an unknown id: %q", unknown)
+			}
+			ps("public", unknown, "", "X-Op: fetch", "X-Sub: "+id, "X-Timeout-Ms: -1")
+			ps("public", unknown, "", "X-Op: announce", "X-Sub: "+id, "X-Buf: 1", "X-Timeout-Ms: -1")
+			ps("public", unknown, "", "X-Op: unsubscribe", "X-Sub: "+id)
+			waitLog(t, logs, "subscription id of another route", "route=public", "owner=secret")
+			if strings.Contains(logs.String(), id) {
+				t.Error("the log shows a subscription id, a bearer token")
+			}
+
+			// Y still has its subscription and its message.
+			ps("secret", "got: the launch codes\n", "", "X-Op: fetch", "X-Sub: "+id)
+			ps("secret", "unsubscribed\n", "", "X-Op: unsubscribe", "X-Sub: "+id)
+		})
+	}
+}
+
+// The issue's subscription flood: one route subscribing in a loop. It is
+// stopped at its own cap with ERR_FULL (-9, not ERR_TOO_LARGE), and
+// another route can still subscribe; the process-wide cap stops the sum.
+func TestSubscriptionQuotaPerRoute(t *testing.T) {
+	const routes = `
+[pubsub]
+max_subscriptions = 12
+
+[[route]]
+name = "hog"
+module = "flood.wasm"
+match = { PATH_INFO = "/hog" }
+pubsub = ["chat"]
+max_subscriptions = 5
+
+[[route]]
+name = "other"
+module = "flood.wasm"
+match = { PATH_INFO = "/other" }
+pubsub = ["chat"]
+max_subscriptions = 10
+`
+	for _, engine := range testapp.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			base, logs := start(t, engine, routes, "flood")
+			sub := func(route, count, want string) {
+				t.Helper()
+				status, got := do(t, "POST", base+"/"+route, "", "X-Op: subscribe", "X-Count: "+count)
+				if status != 200 || got != want {
+					t.Fatalf("%s: %d %q, want %q", route, status, got, want)
+				}
+			}
+			sub("hog", "1000000", "error -9 after 5\n")
+			sub("hog", "1", "error -9 after 0\n")
+			waitLog(t, logs, "subscription cap reached", "route=hog")
+			sub("other", "3", "done 3\n")
+			// 5 + 3 of 12: the process-wide cap leaves "other" 4 more.
+			sub("other", "10", "error -9 after 4\n")
+		})
+	}
+}
+
+// A full namespace answers ERR_FULL (-9), which no longer reads as a value
+// too large (ERR_TOO_LARGE, -7, still is for a value over the limit).
+func TestKVFullIsErrFull(t *testing.T) {
+	const routes = `
+[kv]
+max_keys = 2
+max_value_bytes = "1KiB"
+
+[[route]]
+name = "kva"
+module = "kv.wasm"
+match = { PATH_INFO = "/a" }
+kv = "shared"
+`
+	for _, engine := range testapp.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			base, _ := start(t, engine, routes, "kv")
+			kv := func(want, body string, headers ...string) {
+				t.Helper()
+				status, got := do(t, "POST", base+"/a", body, headers...)
+				if status != 200 || got != want {
+					t.Fatalf("%v: %d %q, want 200 %q", headers, status, got, want)
+				}
+			}
+			kv("ok\n", "1", "X-Op: set", "X-Key: k1")
+			kv("ok\n", "2", "X-Op: set", "X-Key: k2")
+			kv("error -9\n", "3", "X-Op: set", "X-Key: k3")
+			kv("ok\n", "2b", "X-Op: set", "X-Key: k2") // replacing needs no room
+			kv("error -7\n", strings.Repeat("v", 1025), "X-Op: set", "X-Key: k2")
+		})
+	}
+}
