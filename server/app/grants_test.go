@@ -61,6 +61,75 @@ func TestSubscriptionBoundToRoute(t *testing.T) {
 	}
 }
 
+// Routes that name one pubsub_scope share their subscriptions (the chat's
+// page subscribes, its pull fetches), each within its own grant; a route
+// outside the scope cannot use them, whatever its grant.
+func TestSubscriptionScope(t *testing.T) {
+	const routes = `
+[[route]]
+name = "maker"
+module = "pubsub.wasm"
+match = { PATH_INFO = "/maker" }
+pubsub = ["chat"]
+pubsub_scope = "app"
+
+[[route]]
+name = "user"
+module = "pubsub.wasm"
+match = { PATH_INFO = "/user" }
+pubsub = ["chat", "other"]
+pubsub_scope = "app"
+
+[[route]]
+name = "narrow"
+module = "pubsub.wasm"
+match = { PATH_INFO = "/narrow" }
+pubsub = ["other"]
+pubsub_scope = "app"
+
+[[route]]
+name = "outsider"
+module = "pubsub.wasm"
+match = { PATH_INFO = "/outsider" }
+pubsub = ["*"]
+
+[[route]]
+name = "app"
+module = "pubsub.wasm"
+match = { PATH_INFO = "/app" }
+pubsub = ["*"]
+`
+	for _, engine := range testapp.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			base, logs := start(t, engine, routes, "pubsub")
+			ps := func(route, want, body string, headers ...string) string {
+				t.Helper()
+				status, got := do(t, "POST", base+"/"+route, body, headers...)
+				if status != 200 || (want != "" && got != want) {
+					t.Fatalf("%s %v: %d %q, want 200 %q", route, headers, status, got, want)
+				}
+				return got
+			}
+			id := ps("maker", "", "", "X-Op: subscribe", "X-Channel: chat")
+			sub := "X-Sub: " + id
+			ps("maker", "published 1\n", "m1", "X-Op: publish", "X-Channel: chat")
+			ps("maker", "published 1\n", "m2", "X-Op: publish", "X-Channel: chat")
+			ps("user", "got: m1\n", "", "X-Op: fetch", sub)
+			// Outside the scope, even with a grant of everything, and even
+			// a route whose name is the scope's: unknown.
+			ps("outsider", "error -1\n", "", "X-Op: fetch", sub, "X-Timeout-Ms: -1")
+			ps("app", "error -1\n", "", "X-Op: fetch", sub, "X-Timeout-Ms: -1")
+			// In the scope, but the grant does not cover the channel.
+			ps("narrow", "error -1\n", "", "X-Op: fetch", sub, "X-Timeout-Ms: -1")
+			ps("narrow", "error -1\n", "", "X-Op: unsubscribe", sub)
+			waitLog(t, logs, "does not grant", "route=narrow", "channel=chat")
+			ps("maker", "got: m2\n", "", "X-Op: fetch", sub)
+			ps("user", "unsubscribed\n", "", "X-Op: unsubscribe", sub)
+			ps("maker", "error -1\n", "", "X-Op: fetch", sub)
+		})
+	}
+}
+
 // The issue's subscription flood: one route subscribing in a loop. It is
 // stopped at its own cap with ERR_FULL (-9, not ERR_TOO_LARGE), and
 // another route can still subscribe; the process-wide cap stops the sum.

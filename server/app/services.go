@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -161,8 +162,9 @@ func (h *hub) services(rc config.Route, logger *slog.Logger) (wasm.Services, err
 	log := h.guestLogger(rc, logger).With("route", rc.Name)
 	if rc.PubSub != nil {
 		maxOwned := cmp.Or(rc.Guest.MaxSubscriptions, config.DefaultRouteMaxSubscriptions)
+		owner := scopeOf(rc)
 		s.PubSub = func(ctx context.Context) abi.PubSub {
-			return &pubsubGrant{h: h, route: rc.Name, maxOwned: maxOwned, patterns: rc.PubSub, ctx: h.bind(ctx), log: log}
+			return &pubsubGrant{h: h, owner: owner, maxOwned: maxOwned, patterns: rc.PubSub, ctx: h.bind(ctx), log: log}
 		}
 	}
 	if rc.Signals != nil {
@@ -225,14 +227,26 @@ func denied(log *slog.Logger, what, name string) error {
 	return fmt.Errorf("%s %q: %w", what, name, abi.ErrNotGranted)
 }
 
+// scopeOf is the owner of the subscriptions a route makes: its pub/sub
+// scope, by default its own. The prefixes keep a route named "x" apart
+// from a scope named "x".
+func scopeOf(rc config.Route) string {
+	if rc.Guest.PubSubScope != "" {
+		return "scope:" + rc.Guest.PubSubScope
+	}
+	return "route:" + rc.Name
+}
+
 // pubsubGrant is a route's pub/sub grant bound to one exchange. The
-// subscriptions it makes belong to the route (SubscribeOptions.Owner): an
-// ID presented on another route is answered as an unknown one, and the
-// route's live subscriptions are capped (maxOwned) so that it cannot take
-// the broker's whole capacity from the other routes.
+// subscriptions it makes belong to the route's scope
+// (SubscribeOptions.Owner): an ID presented on a route of another scope,
+// or on a route whose grant does not cover the subscription's channel, is
+// answered as an unknown one; and the scope's live subscriptions are
+// capped (maxOwned) so that it cannot take the broker's whole capacity
+// from the other routes.
 type pubsubGrant struct {
 	h        *hub
-	route    string
+	owner    string
 	maxOwned int
 	patterns []string
 	ctx      context.Context
@@ -252,7 +266,7 @@ func (g *pubsubGrant) Subscribe(channel string) (string, error) {
 		return "", err
 	}
 	opts := g.h.subOpts
-	opts.Owner, opts.MaxOwned = g.route, g.maxOwned
+	opts.Owner, opts.MaxOwned = g.owner, g.maxOwned
 	id, err := g.h.broker.Subscribe(g.ctx, channel, opts)
 	if errors.Is(err, events.ErrFull) {
 		g.log.Warn("guest cannot subscribe: subscription cap reached", "err", err)
@@ -260,13 +274,19 @@ func (g *pubsubGrant) Subscribe(channel string) (string, error) {
 	return string(id), serviceError(err)
 }
 
-// own checks that the route made subscription id; another route's ID is
-// ErrGone, as an unknown one is.
+// own checks that a route of this scope made subscription id, on a
+// channel this route's grant covers; any other ID is ErrGone, as an
+// unknown one is.
 func (g *pubsubGrant) own(id events.SubID) error {
-	owner, err := g.h.broker.Owner(id)
-	if err == nil && owner != g.route {
-		g.log.Warn("guest presented the subscription id of another route", "owner", owner)
+	info, err := g.h.broker.Info(id)
+	switch {
+	case err != nil:
+	case info.Owner != g.owner:
+		g.log.Warn("guest presented the subscription id of another route", "owner", strings.TrimPrefix(strings.TrimPrefix(info.Owner, "route:"), "scope:"))
 		err = fmt.Errorf("%w: made by another route", events.ErrSubscriptionGone)
+	case !events.ChannelAllowed(g.patterns, info.Channel):
+		g.log.Warn("guest presented the id of a subscription to a channel its route does not grant", "channel", info.Channel)
+		err = fmt.Errorf("%w: channel not granted to this route", events.ErrSubscriptionGone)
 	}
 	return serviceError(err)
 }

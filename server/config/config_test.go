@@ -464,7 +464,7 @@ func TestRouteBad(t *testing.T) {
 func TestUnknownKeys(t *testing.T) {
 	const top = "engine, cache_dir, shutdown_timeout, log_level, guest_log, pubsub, kv, listener, route"
 	const lst = "name, address, transport, socket_mode, max_line_bytes, read_header_timeout, idle_timeout, max_header_bytes, max_body_bytes"
-	const rte = "name, module, transport, builtin, channel, build, abi, match, engine, instances, pool_size, max_concurrency, timeout, memory, max_stack, pubsub, signals, kv, dial, log_rate, log_burst, max_subscriptions"
+	const rte = "name, module, transport, builtin, channel, build, abi, match, engine, instances, pool_size, max_concurrency, timeout, memory, max_stack, pubsub, signals, kv, dial, pubsub_scope, log_rate, log_burst, max_subscriptions"
 	runBad(t, []badCase{
 		{"top level", "# comment\nengin = \"wazero\"\n" + route1, `bubble.toml:2: engin: unknown key (allowed: ` + top + `)`},
 		{"top level table", route1 + "\n[server]\nport = 1\n", `bubble.toml:4: server: unknown key (allowed: ` + top + `)`},

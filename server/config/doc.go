@@ -86,7 +86,10 @@
 //	                           # stdout/stderr lines, host lines about it), >= 1; the excess is
 //	                           # dropped and counted, as for [guest_log]
 //	log_burst = 1000           # records at once after a quiet spell, >= 1
-//	max_subscriptions = 16384  # live subscriptions the route's module made, >= 1 (ERR_FULL beyond)
+//	pubsub_scope = "chat"      # pubsub only: routes naming one scope share their subscriptions
+//	                           # (fetch/unsubscribe within each one's grant) and max_subscriptions;
+//	                           # default: the route's own, shared with no other route
+//	max_subscriptions = 16384  # live subscriptions of the route's scope, >= 1 (ERR_FULL beyond)
 //
 // Any key not listed is an error, except inside match, whose keys are
 // environment variable names chosen by the user. An array of inline tables

@@ -1,5 +1,7 @@
 package config
 
+import "strings"
+
 // Settings that bound what guests cost the host through the log and the
 // event services: the guest log budget ([guest_log], route log_rate and
 // log_burst), subscriptions ([pubsub] max_subscriptions, route
@@ -69,16 +71,22 @@ type KV struct {
 }
 
 // GuestLimits are a route's limits on what its module costs the host
-// beyond its exchanges.
+// beyond its exchanges, and the scope in which its subscriptions are
+// shared and counted.
 type GuestLimits struct {
 	// LogRate is the log records per second the route's module may make
 	// in the long run; the excess is dropped and counted.
 	LogRate int
 	// LogBurst is how many records pass at once after a quiet spell.
 	LogBurst int
-	// MaxSubscriptions caps the route's live subscriptions (ERR_FULL
-	// beyond).
+	// MaxSubscriptions caps the live subscriptions of the route's pub/sub
+	// scope (ERR_FULL beyond).
 	MaxSubscriptions int
+	// PubSubScope names the routes that share subscriptions: a
+	// subscription made on a route can be fetched from and ended on the
+	// routes of the same scope only (and only within each one's pubsub
+	// grant). "" is the route's own scope, shared with no other route.
+	PubSubScope string
 }
 
 var (
@@ -170,7 +178,8 @@ func (c *checker) pubsubMaxSubscriptions(t table, p *PubSub) {
 	}
 }
 
-// routeGuest reads a route's log_rate, log_burst and max_subscriptions.
+// routeGuest reads a route's log_rate, log_burst, max_subscriptions and
+// pubsub_scope. It runs after the pubsub grant is read.
 func (c *checker) routeGuest(t table, r *Route) {
 	r.Guest = DefaultGuestLimits()
 	if f, ok := c.get(t, "log_rate"); ok {
@@ -186,6 +195,18 @@ func (c *checker) routeGuest(t table, r *Route) {
 	if f, ok := c.get(t, "max_subscriptions"); ok {
 		if n, ok := c.integer(f, 1); ok {
 			r.Guest.MaxSubscriptions = n
+		}
+	}
+	if f, ok := c.get(t, "pubsub_scope"); ok {
+		s, ok := c.name(f)
+		switch {
+		case !ok:
+		case len(s) > 256 || strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r > '~' }):
+			c.errorf(f.path, f.line, "must be 1 to 256 bytes of printable ASCII without spaces, got %q", s)
+		case r.PubSub == nil:
+			c.errorf(f.path, f.line, "only valid with a pubsub grant")
+		default:
+			r.Guest.PubSubScope = s
 		}
 	}
 }

@@ -15,6 +15,7 @@ func TestGuestLimitsGood(t *testing.T) {
 			func(c *Config) any { return c.KV }, KV{Eviction: "soonest-expiry", MaxKeys: 1, MaxBytes: 10, MaxValueBytes: 10}},
 		{"pubsub max_subscriptions", "[pubsub]\nmax_subscriptions = 3\n" + route1, func(c *Config) any { return c.PubSub.MaxSubscriptions }, 3},
 		{"pubsub max_subscriptions default", route1, func(c *Config) any { return c.PubSub.MaxSubscriptions }, 1 << 20},
+		{"pubsub_scope", route1 + "pubsub = [\"chat\"]\npubsub_scope = \"chat-app\"\n", func(c *Config) any { return r(c).PubSubScope }, "chat-app"},
 	})
 }
 
@@ -28,6 +29,11 @@ func TestGuestLimitsBad(t *testing.T) {
 		{"max_subscriptions zero", route1 + "max_subscriptions = 0\n", "bubble.toml:3: route[1].max_subscriptions: must be at least 1, got 0"},
 		{"max_subscriptions huge", route1 + "max_subscriptions = -9223372036854775808\n",
 			"bubble.toml:3: route[1].max_subscriptions: must be at least 1, got -9223372036854775808"},
+		{"pubsub_scope without pubsub", route1 + "pubsub_scope = \"chat\"\n", "bubble.toml:3: route[1].pubsub_scope: only valid with a pubsub grant"},
+		{"pubsub_scope empty", route1 + "pubsub = [\"chat\"]\npubsub_scope = \"\"\n", "bubble.toml:4: route[1].pubsub_scope: must not be empty"},
+		{"pubsub_scope space", route1 + "pubsub = [\"chat\"]\npubsub_scope = \"a b\"\n",
+			`bubble.toml:4: route[1].pubsub_scope: must be 1 to 256 bytes of printable ASCII without spaces, got "a b"`},
+		{"pubsub_scope not a string", route1 + "pubsub = [\"chat\"]\npubsub_scope = 1\n", "bubble.toml:4: route[1].pubsub_scope: must be a string, not integer"},
 		{"guest_log not a table", "guest_log = 5\n" + route1, "bubble.toml:1: guest_log: must be a table, not integer"},
 		{"guest_log unknown key", "[guest_log]\nlines = 5\n" + route1, "bubble.toml:2: guest_log.lines: unknown key (allowed: rate, burst)"},
 		{"guest_log rate zero", "[guest_log]\nrate = 0\n" + route1, "bubble.toml:2: guest_log.rate: must be at least 1, got 0"},

@@ -20,7 +20,7 @@ var (
 		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes"}
 	routeKeys = []string{"name", "module", "transport", "builtin", "channel", "build", "abi", "match", "engine", "instances", "pool_size",
 		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv", "dial",
-		"log_rate", "log_burst", "max_subscriptions"}
+		"pubsub_scope", "log_rate", "log_burst", "max_subscriptions"}
 
 	engines   = []string{EngineWazero, EngineWasmtime}
 	instances = []string{InstancesFresh, InstancesPool}

@@ -271,8 +271,8 @@ func (b *AMQPBroker) Fetch(ctx context.Context, id SubID, max int, timeout time.
 	return b.local.Fetch(ctx, id, max, timeout)
 }
 
-// Owner implements Broker.
-func (b *AMQPBroker) Owner(id SubID) (string, error) { return b.local.Owner(id) }
+// Info implements Broker.
+func (b *AMQPBroker) Info(id SubID) (SubInfo, error) { return b.local.Info(id) }
 
 // Unsubscribe implements Broker.
 func (b *AMQPBroker) Unsubscribe(ctx context.Context, id SubID) error {

@@ -30,11 +30,12 @@ type Broker interface {
 	// ctx.Err().
 	Subscribe(ctx context.Context, channel string, opts SubscribeOptions) (SubID, error)
 
-	// Owner returns the SubscribeOptions.Owner subscription id was made
-	// with, so that a caller can refuse an ID presented by someone else
-	// (the ABI glue answers another route as for an unknown ID). Errors:
-	// ErrSubscriptionGone, ErrClosed.
-	Owner(id SubID) (string, error)
+	// Info describes subscription id: its channel and the
+	// SubscribeOptions.Owner it was made with, so that a caller can refuse
+	// an ID presented by someone else (the ABI glue answers another route,
+	// or a route whose grant does not cover the channel, as for an
+	// unknown ID). Errors: ErrSubscriptionGone, ErrClosed.
+	Info(id SubID) (SubInfo, error)
 
 	// Fetch returns up to max queued messages of subscription id (all of
 	// them when max < 1), oldest first, in publish order. When none is
@@ -59,6 +60,12 @@ type Broker interface {
 	// Close ends every subscription; waiting Fetches return ErrClosed, and
 	// so does every later call. Close is idempotent.
 	Close() error
+}
+
+// SubInfo is what Broker.Info tells about a subscription.
+type SubInfo struct {
+	Channel string
+	Owner   string
 }
 
 // SubID identifies a subscription. It is an unguessable bearer token (128
@@ -108,8 +115,8 @@ type SubscribeOptions struct {
 	// subscriptions only: a guest that forgets its ID would leak it).
 	IdleTimeout time.Duration
 	// Owner names who made the subscription (the ABI glue uses the
-	// route's name); Broker.Owner returns it. "" is an owner like any
-	// other.
+	// route's pub/sub scope); Broker.Info returns it. "" is an owner like
+	// any other.
 	Owner string
 	// MaxOwned caps the live subscriptions of Owner: Subscribe returns
 	// ErrFull when Owner already has this many, so that one owner cannot

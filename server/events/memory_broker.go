@@ -240,13 +240,13 @@ func (b *MemoryBroker) Fetch(ctx context.Context, id SubID, max int, timeout tim
 	return msgs, err
 }
 
-// Owner implements Broker.
-func (b *MemoryBroker) Owner(id SubID) (string, error) {
+// Info implements Broker.
+func (b *MemoryBroker) Info(id SubID) (SubInfo, error) {
 	s, err := b.lookup(id)
 	if err != nil {
-		return "", err
+		return SubInfo{}, err
 	}
-	return s.owner, nil
+	return SubInfo{Channel: s.ch.name, Owner: s.owner}, nil
 }
 
 // Unsubscribe implements Broker.

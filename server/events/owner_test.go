@@ -8,36 +8,36 @@ import (
 	"time"
 )
 
-// A subscription remembers its owner, and Owner answers an unknown or
-// ended ID as Fetch does.
-func TestOwner(t *testing.T) {
+// A subscription remembers its channel and owner, and Info answers an
+// unknown or ended ID as Fetch does.
+func TestInfo(t *testing.T) {
 	b := newBroker(t, BrokerOptions{})
-	a := subscribe(t, b, "chat", SubscribeOptions{Owner: "route-a"})
+	a := subscribe(t, b, "chat.a", SubscribeOptions{Owner: "route-a"})
 	anon := subscribe(t, b, "chat", SubscribeOptions{})
 	for _, tc := range []struct {
-		id    SubID
-		owner string
-		err   error
+		id   SubID
+		info SubInfo
+		err  error
 	}{
-		{a, "route-a", nil},
-		{anon, "", nil},
-		{"unknown", "", ErrSubscriptionGone},
-		{"", "", ErrSubscriptionGone},
+		{a, SubInfo{Channel: "chat.a", Owner: "route-a"}, nil},
+		{anon, SubInfo{Channel: "chat"}, nil},
+		{"unknown", SubInfo{}, ErrSubscriptionGone},
+		{"", SubInfo{}, ErrSubscriptionGone},
 	} {
-		owner, err := b.Owner(tc.id)
-		if owner != tc.owner || !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
-			t.Errorf("Owner(%q) = %q, %v; want %q, %v", tc.id, owner, err, tc.owner, tc.err)
+		info, err := b.Info(tc.id)
+		if info != tc.info || !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
+			t.Errorf("Info(%q) = %+v, %v; want %+v, %v", tc.id, info, err, tc.info, tc.err)
 		}
 	}
 	if err := b.Unsubscribe(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Owner(a); !errors.Is(err, ErrSubscriptionGone) {
-		t.Errorf("Owner after Unsubscribe: %v", err)
+	if _, err := b.Info(a); !errors.Is(err, ErrSubscriptionGone) {
+		t.Errorf("Info after Unsubscribe: %v", err)
 	}
 	b.Close()
-	if _, err := b.Owner(anon); !errors.Is(err, ErrClosed) {
-		t.Errorf("Owner after Close: %v", err)
+	if _, err := b.Info(anon); !errors.Is(err, ErrClosed) {
+		t.Errorf("Info after Close: %v", err)
 	}
 }
 
