@@ -15,8 +15,8 @@
   (import "bubblewasm_pubsub_v1" "publish" (func $publish (param i32 i32 i32 i32) (result i32)))
   (import "bubblewasm_pubsub_v1" "subscribe" (func $subscribe (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
-  ;; 17 pages: room for a 1 MiB record at 65536.
-  (memory (export "memory") 17)
+  ;; 18 pages: room for a 1 MiB record and its newline at 65536.
+  (memory (export "memory") 18)
   (data (i32.const 0) "HTTP_X_OP")
   (data (i32.const 16) "HTTP_X_COUNT")
   (data (i32.const 32) "HTTP_X_LEN")

@@ -13,10 +13,10 @@
 //	logger := lim.Logger(base) // or slog.New(lim.Handler(base.Handler()))
 //
 // Records over the budget are dropped and counted. The count is reported as
-// one WARN record, "log records dropped", with attribute dropped=N, before
-// the next record that is let through, or after Options.ReportEvery if
-// none is, or at Close: a flood costs a bounded number of lines and is
-// never silent. A Limiter may have a parent (Options.Parent), a budget
+// one WARN record, "log records dropped: over the rate limit", with
+// attribute dropped=N, Options.ReportEvery after the first drop it counts
+// (and at Close): however long a flood lasts it costs the budget plus one
+// line per ReportEvery, and it is never silent. A Limiter may have a parent (Options.Parent), a budget
 // shared by all routes, so that the process's log volume is bounded too;
 // a record must fit both.
 //

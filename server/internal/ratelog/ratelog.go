@@ -22,8 +22,8 @@ const (
 	// DefaultMaxBytes caps a record's message and each string attribute:
 	// the ABI's cap on a guest's record.
 	DefaultMaxBytes = abi.MaxLogBytes
-	// DefaultReportEvery is the longest a count of dropped records waits
-	// to be reported when nothing else is logged.
+	// DefaultReportEvery is how long a count of dropped records waits to
+	// be reported: one report per 5 s at most while records are dropped.
 	DefaultReportEvery = 5 * time.Second
 )
 
@@ -46,8 +46,9 @@ type Options struct {
 	// whole process's): a record passes only when both have a token. The
 	// dropped count is reported by this Limiter, with its attributes.
 	Parent *Limiter
-	// ReportEvery bounds how long dropped records go unreported when
-	// nothing is let through (default DefaultReportEvery).
+	// ReportEvery is how long after the first unreported drop the count is
+	// reported (default DefaultReportEvery): at most one report per
+	// ReportEvery however long a flood lasts.
 	ReportEvery time.Duration
 }
 
@@ -94,8 +95,8 @@ func (l *Limiter) Logger(base *slog.Logger) *slog.Logger { return slog.New(l.Han
 func (l *Limiter) Dropped() int64 { return l.total.Load() }
 
 // Close reports the records dropped and not reported yet, and stops l's
-// timer. l still limits records after Close; their drops are reported when
-// a record is let through. Close always returns nil.
+// timer. l still limits records after Close; what it drops then is counted
+// (Dropped) but not reported. Close always returns nil.
 func (l *Limiter) Close() error {
 	l.mu.Lock()
 	l.closed = true
@@ -169,9 +170,6 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	if !h.l.allow() {
 		h.l.drop(h.next)
 		return nil
-	}
-	if n, _ := h.l.take(); n > 0 {
-		h.l.report(ctx, h.next, n)
 	}
 	return h.next.Handle(ctx, cutRecord(r, h.l.opts.MaxBytes))
 }

@@ -72,10 +72,11 @@ func jsonNumber(v any) string {
 }
 
 // A burst passes, the rest is dropped, and the count is reported once,
-// just before the next record let through.
-func TestBurstThenReportOnResume(t *testing.T) {
+// ReportEvery after the first drop, however many records pass or drop in
+// between.
+func TestBurstThenOneReport(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		logger, lim, out := newLogger(t, ratelog.Options{Rate: 10, Burst: 5}, slog.LevelInfo)
+		logger, lim, out := newLogger(t, ratelog.Options{Rate: 10, Burst: 5, ReportEvery: 5 * time.Second}, slog.LevelInfo)
 		for i := range 20 {
 			logger.Info("r", "i", i)
 		}
@@ -85,13 +86,35 @@ func TestBurstThenReportOnResume(t *testing.T) {
 		if lim.Dropped() != 15 {
 			t.Fatalf("Dropped() = %d, want 15", lim.Dropped())
 		}
-		time.Sleep(100 * time.Millisecond) // one token
-		logger.Warn("again")
-		got := messages(out.records(t))
-		if strings.Join(got[5:], ",") != "DROPPED:15,again" {
-			t.Fatalf("after resuming: %v", got[5:])
+		// A sustained flood: a record every 50 ms, one token every 100 ms.
+		for range 40 {
+			time.Sleep(50 * time.Millisecond)
+			logger.Warn("flood")
 		}
-		report := out.records(t)[5]
+		synctest.Wait()
+		got := messages(out.records(t))
+		var reports []string
+		passed := 0
+		for _, m := range got {
+			switch {
+			case strings.HasPrefix(m, "DROPPED:"):
+				reports = append(reports, m)
+			case m == "flood":
+				passed++
+			}
+		}
+		// 2 s of flood: 20 tokens, 20 more drops; the first report came
+		// 5 s after the first drop, which is not yet.
+		if len(reports) != 0 || passed != 20 {
+			t.Fatalf("after 2 s: %d passed, reports %v", passed, reports)
+		}
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		recs := out.records(t)
+		report := recs[len(recs)-1]
+		if m := messages(recs[len(recs)-1:]); m[0] != "DROPPED:35" {
+			t.Fatalf("the report: %v", m)
+		}
 		if report["level"] != "WARN" || report["rate"] != 10.0 || report["burst"] != 5.0 {
 			t.Errorf("report record: %v", report)
 		}
