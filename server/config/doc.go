@@ -76,7 +76,9 @@
 //	memory = "64MiB"           # 64KiB..4GiB, a whole number of 64KiB pages
 //	max_stack = "4MiB"         # call-stack budget (estimated frame bytes), 64KiB..1GiB;
 //	                           # a deeper call traps (see server/wasm/stackguard.go)
-//	pubsub = ["chat", "news.*"]  # channels the module may publish/subscribe to
+//	pubsub = ["chat", "news.*"]  # channels the module may publish/subscribe to (names and
+//	                           # patterns: non-empty dot-separated segments; abi/ABI.md,
+//	                           # "Names and grants")
 //	signals = ["job.*"]        # signal names the module may wait on and send
 //	kv = "chat"                # the key-value namespace the module may use
 //	dial = { worker = "unix:///run/worker.sock" }  # workers the module may call by name
