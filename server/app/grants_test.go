@@ -4,7 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
+	"github.com/bubblewasm/bubblewasm/server/events"
 )
 
 // Route "public" may use the channel "public"; route "secret" the channel
@@ -202,5 +204,12 @@ kv = "shared"
 			kv("ok\n", "2b", "X-Op: set", "X-Key: k2") // replacing needs no room
 			kv("error -7\n", strings.Repeat("v", 1025), "X-Op: set", "X-Key: k2")
 		})
+	}
+}
+
+// The ABI's size limits on names are the event services' own.
+func TestNameLimitsMatch(t *testing.T) {
+	if abi.MaxNameBytes != events.MaxNameBytes {
+		t.Errorf("abi.MaxNameBytes %d, events.MaxNameBytes %d", abi.MaxNameBytes, events.MaxNameBytes)
 	}
 }
