@@ -3,6 +3,7 @@ package abi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -24,18 +25,41 @@ const (
 // store the route was not granted.
 const ErrDenied int32 = -8
 
-// MaxSubscriptionID is the longest subscription id subscribe writes.
-const MaxSubscriptionID = 64
+// Size limits of the extensions' arguments. The host checks them before it
+// copies anything out of guest memory.
+const (
+	// MaxSubscriptionID is the longest subscription id subscribe writes;
+	// a longer id passed to fetch or unsubscribe is ERR_NOT_FOUND.
+	MaxSubscriptionID = 64
+	// MaxNameBytes is the longest channel or signal name (ERR_INVALID
+	// beyond).
+	MaxNameBytes = 256
+	// MaxKeyBytes is the longest key-value key: set answers ERR_TOO_LARGE
+	// beyond it, get ERR_NOT_FOUND and delete 0.
+	MaxKeyBytes = 256
+	// MaxTargetBytes is the longest dial target name (ERR_DENIED beyond:
+	// no route names one).
+	MaxTargetBytes = 64
+)
 
 // Errors the services behind the extensions return; ErrorCode maps them.
 var (
 	// ErrNotGranted: the route may not use this channel, signal or store.
 	ErrNotGranted = errors.New("not granted to this route")
-	// ErrGone: the subscription does not exist (dropped, or never was).
+	// ErrGone: the subscription does not exist (dropped, or never was), or
+	// another route made it.
 	ErrGone = errors.New("subscription gone")
 	// ErrInvalidName: a channel, signal or key name the service refuses.
 	ErrInvalidName = errors.New("invalid name")
+	// ErrCapacity: a store or service is at capacity (ErrFull).
+	ErrCapacity = errors.New("capacity reached")
 )
+
+// The byte slices the extensions' methods below receive (messages,
+// payloads, values, requests) alias guest memory and are valid only during
+// the call: an implementation checks their size against its limits first
+// and copies what it keeps, so that a guest cannot make the host copy more
+// than a limit allows.
 
 // PubSub is a route's view of the broker, bound to one exchange.
 type PubSub interface {
@@ -132,6 +156,8 @@ func extErrorCode(err error) int32 {
 		return ErrNotFound
 	case errors.Is(err, ErrInvalidName):
 		return ErrInvalid
+	case errors.Is(err, ErrCapacity):
+		return ErrFull
 	case errors.Is(err, context.DeadlineExceeded):
 		return ErrTimeout
 	}
@@ -165,12 +191,14 @@ func spans(fn string, mem Memory, stack []uint64, slots ...int) ([][]byte, error
 	return out, nil
 }
 
-// finish sets a call's result: n, or the error's code.
+// finish sets a call's result: n, or the error's code. n is clamped to
+// [0, 2^30] so that no service (or worker status) can pass the guest a
+// negative value the ABI does not define.
 func finish(stack []uint64, n int, err error) error {
 	if err != nil {
 		result(stack, extErrorCode(err))
 	} else {
-		result(stack, int32(min(n, 1<<30)))
+		result(stack, int32(min(max(n, 0), 1<<30)))
 	}
 	return nil
 }
@@ -192,16 +220,23 @@ func signalsOf(e Extended) Signals { return e.Signals() }
 func kvOf(e Extended) KV           { return e.KV() }
 func dialOf(e Extended) Dial       { return e.Dial() }
 
+// tooLong reports whether a name, id or key passed by the guest exceeds
+// max bytes, so that it is refused before it is copied into a string.
+func tooLong(b []byte, max int) bool { return len(b) > max }
+
 func publish(x Exchange, mem Memory, stack []uint64) error {
 	b, err := spans(PubSubModule+".publish", mem, stack, 0, 2)
 	if err != nil {
 		return err
 	}
 	ps, ok := service(x, pubsubOf)
-	if !ok {
+	switch {
+	case !ok:
 		return finish(stack, 0, ErrNotGranted)
+	case tooLong(b[0], MaxNameBytes):
+		return finish(stack, 0, ErrInvalidName)
 	}
-	n, err := ps.Publish(string(b[0]), append([]byte(nil), b[1]...))
+	n, err := ps.Publish(string(b[0]), b[1])
 	return finish(stack, n, err)
 }
 
@@ -217,8 +252,13 @@ func subscribe(x Exchange, mem Memory, stack []uint64) error {
 	case len(b[1]) < MaxSubscriptionID:
 		result(stack, ErrInvalid) // checked first: subscribing is not idempotent
 		return nil
+	case tooLong(b[0], MaxNameBytes):
+		return finish(stack, 0, ErrInvalidName)
 	}
 	id, err := ps.Subscribe(string(b[0]))
+	if err == nil && len(id) > MaxSubscriptionID {
+		err = fmt.Errorf("subscription id of %d bytes exceeds %d", len(id), MaxSubscriptionID) // a host bug: ERR_IO
+	}
 	return finish(stack, copy(b[1], id), err)
 }
 
@@ -228,11 +268,16 @@ func fetch(x Exchange, mem Memory, stack []uint64) error {
 		return err
 	}
 	ps, ok := service(x, pubsubOf)
-	if !ok {
+	switch {
+	case !ok:
 		return finish(stack, 0, ErrNotGranted)
+	case tooLong(b[0], MaxSubscriptionID):
+		return finish(stack, 0, ErrGone)
 	}
 	msg, size, err := ps.Next(string(b[0]), millis(stack[2]), len(b[1]))
-	copy(b[1], msg)
+	if err == nil && size <= len(b[1]) {
+		copy(b[1], msg)
+	}
 	return finish(stack, size, err)
 }
 
@@ -242,8 +287,11 @@ func unsubscribe(x Exchange, mem Memory, stack []uint64) error {
 		return err
 	}
 	ps, ok := service(x, pubsubOf)
-	if !ok {
+	switch {
+	case !ok:
 		return finish(stack, 0, ErrNotGranted)
+	case tooLong(b[0], MaxSubscriptionID):
+		return finish(stack, 0, ErrGone)
 	}
 	return finish(stack, 0, ps.Unsubscribe(string(b[0])))
 }
@@ -254,8 +302,11 @@ func wait(x Exchange, mem Memory, stack []uint64) error {
 		return err
 	}
 	s, ok := service(x, signalsOf)
-	if !ok {
+	switch {
+	case !ok:
 		return finish(stack, 0, ErrNotGranted)
+	case tooLong(b[0], MaxNameBytes):
+		return finish(stack, 0, ErrInvalidName)
 	}
 	payload, err := s.Wait(string(b[0]), millis(stack[2]))
 	copy(b[1], payload) // a one-shot event: a longer payload is truncated, its size returned
@@ -268,10 +319,13 @@ func send(x Exchange, mem Memory, stack []uint64) error {
 		return err
 	}
 	s, ok := service(x, signalsOf)
-	if !ok {
+	switch {
+	case !ok:
 		return finish(stack, 0, ErrNotGranted)
+	case tooLong(b[0], MaxNameBytes):
+		return finish(stack, 0, ErrInvalidName)
 	}
-	n, err := s.Send(string(b[0]), append([]byte(nil), b[1]...))
+	n, err := s.Send(string(b[0]), b[1])
 	return finish(stack, n, err)
 }
 
@@ -281,8 +335,12 @@ func kvGet(x Exchange, mem Memory, stack []uint64) error {
 		return err
 	}
 	kv, ok := service(x, kvOf)
-	if !ok {
+	switch {
+	case !ok:
 		return finish(stack, 0, ErrNotGranted)
+	case tooLong(b[0], MaxKeyBytes): // can never have been stored
+		result(stack, ErrNotFound)
+		return nil
 	}
 	v, found, err := kv.Get(string(b[0]))
 	if err == nil && !found {
@@ -301,10 +359,13 @@ func kvSet(x Exchange, mem Memory, stack []uint64) error {
 		return err
 	}
 	kv, ok := service(x, kvOf)
-	if !ok {
+	switch {
+	case !ok:
 		return finish(stack, 0, ErrNotGranted)
+	case tooLong(b[0], MaxKeyBytes):
+		return finish(stack, 0, ErrInputTooLarge)
 	}
-	return finish(stack, 0, kv.Set(string(b[0]), append([]byte(nil), b[1]...), millis(stack[4])))
+	return finish(stack, 0, kv.Set(string(b[0]), b[1], millis(stack[4])))
 }
 
 func kvDelete(x Exchange, mem Memory, stack []uint64) error {
@@ -313,8 +374,11 @@ func kvDelete(x Exchange, mem Memory, stack []uint64) error {
 		return err
 	}
 	kv, ok := service(x, kvOf)
-	if !ok {
+	switch {
+	case !ok:
 		return finish(stack, 0, ErrNotGranted)
+	case tooLong(b[0], MaxKeyBytes): // can never have been stored
+		return finish(stack, 0, nil)
 	}
 	return finish(stack, 0, kv.Delete(string(b[0])))
 }
@@ -328,14 +392,14 @@ func dialCall(x Exchange, mem Memory, stack []uint64) error {
 		return err
 	}
 	d, ok := service(x, dialOf)
-	if !ok {
+	if !ok || tooLong(b[0], MaxTargetBytes) {
 		return finish(stack, 0, ErrNotGranted)
 	}
 	timeout := time.Duration(0) // zero or negative: the exchange's deadline alone
 	if ms := int32(uint32(stack[4])); ms > 0 {
 		timeout = time.Duration(ms) * time.Millisecond
 	}
-	reply, _, err := d.Call(string(b[0]), append([]byte(nil), b[1]...), timeout)
+	reply, _, err := d.Call(string(b[0]), b[1], timeout)
 	if err == nil && len(reply) <= len(b[2]) {
 		copy(b[2], reply)
 	}

@@ -44,7 +44,10 @@ type Exchange interface {
 	// ErrCommitted once metadata is committed, or what
 	// ResponseHeader.Apply returns (ErrInvalid, ErrTooLarge).
 	SetHeader(name, value string, add bool) int32
-	// Log writes one record to the server log on the guest's behalf.
+	// Log writes one record to the server log on the guest's behalf. The
+	// level is one of the ABI's (LogLevel) and msg at most MaxLogBytes
+	// (CutLog); the Exchange rate-limits records as its route's
+	// configuration says.
 	Log(level slog.Level, msg string)
 }
 
@@ -250,12 +253,14 @@ func header(fn string, add bool, x Exchange, mem Memory, stack []uint64) error {
 	return nil
 }
 
+// logFunc clamps the level and cuts the record to MaxLogBytes before it
+// copies anything out of guest memory.
 func logFunc(x Exchange, mem Memory, stack []uint64) error {
 	msg, err := span(FuncLog, mem, u32(stack[1]), u32(stack[2]))
 	if err != nil {
 		return err
 	}
-	x.Log(slog.Level(int32(uint32(stack[0]))), string(msg))
+	x.Log(LogLevel(int32(uint32(stack[0]))), CutLog(msg, MaxLogBytes))
 	return nil
 }
 

@@ -594,13 +594,14 @@ func TestHeaders(t *testing.T) {
 }
 
 func TestLog(t *testing.T) {
-	for _, level := range []int32{abi.LogDebug, abi.LogInfo, abi.LogWarn, abi.LogError, 3, -100, 1 << 30} {
+	for level, want := range map[int32]int32{abi.LogDebug: abi.LogDebug, abi.LogInfo: abi.LogInfo, abi.LogWarn: abi.LogWarn, abi.LogError: abi.LogError,
+		3: abi.LogInfo, -100: abi.LogDebug, 1 << 30: abi.LogError, 2147483647: abi.LogError, -2147483648: abi.LogDebug, 7: abi.LogWarn, -1: abi.LogDebug} {
 		x := &fakeExchange{}
 		m := mem(64, "message")
 		if _, err := call(t, abi.FuncLog, x, m, uint32(level), 0, 7); err != nil {
 			t.Fatal(err)
 		}
-		if len(x.logs) != 1 || x.logs[0] != (logRecord{slog.Level(level), "message"}) {
+		if len(x.logs) != 1 || x.logs[0] != (logRecord{slog.Level(want), "message"}) {
 			t.Fatalf("log(%d): %+v", level, x.logs)
 		}
 		copy(m, "XXXXXXX")
@@ -655,18 +656,20 @@ func TestErrorNames(t *testing.T) {
 	for code, name := range map[int32]string{
 		abi.ErrNotFound: "ERR_NOT_FOUND", abi.ErrInvalid: "ERR_INVALID", abi.ErrCommitted: "ERR_COMMITTED",
 		abi.ErrClosed: "ERR_CLOSED", abi.ErrIO: "ERR_IO", abi.ErrTimeout: "ERR_TIMEOUT", abi.ErrTooLarge: "ERR_TOO_LARGE", abi.ErrDenied: "ERR_DENIED",
+		abi.ErrFull: "ERR_FULL",
 	} {
 		if got := abi.ErrorName(code); got != name {
 			t.Errorf("ErrorName(%d) = %q, want %q", code, got, name)
 		}
 	}
-	for _, code := range []int32{0, 1, -9, -100} {
+	for _, code := range []int32{0, 1, -10, -100} {
 		if got := abi.ErrorName(code); got != "" {
 			t.Errorf("ErrorName(%d) = %q, want \"\"", code, got)
 		}
 	}
 	// Values are fixed by ABI.md.
-	if abi.ErrNotFound != -1 || abi.ErrInvalid != -2 || abi.ErrCommitted != -3 || abi.ErrClosed != -4 || abi.ErrIO != -5 || abi.ErrTimeout != -6 || abi.ErrTooLarge != -7 {
+	if abi.ErrNotFound != -1 || abi.ErrInvalid != -2 || abi.ErrCommitted != -3 || abi.ErrClosed != -4 || abi.ErrIO != -5 || abi.ErrTimeout != -6 || abi.ErrTooLarge != -7 ||
+		abi.ErrDenied != -8 || abi.ErrFull != -9 {
 		t.Fatal("error code values differ from ABI.md")
 	}
 }

@@ -70,6 +70,15 @@ const (
 	ErrTimeout int32 = -6
 	// ErrTooLarge: the input exceeds a configured limit.
 	ErrTooLarge int32 = -7
+	// ErrDenied (-8, in ext.go) is the result of a call outside the route's
+	// grant.
+
+	// ErrFull: a store or service is at capacity (a key-value namespace
+	// with no room left, the route's or the host's subscription cap).
+	// Nothing was stored; the call may succeed once something is deleted,
+	// expires or ends. Unlike ErrTooLarge it says nothing about the size
+	// of what the guest passed.
+	ErrFull int32 = -9
 )
 
 // ErrorName returns the ABI.md name of a negative result code, such as
@@ -92,14 +101,21 @@ func ErrorName(code int32) string {
 		return "ERR_TOO_LARGE"
 	case ErrDenied:
 		return "ERR_DENIED"
+	case ErrFull:
+		return "ERR_FULL"
 	}
 	return ""
 }
 
-// Log levels accepted by FuncLog; they are log/slog's values.
+// Log levels of FuncLog; they are log/slog's values. A guest's level is
+// clamped to one of them by LogLevel.
 const (
 	LogDebug int32 = -4
 	LogInfo  int32 = 0
 	LogWarn  int32 = 4
 	LogError int32 = 8
 )
+
+// MaxLogBytes is the longest log record a guest makes, through FuncLog or
+// one line of stdout or stderr: a longer one is cut by CutLog.
+const MaxLogBytes = 8 << 10

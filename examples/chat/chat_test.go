@@ -27,8 +27,9 @@ import (
 
 // startChat serves bubble.toml as written, except that the listener moves
 // to a free port and every route runs the module built from module/ on
-// engine. It returns the base URL.
-func startChat(t *testing.T, engine string) string {
+// engine; adjust, if any, may change the configuration further. It returns
+// the base URL.
+func startChat(t *testing.T, engine string, adjust ...func(*config.Config)) string {
 	t.Helper()
 	cfg, err := config.Load("bubble.toml")
 	if err != nil {
@@ -36,6 +37,9 @@ func startChat(t *testing.T, engine string) string {
 	}
 	if cfg.PubSub.QueueSize != 10 || cfg.PubSub.Overflow != config.OverflowDropSubscriber || cfg.PubSub.IdleTimeout <= 0 {
 		t.Fatalf("bubble.toml: [pubsub] = %+v, want a queue of 10, drop-subscriber and an idle timeout", cfg.PubSub)
+	}
+	for _, f := range adjust {
+		f(cfg)
 	}
 	wasm := testbuild.Path(t, "module")
 	for i := range cfg.Routes {

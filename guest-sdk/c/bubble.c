@@ -17,7 +17,7 @@
 
 /* code maps a host result: unknown negative values become BUBBLE_ERR_IO. */
 static int code(int32_t r) {
-	if (r < BUBBLE_ERR_TOO_LARGE)
+	if (r < BUBBLE_ERR_FULL)
 		return BUBBLE_ERR_IO;
 	return (int)r;
 }
@@ -32,6 +32,8 @@ const char *bubble_strerror(int c) {
 	case BUBBLE_ERR_IO: return "ERR_IO";
 	case BUBBLE_ERR_TIMEOUT: return "ERR_TIMEOUT";
 	case BUBBLE_ERR_TOO_LARGE: return "ERR_TOO_LARGE";
+	case BUBBLE_ERR_DENIED: return "ERR_DENIED";
+	case BUBBLE_ERR_FULL: return "ERR_FULL";
 	case BUBBLE_ERR_NOMEM: return "ERR_NOMEM";
 	}
 	return "ERR_UNKNOWN";

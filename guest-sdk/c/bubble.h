@@ -39,7 +39,8 @@ extern "C" {
 /* ---------------------------------------------------------------- errors */
 
 /*
- * Error codes. The negative values -1..-7 are those of the ABI; an unknown
+ * Error codes. The negative values -1..-9 are those of the ABI (-8 and -9
+ * come from extension calls made through the raw imports); an unknown
  * negative value from the host is reported as BUBBLE_ERR_IO, as the ABI
  * requires. BUBBLE_ERR_NOMEM is the SDK's own: malloc failed.
  */
@@ -52,6 +53,8 @@ typedef enum bubble_err {
 	BUBBLE_ERR_IO = -5,        /* input or output failed for another reason */
 	BUBBLE_ERR_TIMEOUT = -6,   /* the exchange's deadline passed */
 	BUBBLE_ERR_TOO_LARGE = -7, /* the input exceeds a configured limit */
+	BUBBLE_ERR_DENIED = -8,    /* an extension call outside the route's grant */
+	BUBBLE_ERR_FULL = -9,      /* a store or service is at capacity */
 	BUBBLE_ERR_NOMEM = -64     /* SDK only: memory allocation failed */
 } bubble_err;
 

@@ -15,7 +15,10 @@ type Errno int32
 // their own: ErrNotFound from [Fetch] or [Unsubscribe] is
 // [ErrSubscriptionGone], ErrTimeout from [Fetch] or [WaitSignal] means that
 // nothing arrived in time (or the exchange's deadline passed), ErrClosed
-// that the exchange was cancelled while waiting.
+// that the exchange was cancelled while waiting. ErrFull says a store is at
+// capacity ([KVSet] on a full namespace, [Subscribe] at the route's or the
+// host's subscription cap), not that what was passed is too large: the call
+// may succeed once something is deleted, expires or ends.
 const (
 	ErrNotFound  Errno = -1 // the env key does not exist
 	ErrInvalid   Errno = -2 // an argument is not acceptable
@@ -25,6 +28,7 @@ const (
 	ErrTimeout   Errno = -6 // the exchange's deadline passed
 	ErrTooLarge  Errno = -7 // the input exceeds a configured limit
 	ErrDenied    Errno = -8 // an extension call outside the route's grant
+	ErrFull      Errno = -9 // a store or service is at capacity
 )
 
 // ErrSubscriptionGone is ErrNotFound as [Fetch] and [Unsubscribe] report
@@ -53,6 +57,8 @@ func (e Errno) Error() string {
 		return "ERR_TOO_LARGE"
 	case ErrDenied:
 		return "ERR_DENIED"
+	case ErrFull:
+		return "ERR_FULL"
 	}
 	return "ERR_UNKNOWN"
 }
@@ -74,7 +80,7 @@ func (e *Error) Unwrap() error { return e.Errno }
 // callError converts a negative host result into an *Error.
 func callError(op string, code int32) error {
 	e := Errno(code)
-	if e < ErrDenied {
+	if e < ErrFull {
 		e = ErrIO
 	}
 	return &Error{Op: op, Errno: e}

@@ -9,7 +9,7 @@ import (
 )
 
 func TestUnknownCodeIsIO(t *testing.T) {
-	for code, want := range map[int32]Errno{-1: ErrNotFound, -7: ErrTooLarge, -8: ErrDenied, -9: ErrIO, -1000: ErrIO} {
+	for code, want := range map[int32]Errno{-1: ErrNotFound, -7: ErrTooLarge, -8: ErrDenied, -9: ErrFull, -10: ErrIO, -1000: ErrIO} {
 		if err := callError("x", code); !errors.Is(err, want) {
 			t.Errorf("code %d: %v, want %v", code, err, want)
 		}

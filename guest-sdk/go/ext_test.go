@@ -164,6 +164,42 @@ func TestPubSubLimitsAndNames(t *testing.T) {
 	})
 }
 
+// A store at capacity fails with ErrFull, which is not ErrTooLarge; a new
+// name with an empty segment is invalid.
+func TestFullStores(t *testing.T) {
+	h := &bubbletest.Host{PubSub: []string{"chat.*"}, KV: "app", MaxSubscriptions: 2, KVMaxKeys: 2}
+	run(t, h, nil, func(*bubble.Exchange) error {
+		for range 2 {
+			_, err := bubble.Subscribe("chat")
+			is(t, "subscribe", err, nil)
+		}
+		_, err := bubble.Subscribe("chat")
+		is(t, "subscribe over the cap", err, bubble.ErrFull)
+		if err == nil || err.Error() != "bubble: pubsub.subscribe: ERR_FULL" || errors.Is(err, bubble.ErrTooLarge) {
+			t.Errorf("subscribe over the cap: %v", err)
+		}
+		for _, bad := range []string{"chat.", "chat..x", ".chat"} {
+			_, err = bubble.Publish(bad, nil)
+			is(t, "publish to "+bad, err, bubble.ErrInvalid)
+		}
+		is(t, "set k1", bubble.KVSet("k1", []byte("v"), 0), nil)
+		is(t, "set k2", bubble.KVSet("k2", []byte("v"), 0), nil)
+		is(t, "set k3 in a full namespace", bubble.KVSet("k3", []byte("v"), 0), bubble.ErrFull)
+		is(t, "replace k2", bubble.KVSet("k2", []byte("w"), 0), nil)
+		is(t, "a key over 256 bytes", bubble.KVSet(strings.Repeat("k", 257), nil, 0), bubble.ErrTooLarge)
+		return nil
+	})
+	// A session cannot be saved in a full namespace.
+	var saveErr error
+	run(t, h, nil, func(x *bubble.Exchange) error {
+		s, err := bubble.LoadSession(x)
+		is(t, "load", err, nil)
+		saveErr = s.Save(0)
+		return nil
+	})
+	is(t, "save a new session in a full namespace", saveErr, bubble.ErrFull)
+}
+
 // Without a grant every extension call fails with ERR_DENIED, including on
 // a Host that grants the other extensions.
 func TestExtensionsDenied(t *testing.T) {

@@ -11,7 +11,9 @@ func KVGet(key string) ([]byte, bool, error) { return kvGet(host.KVHost(), key) 
 
 // KVSet stores value under key for ttlMs milliseconds; ttlMs ≤ 0 keeps it
 // until it is deleted (TTLs beyond about 24.8 days are cut to that).
-// Errors: ErrDenied, ErrTooLarge (over the namespace's limits).
+// Errors: ErrDenied, ErrTooLarge (a key over 256 bytes or a value over the
+// namespace's limit), ErrFull (the namespace is full and its eviction
+// policy, [kv] eviction, makes no room).
 func KVSet(key string, value []byte, ttlMs int) error {
 	return kvSet(host.KVHost(), key, value, ttlMs)
 }

@@ -56,8 +56,8 @@ func millis(ms int) int32 {
 
 // Publish queues msg on every subscription of channel and returns how many
 // subscriptions it was queued for (0 when nobody listens). Channel names are
-// printable ASCII without spaces or the characters * ? [ ] \, dots
-// separating levels ("chat.room1"). Errors: ErrDenied (channel outside the
+// printable ASCII without spaces or the characters * ? [ ] \, single dots
+// separating non-empty levels ("chat.room1"; not "chat." or "a..b"). Errors: ErrDenied (channel outside the
 // route's pubsub grant), ErrInvalid (bad channel name), ErrTooLarge (msg
 // over the route's message limit, 64 KiB by default).
 func Publish(channel string, msg []byte) (int, error) {
@@ -75,7 +75,9 @@ func Publish(channel string, msg []byte) (int, error) {
 // to the route's queue size; a subscription whose queue overflows, or that
 // nobody fetches from for the route's idle time (a minute by default), is
 // dropped. The id is an unguessable bearer token: do not log or show it.
-// Errors are those of [Publish].
+// It works on the route that made it (and routes of its pubsub_scope)
+// only. Errors are those of [Publish], and ErrFull when the route's or the
+// host's subscription cap is reached.
 func Subscribe(channel string) (string, error) {
 	var id [MaxSubscriptionID]byte
 	n := host.PubSubHost().Subscribe(channel, id[:])

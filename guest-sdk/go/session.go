@@ -140,7 +140,7 @@ func (s *Session) Keys() []string {
 // Save stores the session for ttlMs milliseconds from now (≤ 0: until it
 // is destroyed), even when nothing changed, which renews its lifetime.
 // Errors: those of [KVSet] (ErrDenied without the route's kv grant,
-// ErrTooLarge).
+// ErrTooLarge, ErrFull).
 func (s *Session) Save(ttlMs int) error {
 	return kvSet(s.kv, session.KeyPrefix+s.id, session.Encode(s.values), ttlMs)
 }

@@ -64,7 +64,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	hub, err := newHub(pubsubConfig(cfg.PubSub), opts.Logger)
+	hub, err := newHub(cfg, opts.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.File, err)
 	}
@@ -200,7 +200,7 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 	h, err := wasm.Load(ctx, engine, rc.Module, wasm.Options{
 		Services:        services,
 		Name:            rc.Name,
-		Logger:          a.logger,
+		Logger:          a.hub.guestLogger(rc, a.logger),
 		Lifecycle:       wasm.Lifecycle(rc.Instances),
 		PoolSize:        rc.PoolSize,
 		MaxConcurrency:  rc.MaxConcurrency,

@@ -1,10 +1,12 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,13 +14,16 @@ import (
 	"github.com/bubblewasm/bubblewasm/server/config"
 	"github.com/bubblewasm/bubblewasm/server/dial"
 	"github.com/bubblewasm/bubblewasm/server/events"
+	"github.com/bubblewasm/bubblewasm/server/internal/ratelog"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 
 // maxHeld bounds the messages held for guests whose buffer was too small.
 const maxHeld = 1024
 
-// hub holds the host's event services, shared by every route.
+// hub holds the host's event services, shared by every route, and the
+// budgets that bound what each route's guests cost the host through them
+// and through the log.
 type hub struct {
 	broker  events.Broker
 	signals events.Signals
@@ -28,6 +33,10 @@ type hub struct {
 	mu   sync.Mutex
 	held map[events.SubID][]byte // a fetched message too long for the guest's buffer
 	dial []*dial.Targets         // every route's, closed with the hub
+	logs map[string]*ratelog.Limiter
+
+	// guestLog is the log budget every route's limiter shares.
+	guestLog *ratelog.Limiter
 
 	// draining is cancelled when the server starts shutting down, so every
 	// wait (fetch, signal, long poll) ends at once instead of holding the
@@ -36,28 +45,30 @@ type hub struct {
 	drain    context.CancelFunc
 }
 
-func newHub(cfg config.PubSub, logger *slog.Logger) (*hub, error) {
+func newHub(cfg *config.Config, logger *slog.Logger) (*hub, error) {
+	ps := pubsubConfig(cfg.PubSub)
 	overflow := events.DropSubscriber
-	if cfg.Overflow == config.OverflowDropOldest {
+	if ps.Overflow == config.OverflowDropOldest {
 		overflow = events.DropOldest
 	}
 	bo := events.BrokerOptions{
-		MaxMessageBytes:    int(cfg.MaxMessageBytes),
-		MaxQueueSize:       max(cfg.QueueSize, 1024),
-		DefaultIdleTimeout: cfg.IdleTimeout,
+		MaxMessageBytes:    int(ps.MaxMessageBytes),
+		MaxQueueSize:       max(ps.QueueSize, 1024),
+		MaxSubscriptions:   cmp.Or(ps.MaxSubscriptions, config.DefaultMaxSubscriptions),
+		DefaultIdleTimeout: ps.IdleTimeout,
 	}
 	var broker events.Broker
-	switch cfg.Backend {
+	switch ps.Backend {
 	case config.BackendMemory, "":
 		broker = events.NewMemoryBroker(bo, logger)
 	case config.BackendAMQP:
-		b, err := events.NewAMQPBroker(events.AMQPOptions{URL: cfg.URL, Exchange: cfg.Exchange, Broker: bo}, logger)
+		b, err := events.NewAMQPBroker(events.AMQPOptions{URL: ps.URL, Exchange: ps.Exchange, Broker: bo}, logger)
 		if err != nil {
 			return nil, fmt.Errorf("[pubsub]: %w", err)
 		}
 		broker = b
 	default:
-		return nil, fmt.Errorf("[pubsub]: unknown backend %q", cfg.Backend)
+		return nil, fmt.Errorf("[pubsub]: unknown backend %q", ps.Backend)
 	}
 	draining, drain := context.WithCancel(context.Background())
 	return &hub{
@@ -65,10 +76,55 @@ func newHub(cfg config.PubSub, logger *slog.Logger) (*hub, error) {
 		drain:    drain,
 		broker:   broker,
 		signals:  events.NewMemorySignals(events.SignalOptions{}),
-		kv:       events.NewMemoryKV(events.KVOptions{}, logger),
-		subOpts:  events.SubscribeOptions{QueueSize: cfg.QueueSize, Overflow: overflow, IdleTimeout: cfg.IdleTimeout},
+		kv:       events.NewMemoryKV(kvOptions(cfg.KV), logger),
+		subOpts:  events.SubscribeOptions{QueueSize: ps.QueueSize, Overflow: overflow, IdleTimeout: ps.IdleTimeout},
 		held:     map[events.SubID][]byte{},
+		logs:     map[string]*ratelog.Limiter{},
+		guestLog: ratelog.New(ratelog.Options{
+			Rate:  float64(cmp.Or(cfg.GuestLog.Rate, config.DefaultGuestLogRate)),
+			Burst: cmp.Or(cfg.GuestLog.Burst, config.DefaultGuestLogBurst),
+		}),
 	}, nil
+}
+
+// kvOptions turns the [kv] table into the store's options; zero fields
+// (a hand-built configuration) take the defaults.
+func kvOptions(c config.KV) events.KVOptions {
+	ev := events.EvictNone
+	switch c.Eviction {
+	case config.EvictLRU:
+		ev = events.EvictLRU
+	case config.EvictSoonestExpiry:
+		ev = events.EvictSoonestExpiry
+	}
+	return events.KVOptions{
+		Eviction: ev,
+		Limits: events.Limits{
+			MaxKeys:       cmp.Or(c.MaxKeys, config.DefaultKVMaxKeys),
+			MaxKeyBytes:   abi.MaxKeyBytes,
+			MaxValueBytes: int(cmp.Or(c.MaxValueBytes, config.DefaultKVMaxValueBytes)),
+			MaxBytes:      int(cmp.Or(c.MaxBytes, config.DefaultKVMaxBytes)),
+		},
+	}
+}
+
+// guestLogger returns base with the route's log budget applied: every
+// record that the route's guests cause (log calls, stdout and stderr
+// lines, the host's own lines about them) must go through it. The route's
+// limiter is made on first use and shared by every later call.
+func (h *hub) guestLogger(rc config.Route, base *slog.Logger) *slog.Logger {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l := h.logs[rc.Name]
+	if l == nil {
+		l = ratelog.New(ratelog.Options{
+			Rate:   float64(cmp.Or(rc.Guest.LogRate, config.DefaultLogRate)),
+			Burst:  cmp.Or(rc.Guest.LogBurst, config.DefaultLogBurst),
+			Parent: h.guestLog,
+		})
+		h.logs[rc.Name] = l
+	}
+	return l.Logger(base)
 }
 
 // bind returns a context that ends with ctx or when the hub starts
@@ -88,6 +144,9 @@ func (h *hub) close() error {
 		errs = append(errs, t.Close())
 	}
 	h.dial = nil
+	for _, l := range h.logs {
+		l.Close() // reports what was dropped last
+	}
 	h.mu.Unlock()
 	return errors.Join(errs...)
 }
@@ -100,9 +159,13 @@ func (h *hub) services(rc config.Route, logger *slog.Logger) (wasm.Services, err
 			return s, fmt.Errorf("grant %q: %w", p, err)
 		}
 	}
-	log := logger.With("route", rc.Name)
+	log := h.guestLogger(rc, logger).With("route", rc.Name)
 	if rc.PubSub != nil {
-		s.PubSub = func(ctx context.Context) abi.PubSub { return &pubsubGrant{h, rc.PubSub, h.bind(ctx), log} }
+		maxOwned := cmp.Or(rc.Guest.MaxSubscriptions, config.DefaultRouteMaxSubscriptions)
+		owner := scopeOf(rc)
+		s.PubSub = func(ctx context.Context) abi.PubSub {
+			return &pubsubGrant{h: h, owner: owner, maxOwned: maxOwned, patterns: rc.PubSub, ctx: h.bind(ctx), log: log}
+		}
 	}
 	if rc.Signals != nil {
 		s.Signals = func(ctx context.Context) abi.Signals { return &signalGrant{h, rc.Signals, h.bind(ctx), log} }
@@ -111,10 +174,10 @@ func (h *hub) services(rc config.Route, logger *slog.Logger) (wasm.Services, err
 		if err := events.CheckName(rc.KV); err != nil {
 			return s, fmt.Errorf("kv namespace %q: %w", rc.KV, err)
 		}
-		s.KV = func(ctx context.Context) abi.KV { return &kvGrant{h, rc.KV, ctx} }
+		s.KV = func(ctx context.Context) abi.KV { return &kvGrant{h: h, namespace: rc.KV, ctx: ctx, log: log} }
 	}
 	if rc.Dial != nil {
-		t, err := dial.NewTargets(rc.Name, rc.Dial, dial.Options{Logger: logger})
+		t, err := dial.NewTargets(rc.Name, rc.Dial, dial.Options{Logger: h.guestLogger(rc, logger)})
 		if err != nil {
 			return s, err
 		}
@@ -135,8 +198,10 @@ func serviceError(err error) error {
 		return fmt.Errorf("%w: %w", abi.ErrGone, err)
 	case errors.Is(err, events.ErrBadName), errors.Is(err, events.ErrBadOption):
 		return fmt.Errorf("%w: %w", abi.ErrInvalidName, err)
-	case errors.Is(err, events.ErrTooLarge), errors.Is(err, events.ErrFull):
+	case errors.Is(err, events.ErrTooLarge):
 		return fmt.Errorf("%w: %w", abi.ErrInputTooLarge, err)
+	case errors.Is(err, events.ErrFull):
+		return fmt.Errorf("%w: %w", abi.ErrCapacity, err)
 	case errors.Is(err, events.ErrTimeout):
 		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 	}
@@ -162,8 +227,27 @@ func denied(log *slog.Logger, what, name string) error {
 	return fmt.Errorf("%s %q: %w", what, name, abi.ErrNotGranted)
 }
 
+// scopeOf is the owner of the subscriptions a route makes: its pub/sub
+// scope, by default its own. The prefixes keep a route named "x" apart
+// from a scope named "x".
+func scopeOf(rc config.Route) string {
+	if rc.Guest.PubSubScope != "" {
+		return "scope:" + rc.Guest.PubSubScope
+	}
+	return "route:" + rc.Name
+}
+
+// pubsubGrant is a route's pub/sub grant bound to one exchange. The
+// subscriptions it makes belong to the route's scope
+// (SubscribeOptions.Owner): an ID presented on a route of another scope,
+// or on a route whose grant does not cover the subscription's channel, is
+// answered as an unknown one; and the scope's live subscriptions are
+// capped (maxOwned) so that it cannot take the broker's whole capacity
+// from the other routes.
 type pubsubGrant struct {
 	h        *hub
+	owner    string
+	maxOwned int
 	patterns []string
 	ctx      context.Context
 	log      *slog.Logger
@@ -181,8 +265,30 @@ func (g *pubsubGrant) Subscribe(channel string) (string, error) {
 	if err := allowed(g.log, g.patterns, "channel", channel); err != nil {
 		return "", err
 	}
-	id, err := g.h.broker.Subscribe(g.ctx, channel, g.h.subOpts)
+	opts := g.h.subOpts
+	opts.Owner, opts.MaxOwned = g.owner, g.maxOwned
+	id, err := g.h.broker.Subscribe(g.ctx, channel, opts)
+	if errors.Is(err, events.ErrFull) {
+		g.log.Warn("guest cannot subscribe: subscription cap reached", "err", err)
+	}
 	return string(id), serviceError(err)
+}
+
+// own checks that a route of this scope made subscription id, on a
+// channel this route's grant covers; any other ID is ErrGone, as an
+// unknown one is.
+func (g *pubsubGrant) own(id events.SubID) error {
+	info, err := g.h.broker.Info(id)
+	switch {
+	case err != nil:
+	case info.Owner != g.owner:
+		g.log.Warn("guest presented the subscription id of another route", "owner", strings.TrimPrefix(strings.TrimPrefix(info.Owner, "route:"), "scope:"))
+		err = fmt.Errorf("%w: made by another route", events.ErrSubscriptionGone)
+	case !events.ChannelAllowed(g.patterns, info.Channel):
+		g.log.Warn("guest presented the id of a subscription to a channel its route does not grant", "channel", info.Channel)
+		err = fmt.Errorf("%w: channel not granted to this route", events.ErrSubscriptionGone)
+	}
+	return serviceError(err)
 }
 
 // Next fetches one message. One too long for the guest's buffer is held
@@ -190,6 +296,9 @@ func (g *pubsubGrant) Subscribe(channel string) (string, error) {
 // negotiation.
 func (g *pubsubGrant) Next(id string, timeout time.Duration, limit int) ([]byte, int, error) {
 	sid := events.SubID(id)
+	if err := g.own(sid); err != nil {
+		return nil, 0, err
+	}
 	g.h.mu.Lock()
 	msg, ok := g.h.held[sid]
 	if ok && len(msg) <= limit {
@@ -224,10 +333,14 @@ func (g *pubsubGrant) Next(id string, timeout time.Duration, limit int) ([]byte,
 }
 
 func (g *pubsubGrant) Unsubscribe(id string) error {
+	sid := events.SubID(id)
+	if err := g.own(sid); err != nil {
+		return err
+	}
 	g.h.mu.Lock()
-	delete(g.h.held, events.SubID(id))
+	delete(g.h.held, sid)
 	g.h.mu.Unlock()
-	return serviceError(g.h.broker.Unsubscribe(g.ctx, events.SubID(id)))
+	return serviceError(g.h.broker.Unsubscribe(g.ctx, sid))
 }
 
 type signalGrant struct {
@@ -257,6 +370,7 @@ type kvGrant struct {
 	h         *hub
 	namespace string
 	ctx       context.Context
+	log       *slog.Logger
 }
 
 func (g *kvGrant) Get(key string) ([]byte, bool, error) {
@@ -265,7 +379,11 @@ func (g *kvGrant) Get(key string) ([]byte, bool, error) {
 }
 
 func (g *kvGrant) Set(key string, value []byte, ttl time.Duration) error {
-	return serviceError(g.h.kv.Set(g.ctx, g.namespace, key, value, ttl))
+	err := g.h.kv.Set(g.ctx, g.namespace, key, value, ttl)
+	if errors.Is(err, events.ErrFull) {
+		g.log.Warn("guest cannot store: key-value namespace full", "err", err)
+	}
+	return serviceError(err)
 }
 
 func (g *kvGrant) Delete(key string) error {

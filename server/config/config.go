@@ -173,6 +173,9 @@ type PubSub struct {
 	// Exchange is the AMQP topic exchange the processes share; backend
 	// "amqp" only (default DefaultExchange).
 	Exchange string
+	// MaxSubscriptions caps the live subscriptions of the whole process
+	// (each route has its own cap too: Route.Guest.MaxSubscriptions).
+	MaxSubscriptions int
 }
 
 // Config is a validated configuration file with every default filled in.
@@ -189,8 +192,12 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string
+	// GuestLog is the log budget all routes' guests share.
+	GuestLog GuestLog
 	// PubSub configures the broker.
 	PubSub PubSub
+	// KV configures the key-value namespaces.
+	KV KV
 	// Listeners are the [[listener]] entries in file order; possibly none.
 	Listeners []Listener
 	// Routes are the [[route]] entries in file order; at least one.
@@ -294,6 +301,8 @@ type Route struct {
 	MaxResponseHeaders int
 	// MaxResponseHeaderBytes caps their size in bytes.
 	MaxResponseHeaderBytes int64
+	// Guest bounds the route's log records and subscriptions.
+	Guest GuestLimits
 	// Line is the line of the entry's [[route]] header (or of its inline
 	// table).
 	Line int

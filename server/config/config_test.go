@@ -88,7 +88,9 @@ func TestDefaults(t *testing.T) {
 		Engine:          "wazero",
 		ShutdownTimeout: 10 * time.Second,
 		LogLevel:        "info",
-		PubSub:          PubSub{QueueSize: 64, Overflow: "drop-subscriber", IdleTimeout: time.Minute, MaxMessageBytes: 64 << 10, Backend: "memory"},
+		GuestLog:        GuestLog{Rate: DefaultGuestLogRate, Burst: DefaultGuestLogBurst},
+		PubSub:          PubSub{QueueSize: 64, Overflow: "drop-subscriber", IdleTimeout: time.Minute, MaxMessageBytes: 64 << 10, Backend: "memory", MaxSubscriptions: DefaultMaxSubscriptions},
+		KV:              KV{Eviction: "reject", MaxKeys: 10_000, MaxBytes: 16 << 20, MaxValueBytes: 64 << 10},
 		Listeners: []Listener{{
 			Name:              "listener1",
 			Address:           "tcp://:8080",
@@ -113,6 +115,7 @@ func TestDefaults(t *testing.T) {
 			MaxStack:               4 << 20,
 			MaxResponseHeaders:     100,
 			MaxResponseHeaderBytes: 64 << 10,
+			Guest:                  DefaultGuestLimits(),
 			Line:                   1,
 		}},
 	}
@@ -166,6 +169,22 @@ max_response_header_bytes = "8KiB"
 [[route]]
 module = "/srv/other.wasm"
 abi = "cgi"
+log_rate = 5
+log_burst = 50
+max_subscriptions = 10
+
+[guest_log]
+rate = 500
+burst = 600
+
+[pubsub]
+max_subscriptions = 5000
+
+[kv]
+eviction = "lru"
+max_keys = 20
+max_bytes = "1MiB"
+max_value_bytes = "1KiB"
 `
 	cfg, err := Parse("/etc/bubble.toml", []byte(src))
 	if err != nil {
@@ -177,7 +196,9 @@ abi = "cgi"
 		CacheDir:        "/var/cache/bubble",
 		ShutdownTimeout: time.Minute,
 		LogLevel:        "debug",
-		PubSub:          PubSub{QueueSize: 64, Overflow: "drop-subscriber", IdleTimeout: time.Minute, MaxMessageBytes: 64 << 10, Backend: "memory"},
+		GuestLog:        GuestLog{Rate: 500, Burst: 600},
+		PubSub:          PubSub{QueueSize: 64, Overflow: "drop-subscriber", IdleTimeout: time.Minute, MaxMessageBytes: 64 << 10, Backend: "memory", MaxSubscriptions: 5000},
+		KV:              KV{Eviction: "lru", MaxKeys: 20, MaxBytes: 1 << 20, MaxValueBytes: 1 << 10},
 		Listeners: []Listener{{
 			Name:              "web",
 			Address:           "tcp://127.0.0.1:8080",
@@ -216,6 +237,7 @@ abi = "cgi"
 			MaxStack:               4 << 20,
 			MaxResponseHeaders:     20,
 			MaxResponseHeaderBytes: 8 << 10,
+			Guest:                  DefaultGuestLimits(),
 			Line:                   27,
 		}, {
 			Name:                   "route2",
@@ -229,6 +251,7 @@ abi = "cgi"
 			MaxStack:               4 << 20,
 			MaxResponseHeaders:     100,
 			MaxResponseHeaderBytes: 64 << 10,
+			Guest:                  GuestLimits{LogRate: 5, LogBurst: 50, MaxSubscriptions: 10},
 			Line:                   42,
 		}},
 	}
@@ -359,7 +382,7 @@ func TestRouteGood(t *testing.T) {
 	runGood(t, []goodCase{
 		{"defaults", route1, func(c *Config) any { return r(c) }, Route{Name: "route1", Module: filepath.Join(dir, "m.wasm"), Engine: "wazero", ABI: "auto",
 			Instances: "fresh", MaxConcurrency: 64, Timeout: 30 * time.Second, Memory: 64 << 20, MaxStack: 4 << 20,
-			MaxResponseHeaders: 100, MaxResponseHeaderBytes: 64 << 10, Line: 1}},
+			MaxResponseHeaders: 100, MaxResponseHeaderBytes: 64 << 10, Guest: DefaultGuestLimits(), Line: 1}},
 		{"name", route1 + "name = \"hello\"\n", func(c *Config) any { return r(c).Name }, "hello"},
 		{"default names", route1 + route1, func(c *Config) any { return []string{c.Routes[0].Name, c.Routes[1].Name} }, []string{"route1", "route2"}},
 		{"module absolute", "[[route]]\nmodule = \"/srv/m.wasm\"\n", func(c *Config) any { return r(c).Module }, "/srv/m.wasm"},
@@ -389,7 +412,7 @@ func TestRouteGood(t *testing.T) {
 		{"transport route", "[[route]]\ntransport = \"jsonrpc\"\n", func(c *Config) any { return r(c).Transport + "|" + r(c).Module }, "jsonrpc|"},
 		{"longpoll builtin", "[[route]]\nbuiltin = \"longpoll\"\nchannel = \"chat\"\n", func(c *Config) any { return r(c).Builtin + "|" + r(c).Channel }, "longpoll|chat"},
 		{"pubsub table", "[pubsub]\nqueue_size = 10\noverflow = \"drop-oldest\"\nidle_timeout = \"5s\"\nmax_message_bytes = \"1KiB\"\n" + route1,
-			func(c *Config) any { return c.PubSub }, PubSub{QueueSize: 10, Overflow: "drop-oldest", IdleTimeout: 5 * time.Second, MaxMessageBytes: 1024, Backend: "memory"}},
+			func(c *Config) any { return c.PubSub }, PubSub{QueueSize: 10, Overflow: "drop-oldest", IdleTimeout: 5 * time.Second, MaxMessageBytes: 1024, Backend: "memory", MaxSubscriptions: DefaultMaxSubscriptions}},
 		{"pubsub memory backend", "[pubsub]\nbackend = \"memory\"\n" + route1, func(c *Config) any { return c.PubSub.Backend + "|" + c.PubSub.URL + "|" + c.PubSub.Exchange }, "memory||"},
 		{"pubsub amqp backend", "[pubsub]\nbackend = \"amqp\"\nurl = \"amqp://u:p@127.0.0.1:5672/\"\n" + route1,
 			func(c *Config) any { return c.PubSub.Backend + "|" + c.PubSub.URL + "|" + c.PubSub.Exchange }, "amqp|amqp://u:p@127.0.0.1:5672/|bubblewasm.pubsub"},

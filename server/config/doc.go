@@ -17,6 +17,12 @@
 //	shutdown_timeout = "10s"   # Go duration, >= 0
 //	log_level = "info"         # "debug" | "info" | "warn" | "error"
 //
+//	[guest_log]                # log records of all guests together (optional table): guest
+//	                           # log calls, stdout/stderr lines and the host's lines about a
+//	                           # guest; over it they are dropped and counted ("N dropped")
+//	rate = 1000                # records per second in the long run, >= 1
+//	burst = 10000              # records at once after a quiet spell, >= 1
+//
 //	[pubsub]                   # the broker (optional table)
 //	backend = "memory"         # "memory" (one process) | "amqp" (processes share channels)
 //	url = "amqp://guest:guest@127.0.0.1:5672/"  # backend = "amqp" only, required there
@@ -25,6 +31,15 @@
 //	overflow = "drop-subscriber"  # full queue: "drop-subscriber" | "drop-oldest"
 //	idle_timeout = "60s"       # drop a subscription nobody fetched from for this long
 //	max_message_bytes = "64KiB"
+//	max_subscriptions = 1048576  # live subscriptions of the whole process, >= 1 (ERR_FULL beyond)
+//
+//	[kv]                       # every key-value namespace (optional table)
+//	eviction = "reject"        # a full namespace: "reject" (set answers ERR_FULL) | "lru" (evict
+//	                           # the least recently used keys) | "soonest-expiry" (evict the keys
+//	                           # that expire soonest; keys without a ttl are never evicted)
+//	max_keys = 10000           # live keys of a namespace, >= 1
+//	max_bytes = "16MiB"        # keys and values of a namespace, size >= 1
+//	max_value_bytes = "64KiB"  # one value, size 1..1GiB and <= max_bytes (ERR_TOO_LARGE beyond)
 //
 //	[[listener]]               # zero or more; the CLI may supply listeners instead
 //	name = "web"               # default "listener1", "listener2", ...; unique
@@ -67,7 +82,9 @@
 //	memory = "64MiB"           # 64KiB..4GiB, a whole number of 64KiB pages
 //	max_stack = "4MiB"         # call-stack budget (estimated frame bytes), 64KiB..1GiB;
 //	                           # a deeper call traps (see server/wasm/stackguard.go)
-//	pubsub = ["chat", "news.*"]  # channels the module may publish/subscribe to
+//	pubsub = ["chat", "news.*"]  # channels the module may publish/subscribe to (names and
+//	                           # patterns: non-empty dot-separated segments; abi/ABI.md,
+//	                           # "Names and grants")
 //	signals = ["job.*"]        # signal names the module may wait on and send
 //	kv = "chat"                # the key-value namespace the module may use
 //	max_response_headers = 100  # header values the module may set per response, 1..10000;
@@ -76,6 +93,14 @@
 //	dial = { worker = "unix:///run/worker.sock" }  # workers the module may call by name
 //	                           # (bubblewasm_dial_v1): unix:// or tcp:// (one line out, one
 //	                           # line back) or amqp://host/?queue=NAME (RPC over the queue)
+//	log_rate = 100             # log records per second of the route's module (log calls,
+//	                           # stdout/stderr lines, host lines about it), >= 1; the excess is
+//	                           # dropped and counted, as for [guest_log]
+//	log_burst = 1000           # records at once after a quiet spell, >= 1
+//	pubsub_scope = "chat"      # pubsub only: routes naming one scope share their subscriptions
+//	                           # (fetch/unsubscribe within each one's grant) and max_subscriptions;
+//	                           # default: the route's own, shared with no other route
+//	max_subscriptions = 16384  # live subscriptions of the route's scope, >= 1 (ERR_FULL beyond)
 //
 // Any key not listed is an error, except inside match, whose keys are
 // environment variable names chosen by the user. An array of inline tables

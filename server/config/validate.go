@@ -14,14 +14,15 @@ import (
 // Keys allowed in each table, in schema order (the order error messages
 // list them in).
 var (
-	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "pubsub", "listener", "route"}
-	pubsubKeys   = []string{"backend", "url", "exchange", "queue_size", "overflow", "idle_timeout", "max_message_bytes"}
+	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "guest_log", "pubsub", "kv", "listener", "route"}
+	pubsubKeys   = []string{"backend", "url", "exchange", "queue_size", "overflow", "idle_timeout", "max_message_bytes", "max_subscriptions"}
 	listenerKeys = []string{"name", "address", "transport", "socket_mode", "max_line_bytes",
 		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes",
 		"max_connections", "write_timeout", "drain_timeout"}
 	routeKeys = []string{"name", "module", "transport", "builtin", "channel", "build", "abi", "match", "engine", "instances", "pool_size",
 		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv", "dial",
-		"max_response_headers", "max_response_header_bytes"}
+		"max_response_headers", "max_response_header_bytes",
+		"pubsub_scope", "log_rate", "log_burst", "max_subscriptions"}
 
 	engines   = []string{EngineWazero, EngineWasmtime}
 	instances = []string{InstancesFresh, InstancesPool}
@@ -287,7 +288,9 @@ func (c *checker) config(doc map[string]any) *Config {
 		}
 	}
 
+	c.guestLog(root, cfg)
 	c.pubsub(root, cfg)
+	c.kv(root, cfg)
 
 	listeners, _, _, _ := c.arrayOfTables(root, "listener")
 	seen := map[string]table{}
@@ -569,6 +572,7 @@ func (c *checker) route(t table, engine string) Route {
 		r.Dial = c.dial(f)
 	}
 	c.responseHeaderLimits(t, &r)
+	c.routeGuest(t, &r)
 	return r
 }
 
@@ -696,7 +700,8 @@ func (c *checker) patterns(f field) []string {
 
 // pubsub reads the [pubsub] table.
 func (c *checker) pubsub(root table, cfg *Config) {
-	cfg.PubSub = PubSub{QueueSize: DefaultQueueSize, Overflow: DefaultOverflow, IdleTimeout: DefaultIdleSubscription, MaxMessageBytes: DefaultMaxMessageBytes, Backend: DefaultBackend}
+	cfg.PubSub = PubSub{QueueSize: DefaultQueueSize, Overflow: DefaultOverflow, IdleTimeout: DefaultIdleSubscription, MaxMessageBytes: DefaultMaxMessageBytes, Backend: DefaultBackend,
+		MaxSubscriptions: DefaultMaxSubscriptions}
 	f, ok := c.get(root, "pubsub")
 	if !ok {
 		return
@@ -728,6 +733,7 @@ func (c *checker) pubsub(root table, cfg *Config) {
 			cfg.PubSub.MaxMessageBytes = n
 		}
 	}
+	c.pubsubMaxSubscriptions(t, &cfg.PubSub)
 	c.pubsubBackend(t, &cfg.PubSub)
 }
 

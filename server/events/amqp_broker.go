@@ -271,6 +271,9 @@ func (b *AMQPBroker) Fetch(ctx context.Context, id SubID, max int, timeout time.
 	return b.local.Fetch(ctx, id, max, timeout)
 }
 
+// Info implements Broker.
+func (b *AMQPBroker) Info(id SubID) (SubInfo, error) { return b.local.Info(id) }
+
 // Unsubscribe implements Broker.
 func (b *AMQPBroker) Unsubscribe(ctx context.Context, id SubID) error {
 	var name string

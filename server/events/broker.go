@@ -25,8 +25,17 @@ type Broker interface {
 
 	// Subscribe creates a subscription to channel and returns its ID. Only
 	// messages published after Subscribe returns are guaranteed to reach
-	// it. Errors: ErrBadName, ErrBadOption, ErrFull, ErrClosed, ctx.Err().
+	// it. Errors: ErrBadName, ErrBadOption, ErrFull (the broker's
+	// MaxSubscriptions, or opts.MaxOwned for opts.Owner), ErrClosed,
+	// ctx.Err().
 	Subscribe(ctx context.Context, channel string, opts SubscribeOptions) (SubID, error)
+
+	// Info describes subscription id: its channel and the
+	// SubscribeOptions.Owner it was made with, so that a caller can refuse
+	// an ID presented by someone else (the ABI glue answers another route,
+	// or a route whose grant does not cover the channel, as for an
+	// unknown ID). Errors: ErrSubscriptionGone, ErrClosed.
+	Info(id SubID) (SubInfo, error)
 
 	// Fetch returns up to max queued messages of subscription id (all of
 	// them when max < 1), oldest first, in publish order. When none is
@@ -51,6 +60,12 @@ type Broker interface {
 	// Close ends every subscription; waiting Fetches return ErrClosed, and
 	// so does every later call. Close is idempotent.
 	Close() error
+}
+
+// SubInfo is what Broker.Info tells about a subscription.
+type SubInfo struct {
+	Channel string
+	Owner   string
 }
 
 // SubID identifies a subscription. It is an unguessable bearer token (128
@@ -99,6 +114,14 @@ type SubscribeOptions struct {
 	// DefaultIdleTimeout; a negative value means never (for host-owned
 	// subscriptions only: a guest that forgets its ID would leak it).
 	IdleTimeout time.Duration
+	// Owner names who made the subscription (the ABI glue uses the
+	// route's pub/sub scope); Broker.Info returns it. "" is an owner like
+	// any other.
+	Owner string
+	// MaxOwned caps the live subscriptions of Owner: Subscribe returns
+	// ErrFull when Owner already has this many, so that one owner cannot
+	// take the whole of MaxSubscriptions. 0 means no cap of its own.
+	MaxOwned int
 }
 
 // DefaultQueueSize is a subscription's queue size when

@@ -23,8 +23,9 @@
 //
 // Channel names, signal names and KV namespaces follow one rule (CheckName):
 // 1 to 256 bytes of printable ASCII without spaces and without the glob
-// characters '*', '?', '[', ']' and '\'. Dots separate the levels of a
-// hierarchy ("chat.room1"), which grant patterns (ChannelAllowed) use.
+// characters '*', '?', '[', ']' and '\'. Single dots separate the non-empty
+// levels of a hierarchy ("chat.room1"; "chat." and "chat..x" are invalid),
+// which grant patterns (ChannelAllowed) use.
 //
 // # Errors
 //

@@ -66,11 +66,45 @@ func (l Limits) or(d Limits) Limits {
 	return l
 }
 
+// Eviction is what a full namespace does when Set needs room.
+type Eviction int
+
+const (
+	// EvictNone refuses the Set with ErrFull: nothing stored is lost.
+	EvictNone Eviction = iota
+	// EvictLRU removes the least recently used keys (Get and Set use a
+	// key) until the new value fits.
+	EvictLRU
+	// EvictSoonestExpiry removes the keys that would expire soonest until
+	// the new value fits. Keys without a ttl are never evicted: when only
+	// they are left, the Set fails with ErrFull. Short-lived entries (a
+	// session nobody has used yet, say) thus make room before long-lived
+	// ones.
+	EvictSoonestExpiry
+)
+
+// String returns the policy's configuration name.
+func (e Eviction) String() string {
+	switch e {
+	case EvictNone:
+		return "reject"
+	case EvictLRU:
+		return "lru"
+	case EvictSoonestExpiry:
+		return "soonest-expiry"
+	}
+	return fmt.Sprintf("Eviction(%d)", int(e))
+}
+
 // KVOptions configure a MemoryKV. Zero fields take the defaults documented
 // on each.
 type KVOptions struct {
 	// Limits apply to every namespace unless NamespaceLimits says otherwise.
 	Limits Limits
+	// Eviction is what a full namespace does (default EvictNone: Set
+	// fails with ErrFull). Expired keys always go first, whatever the
+	// policy.
+	Eviction Eviction
 	// NamespaceLimits, when set, returns a namespace's own limits; its zero
 	// fields take the values of Limits. It is called when the namespace is
 	// first used (and again after an emptied namespace was reclaimed).
@@ -91,6 +125,7 @@ type KVOptions struct {
 // expired keys and empty namespaces.
 type MemoryKV struct {
 	limits   Limits
+	eviction Eviction
 	nsLimits func(string) Limits
 	interval time.Duration
 	batch    int
@@ -108,12 +143,14 @@ type MemoryKV struct {
 }
 
 type space struct {
-	lim Limits
+	lim      Limits
+	eviction Eviction
 
 	mu    sync.Mutex
 	items map[string]*item
 	bytes int     // sum of len(key)+len(value) of items
 	exp   expHeap // items with an expiry, soonest first
+	lru   lruList // every item, most recently used first
 }
 
 type item struct {
@@ -121,6 +158,8 @@ type item struct {
 	value   []byte
 	expires int64 // in MemoryKV.now() time; 0 for never
 	hidx    int   // index in exp, -1 when absent
+
+	prev, next *item // in space.lru
 }
 
 func (it *item) expired(now int64) bool { return it.expires != 0 && it.expires <= now }
@@ -141,6 +180,7 @@ func NewMemoryKV(opts KVOptions, logger *slog.Logger) *MemoryKV {
 	}
 	return &MemoryKV{
 		limits:   opts.Limits.or(Limits{MaxKeys: 10_000, MaxKeyBytes: 256, MaxValueBytes: 64 << 10, MaxBytes: 16 << 20}),
+		eviction: opts.Eviction,
 		nsLimits: opts.NamespaceLimits,
 		interval: opts.SweepInterval,
 		batch:    opts.SweepBatch,
@@ -189,6 +229,7 @@ func (k *MemoryKV) Get(ctx context.Context, namespace, key string) ([]byte, bool
 		s.removeLocked(it)
 		return nil, false, nil
 	}
+	s.lru.touch(it)
 	return append([]byte{}, it.value...), true, nil
 }
 
@@ -203,7 +244,6 @@ func (k *MemoryKV) Set(ctx context.Context, namespace, key string, value []byte,
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	v := append([]byte{}, value...)
 	now := k.now()
 	var expires int64
 	if ttl > 0 {
@@ -220,10 +260,10 @@ func (k *MemoryKV) Set(ctx context.Context, namespace, key string, value []byte,
 			return ErrClosed
 		}
 		if s = k.spaces[namespace]; s == nil {
-			s = &space{lim: k.limitsFor(namespace), items: make(map[string]*item)}
+			s = &space{lim: k.limitsFor(namespace), eviction: k.eviction, items: make(map[string]*item)}
 			k.spaces[namespace] = s
 		}
-		err := s.set(namespace, key, v, expires, now)
+		err := s.set(namespace, key, value, expires, now)
 		if err != nil && s.empty() {
 			delete(k.spaces, namespace)
 		}
@@ -233,7 +273,7 @@ func (k *MemoryKV) Set(ctx context.Context, namespace, key string, value []byte,
 		}
 		return err
 	}
-	err := s.set(namespace, key, v, expires, now)
+	err := s.set(namespace, key, value, expires, now)
 	k.mu.RUnlock()
 	if err == nil && expires != 0 {
 		k.arm()
@@ -376,13 +416,16 @@ func (k *MemoryKV) sweepAt(now int64) (reclaimed int, more, pending bool) {
 	return reclaimed, more, pending
 }
 
-// set stores key in s; see KV.Set. Callers hold MemoryKV.mu.
-func (s *space) set(namespace, key string, v []byte, expires, now int64) error {
-	if len(key) > s.lim.MaxKeyBytes {
+// set stores a copy of value under key in s; see KV.Set. Every size is
+// checked before value is copied. Callers hold MemoryKV.mu.
+func (s *space) set(namespace, key string, value []byte, expires, now int64) error {
+	switch {
+	case len(key) > s.lim.MaxKeyBytes:
 		return fmt.Errorf("%w: key of %d bytes exceeds %d", ErrTooLarge, len(key), s.lim.MaxKeyBytes)
-	}
-	if len(v) > s.lim.MaxValueBytes {
-		return fmt.Errorf("%w: value of %d bytes exceeds %d", ErrTooLarge, len(v), s.lim.MaxValueBytes)
+	case len(value) > s.lim.MaxValueBytes:
+		return fmt.Errorf("%w: value of %d bytes exceeds %d", ErrTooLarge, len(value), s.lim.MaxValueBytes)
+	case len(key)+len(value) > s.lim.MaxBytes:
+		return fmt.Errorf("%w: key and value of %d bytes exceed the namespace's %d", ErrTooLarge, len(key)+len(value), s.lim.MaxBytes)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -391,23 +434,8 @@ func (s *space) set(namespace, key string, v []byte, expires, now int64) error {
 		s.removeLocked(old)
 		old = nil
 	}
-	after := func() (keys, bytes int) {
-		keys, bytes = len(s.items), s.bytes+len(key)+len(v)
-		if old == nil {
-			keys++
-		} else {
-			bytes -= old.size()
-		}
-		return keys, bytes
-	}
-	keys, bytes := after()
-	if keys > s.lim.MaxKeys || bytes > s.lim.MaxBytes {
-		s.reclaimLocked(now) // expired keys do not count against the caps
-		if keys, bytes = after(); keys > s.lim.MaxKeys {
-			return fmt.Errorf("%w: namespace %q has %d keys, the limit", ErrFull, namespace, s.lim.MaxKeys)
-		} else if bytes > s.lim.MaxBytes {
-			return fmt.Errorf("%w: namespace %q would hold %d bytes, limit %d", ErrFull, namespace, bytes, s.lim.MaxBytes)
-		}
+	if err := s.makeRoomLocked(namespace, old, len(key)+len(value), now); err != nil {
+		return err
 	}
 	it := old
 	if it == nil {
@@ -416,8 +444,9 @@ func (s *space) set(namespace, key string, v []byte, expires, now int64) error {
 	} else {
 		s.bytes -= it.size()
 	}
-	it.value = v
+	it.value = append(make([]byte, 0, len(value)), value...)
 	s.bytes += it.size()
+	s.lru.touch(it)
 	it.expires = expires
 	switch {
 	case expires == 0 && it.hidx >= 0:
@@ -426,6 +455,86 @@ func (s *space) set(namespace, key string, v []byte, expires, now int64) error {
 		heap.Fix(&s.exp, it.hidx)
 	case expires != 0:
 		heap.Push(&s.exp, it)
+	}
+	return nil
+}
+
+// makeRoomLocked makes the namespace able to hold an entry of size bytes
+// that replaces old (nil: a new key): expired keys go first, then, as the
+// eviction policy says, other keys than old. ErrFull when it cannot.
+func (s *space) makeRoomLocked(namespace string, old *item, size int, now int64) error {
+	fits := func() (keys, bytes int, ok bool) {
+		keys, bytes = len(s.items), s.bytes+size
+		if old == nil {
+			keys++
+		} else {
+			bytes -= old.size()
+		}
+		return keys, bytes, keys <= s.lim.MaxKeys && bytes <= s.lim.MaxBytes
+	}
+	if _, _, ok := fits(); ok {
+		return nil
+	}
+	s.reclaimLocked(now) // expired keys do not count against the caps
+	if _, _, ok := fits(); !ok && s.eviction == EvictSoonestExpiry && !s.evictableLocked(old, fits) {
+		return s.fullError(namespace, fits) // before evicting anything
+	}
+	for {
+		if _, _, ok := fits(); ok {
+			return nil
+		}
+		victim := s.victimLocked(old)
+		if victim == nil {
+			return s.fullError(namespace, fits)
+		}
+		s.removeLocked(victim)
+	}
+}
+
+func (s *space) fullError(namespace string, fits func() (int, int, bool)) error {
+	keys, bytes, _ := fits()
+	if keys > s.lim.MaxKeys {
+		return fmt.Errorf("%w: namespace %q has %d keys, the limit", ErrFull, namespace, s.lim.MaxKeys)
+	}
+	return fmt.Errorf("%w: namespace %q would hold %d bytes, limit %d", ErrFull, namespace, bytes, s.lim.MaxBytes)
+}
+
+// evictableLocked reports whether evicting every key with a ttl but keep
+// would make room, so that a Set that fails anyway evicts nothing.
+func (s *space) evictableLocked(keep *item, fits func() (int, int, bool)) bool {
+	keys, bytes, _ := fits()
+	for _, it := range s.exp {
+		if it != keep {
+			keys--
+			bytes -= it.size()
+		}
+	}
+	return keys <= s.lim.MaxKeys && bytes <= s.lim.MaxBytes
+}
+
+// victimLocked returns the key the eviction policy removes next, never
+// keep; nil when there is none.
+func (s *space) victimLocked(keep *item) *item {
+	switch s.eviction {
+	case EvictLRU:
+		for it := s.lru.tail; it != nil; it = it.prev {
+			if it != keep {
+				return it
+			}
+		}
+	case EvictSoonestExpiry:
+		// The heap's root, or, when that is keep, the sooner of its
+		// children (one of them is the second soonest).
+		if len(s.exp) > 0 && s.exp[0] != keep {
+			return s.exp[0]
+		}
+		var best *item
+		for _, i := range []int{1, 2} {
+			if i < len(s.exp) && (best == nil || s.exp[i].expires < best.expires) {
+				best = s.exp[i]
+			}
+		}
+		return best
 	}
 	return nil
 }
@@ -443,6 +552,45 @@ func (s *space) removeLocked(it *item) {
 	if it.hidx >= 0 {
 		heap.Remove(&s.exp, it.hidx)
 	}
+	s.lru.remove(it)
+}
+
+// lruList is an intrusive doubly linked list of items, most recently used
+// at head.
+type lruList struct{ head, tail *item }
+
+// touch moves it (linked or not) to the head.
+func (l *lruList) touch(it *item) {
+	if l.head == it {
+		return
+	}
+	l.remove(it)
+	it.next = l.head
+	if l.head != nil {
+		l.head.prev = it
+	}
+	l.head = it
+	if l.tail == nil {
+		l.tail = it
+	}
+}
+
+// remove unlinks it; an item not in the list is left as it is.
+func (l *lruList) remove(it *item) {
+	if it.prev == nil && l.head != it {
+		return
+	}
+	if it.prev != nil {
+		it.prev.next = it.next
+	} else {
+		l.head = it.next
+	}
+	if it.next != nil {
+		it.next.prev = it.prev
+	} else {
+		l.tail = it.prev
+	}
+	it.prev, it.next = nil, nil
 }
 
 func (s *space) empty() bool {

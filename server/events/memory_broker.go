@@ -31,6 +31,7 @@ type MemoryBroker struct {
 	mu       sync.RWMutex
 	subs     map[SubID]*subscription
 	channels map[string]*channel
+	owned    map[string]int // live subscriptions per owner
 	closed   bool
 
 	jmu     sync.Mutex // the idle heap and its timer
@@ -51,6 +52,7 @@ type channel struct {
 
 type subscription struct {
 	id       SubID
+	owner    string
 	ch       *channel
 	size     int
 	overflow Overflow
@@ -85,6 +87,7 @@ func NewMemoryBroker(opts BrokerOptions, logger *slog.Logger) *MemoryBroker {
 		epoch:    time.Now(),
 		subs:     make(map[SubID]*subscription),
 		channels: make(map[string]*channel),
+		owned:    make(map[string]int),
 		armed:    -1,
 	}
 }
@@ -166,7 +169,10 @@ func (b *MemoryBroker) Subscribe(ctx context.Context, name string, opts Subscrib
 	if idle == 0 {
 		idle = b.opts.DefaultIdleTimeout
 	}
-	s := &subscription{id: newID(), size: size, overflow: opts.Overflow, idleNs: int64(idle), cidx: -1, hidx: -1}
+	if opts.MaxOwned < 0 {
+		return "", fmt.Errorf("%w: negative MaxOwned %d", ErrBadOption, opts.MaxOwned)
+	}
+	s := &subscription{id: newID(), owner: opts.Owner, size: size, overflow: opts.Overflow, idleNs: int64(idle), cidx: -1, hidx: -1}
 	if idle < 0 {
 		s.idleNs = -1
 	}
@@ -177,8 +183,12 @@ func (b *MemoryBroker) Subscribe(ctx context.Context, name string, opts Subscrib
 		return "", ErrClosed
 	}
 	if len(b.subs) >= b.opts.MaxSubscriptions {
-		return "", fmt.Errorf("%w: %d subscriptions", ErrFull, len(b.subs))
+		return "", fmt.Errorf("%w: %d subscriptions, the broker's limit", ErrFull, len(b.subs))
 	}
+	if n := b.owned[s.owner]; opts.MaxOwned > 0 && n >= opts.MaxOwned {
+		return "", fmt.Errorf("%w: %q has %d subscriptions, its limit", ErrFull, s.owner, n)
+	}
+	b.owned[s.owner]++
 	for b.subs[s.id] != nil { // 2^-128: never, but cheap to rule out
 		s.id = newID()
 	}
@@ -230,6 +240,15 @@ func (b *MemoryBroker) Fetch(ctx context.Context, id SubID, max int, timeout tim
 	return msgs, err
 }
 
+// Info implements Broker.
+func (b *MemoryBroker) Info(id SubID) (SubInfo, error) {
+	s, err := b.lookup(id)
+	if err != nil {
+		return SubInfo{}, err
+	}
+	return SubInfo{Channel: s.ch.name, Owner: s.owner}, nil
+}
+
 // Unsubscribe implements Broker.
 func (b *MemoryBroker) Unsubscribe(ctx context.Context, id SubID) error {
 	if err := ctx.Err(); err != nil {
@@ -255,7 +274,7 @@ func (b *MemoryBroker) Close() error {
 	}
 	b.closed = true
 	subs := b.subs
-	b.subs, b.channels = nil, nil
+	b.subs, b.channels, b.owned = nil, nil, nil
 	b.mu.Unlock()
 
 	b.jmu.Lock()
@@ -292,6 +311,9 @@ func (b *MemoryBroker) unlink(s *subscription) {
 	defer b.mu.Unlock()
 	if b.subs[s.id] == s {
 		delete(b.subs, s.id)
+		if b.owned[s.owner]--; b.owned[s.owner] <= 0 {
+			delete(b.owned, s.owner)
+		}
 		s.ch.refs--
 		if s.ch.refs == 0 && b.channels[s.ch.name] == s.ch {
 			delete(b.channels, s.ch.name)

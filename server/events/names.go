@@ -15,16 +15,18 @@ const globChars = `*?[]\`
 // CheckName reports whether name is a valid channel name, signal name or KV
 // namespace: 1 to MaxNameBytes bytes of printable ASCII (0x21–0x7E, so no
 // spaces or control characters) without any of the glob characters
-// * ? [ ] \. Dots separate hierarchy levels by convention ("chat.room1").
+// * ? [ ] \, in one or more non-empty segments separated by single dots
+// ("chat", "chat.room1"; not "chat.", ".chat" or "chat..x"). The segments
+// are the levels of a hierarchy that grant patterns (ChannelAllowed) match.
 // The error wraps ErrBadName and says which rule was broken.
 func CheckName(name string) error {
 	return checkName(name, globChars, "name")
 }
 
 // CheckPattern reports whether p is a valid grant pattern for
-// ChannelAllowed: the name rules of CheckName, except that '*' and '?' are
-// allowed ('[', ']' and '\' are not: there are no character classes or
-// escapes). The error wraps ErrBadName.
+// ChannelAllowed: the rules of CheckName (non-empty segments included),
+// except that '*' and '?' are allowed ('[', ']' and '\' are not: there are
+// no character classes or escapes). The error wraps ErrBadName.
 func CheckPattern(p string) error {
 	return checkName(p, `[]\`, "pattern")
 }
@@ -44,23 +46,31 @@ func checkName(s, forbidden, what string) error {
 		if strings.IndexByte(forbidden, c) >= 0 {
 			return fmt.Errorf("%w: %s %q: character %q is not allowed", ErrBadName, what, s, c)
 		}
+		if c == '.' && (i == 0 || i == len(s)-1 || s[i+1] == '.') {
+			return fmt.Errorf("%w: %s %q: empty segment at byte %d (dots separate non-empty segments)", ErrBadName, what, s, i)
+		}
 	}
 	return nil
 }
 
 // ChannelAllowed reports whether channel matches at least one of patterns.
-// It is meant for grants ("this route may publish to chat.*"). The pattern
-// forms are those of server.ParsePattern with '.' as the separator instead
-// of '/':
+// It is meant for grants ("this route may publish to chat.*"). Names and
+// patterns are dot-separated non-empty segments (CheckName, CheckPattern);
+// the pattern forms are those of server.ParsePattern with '.' as the
+// separator instead of '/':
 //
 //   - "*" alone matches every channel.
 //   - exact: no '*' or '?'; the channel must be equal.
 //   - prefix: "BASE.*" where BASE has no '*' or '?'; matches BASE itself and
-//     every channel below it ("chat.*" matches "chat", "chat.a", "chat.a.b").
-//   - glob: anything else. '*' matches any run of characters except '.'
-//     (possibly empty), '?' matches one character other than '.', and every
-//     other character matches itself, so "chat.*.log" matches "chat.a.log"
-//     but not "chat.a.b.log", and "*.x" matches "a.x" but not "a.b.x".
+//     every channel below it, one or more whole segments deeper
+//     ("chat.*" matches "chat", "chat.a", "chat.a.b"; not "chatroom").
+//   - glob: anything else, matched segment by segment: the channel has as
+//     many segments as the pattern, and each matches its pattern segment,
+//     in which '*' matches any run of characters (possibly empty, never a
+//     '.'), '?' matches one character (not '.') and every other character
+//     matches itself. A segment that is "*" alone so matches exactly one
+//     segment: "chat.*.log" matches "chat.a.log" but not "chat.a.b.log",
+//     and "*.x" matches "a.x" but not "a.b.x" or "x".
 //
 // An invalid pattern (see CheckPattern) matches nothing, and an invalid
 // channel name is never allowed. Validate patterns with CheckPattern when

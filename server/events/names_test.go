@@ -27,6 +27,15 @@ func TestCheckName(t *testing.T) {
 		{"chat?", false},
 		{"[chat]", false},
 		{`chat\x`, false},
+		// segments are non-empty
+		{"a.b.c", true},
+		{"chat.", false},
+		{".chat", false},
+		{"chat..x", false},
+		{".", false},
+		{"..", false},
+		{"a.b.", false},
+		{strings.Repeat("x", MaxNameBytes-1) + ".", false},
 	} {
 		err := CheckName(tc.name)
 		if (err == nil) != tc.ok {
@@ -50,6 +59,11 @@ func TestCheckPattern(t *testing.T) {
 		{"chat .*", false},
 		{"chat.[ab]", false},
 		{`chat\.x`, false},
+		{".*", false},
+		{"chat..*", false},
+		{"chat.*.", false},
+		{"*.", false},
+		{"*..x", false},
 	} {
 		if err := CheckPattern(tc.p); (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrBadName)) {
 			t.Errorf("CheckPattern(%q) = %v, want ok=%v", tc.p, err, tc.ok)
@@ -75,20 +89,24 @@ func TestChannelAllowed(t *testing.T) {
 		{"chat.*", "chat.room", true},
 		{"chat.*", "chat.room.x", true},
 		{"chat.*", "chatroom", false},
-		{"chat.*", "chat.", true}, // a valid name: dots are a convention, segments may be empty
+		{"chat.*", "chat.", false}, // not a name: empty segment
+		{"chat.*", "chat..x", false},
+		{"chat.*", "chat.a.", false},
 		{"a.b.*", "a.b.c.d", true},
 		{"a.b.*", "a.bc", false},
 		// glob: '*' does not cross '.'
 		{"chat.*.log", "chat.a.log", true},
-		{"chat.*.log", "chat..log", true},
+		{"chat.*.log", "chat..log", false}, // not a name: empty segment
 		{"chat.*.log", "chat.a.b.log", false},
 		{"*.x", "a.x", true},
 		{"*.x", "a.b.x", false},
 		{"*.*", "a.b", true},
 		{"*.*", "a", false},
+		{"*.x", "x", false},
+		{"*.x", ".x", false},
 		{"*.*", "a.b.c", false},
 		{"room-*", "room-1", true},
-		{"room-*", "room-", true},
+		{"room-*", "room-", true}, // '*' may match nothing inside a segment
 		{"room-*", "room-1.x", false},
 		{"*-log", "a-b-log", true},
 		{"a*b*c", "aXXbYYc", true},

@@ -4,35 +4,39 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+
+	"github.com/bubblewasm/bubblewasm/abi"
 )
 
-// maxLogLine caps one record of guest output; longer lines are split.
-const maxLogLine = 8 << 10
+// maxLogLine caps one record of guest output, as the ABI's log import is
+// capped: a longer line is cut and marked (abi.CutLogPrefix), and the rest
+// of it is discarded, never buffered.
+const maxLogLine = abi.MaxLogBytes
 
 // lineLogger turns a guest's stdout or stderr into log records, one a line.
+// Its records go through the route's logger, whose log budget (see
+// server/internal/ratelog) every line counts against.
 type lineLogger struct {
 	logger *slog.Logger
 	level  slog.Level
 	stream string
-	buf    []byte
+	buf    []byte // the current line's first maxLogLine bytes
+	total  int    // the current line's length so far
 }
 
 func (l *lineLogger) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			room := maxLogLine - len(l.buf)
-			if len(p) < room {
-				l.buf = append(l.buf, p...)
-				return n, nil
-			}
-			l.buf = append(l.buf, p[:room]...)
-			p = p[room:]
-			l.emit()
-			continue
+		part := p
+		if i >= 0 {
+			part = p[:i]
 		}
-		l.buf = append(l.buf, p[:i]...)
+		l.buf = append(l.buf, part[:min(len(part), maxLogLine-len(l.buf))]...)
+		l.total += len(part)
+		if i < 0 {
+			break
+		}
 		p = p[i+1:]
 		l.emit()
 	}
@@ -41,12 +45,17 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 
 // flush emits a last line that had no newline.
 func (l *lineLogger) flush() {
-	if len(l.buf) > 0 {
+	if l.total > 0 {
 		l.emit()
 	}
 }
 
 func (l *lineLogger) emit() {
-	l.logger.Log(context.Background(), l.level, string(bytes.TrimSuffix(l.buf, []byte("\r"))), "stream", l.stream)
-	l.buf = l.buf[:0]
+	line, total := l.buf, l.total
+	if total == len(line) {
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		total = len(line)
+	}
+	l.logger.Log(context.Background(), l.level, abi.CutLogPrefix(line, total, maxLogLine), "stream", l.stream)
+	l.buf, l.total = l.buf[:0], 0
 }

@@ -9,8 +9,17 @@
 // subscription to the channel "chat":
 //
 //	participant=7F3A2C
-//	sub.0B12EF=<subscription id>   one per open page ("tab")
+//	sub.0B12EF=<subscription id>   one per open page ("tab"); empty until
+//	                               the page's first pull when the page
+//	                               could not subscribe at load
 //	tabs=0B12EF 9A0C11             the pages, oldest first (at most maxTabs)
+//	joined=1                       set by a pull from a session that existed
+//
+// A session that has not joined (a page load, a push, a first pull without
+// a cookie) is kept for visitorTTLMs only, a joined one for a day; with
+// bubble.toml's [kv] eviction = "soonest-expiry", a flood of page loads
+// without cookies makes room for itself among its own short-lived sessions
+// and never pushes out a participant's.
 //
 //	GET  /            the page; subscribes the new page to "chat"
 //	POST /chat/push   publishes "<participant>: <body>" to "chat"
@@ -43,8 +52,12 @@ const (
 	maxBatch = 100
 	// maxText is the longest message text a push accepts, in bytes.
 	maxText = 1000
-	// sessionTTLMs keeps an unused session for a day.
+	// sessionTTLMs keeps a joined participant's session for a day.
 	sessionTTLMs = 24 * 3600_000
+	// visitorTTLMs keeps a session that has not joined: long enough for a
+	// page's first pull, short enough that page loads nobody follows up
+	// expire soon (and go first when the namespace is full).
+	visitorTTLMs = 2 * 60_000
 	// maxTabs bounds the pages a session keeps subscriptions for; opening
 	// one more forgets the oldest.
 	maxTabs = 8
@@ -83,13 +96,35 @@ func session(x *bubble.Exchange) (*bubble.Session, string, error) {
 	return s, p, nil
 }
 
+// save stores the session: for a day once it has joined, for visitorTTLMs
+// until then.
+func save(s *bubble.Session) error {
+	if _, joined := s.Get("joined"); joined {
+		return s.Save(sessionTTLMs)
+	}
+	return s.Save(visitorTTLMs)
+}
+
+// unavailable answers 503 when a store is at capacity (a full namespace
+// under eviction "reject", a subscription cap): the chat is busy, not
+// broken. Other errors are returned (500).
+func unavailable(x *bubble.Exchange, err error) error {
+	if !errors.Is(err, bubble.ErrFull) {
+		return err
+	}
+	x.SetHeader("Retry-After", "10")
+	return reply(x, 503, "text/plain; charset=utf-8", "the chat is full: try again in a moment\n")
+}
+
 // newID returns 6 upper-case hex digits: a display id, not a secret.
 func newID() string {
 	return strings.ToUpper(strconv.FormatUint(uint64(rand.Uint32()&0xFFFFFF|0x1000000), 16)[1:])
 }
 
 // servePage subscribes a new page to the channel, so that it misses nothing
-// published after it loaded, and sends the page.
+// published after it loaded, and sends the page. When the page route is at
+// its subscription cap (bubble.toml: page loads nobody pulls from, a
+// flood) the page is sent all the same and its first pull subscribes.
 func servePage(x *bubble.Exchange) error {
 	s, participant, err := session(x)
 	if err != nil {
@@ -97,7 +132,7 @@ func servePage(x *bubble.Exchange) error {
 	}
 	tab := newID()
 	sub, err := bubble.Subscribe(channel)
-	if err != nil {
+	if err != nil && !errors.Is(err, bubble.ErrFull) {
 		return err
 	}
 	s.Set("sub."+tab, sub)
@@ -110,8 +145,8 @@ func servePage(x *bubble.Exchange) error {
 		tabs = tabs[1:]
 	}
 	s.Set("tabs", strings.Join(tabs, " "))
-	if err := s.Save(sessionTTLMs); err != nil {
-		return err
+	if err := save(s); err != nil {
+		return unavailable(x, err)
 	}
 	x.SetHeader("Cache-Control", "no-store")
 	html := strings.NewReplacer("{{participant}}", participant, "{{tab}}", tab).Replace(page)
@@ -126,9 +161,9 @@ func push(x *bubble.Exchange) error {
 	if err != nil {
 		return err
 	}
-	if s.IsNew() {
-		if err := s.Save(sessionTTLMs); err != nil {
-			return err
+	if _, joined := s.Get("joined"); !joined { // keeps a visitor's id while it pushes
+		if err := save(s); err != nil {
+			return unavailable(x, err)
 		}
 	}
 	body, err := io.ReadAll(io.LimitReader(x, maxText+1))
@@ -161,7 +196,8 @@ func push(x *bubble.Exchange) error {
 // has one subscription of its own (curl). When the subscription is gone
 // (the page stopped pulling: its queue overflowed or it idled out; or it
 // is unknown) it subscribes again and sets X-Chat-Rejoined: 1, since
-// messages may have been missed.
+// messages may have been missed. A pull from a session that existed before
+// it joins the session: it is kept for a day from then on.
 func pull(x *bubble.Exchange) error {
 	query, _ := x.Env("QUERY_STRING")
 	tab := queryParam(query, "tab")
@@ -178,25 +214,31 @@ func pull(x *bubble.Exchange) error {
 	}
 	sub, known := s.Get(key)
 	// A page (tab) without a subscription lost it: a session that expired,
-	// a server restart, a page pruned by maxTabs.
+	// a server restart, a page pruned by maxTabs. A page that loaded
+	// without one (the page route at its cap) has an empty one.
 	rejoined := !known && tab != ""
+	dirty := false
+	if _, joined := s.Get("joined"); !joined && !s.IsNew() {
+		s.Set("joined", "1")
+		dirty = true
+	}
 	var msg []byte
 	for attempt := 0; attempt < 2; attempt++ {
 		if sub == "" || attempt > 0 {
 			if sub, err = bubble.Subscribe(channel); err != nil {
-				return err
+				return unavailable(x, err)
 			}
 			s.Set(key, sub)
 			if tab != "" && !strings.Contains(" "+valueOf(s, "tabs")+" ", " "+tab+" ") {
 				s.Set("tabs", strings.TrimSpace(valueOf(s, "tabs")+" "+tab))
 			}
-			if err := s.Save(sessionTTLMs); err != nil {
-				return err
+			dirty = true
+		}
+		if dirty || s.IsNew() {
+			if err := save(s); err != nil {
+				return unavailable(x, err)
 			}
-		} else if s.IsNew() {
-			if err := s.Save(sessionTTLMs); err != nil {
-				return err
-			}
+			dirty = false
 		}
 		msg, err = bubble.Fetch(sub, pullWaitMs)
 		if !errors.Is(err, bubble.ErrSubscriptionGone) {

@@ -71,6 +71,10 @@ export enum Err {
   Timeout = -6,
   /** The input exceeds a configured limit (or readAll's max). */
   TooLarge = -7,
+  /** An extension call outside the route's grant (raw extension imports). */
+  Denied = -8,
+  /** A store or service is at capacity: a full key-value namespace, a subscription cap. */
+  Full = -9,
 }
 
 /** The ABI name of an error code ("ERR_COMMITTED"), or "OK" for n >= 0. */
@@ -82,11 +86,13 @@ export function errorName(code: i32): string {
     case Err.Closed: return "ERR_CLOSED";
     case Err.Timeout: return "ERR_TIMEOUT";
     case Err.TooLarge: return "ERR_TOO_LARGE";
+    case Err.Denied: return "ERR_DENIED";
+    case Err.Full: return "ERR_FULL";
   }
   return code >= 0 ? "OK" : "ERR_IO";
 }
 
-/** Log levels, as Go's log/slog numbers them. Other values are kept as given. */
+/** Log levels, as Go's log/slog numbers them. The host clamps other values to these four. */
 export enum Level {
   Debug = -4,
   Info = 0,
@@ -99,7 +105,7 @@ export enum Level {
 // @ts-ignore: decorator
 @inline
 function result(r: i32): i32 {
-  return r < Err.TooLarge ? Err.IO : r;
+  return r < Err.Full ? Err.IO : r;
 }
 
 // ---------------------------------------------------------------------------

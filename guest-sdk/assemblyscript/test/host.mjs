@@ -19,7 +19,7 @@ import { readFileSync } from "node:fs";
 import { randomFillSync } from "node:crypto";
 
 export const Err = Object.freeze({
-  NotFound: -1, Invalid: -2, Committed: -3, Closed: -4, IO: -5, Timeout: -6, TooLarge: -7,
+  NotFound: -1, Invalid: -2, Committed: -3, Closed: -4, IO: -5, Timeout: -6, TooLarge: -7, Denied: -8, Full: -9,
 });
 
 export const Level = Object.freeze({ Debug: -4, Info: 0, Warn: 4, Error: 8 });

@@ -135,7 +135,7 @@ for (const pool of [false, true]) {
 
     assert.equal(text(ok(serve("/bigwrite"))), "é".repeat(3000) + ":6000");
     assert.equal(text(ok(serve("/errors"))),
-      "OK,OK,ERR_NOT_FOUND,ERR_INVALID,ERR_COMMITTED,ERR_CLOSED,ERR_IO,ERR_TIMEOUT,ERR_TOO_LARGE,ERR_IO");
+      "OK,OK,ERR_NOT_FOUND,ERR_INVALID,ERR_COMMITTED,ERR_CLOSED,ERR_IO,ERR_TIMEOUT,ERR_TOO_LARGE,ERR_DENIED,ERR_FULL,ERR_IO,ERR_IO");
     assert.equal(text(ok(serve("/status"))), "xERR_INVALID,ERR_INVALID,ERR_COMMITTED");
 
     let r = ok(serve("/headers"));

@@ -224,6 +224,15 @@ static void test_sdk(void) {
 	current = "bubble_strerror";
 	CHECK(strcmp(bubble_strerror(BUBBLE_ERR_COMMITTED), "ERR_COMMITTED") == 0);
 	CHECK(strcmp(bubble_strerror(-42), "ERR_UNKNOWN") == 0);
+	CHECK(strcmp(bubble_strerror(BUBBLE_ERR_DENIED), "ERR_DENIED") == 0);
+	CHECK(strcmp(bubble_strerror(BUBBLE_ERR_FULL), "ERR_FULL") == 0);
+	CHECK(BUBBLE_ERR_DENIED == -8 && BUBBLE_ERR_FULL == -9);
+	/* The ABI's codes pass through; an unknown one is ERR_IO. */
+	bubble_stub_fail_output(-9);
+	CHECK(bubble_flush() == BUBBLE_ERR_FULL);
+	bubble_stub_fail_output(-10);
+	CHECK(bubble_flush() == BUBBLE_ERR_IO);
+	bubble_stub_fail_output(0);
 
 	current = "bubble_logf";
 	bubble_logf(BUBBLE_LOG_WARN, "n=%d s=%s", 42, "x");

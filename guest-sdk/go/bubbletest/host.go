@@ -49,6 +49,14 @@ type Host struct {
 	QueueSize int
 	// MaxMessageBytes caps a published message; 0 means 64 KiB.
 	MaxMessageBytes int
+	// MaxSubscriptions caps the live subscriptions, as the route's
+	// max_subscriptions does: Subscribe beyond it fails with
+	// bubble.ErrFull. 0 means no cap.
+	MaxSubscriptions int
+	// KVMaxKeys caps the namespace's keys, as [kv] max_keys does with
+	// eviction "reject": setting a new key beyond it fails with
+	// bubble.ErrFull. 0 means no cap.
+	KVMaxKeys int
 
 	// OnWait, if not nil, answers a WaitSignal that no preset signal
 	// (Signal) answers, with the payload and true, or false for a
@@ -76,7 +84,8 @@ func (h *Host) state() *fakehost.Ext {
 	h.once.Do(func() {
 		h.ext = &fakehost.Ext{Config: func() fakehost.Config {
 			return fakehost.Config{PubSub: h.PubSub, Signals: h.Signals, KV: h.KV,
-				QueueSize: h.QueueSize, MaxMessageBytes: h.MaxMessageBytes, OnWait: h.OnWait, Dial: h.Dial}
+				QueueSize: h.QueueSize, MaxMessageBytes: h.MaxMessageBytes, MaxSubscriptions: h.MaxSubscriptions, KVMaxKeys: h.KVMaxKeys,
+				OnWait: h.OnWait, Dial: h.Dial}
 		}}
 	})
 	return h.ext

@@ -66,6 +66,11 @@ pub enum Error {
     Timeout,
     /// `ERR_TOO_LARGE` (-7): the input exceeds a configured limit.
     TooLarge,
+    /// `ERR_DENIED` (-8): an extension call outside the route's grant.
+    Denied,
+    /// `ERR_FULL` (-9): a store or service is at capacity (a full
+    /// key-value namespace, a subscription cap); nothing was stored.
+    Full,
 }
 
 /// `Result<T, bubble::Error>`.
@@ -82,6 +87,8 @@ impl Error {
             -4 => Error::Closed,
             -6 => Error::Timeout,
             -7 => Error::TooLarge,
+            -8 => Error::Denied,
+            -9 => Error::Full,
             _ => Error::Io,
         }
     }
@@ -96,6 +103,8 @@ impl Error {
             Error::Io => -5,
             Error::Timeout => -6,
             Error::TooLarge => -7,
+            Error::Denied => -8,
+            Error::Full => -9,
         }
     }
 
@@ -109,6 +118,8 @@ impl Error {
             Error::Io => "ERR_IO",
             Error::Timeout => "ERR_TIMEOUT",
             Error::TooLarge => "ERR_TOO_LARGE",
+            Error::Denied => "ERR_DENIED",
+            Error::Full => "ERR_FULL",
         }
     }
 
@@ -335,7 +346,8 @@ impl io::Write for Exchange {
 // -------------------------------------------------------------------- log
 
 /// The severity of a log record; the values are those of Go's `log/slog`.
-/// Other values are kept as given: `Level(2)`.
+/// The host clamps other values to these four (`Level(2)` is logged as
+/// info, anything from 8 up as error).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Level(pub i32);
 

@@ -186,10 +186,13 @@ fn log_levels() {
 
 #[test]
 fn error_codes() {
-    for code in -7..=-1 {
+    for code in -9..=-1 {
         assert_eq!(Error::from_code(code).code(), code);
     }
     assert_eq!(Error::from_code(-42), Error::Io, "unknown codes are ERR_IO");
+    assert_eq!(Error::from_code(-10), Error::Io, "unknown codes are ERR_IO");
+    assert_eq!(Error::Denied.to_string(), "ERR_DENIED");
+    assert_eq!(Error::Full.to_string(), "ERR_FULL");
     assert_eq!(Error::Committed.to_string(), "ERR_COMMITTED");
     assert_eq!(
         Error::from(io::Error::new(io::ErrorKind::TimedOut, "t")),

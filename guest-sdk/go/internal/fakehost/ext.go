@@ -29,6 +29,12 @@ type Config struct {
 
 	QueueSize       int // per subscription, overflow drops it; 0 means DefaultQueueSize
 	MaxMessageBytes int // 0 means DefaultMaxMessageBytes
+	// MaxSubscriptions caps the live subscriptions (ERR_FULL beyond); 0
+	// means no cap.
+	MaxSubscriptions int
+	// KVMaxKeys caps the namespace's keys (ERR_FULL for a new key beyond,
+	// as a namespace with eviction "reject" answers); 0 means no cap.
+	KVMaxKeys int
 
 	// OnWait answers a signal wait that no preset signal (PresetSignal)
 	// answers: ok false times it out. nil times out every such wait.
@@ -186,6 +192,20 @@ func (e *Ext) Set(key string, value []byte, ttlMS int) {
 	e.kv[key] = Entry{value, max(ttlMS, 0)}
 }
 
+// maxKeyBytes is the server's longest key (abi.MaxKeyBytes).
+const maxKeyBytes = 256
+
+func (e *Ext) has(key string) bool {
+	_, ok := e.Get(key)
+	return ok
+}
+
+func (e *Ext) subscriptions() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.subs)
+}
+
 // Delete removes key.
 func (e *Ext) Delete(key string) {
 	e.mu.Lock()
@@ -266,6 +286,9 @@ func (h *Host) Subscribe(channel string, id []byte) int32 {
 	}
 	if code := channelCheck(c.PubSub, channel); code != 0 {
 		return code
+	}
+	if c.MaxSubscriptions > 0 && e.subscriptions() >= c.MaxSubscriptions {
+		return host.ErrFull
 	}
 	return int32(copy(id, e.Subscribe(channel)))
 }
@@ -361,8 +384,15 @@ func (h *Host) KVGet(key string, buf []byte) int32 {
 // KVSet implements bubblewasm_kv_v1.set; the TTL is recorded, not applied.
 func (h *Host) KVSet(key string, value []byte, ttlMS int32) int32 {
 	e, c := h.ext()
-	if c.KV == "" {
+	switch {
+	case c.KV == "":
 		return host.ErrDenied
+	case key == "":
+		return host.ErrInvalid
+	case len(key) > maxKeyBytes:
+		return host.ErrTooLarge
+	case c.KVMaxKeys > 0 && !e.has(key) && len(e.Keys()) >= c.KVMaxKeys:
+		return host.ErrFull
 	}
 	e.Set(key, value, int(ttlMS))
 	return 0
@@ -419,7 +449,8 @@ func (h *Host) DialStatus() int32 {
 
 // validName is the server's rule for channel and signal names (package
 // server/events, CheckName): 1 to 256 bytes of printable ASCII without
-// spaces or the glob characters * ? [ ] \.
+// spaces or the glob characters * ? [ ] \, in non-empty segments separated
+// by single dots.
 //
 // It and allowed are copies, kept equal by ext_test.go: importing
 // server/events here would make every guest project's tests depend on the
@@ -430,6 +461,9 @@ func validName(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c <= ' ' || c > '~' || strings.IndexByte(`*?[]\`, c) >= 0 {
+			return false
+		}
+		if s[i] == '.' && (i == 0 || i == len(s)-1 || s[i+1] == '.') {
 			return false
 		}
 	}

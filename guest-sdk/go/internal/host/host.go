@@ -22,6 +22,7 @@ const (
 	ErrTimeout   int32 = -6
 	ErrTooLarge  int32 = -7
 	ErrDenied    int32 = -8 // an extension call outside the route's grant
+	ErrFull      int32 = -9 // a store or service is at capacity
 )
 
 // MaxSubscriptionID is the longest subscription id; subscribe's id buffer
