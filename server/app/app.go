@@ -167,7 +167,8 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 	case rc.Transport != "":
 		// The transport's exchanges (JSON-RPC calls, say) go back through
 		// the router, so routes can match them (on jsonrpc.method).
-		th, err := transport.Default().New(rc.Transport, server.HandlerFunc(a.serveRouted), transport.Options{Logger: a.logger.With("route", rc.Name)})
+		th, err := transport.Default().New(rc.Transport, server.HandlerFunc(a.serveRouted), transport.Options{Logger: a.logger.With("route", rc.Name),
+			MaxBatch: rc.MaxBatch, BatchConcurrency: rc.BatchConcurrency})
 		if err != nil {
 			return server.Route{}, err
 		}
@@ -285,6 +286,9 @@ func (a *App) Listen(ctx context.Context) ([]server.Address, error) {
 			IdleTimeout:       lc.IdleTimeout,
 			MaxHeaderBytes:    lc.MaxHeaderBytes,
 			MaxBodyBytes:      lc.MaxBodyBytes,
+			ReadTimeout:       lc.ReadTimeout,
+			MaxBatch:          lc.MaxBatch,
+			BatchConcurrency:  lc.BatchConcurrency,
 		})
 		a.bound = append(a.bound, server.Listener{Name: lc.Name, Listener: l, Handler: th})
 		real := server.ListenerAddress(l)

@@ -182,6 +182,8 @@ abi = "cgi"
 			Transport:    "line",
 			SocketMode:   0o660,
 			MaxLineBytes: 1024,
+			IdleTimeout:  DefaultIdleTimeout,
+			ReadTimeout:  DefaultReadTimeout,
 			Line:         16,
 		}},
 		Routes: []Route{{
@@ -270,7 +272,7 @@ func TestListenerGood(t *testing.T) {
 		{"transport raw", pre + "address = \"tcp://:1\"\ntransport = \"raw\"\n",
 			func(c *Config) any { return l(c) }, Listener{Name: "listener1", Address: "tcp://:1", Transport: "raw", Line: 3}},
 		{"transport line", pre + "address = \"tcp://:1\"\ntransport = \"line\"\n",
-			func(c *Config) any { return l(c) }, Listener{Name: "listener1", Address: "tcp://:1", Transport: "line", MaxLineBytes: 65536, Line: 3}},
+			func(c *Config) any { return l(c) }, Listener{Name: "listener1", Address: "tcp://:1", Transport: "line", MaxLineBytes: 65536, IdleTimeout: 120 * time.Second, ReadTimeout: 30 * time.Second, Line: 3}},
 		{"socket_mode", pre + "address = \"unix://b.sock\"\nsocket_mode = \"0660\"\n", func(c *Config) any { return l(c).SocketMode }, os.FileMode(0o660)},
 		{"socket_mode short", pre + "address = \"unix://b.sock\"\nsocket_mode = \"600\"\n", func(c *Config) any { return l(c).SocketMode }, os.FileMode(0o600)},
 		{"socket_mode 0o", pre + "address = \"unix://b.sock\"\nsocket_mode = \"0o777\"\n", func(c *Config) any { return l(c).SocketMode }, os.FileMode(0o777)},
@@ -321,7 +323,7 @@ func TestListenerBad(t *testing.T) {
 		{"read_header_timeout bad", tcp + "read_header_timeout = \"abc\"\n", `bubble.toml:5: listener[1].read_header_timeout: invalid duration "abc": time: invalid duration "abc"`},
 		{"read_header_timeout on line", line + "read_header_timeout = \"1s\"\n", `bubble.toml:6: listener[1].read_header_timeout: only valid with transport = "http", not "line"`},
 		{"idle_timeout negative", tcp + "idle_timeout = \"-1s\"\n", `bubble.toml:5: listener[1].idle_timeout: must be positive, got "-1s"`},
-		{"idle_timeout on raw", tcp + "transport = \"raw\"\nidle_timeout = \"1s\"\n", `bubble.toml:6: listener[1].idle_timeout: only valid with transport = "http", not "raw"`},
+		{"idle_timeout on raw", tcp + "transport = \"raw\"\nidle_timeout = \"1s\"\n", `bubble.toml:6: listener[1].idle_timeout: only valid with transport = "http", "line", "json" or "jsonrpc", not "raw"`},
 		{"max_header_bytes zero", tcp + "max_header_bytes = 0\n", `bubble.toml:5: listener[1].max_header_bytes: must be at least 1B, got 0B`},
 		{"max_header_bytes on line", line + "max_header_bytes = 10\n", `bubble.toml:6: listener[1].max_header_bytes: only valid with transport = "http", not "line"`},
 		{"max_body_bytes negative", tcp + "max_body_bytes = \"-1\"\n", `bubble.toml:5: listener[1].max_body_bytes: invalid size "-1": want a whole number of bytes with an optional unit, such as "64KiB"`},
@@ -440,8 +442,8 @@ func TestRouteBad(t *testing.T) {
 
 func TestUnknownKeys(t *testing.T) {
 	const top = "engine, cache_dir, shutdown_timeout, log_level, pubsub, listener, route"
-	const lst = "name, address, transport, socket_mode, max_line_bytes, read_header_timeout, idle_timeout, max_header_bytes, max_body_bytes"
-	const rte = "name, module, transport, builtin, channel, build, abi, match, engine, instances, pool_size, max_concurrency, timeout, memory, max_stack, pubsub, signals, kv, dial"
+	const lst = "name, address, transport, socket_mode, max_line_bytes, read_header_timeout, idle_timeout, max_header_bytes, max_body_bytes, read_timeout, max_batch, max_batch_concurrency"
+	const rte = "name, module, transport, builtin, channel, build, abi, match, engine, instances, pool_size, max_concurrency, timeout, memory, max_stack, pubsub, signals, kv, dial, max_batch, max_batch_concurrency"
 	runBad(t, []badCase{
 		{"top level", "# comment\nengin = \"wazero\"\n" + route1, `bubble.toml:2: engin: unknown key (allowed: ` + top + `)`},
 		{"top level table", route1 + "\n[server]\nport = 1\n", `bubble.toml:4: server: unknown key (allowed: ` + top + `)`},

@@ -17,9 +17,11 @@ var (
 	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "pubsub", "listener", "route"}
 	pubsubKeys   = []string{"backend", "url", "exchange", "queue_size", "overflow", "idle_timeout", "max_message_bytes"}
 	listenerKeys = []string{"name", "address", "transport", "socket_mode", "max_line_bytes",
-		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes"}
+		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes",
+		"read_timeout", "max_batch", "max_batch_concurrency"} // the last three: streams.go
 	routeKeys = []string{"name", "module", "transport", "builtin", "channel", "build", "abi", "match", "engine", "instances", "pool_size",
-		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv", "dial"}
+		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv", "dial",
+		"max_batch", "max_batch_concurrency"} // the last two: streams.go
 
 	engines   = []string{EngineWazero, EngineWasmtime}
 	instances = []string{InstancesFresh, InstancesPool}
@@ -390,12 +392,6 @@ func (c *checker) listener(t table) Listener {
 			l.ReadHeaderTimeout = d
 		}
 	}
-	if f, ok := c.get(t, "idle_timeout"); ok {
-		onlyWith(f, TransportHTTP)
-		if d, ok := c.duration(f, 1); ok && isHTTP {
-			l.IdleTimeout = d
-		}
-	}
 	if f, ok := c.get(t, "max_header_bytes"); ok {
 		onlyWith(f, TransportHTTP)
 		if n, ok := c.size(f, 1, math.MaxInt); ok && isHTTP {
@@ -408,6 +404,7 @@ func (c *checker) listener(t table) Listener {
 			l.MaxBodyBytes = n
 		}
 	}
+	c.streamListener(t, &l, transportOK) // idle_timeout and the stream transports' keys
 	return l
 }
 
@@ -529,6 +526,7 @@ func (c *checker) route(t table, engine string) Route {
 	if f, ok := c.get(t, "dial"); ok {
 		r.Dial = c.dial(f)
 	}
+	c.streamRoute(t, &r) // the jsonrpc transport's keys
 	return r
 }
 
