@@ -84,8 +84,9 @@ func splitBatch(payload []byte, max int) (elems []json.RawMessage, over bool) {
 	return elems, false
 }
 
-// runBatch serves the calls of a batch, at most BatchConcurrency at once,
-// and writes their responses to w as one JSON array in request order, each
+// runBatch serves the calls of a batch, at most BatchConcurrency at once
+// and at most 2*BatchConcurrency ahead of the first unanswered one, and
+// writes their responses to w as one JSON array in request order, each
 // as soon as it and those before it are done. w is flushed whenever the
 // next response is not ready yet, so a client that has gone away is
 // noticed by a write that fails, and a client that stays gets its answers
@@ -107,12 +108,23 @@ func (t *jsonrpc) runBatch(ctx context.Context, outer server.Env, batch []json.R
 	for i := range ready {
 		ready[i] = make(chan struct{})
 	}
+	// A call starts when fewer than BatchConcurrency run and fewer than
+	// 2*BatchConcurrency are started and not yet written: a call whose
+	// response cannot be written (the client is gone) is never far ahead,
+	// and neither are the responses held in memory.
+	window := make(chan struct{}, 2*t.opts.BatchConcurrency)
 	go func() {
 		sem := make(chan struct{}, t.opts.BatchConcurrency)
 		for i, req := range batch {
 			select {
-			case sem <- struct{}{}:
+			case window <- struct{}{}:
 			case <-ctx.Done():
+			}
+			if ctx.Err() == nil {
+				select {
+				case sem <- struct{}{}:
+				case <-ctx.Done():
+				}
 			}
 			if ctx.Err() != nil {
 				for j := i; j < n; j++ {
@@ -160,6 +172,9 @@ func (t *jsonrpc) runBatch(ctx context.Context, outer server.Env, batch []json.R
 			skipped++
 		case r.stopped:
 			stopped++
+		}
+		if !notRun[i] {
+			<-window
 		}
 		if r.resp == nil {
 			continue
