@@ -68,7 +68,11 @@ type jsonrpc struct {
 //     one after the other; a line over MaxLineBytes is answered with an
 //     Invalid Request error (id null) and the connection goes on. A peer
 //     that resets the connection cancels the calls in flight; one that
-//     closes its side (EOF) still gets the answers to what it sent.
+//     closes its side (EOF) still gets the answers to what it sent, unless
+//     writing them fails (it closed the whole connection). A connection
+//     idle for IdleTimeout is closed, and so is one whose line does not
+//     arrive whole within ReadTimeout of its first byte (the line is not
+//     served).
 //   - On an HTTP exchange (bubble.transport=http, as a route's handler): the
 //     POSTed body is one request or batch, at most MaxBodyBytes (default
 //     DefaultMaxJSONRPCBodyBytes; over it: 413 with an Invalid Request
@@ -84,8 +88,16 @@ type jsonrpc struct {
 // CONTENT_TYPE=application/json and CONTENT_LENGTH. The input is the params
 // JSON, empty when the call has none.
 //
-// The output is the result: it must be one JSON value, and an empty output
-// is null. How a call ends becomes its error object, checked in this order:
+// A request is one JSON object in UTF-8 (RFC 8259, section 8.1) whose
+// members jsonrpc, method, params and id each appear at most once; the
+// method must hold no control character (U+0000-U+001F, U+007F). A request
+// that breaks a rule is answered with -32600 Invalid Request, with id null
+// when the id itself is in doubt (not UTF-8, duplicated, or not a string,
+// number or null). The id is echoed byte for byte as the request wrote it:
+// huge and fractional numbers, escapes and long strings included.
+//
+// The output is the result: it must be one JSON value in UTF-8, and an
+// empty output is null. How a call ends becomes its error object, checked in this order:
 //
 //   - an error wrapping server.ErrNoRoute: -32601 Method not found;
 //   - a status of 400 or more with JSONRPCErrorCodeHeader set: that code,
@@ -100,9 +112,17 @@ type jsonrpc struct {
 //   - another status of 400 or more: -32000 with the status text.
 //
 // For the 4xx cases an output that is JSON becomes the error's data.
-// Notifications are never answered, even when they fail. The calls of a
-// batch run concurrently, at most 8 at a time, and their responses come back
-// in request order.
+// Notifications are never answered, even when they fail.
+//
+// A batch holds at most MaxBatch calls (default DefaultMaxBatch); a longer
+// one is answered with one Invalid Request error (id null) and none of its
+// calls runs. The calls of a batch run concurrently, at most
+// BatchConcurrency at a time (default DefaultBatchConcurrency), and their
+// responses come back in request order, each sent as soon as it and those
+// before it are done. When the client goes away (its HTTP request is
+// cancelled, its connection reset or an answer cannot be written) or the
+// exchange's context ends, calls not yet started never start and calls
+// running are cancelled; one log record sums up such a stopped request.
 func NewJSONRPC(next server.Handler, opts Options) server.Handler {
 	opts = opts.streamDefaults()
 	return &jsonrpc{next: next, opts: opts, lineLoop: newLineLoop(opts)}

@@ -45,7 +45,7 @@ func (t *jsonrpc) handle(ctx context.Context, outer server.Env, payload []byte, 
 	if payload[0] != '[' {
 		r := t.call(ctx, outer, payload)
 		if r.stopped {
-			t.logStopped(ctx, outer, 1, 0, 1, 0)
+			t.logStopped(ctx, 1, 0, 1, 0)
 		}
 		w.Write(r.resp)
 		return r.resp != nil
@@ -190,7 +190,7 @@ func (t *jsonrpc) runBatch(ctx context.Context, outer server.Env, batch []json.R
 		write([]byte("]"))
 	}
 	if stopped+skipped > 0 {
-		t.logStopped(ctx, outer, n, n-stopped-skipped, stopped, skipped)
+		t.logStopped(ctx, n, n-stopped-skipped, stopped, skipped)
 	}
 	return wrote
 }
@@ -212,8 +212,9 @@ func notRunResult(ctx context.Context, raw []byte) callResult {
 }
 
 // logStopped writes the one line that sums up a request whose calls were
-// cut short because ctx ended.
-func (t *jsonrpc) logStopped(ctx context.Context, outer server.Env, calls, finished, cancelled, notStarted int) {
-	t.opts.Logger.Info("jsonrpc request stopped", "listener", outer[abi.EnvListener], "route", outer[abi.EnvRoute], "calls", calls,
+// cut short because ctx ended. The transport's logger says which listener
+// or route it serves.
+func (t *jsonrpc) logStopped(ctx context.Context, calls, finished, cancelled, notStarted int) {
+	t.opts.Logger.Info("jsonrpc request stopped", "calls", calls,
 		"finished", finished, "cancelled", cancelled, "not_started", notStarted, "cause", context.Cause(ctx))
 }

@@ -123,6 +123,13 @@ type line struct {
 // exchange that writes nothing sends nothing. A failed exchange sends
 // "error: MESSAGE\n". A line longer than MaxLineBytes is discarded up to its
 // end and answered with an error line; the connection goes on.
+//
+// A connection that has sent nothing for IdleTimeout while nothing was being
+// served is closed; so is one whose line has not arrived whole within
+// ReadTimeout of its first byte (a trickled line: it is not served). A
+// handler may take as long as its own timeout allows: the connection is not
+// idle while it runs. The json and jsonrpc transports frame and time their
+// connections the same way.
 func NewLine(next server.Handler, opts Options) server.Handler {
 	opts = opts.streamDefaults()
 	return &line{next: next, opts: opts, lineLoop: newLineLoop(opts)}
