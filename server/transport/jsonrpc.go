@@ -121,8 +121,10 @@ type jsonrpc struct {
 // responses come back in request order, each sent as soon as it and those
 // before it are done. When the client goes away (its HTTP request is
 // cancelled, its connection reset or an answer cannot be written) or the
-// exchange's context ends, calls not yet started never start and calls
-// running are cancelled; one log record sums up such a stopped request.
+// exchange's context ends (a route's timeout), calls not yet started never
+// start and calls running are cancelled; where the answer can still be
+// sent, each is an Internal error (-32603), the data of those that never
+// started saying so. One log record sums up such a stopped request.
 func NewJSONRPC(next server.Handler, opts Options) server.Handler {
 	opts = opts.streamDefaults()
 	return &jsonrpc{next: next, opts: opts, lineLoop: newLineLoop(opts)}

@@ -356,3 +356,49 @@ func TestJSONRPCRequestEdgeCases(t *testing.T) {
 		})
 	}
 }
+
+// TestJSONRPCBatchTimeout: when the exchange's context ends while the
+// client is still there (a route's timeout), every call is still answered:
+// the ones cut short with an Internal error, the ones never started with an
+// Internal error saying so.
+func TestJSONRPCBatchTimeout(t *testing.T) {
+	var started atomic.Int64
+	logger, logs := recordLogs(t)
+	rpc := transport.NewJSONRPC(gatedMethod(&started, nil), transport.Options{Logger: logger, BatchConcurrency: 1})
+	timed := server.HandlerFunc(func(ctx context.Context, x *server.Exchange) error {
+		ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		return rpc.Serve(ctx, x)
+	})
+	a := testutil.Serve(t, "tcp://127.0.0.1:0", "http", server.NewRouter(server.Route{Name: "rpc", Handler: timed}), transport.Options{})
+	// Four calls and a notification: one call runs, the rest never start.
+	resp, body := postRPC(t, testutil.HTTPClient(t, a), testutil.URL(a)+"/rpc",
+		strings.TrimSuffix(callsOf(4), "]")+`,{"jsonrpc":"2.0","method":"m"}]`)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	var got []map[string]json.RawMessage
+	if err := json.Unmarshal(body, &got); err != nil || len(got) != 4 {
+		t.Fatalf("got %s (%v), want 4 responses", body, err)
+	}
+	for i, r := range got {
+		var e struct {
+			Code int
+			Data string
+		}
+		json.Unmarshal(r["error"], &e)
+		if e.Code != -32603 || string(r["id"]) != fmt.Sprint(i) {
+			t.Fatalf("response %d: %s", i, body)
+		}
+		if i > 0 && e.Data != "call not run: the request timed out" {
+			t.Fatalf("response %d: data %q, want it to say the call did not run", i, e.Data)
+		}
+	}
+	if n := started.Load(); n != 1 {
+		t.Fatalf("%d calls started, want 1", n)
+	}
+	line := logs.wait(t, "jsonrpc request stopped")
+	if !strings.Contains(line, "cancelled=1 not_started=4") {
+		t.Fatalf("summary %q", line)
+	}
+}
