@@ -168,7 +168,8 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 	case rc.Transport != "":
 		// The transport's exchanges (JSON-RPC calls, say) go back through
 		// the router, so routes can match them (on jsonrpc.method).
-		th, err := transport.Default().New(rc.Transport, server.HandlerFunc(a.serveRouted), transport.Options{Logger: a.logger.With("route", rc.Name)})
+		th, err := transport.Default().New(rc.Transport, server.HandlerFunc(a.serveRouted), transport.Options{Logger: a.hub.exchangeLogger("\x00route "+rc.Name, a.logger.With("route", rc.Name)),
+			MaxBatch: rc.MaxBatch, BatchConcurrency: rc.BatchConcurrency})
 		if err != nil {
 			return server.Route{}, err
 		}
@@ -296,7 +297,7 @@ func (a *App) Listen(ctx context.Context) ([]server.Address, error) {
 			return nil, fmt.Errorf("listener %s: %w", lc.Name, err)
 		}
 		th, _ := transport.Default().New(lc.Transport, a.router, transport.Options{
-			Logger:            a.logger.With("listener", lc.Name),
+			Logger:            a.hub.exchangeLogger("\x00listener "+lc.Name, a.logger.With("listener", lc.Name)),
 			MaxLineBytes:      lc.MaxLineBytes,
 			ReadHeaderTimeout: lc.ReadHeaderTimeout,
 			IdleTimeout:       lc.IdleTimeout,
@@ -304,6 +305,9 @@ func (a *App) Listen(ctx context.Context) ([]server.Address, error) {
 			MaxBodyBytes:      lc.MaxBodyBytes,
 			DrainTimeout:      lc.DrainTimeout,
 			Methods:           a.namedMethods(),
+			ReadTimeout:       lc.ReadTimeout,
+			MaxBatch:          lc.MaxBatch,
+			BatchConcurrency:  lc.BatchConcurrency,
 		})
 		a.bound = append(a.bound, server.Listener{Name: lc.Name, Listener: l, Handler: th,
 			MaxConns: lc.MaxConnections, WriteTimeout: lc.WriteTimeout})

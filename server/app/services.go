@@ -127,6 +127,21 @@ func (h *hub) guestLogger(rc config.Route, base *slog.Logger) *slog.Logger {
 	return l.Logger(base)
 }
 
+// exchangeLogger is the logger of a transport's records about failed
+// exchanges (a listener's, or a jsonrpc route's): one per failing request
+// or call, so a client can make as many as it likes. They get the default
+// route budget, within the process-wide [guest_log] budget.
+func (h *hub) exchangeLogger(key string, base *slog.Logger) *slog.Logger {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l := h.logs[key]
+	if l == nil {
+		l = ratelog.New(ratelog.Options{Rate: config.DefaultLogRate, Burst: config.DefaultLogBurst, Parent: h.guestLog})
+		h.logs[key] = l
+	}
+	return l.Logger(base)
+}
+
 // bind returns a context that ends with ctx or when the hub starts
 // draining, whichever comes first.
 func (h *hub) bind(ctx context.Context) context.Context {

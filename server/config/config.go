@@ -85,7 +85,8 @@ const (
 	// request headers.
 	DefaultReadHeaderTimeout = 10 * time.Second
 	// DefaultIdleTimeout is how long an "http" listener keeps an idle
-	// keep-alive connection.
+	// keep-alive connection, and a "line", "json" or "jsonrpc" listener a
+	// connection waiting for its next message.
 	DefaultIdleTimeout = 120 * time.Second
 	// DefaultMaxHeaderBytes is the largest request header block an "http"
 	// listener accepts.
@@ -240,6 +241,19 @@ type Listener struct {
 	// Line is the line of the entry's [[listener]] header (or of its
 	// inline table).
 	Line int
+
+	// Stream transports (streams.go). IdleTimeout above also applies to
+	// "line", "json" and "jsonrpc" listeners: how long a connection may
+	// wait for its next message with nothing being served.
+
+	// ReadTimeout bounds how long one message (a line) may take to arrive
+	// once its first byte has, on a "line", "json" or "jsonrpc" listener.
+	ReadTimeout time.Duration
+	// MaxBatch caps the calls of one batch on a "jsonrpc" listener.
+	MaxBatch int
+	// BatchConcurrency caps the calls of one batch that run at once on a
+	// "jsonrpc" listener.
+	BatchConcurrency int
 }
 
 // Route is one [[route]] entry.
@@ -306,6 +320,13 @@ type Route struct {
 	// Line is the line of the entry's [[route]] header (or of its inline
 	// table).
 	Line int
+
+	// The jsonrpc transport of a route (streams.go); zero on other routes.
+
+	// MaxBatch caps the calls of one batch.
+	MaxBatch int
+	// BatchConcurrency caps the calls of one batch that run at once.
+	BatchConcurrency int
 }
 
 // Options extends validation with checks owned by other packages. The zero

@@ -50,7 +50,9 @@
 //	socket_mode = "0660"       # unix addresses only: octal string, 1..0777
 //	max_line_bytes = "64KiB"   # transports "line", "json", "jsonrpc": size > 0
 //	read_header_timeout = "10s"  # transport "http" only: duration > 0
-//	idle_timeout = "120s"      # transport "http" only: duration > 0
+//	idle_timeout = "120s"      # transports "http", "line", "json", "jsonrpc": duration > 0; http: an
+//	                           # idle keep-alive connection; line/json/jsonrpc: a connection waiting
+//	                           # for the first byte of its next message with nothing being served
 //	max_header_bytes = "64KiB" # transport "http" only: size > 0
 //	max_body_bytes = "10MiB"   # transport "http" only: size, 0 = unlimited
 //	drain_timeout = "2s"       # transport "http" only: how long to read away a body the
@@ -59,6 +61,11 @@
 //	                           # accepted and closed at once (logged)
 //	write_timeout = "30s"      # tcp:// and unix:// only: a write to a connection that makes
 //	                           # no progress this long closes the connection
+//	read_timeout = "30s"       # transports "line", "json", "jsonrpc": duration > 0; a message (line)
+//	                           # must arrive whole within this of its first byte, or the connection ends
+//	max_batch = 100            # transport "jsonrpc": calls per batch, 1..100000; a longer batch gets
+//	                           # one Invalid Request error (-32600) and none of its calls runs
+//	max_batch_concurrency = 8  # transport "jsonrpc": calls of one batch running at once, 1..1024
 //
 //	[[route]]                  # one or more
 //	name = "hello"             # default "route1", "route2", ...; unique
@@ -66,6 +73,8 @@
 //	                           # exactly one of module, transport or builtin:
 //	transport = "jsonrpc"      # a transport whose exchanges go back through the router
 //	                           # (POST /rpc -> one exchange per call, matched on jsonrpc.method)
+//	max_batch = 100            # transport = "jsonrpc" only: as on a jsonrpc listener
+//	max_batch_concurrency = 8  # transport = "jsonrpc" only: as on a jsonrpc listener
 //	builtin = "longpoll"       # a host handler: long-poll (GET) / publish (POST) on channel
 //	channel = "news"           # builtin = "longpoll" only
 //	build = "make hello.wasm"  # shell command that builds module, for `bubblewasm build`

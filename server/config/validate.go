@@ -18,11 +18,13 @@ var (
 	pubsubKeys   = []string{"backend", "url", "exchange", "queue_size", "overflow", "idle_timeout", "max_message_bytes", "max_subscriptions"}
 	listenerKeys = []string{"name", "address", "transport", "socket_mode", "max_line_bytes",
 		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes",
-		"max_connections", "write_timeout", "drain_timeout"}
+		"max_connections", "write_timeout", "drain_timeout",
+		"read_timeout", "max_batch", "max_batch_concurrency"}
 	routeKeys = []string{"name", "module", "transport", "builtin", "channel", "build", "abi", "match", "engine", "instances", "pool_size",
 		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv", "dial",
 		"max_response_headers", "max_response_header_bytes",
-		"pubsub_scope", "log_rate", "log_burst", "max_subscriptions"}
+		"pubsub_scope", "log_rate", "log_burst", "max_subscriptions",
+		"max_batch", "max_batch_concurrency"}
 
 	engines   = []string{EngineWazero, EngineWasmtime}
 	instances = []string{InstancesFresh, InstancesPool}
@@ -395,12 +397,6 @@ func (c *checker) listener(t table) Listener {
 			l.ReadHeaderTimeout = d
 		}
 	}
-	if f, ok := c.get(t, "idle_timeout"); ok {
-		onlyWith(f, TransportHTTP)
-		if d, ok := c.duration(f, 1); ok && isHTTP {
-			l.IdleTimeout = d
-		}
-	}
 	if f, ok := c.get(t, "max_header_bytes"); ok {
 		onlyWith(f, TransportHTTP)
 		if n, ok := c.size(f, 1, math.MaxInt); ok && isHTTP {
@@ -414,6 +410,7 @@ func (c *checker) listener(t table) Listener {
 		}
 	}
 	c.connectionLimits(t, &l, scheme, onlyWith)
+	c.streamListener(t, &l, transportOK) // idle_timeout and the stream transports' keys
 	return l
 }
 
@@ -573,6 +570,7 @@ func (c *checker) route(t table, engine string) Route {
 	}
 	c.responseHeaderLimits(t, &r)
 	c.routeGuest(t, &r)
+	c.streamRoute(t, &r) // the jsonrpc transport's keys
 	return r
 }
 

@@ -39,8 +39,8 @@ type jsonTransport struct {
 //     generic message of the line transport's error lines. The connection
 //     goes on in every case.
 func NewJSON(next server.Handler, opts Options) server.Handler {
-	opts = opts.withDefaults()
-	return &jsonTransport{next: next, opts: opts, lineLoop: newLineLoop(opts.MaxLineBytes)}
+	opts = opts.streamDefaults()
+	return &jsonTransport{next: next, opts: opts, lineLoop: newLineLoop(opts)}
 }
 
 func (t *jsonTransport) Serve(ctx context.Context, x *server.Exchange) error {

@@ -11,7 +11,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
-	"sync"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/server"
@@ -29,9 +30,6 @@ const (
 // DefaultMaxJSONRPCBodyBytes caps a JSON-RPC request carried by HTTP when
 // Options.MaxBodyBytes is 0.
 const DefaultMaxJSONRPCBodyBytes = 1 << 20
-
-// maxBatchCalls bounds the calls of one batch that run at once.
-const maxBatchCalls = 8
 
 // JSON-RPC 2.0 error codes.
 const (
@@ -70,7 +68,11 @@ type jsonrpc struct {
 //     one after the other; a line over MaxLineBytes is answered with an
 //     Invalid Request error (id null) and the connection goes on. A peer
 //     that resets the connection cancels the calls in flight; one that
-//     closes its side (EOF) still gets the answers to what it sent.
+//     closes its side (EOF) still gets the answers to what it sent, unless
+//     writing them fails (it closed the whole connection). A connection
+//     idle for IdleTimeout is closed, and so is one whose line does not
+//     arrive whole within ReadTimeout of its first byte (the line is not
+//     served).
 //   - On an HTTP exchange (bubble.transport=http, as a route's handler): the
 //     POSTed body is one request or batch, at most MaxBodyBytes (default
 //     DefaultMaxJSONRPCBodyBytes; over it: 413 with an Invalid Request
@@ -86,8 +88,16 @@ type jsonrpc struct {
 // CONTENT_TYPE=application/json and CONTENT_LENGTH. The input is the params
 // JSON, empty when the call has none.
 //
-// The output is the result: it must be one JSON value, and an empty output
-// is null. How a call ends becomes its error object, checked in this order:
+// A request is one JSON object in UTF-8 (RFC 8259, section 8.1) whose
+// members jsonrpc, method, params and id each appear at most once; the
+// method must hold no control character (U+0000-U+001F, U+007F). A request
+// that breaks a rule is answered with -32600 Invalid Request, with id null
+// when the id itself is in doubt (not UTF-8, duplicated, or not a string,
+// number or null). The id is echoed byte for byte as the request wrote it:
+// huge and fractional numbers, escapes and long strings included.
+//
+// The output is the result: it must be one JSON value in UTF-8, and an
+// empty output is null. How a call ends becomes its error object, checked in this order:
 //
 //   - an error wrapping server.ErrNoRoute: -32601 Method not found;
 //   - a status of 400 or more with JSONRPCErrorCodeHeader set: that code,
@@ -102,12 +112,22 @@ type jsonrpc struct {
 //   - another status of 400 or more: -32000 with the status text.
 //
 // For the 4xx cases an output that is JSON becomes the error's data.
-// Notifications are never answered, even when they fail. The calls of a
-// batch run concurrently, at most 8 at a time, and their responses come back
-// in request order.
+// Notifications are never answered, even when they fail.
+//
+// A batch holds at most MaxBatch calls (default DefaultMaxBatch); a longer
+// one is answered with one Invalid Request error (id null) and none of its
+// calls runs. The calls of a batch run concurrently, at most
+// BatchConcurrency at a time (default DefaultBatchConcurrency), and their
+// responses come back in request order, each sent as soon as it and those
+// before it are done. When the client goes away (its HTTP request is
+// cancelled, its connection reset or an answer cannot be written) or the
+// exchange's context ends (a route's timeout), calls not yet started never
+// start and calls running are cancelled; where the answer can still be
+// sent, each is an Internal error (-32603), the data of those that never
+// started saying so. One log record sums up such a stopped request.
 func NewJSONRPC(next server.Handler, opts Options) server.Handler {
-	opts = opts.withDefaults()
-	return &jsonrpc{next: next, opts: opts, lineLoop: newLineLoop(opts.MaxLineBytes)}
+	opts = opts.streamDefaults()
+	return &jsonrpc{next: next, opts: opts, lineLoop: newLineLoop(opts)}
 }
 
 func (t *jsonrpc) Serve(ctx context.Context, x *server.Exchange) error {
@@ -115,15 +135,11 @@ func (t *jsonrpc) Serve(ctx context.Context, x *server.Exchange) error {
 		return t.serveHTTP(ctx, x)
 	}
 	return t.serveLines(ctx, x, func(ctx context.Context, in *inLine) {
-		var resp []byte
 		if in.tooLong {
-			resp = rpcErrorResponse(nullID, rpcInvalidRequest,
-				fmt.Sprintf("Invalid Request: request too large (limit %d bytes)", t.opts.MaxLineBytes), nil)
-		} else if payload := trimJSONSpace(in.text); len(payload) > 0 {
-			resp = t.handle(ctx, x.Env, payload)
-		}
-		if resp != nil {
-			in.out.Write(resp)
+			in.out.Write(rpcErrorResponse(nullID, rpcInvalidRequest,
+				fmt.Sprintf("Invalid Request: request too large (limit %d bytes)", t.opts.MaxLineBytes), nil))
+			in.out.WriteByte('\n')
+		} else if payload := trimJSONSpace(in.text); len(payload) > 0 && t.handle(ctx, x.Env, payload, in.out) {
 			in.out.WriteByte('\n')
 		}
 	})
@@ -159,12 +175,12 @@ func (t *jsonrpc) serveHTTP(ctx context.Context, x *server.Exchange) error {
 	if err != nil {
 		return err // the body could not be read: the HTTP transport reports it
 	}
-	resp := t.handle(ctx, x.Env, body)
-	if resp == nil {
+	var resp bufferSink
+	if !t.handle(ctx, x.Env, body, &resp) {
 		w.SetStatus(http.StatusNoContent)
 		return nil
 	}
-	return replyJSON(w, http.StatusOK, resp)
+	return replyJSON(w, http.StatusOK, resp.Bytes())
 }
 
 func replyJSON(w server.ResponseWriter, status int, body []byte) error {
@@ -172,52 +188,6 @@ func replyJSON(w server.ResponseWriter, status int, body []byte) error {
 	w.SetStatus(status)
 	_, err := w.Write(body)
 	return err
-}
-
-// handle answers one request or batch; nil means no response.
-func (t *jsonrpc) handle(ctx context.Context, outer server.Env, payload []byte) []byte {
-	payload = trimJSONSpace(payload)
-	if !json.Valid(payload) {
-		return rpcErrorResponse(nullID, rpcParseError, "", jsonString(jsonSyntaxError(payload)))
-	}
-	if payload[0] != '[' {
-		return t.call(ctx, outer, payload)
-	}
-	var batch []json.RawMessage
-	if err := json.Unmarshal(payload, &batch); err != nil { // valid JSON: cannot happen
-		return rpcErrorResponse(nullID, rpcParseError, "", nil)
-	}
-	if len(batch) == 0 {
-		return rpcErrorResponse(nullID, rpcInvalidRequest, "", jsonString("empty batch"))
-	}
-	resps := make([][]byte, len(batch))
-	sem := make(chan struct{}, maxBatchCalls)
-	var wg sync.WaitGroup
-	for i, req := range batch {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			resps[i] = t.call(ctx, outer, req)
-		})
-	}
-	wg.Wait()
-	var buf bytes.Buffer
-	for _, r := range resps {
-		if r == nil {
-			continue
-		}
-		if buf.Len() == 0 {
-			buf.WriteByte('[')
-		} else {
-			buf.WriteByte(',')
-		}
-		buf.Write(r)
-	}
-	if buf.Len() == 0 {
-		return nil // only notifications
-	}
-	buf.WriteByte(']')
-	return buf.Bytes()
 }
 
 // rpcRequest is a valid request object.
@@ -231,10 +201,21 @@ var nullID = json.RawMessage("null")
 
 // parseRequest checks one request object. On failure it returns why, and the
 // id to answer with: the request's own when it has a valid one, else null.
+//
+// raw is one valid JSON value. A request must also be UTF-8 (RFC 8259,
+// section 8.1: JSON text exchanged between systems is), or its id could not
+// be echoed as JSON text, and the JSON-RPC members must each appear once, so
+// that no other reader of the same bytes can see another method or id.
 func parseRequest(raw []byte) (req rpcRequest, id json.RawMessage, problem string) {
-	var m map[string]json.RawMessage
-	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &m) != nil {
+	if len(raw) == 0 || raw[0] != '{' {
 		return req, nullID, "a request must be a JSON object"
+	}
+	if !utf8.Valid(raw) {
+		return req, nullID, "a request must be UTF-8 text"
+	}
+	m, dup := requestMembers(raw)
+	if dup != "" {
+		return req, nullID, fmt.Sprintf("member %q appears more than once", dup)
 	}
 	id = nullID
 	if v, ok := m["id"]; ok {
@@ -252,6 +233,9 @@ func parseRequest(raw []byte) (req rpcRequest, id json.RawMessage, problem strin
 	if v, ok := m["method"]; !ok || v[0] != '"' || json.Unmarshal(v, &req.method) != nil {
 		return req, id, "method must be a string"
 	}
+	if strings.ContainsFunc(req.method, isControl) {
+		return req, id, "method must not contain control characters"
+	}
 	if v, ok := m["params"]; ok {
 		if v[0] != '[' && v[0] != '{' {
 			return req, id, "params must be an array or an object"
@@ -261,6 +245,39 @@ func parseRequest(raw []byte) (req rpcRequest, id json.RawMessage, problem strin
 	return req, id, ""
 }
 
+// requestMembers returns the members of raw, a valid JSON object, by name
+// (escapes decoded), or the name of a JSON-RPC member that appears twice.
+func requestMembers(raw []byte) (m map[string]json.RawMessage, dup string) {
+	m = map[string]json.RawMessage{}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil { // '{'
+		return m, ""
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		name, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			break
+		}
+		if _, seen := m[name]; seen {
+			switch name {
+			case "jsonrpc", "method", "params", "id":
+				return nil, name
+			}
+		}
+		m[name] = v
+	}
+	return m, ""
+}
+
+// isControl reports the characters a method name must not hold: C0
+// controls and DEL (a NUL would cut env values short in a CGI guest).
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
 // outerRequestKeys describe the exchange the transport serves, not a call.
 var outerRequestKeys = []string{
 	abi.EnvRequestMethod, abi.EnvRequestURI, abi.EnvScriptName, abi.EnvPathInfo,
@@ -268,11 +285,17 @@ var outerRequestKeys = []string{
 	abi.EnvJSONRPCID, abi.EnvJSONRPCNotification,
 }
 
-// call serves one request object; nil means no response (a notification).
-func (t *jsonrpc) call(ctx context.Context, outer server.Env, raw []byte) []byte {
+// callResult is how one call ended.
+type callResult struct {
+	resp    []byte // the response; nil for none (a notification)
+	stopped bool   // it failed after ctx ended: the caller logs it, in sum
+}
+
+// call serves one request object.
+func (t *jsonrpc) call(ctx context.Context, outer server.Env, raw []byte) callResult {
 	req, id, problem := parseRequest(raw)
 	if problem != "" {
-		return rpcErrorResponse(id, rpcInvalidRequest, "", jsonString(problem))
+		return callResult{resp: rpcErrorResponse(id, rpcInvalidRequest, "", jsonString(problem))}
 	}
 	env := outer.Clone()
 	for _, k := range outerRequestKeys {
@@ -291,7 +314,8 @@ func (t *jsonrpc) call(ctx context.Context, outer server.Env, raw []byte) []byte
 	err := t.invoke(ctx, env, req.params, w)
 
 	code, data, note := outcome(err, w)
-	if code != 0 {
+	stopped := code != 0 && ctx.Err() != nil
+	if code != 0 && !stopped {
 		level := slog.LevelWarn
 		if code == rpcInternalError || w.status >= 500 {
 			level = slog.LevelError
@@ -300,10 +324,10 @@ func (t *jsonrpc) call(ctx context.Context, outer server.Env, raw []byte) []byte
 			"id", env[abi.EnvJSONRPCID], "method_route", env[abi.EnvRoute], "status", w.status, "code", code, "err", err, "note", note)
 	}
 	if req.id == nil {
-		return nil // notifications are never answered
+		return callResult{stopped: stopped} // notifications are never answered
 	}
 	if code == 0 {
-		return rpcResultResponse(id, data)
+		return callResult{resp: rpcResultResponse(id, data)}
 	}
 	msg := ""
 	if code != rpcInternalError {
@@ -312,7 +336,7 @@ func (t *jsonrpc) call(ctx context.Context, outer server.Env, raw []byte) []byte
 			msg = http.StatusText(w.status)
 		}
 	}
-	return rpcErrorResponse(id, code, msg, data)
+	return callResult{resp: rpcErrorResponse(id, code, msg, data), stopped: stopped}
 }
 
 // invoke runs next on one call; a panic is an internal error.
@@ -332,7 +356,7 @@ func outcome(err error, w *callWriter) (code int, data json.RawMessage, note str
 	out := trimJSONSpace(w.buf.Bytes())
 	status := w.status
 	var outJSON json.RawMessage
-	if len(out) > 0 && json.Valid(out) {
+	if len(out) > 0 && json.Valid(out) && utf8.Valid(out) {
 		outJSON = out
 	}
 	if errors.Is(err, server.ErrNoRoute) {
@@ -362,7 +386,7 @@ func outcome(err error, w *callWriter) (code int, data json.RawMessage, note str
 	case len(out) == 0:
 		return 0, nullID, ""
 	case outJSON == nil:
-		return rpcInternalError, nil, fmt.Sprintf("the result (%d bytes) is not one JSON value", len(out))
+		return rpcInternalError, nil, fmt.Sprintf("the result (%d bytes) is not one JSON value in UTF-8", len(out))
 	}
 	return 0, outJSON, ""
 }

@@ -19,7 +19,10 @@ type Options struct {
 	MaxLineBytes int
 	// ReadHeaderTimeout bounds reading HTTP request headers (default 10s).
 	ReadHeaderTimeout time.Duration
-	// IdleTimeout closes idle HTTP keep-alive connections (default 120s).
+	// IdleTimeout closes idle HTTP keep-alive connections, and connections
+	// of the line, json and jsonrpc transports that wait this long for the
+	// first byte of their next message with nothing being served (default
+	// 120s).
 	IdleTimeout time.Duration
 	// MaxHeaderBytes caps HTTP request headers (default 64 KiB).
 	MaxHeaderBytes int
@@ -33,6 +36,21 @@ type Options struct {
 	// Methods are request methods that routes name exactly and that the
 	// HTTP transport refuses otherwise: CONNECT and PRI.
 	Methods []string
+
+	// Stream transports (line, json, jsonrpc): see stream.go and jsonrpc.go.
+
+	// ReadTimeout bounds how long one message (a line) of the line, json
+	// and jsonrpc transports may take to arrive once its first byte has
+	// (default DefaultReadTimeout); a message still incomplete then ends the
+	// connection unanswered.
+	ReadTimeout time.Duration
+	// MaxBatch caps the calls of one JSON-RPC batch (default
+	// DefaultMaxBatch); a longer batch is answered with one Invalid Request
+	// error and none of its calls runs.
+	MaxBatch int
+	// BatchConcurrency caps the calls of one JSON-RPC batch that run at
+	// once (default DefaultBatchConcurrency).
+	BatchConcurrency int
 }
 
 // Defaults for Options.

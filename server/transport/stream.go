@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/abi"
@@ -125,9 +123,16 @@ type line struct {
 // exchange that writes nothing sends nothing. A failed exchange sends
 // "error: MESSAGE\n". A line longer than MaxLineBytes is discarded up to its
 // end and answered with an error line; the connection goes on.
+//
+// A connection that has sent nothing for IdleTimeout while nothing was being
+// served is closed; so is one whose line has not arrived whole within
+// ReadTimeout of its first byte (a trickled line: it is not served). A
+// handler may take as long as its own timeout allows: the connection is not
+// idle while it runs. The json and jsonrpc transports frame and time their
+// connections the same way.
 func NewLine(next server.Handler, opts Options) server.Handler {
-	opts = opts.withDefaults()
-	return &line{next: next, opts: opts, lineLoop: newLineLoop(opts.MaxLineBytes)}
+	opts = opts.streamDefaults()
+	return &line{next: next, opts: opts, lineLoop: newLineLoop(opts)}
 }
 
 func (t *line) Serve(ctx context.Context, x *server.Exchange) error {
@@ -162,193 +167,6 @@ func serveFramed(ctx context.Context, next server.Handler, env server.Env, input
 		in.out.WriteByte('\n')
 	}
 	return err
-}
-
-var errLineTooLong = errors.New("line too long")
-
-// lineLoop is the connection loop the line-framed transports (line, json,
-// jsonrpc) share: it reads a connection exchange's input line by line, hands
-// each line to a callback that writes its answer, and flushes the answer
-// before the next line. It keeps track of its connections so that Shutdown
-// can stop each after the line it is serving.
-type lineLoop struct {
-	max int // MaxLineBytes
-
-	mu       sync.Mutex
-	conns    map[net.Conn]struct{}
-	draining bool
-}
-
-func newLineLoop(max int) lineLoop {
-	return lineLoop{max: max, conns: map[net.Conn]struct{}{}}
-}
-
-// inLine is one line of a lineLoop's input.
-type inLine struct {
-	n       int           // 1-based number of the line on its connection
-	text    []byte        // the line without its terminator; nil if tooLong
-	tooLong bool          // the line was over the limit and was discarded
-	out     *bufio.Writer // the answer goes here; the loop flushes it
-	conn    net.Conn      // the connection, when the input is one
-}
-
-// lineRead is what one readLine returned.
-type lineRead struct {
-	text []byte
-	err  error
-}
-
-// serveLines reads x's input line by line and calls serveLine for each, in
-// order, until the input ends, a write fails, Shutdown or ctx stops it.
-//
-// When the input is a connection, the next line is read while serveLine
-// runs, so a peer that resets the connection cancels the context of the
-// line being served (the peer closing its side, EOF, does not: the lines
-// already sent are still served and answered).
-func (l *lineLoop) serveLines(parent context.Context, x *server.Exchange, serveLine func(context.Context, *inLine)) error {
-	conn, _ := x.Reader.(net.Conn)
-	if conn != nil {
-		if !l.track(conn) {
-			return nil
-		}
-		defer l.untrack(conn)
-	}
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
-	br := bufio.NewReader(x.Reader)
-	read := func() lineRead {
-		text, err := readLine(br, l.max)
-		return lineRead{text, err}
-	}
-	next := func() (lineRead, bool) {
-		if parent.Err() != nil {
-			return lineRead{}, false
-		}
-		return read(), true
-	}
-	if conn != nil {
-		lines := make(chan lineRead)
-		done := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			for {
-				r := read()
-				if r.err != nil && !errors.Is(r.err, errLineTooLong) && !errors.Is(r.err, io.EOF) && !isDeadline(r.err) {
-					cancel(r.err) // the peer is gone: stop serving it
-				}
-				select {
-				case lines <- r:
-				case <-done:
-					return
-				}
-				if r.err != nil && !errors.Is(r.err, errLineTooLong) {
-					return
-				}
-			}
-		})
-		defer func() {
-			close(done)
-			conn.SetReadDeadline(time.Now()) // end a read in progress
-			wg.Wait()
-		}()
-		next = func() (lineRead, bool) {
-			select {
-			case r := <-lines:
-				return r, true
-			case <-parent.Done():
-				return lineRead{}, false
-			}
-		}
-	}
-	bw := bufio.NewWriter(x.Writer)
-	for n := 1; ; n++ {
-		r, ok := next()
-		if !ok {
-			return parent.Err()
-		}
-		in := &inLine{n: n, out: bw, conn: conn}
-		switch {
-		case errors.Is(r.err, errLineTooLong):
-			in.tooLong = true
-		case r.err != nil && (len(r.text) == 0 || !errors.Is(r.err, io.EOF)):
-			// Only EOF ends a last line; a read cut by a deadline (Shutdown)
-			// or a reset leaves it unfinished, and it is dropped.
-			if errors.Is(r.err, io.EOF) || isDeadline(r.err) {
-				return nil
-			}
-			return r.err
-		default:
-			in.text = r.text
-		}
-		serveLine(ctx, in)
-		if err := bw.Flush(); err != nil {
-			return err
-		}
-		if r.err != nil && !in.tooLong { // the last line had no terminator: the peer is done
-			return nil
-		}
-	}
-}
-
-// readLine reads one line without its LF or CRLF. A line over max bytes is
-// consumed to its end and reported as errLineTooLong.
-func readLine(br *bufio.Reader, max int) ([]byte, error) {
-	var buf []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if len(buf)+len(chunk) > max+2 { // +2 leaves room for the terminator
-			for errors.Is(err, bufio.ErrBufferFull) {
-				_, err = br.ReadSlice('\n')
-			}
-			if err != nil && !errors.Is(err, io.EOF) {
-				return nil, err
-			}
-			return nil, errLineTooLong // at EOF too: the next read ends the connection
-		}
-		buf = append(buf, chunk...)
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		buf = bytes.TrimSuffix(buf, []byte("\n"))
-		buf = bytes.TrimSuffix(buf, []byte("\r"))
-		if len(buf) > max {
-			return nil, errLineTooLong
-		}
-		return buf, err
-	}
-}
-
-func isDeadline(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-func (l *lineLoop) track(c net.Conn) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.draining {
-		return false
-	}
-	l.conns[c] = struct{}{}
-	return true
-}
-
-func (l *lineLoop) untrack(c net.Conn) {
-	l.mu.Lock()
-	delete(l.conns, c)
-	l.mu.Unlock()
-}
-
-// Shutdown makes every connection stop after the line it is serving: reads
-// waiting for the next line end at once.
-func (l *lineLoop) Shutdown(ctx context.Context) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.draining = true
-	for c := range l.conns {
-		c.SetReadDeadline(time.Now())
-	}
-	return nil
 }
 
 var (
