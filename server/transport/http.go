@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/abi"
@@ -203,7 +204,10 @@ func (t *httpTransport) finishBody(r *http.Request, rw *httpWriter, body *reques
 	if body.eof || r.Body == nil || r.Body == http.NoBody {
 		return
 	}
-	if body.err == nil {
+	// A client that waits for 100 Continue has not sent a body the handler
+	// never asked for: reading it away would invite it; close instead.
+	expecting := !body.touched && strings.EqualFold(r.Header.Get("Expect"), "100-continue")
+	if body.err == nil && !expecting {
 		rw.rc.SetReadDeadline(time.Now().Add(t.opts.DrainTimeout))
 		io.CopyN(io.Discard, body, maxDrain+1)
 		if body.eof {

@@ -302,3 +302,24 @@ func TestHTTPResponseFraming(t *testing.T) {
 		}
 	}
 }
+
+// A handler that answers without reading a body the client holds back for
+// 100 Continue: no 100 Continue is sent, and the connection closes after
+// the answer (the body was never sent, so it cannot be read away).
+func TestHTTPExpectContinueUnread(t *testing.T) {
+	a := serveHTTP(t, func(ctx context.Context, x *server.Exchange) error {
+		_, err := io.WriteString(x.Writer, "no thanks")
+		return err
+	}, transport.Options{})
+	c := rawConn(t, a)
+	io.WriteString(c, "PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "no thanks" || !resp.Close {
+		t.Fatalf("%d %q close=%v; want the answer, closing the connection (and no 100 Continue)", resp.StatusCode, body, resp.Close)
+	}
+}

@@ -187,12 +187,14 @@ func (h *httpWriter) SetWriteDeadline(t time.Time) error { return h.rc.SetWriteD
 // whether the body ended cleanly and its first error, which decide whether
 // the connection may carry another request.
 type requestBody struct {
-	r   io.Reader
-	eof bool
-	err error
+	r       io.Reader
+	eof     bool
+	err     error
+	touched bool // the handler read from it
 }
 
 func (b *requestBody) Read(p []byte) (int, error) {
+	b.touched = true
 	if b.eof {
 		return 0, io.EOF
 	}
