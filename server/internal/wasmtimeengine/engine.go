@@ -188,6 +188,16 @@ func i32Func(params, results int) *wasmtime.FuncType {
 	return wasmtime.NewFuncType(p, r)
 }
 
+// Validate checks a module with wasmtime's validator: it decodes and
+// type-checks every function but compiles nothing.
+func (e *Engine) Validate(ctx context.Context, bin []byte) error {
+	if err := wasmtime.ModuleValidate(e.engine, bin); err != nil {
+		cause, _ := condense(err.Error())
+		return &callError{msg: cause, errs: []error{err}}
+	}
+	return nil
+}
+
 // Compile validates and compiles a module (or loads it from the cache).
 func (e *Engine) Compile(ctx context.Context, bin []byte, limits wasm.Limits) (wasm.Module, error) {
 	mod, err := wasmtime.NewModule(e.engine, bin)

@@ -1,0 +1,452 @@
+package wasmbin
+
+import "fmt"
+
+// MaxFunctionLocals caps the locals one function declares. It is the limit
+// of wasmtime's parser (and of the WebAssembly JS API), so the two engines
+// agree on it; wazero has none and allocates a byte per declared local.
+const MaxFunctionLocals = 50_000
+
+// MaxModuleLocals caps the locals all functions declare together, so that
+// a small binary cannot declare MaxFunctionLocals in each of thousands of
+// tiny functions (80 KB of code for 500 million locals). Real modules
+// declare about one local per 100 bytes of binary (a 1.9 MB Go module:
+// 5,571): the cap leaves them room.
+const MaxModuleLocals = 1 << 20
+
+var header = []byte("\x00asm\x01\x00\x00\x00")
+
+// order ranks the non-custom sections in the order a module must have them.
+var order = [...]int{
+	SecType: 1, SecImport: 2, SecFunction: 3, SecTable: 4, SecMemory: 5, SecGlobal: 6,
+	SecExport: 7, SecStart: 8, SecElement: 9, SecDataCount: 10, SecCode: 11, SecData: 12,
+}
+
+var sectionNames = [...]string{
+	SecCustom: "custom", SecType: "type", SecImport: "import", SecFunction: "function",
+	SecTable: "table", SecMemory: "memory", SecGlobal: "global", SecExport: "export",
+	SecStart: "start", SecElement: "element", SecCode: "code", SecData: "data",
+	SecDataCount: "data count",
+}
+
+// Parse reads the structure of a binary module (see the package
+// documentation for what it checks). The returned Module aliases bin. An
+// error is an *Error.
+func Parse(bin []byte) (*Module, error) {
+	p := &parser{m: &Module{}}
+	if err := p.parse(bin); err != nil {
+		return nil, err
+	}
+	return p.m, nil
+}
+
+type parser struct {
+	m      *Module
+	locals uint64 // declared in all functions so far
+}
+
+func (p *parser) parse(bin []byte) error {
+	if len(bin) < 4 || string(bin[:4]) != string(header[:4]) {
+		return &Error{Section: "header", Reason: "no \\0asm magic number (not a WebAssembly binary)"}
+	}
+	if len(bin) < 8 || string(bin[4:8]) != string(header[4:]) {
+		return &Error{Section: "header", Offset: 4, Reason: fmt.Sprintf("binary format version %x, want 01000000 (a component, or a newer format?)", bin[4:min(8, len(bin))])}
+	}
+	m := p.m
+	top := &cursor{b: bin, pos: len(header), end: len(bin), section: "module"}
+	last := 0 // rank of the last non-custom section
+	for top.ok() && top.left() > 0 {
+		at := top.pos
+		id := top.byte()
+		if int(id) >= len(sectionNames) {
+			top.pos = at
+			if id == 13 {
+				top.fail("tag section: exception handling is not supported")
+			} else {
+				top.fail("unknown section id %d (malformed section id)", id)
+			}
+			break
+		}
+		name := sectionNames[id]
+		top.section = name
+		size := top.u32()
+		if top.ok() && uint64(size) > uint64(top.left()) {
+			top.fail("section size %d runs past the end of the binary (%d bytes left; length out of bounds)", size, top.left())
+		}
+		if !top.ok() {
+			break
+		}
+		top.section = "module"
+		c := top.sub(size, name)
+		if id != SecCustom {
+			if order[id] <= last {
+				top.pos = at
+				top.fail("%s section out of order or repeated (unexpected content after last section)", name)
+				break
+			}
+			last = order[id]
+		}
+		m.Sections = append(m.Sections, Section{ID: id, Offset: at, Body: bin[c.pos:c.end]})
+		switch id {
+		case SecCustom:
+			p.custom(c, at)
+		case SecType:
+			p.types(c)
+		case SecImport:
+			p.imports(c)
+		case SecFunction:
+			p.functions(c)
+		case SecTable:
+			n := c.count("tables", 3)
+			m.Tables = make([]TableType, 0, n)
+			for i := 0; i < n && c.ok(); i++ {
+				m.Tables = append(m.Tables, tableType(c))
+			}
+		case SecMemory:
+			n := c.count("memories", 2)
+			m.Memories = make([]Limits, 0, n)
+			for i := 0; i < n && c.ok(); i++ {
+				m.Memories = append(m.Memories, memType(c))
+			}
+		case SecGlobal:
+			n := c.count("globals", 3)
+			m.Globals = make([]Global, 0, n)
+			for i := 0; i < n && c.ok(); i++ {
+				t := globalType(c)
+				m.Globals = append(m.Globals, Global{GlobalType: t, Init: constExpr(c)})
+			}
+		case SecExport:
+			p.exports(c)
+		case SecStart:
+			m.Start, m.HasStart = c.u32(), true
+		case SecElement:
+			p.elements(c)
+		case SecDataCount:
+			m.DataCount, m.HasDataCount = c.u32(), true
+		case SecCode:
+			p.code(c)
+		case SecData:
+			p.data(c)
+		}
+		c.done()
+		if c.err != nil {
+			return c.err
+		}
+	}
+	if top.err != nil {
+		return top.err
+	}
+	if len(m.Funcs) != len(m.Code) {
+		return &Error{Section: "module", Offset: len(bin), Reason: fmt.Sprintf("function and code section have inconsistent lengths: %d functions declared, %d bodies", len(m.Funcs), len(m.Code))}
+	}
+	if m.HasDataCount && int(m.DataCount) != m.Data {
+		return &Error{Section: "module", Offset: len(bin), Reason: fmt.Sprintf("data count and data section have inconsistent lengths: data count %d, %d segments", m.DataCount, m.Data)}
+	}
+	return nil
+}
+
+func (p *parser) types(c *cursor) {
+	n := c.count("types", 3)
+	p.m.Types = make([]FuncType, 0, n)
+	for i := 0; i < n && c.ok(); i++ {
+		if form := c.byte(); c.ok() && form != 0x60 {
+			c.pos--
+			c.fail("type %d: form 0x%02x is not a function type (integer representation too long, or GC types, which are not supported)", i, form)
+			return
+		}
+		params := valTypes(c, "parameters")
+		results := valTypes(c, "results")
+		p.m.Types = append(p.m.Types, FuncType{Params: params, Results: results})
+	}
+}
+
+func (p *parser) imports(c *cursor) {
+	n := c.count("imports", 4)
+	p.m.Imports = make([]Import, 0, n)
+	for i := 0; i < n && c.ok(); i++ {
+		imp := Import{Module: c.name("import module name"), Name: c.name("import name")}
+		at := c.pos
+		imp.Kind = ExternKind(c.byte())
+		switch imp.Kind {
+		case KindFunc:
+			imp.Func = p.typeIndex(c, fmt.Sprintf("import %s.%s", imp.Module, imp.Name))
+		case KindTable:
+			imp.Table = tableType(c)
+		case KindMemory:
+			imp.Memory = memType(c)
+		case KindGlobal:
+			imp.Global = globalType(c)
+		case 4:
+			c.pos = at
+			c.fail("import %s.%s is a tag: exception handling is not supported", imp.Module, imp.Name)
+		default:
+			c.pos = at
+			c.fail("import %s.%s has kind 0x%02x (malformed import kind)", imp.Module, imp.Name, byte(imp.Kind))
+		}
+		p.m.Imports = append(p.m.Imports, imp)
+	}
+}
+
+// typeIndex reads a type index and checks it names a type, since the
+// rewrites need every function's type.
+func (p *parser) typeIndex(c *cursor, what string) uint32 {
+	at := c.pos
+	t := c.u32()
+	if c.ok() && int(t) >= len(p.m.Types) {
+		c.pos = at
+		c.fail("%s has type index %d, but there are %d types (unknown type)", what, t, len(p.m.Types))
+	}
+	return t
+}
+
+func (p *parser) functions(c *cursor) {
+	n := c.count("functions", 1)
+	p.m.Funcs = make([]uint32, 0, n)
+	for i := 0; i < n && c.ok(); i++ {
+		p.m.Funcs = append(p.m.Funcs, p.typeIndex(c, fmt.Sprintf("function %d", i)))
+	}
+}
+
+func (p *parser) exports(c *cursor) {
+	n := c.count("exports", 3)
+	p.m.Exports = make([]Export, 0, n)
+	for i := 0; i < n && c.ok(); i++ {
+		e := Export{Name: c.name("export name")}
+		at := c.pos
+		e.Kind = ExternKind(c.byte())
+		e.Index = c.u32()
+		if c.ok() && e.Kind > KindGlobal {
+			c.pos = at
+			if e.Kind == 4 {
+				c.fail("export %q is a tag: exception handling is not supported", e.Name)
+			} else {
+				c.fail("export %q has kind 0x%02x (malformed export kind)", e.Name, byte(e.Kind))
+			}
+		}
+		p.m.Exports = append(p.m.Exports, e)
+	}
+}
+
+// elements reads the element section: every segment's mode, table,
+// offset, element type and initializers (function indices or constant
+// expressions).
+func (p *parser) elements(c *cursor) {
+	n := c.count("element segments", 3)
+	for i := 0; i < n && c.ok(); i++ {
+		at := c.pos
+		flags := c.u32()
+		if c.ok() && flags > 7 {
+			c.pos = at
+			c.fail("element segment %d has flags %d (malformed elements segment kind)", i, flags)
+			return
+		}
+		if flags&1 == 0 { // active
+			if flags&2 != 0 {
+				c.u32() // table index
+			}
+			constExpr(c)
+		}
+		exprs := flags&4 != 0
+		if flags&3 != 0 { // an element kind or type is given
+			at := c.pos
+			switch k := c.byte(); {
+			case !c.ok():
+			case !exprs && k != 0x00:
+				c.pos = at
+				c.fail("element segment %d has element kind 0x%02x (malformed element kind)", i, k)
+			case exprs && ValType(k) != FuncRef && ValType(k) != ExternRef:
+				c.pos = at
+				c.fail("element segment %d has element type 0x%02x (malformed reference type)", i, k)
+			}
+		}
+		if exprs {
+			for j, m := 0, c.count("element expressions", 1); j < m && c.ok(); j++ {
+				constExpr(c)
+			}
+		} else {
+			for j, m := 0, c.count("function indices", 1); j < m && c.ok(); j++ {
+				c.u32()
+			}
+		}
+		p.m.Elements++
+	}
+}
+
+// code reads the code entries: each entry's size and local declarations.
+// The instructions are left to the engine's validation, but the body must
+// end with an end instruction.
+func (p *parser) code(c *cursor) {
+	n := c.count("code entries", 3)
+	p.m.Code = make([]Code, 0, n)
+	for i := 0; i < n && c.ok(); i++ {
+		e := c.sub(c.u32(), "code")
+		if !c.ok() {
+			c.err.Reason = fmt.Sprintf("function body %d: %s", i, c.err.Reason)
+			return
+		}
+		start := e.pos
+		var locals uint64
+		for j, decls := 0, e.count("local declarations", 2); j < decls && e.ok(); j++ {
+			at := e.pos
+			locals += uint64(e.u32())
+			if t := ValType(e.byte()); e.ok() && !validValType(t) {
+				e.pos--
+				e.fail("function body %d: local type 0x%02x (malformed value type)", i, byte(t))
+			}
+			if e.ok() && locals > MaxFunctionLocals {
+				e.pos = at
+				e.fail("function body %d declares more than %d locals (too many locals)", i, MaxFunctionLocals)
+			}
+		}
+		p.locals += locals
+		if e.ok() && p.locals > MaxModuleLocals {
+			e.fail("the functions up to body %d declare %d locals, over the module limit of %d (too many locals)", i, p.locals, MaxModuleLocals)
+		}
+		if e.ok() && (e.left() == 0 || e.b[e.end-1] != 0x0b) {
+			e.pos = e.end
+			e.fail("function body %d does not end with an end instruction (END opcode expected)", i)
+		}
+		if e.err != nil {
+			c.err = e.err
+			return
+		}
+		p.m.Code = append(p.m.Code, Code{Locals: uint32(locals), Entry: e.b[start:e.end]})
+	}
+}
+
+func (p *parser) data(c *cursor) {
+	n := c.count("data segments", 2)
+	for i := 0; i < n && c.ok(); i++ {
+		at := c.pos
+		switch flags := c.u32(); {
+		case !c.ok():
+		case flags == 0:
+			constExpr(c)
+		case flags == 1:
+		case flags == 2:
+			c.u32() // memory index
+			constExpr(c)
+		default:
+			c.pos = at
+			c.fail("data segment %d has flags %d (malformed data segment kind)", i, flags)
+			return
+		}
+		c.take(c.u32(), "data segment")
+		p.m.Data++
+	}
+}
+
+func validValType(t ValType) bool {
+	switch t {
+	case I32, I64, F32, F64, V128, FuncRef, ExternRef:
+		return true
+	}
+	return false
+}
+
+func valType(c *cursor) ValType {
+	t := ValType(c.byte())
+	if c.ok() && !validValType(t) {
+		c.pos--
+		c.fail("value type 0x%02x is not a WebAssembly 2.0 type (malformed value type)", byte(t))
+	}
+	return t
+}
+
+func valTypes(c *cursor, what string) []ValType {
+	n := c.count(what, 1)
+	if n == 0 {
+		return nil
+	}
+	ts := make([]ValType, 0, n)
+	for i := 0; i < n && c.ok(); i++ {
+		ts = append(ts, valType(c))
+	}
+	return ts
+}
+
+func refType(c *cursor) ValType {
+	t := ValType(c.byte())
+	if c.ok() && t != FuncRef && t != ExternRef {
+		c.pos--
+		c.fail("reference type 0x%02x (malformed reference type)", byte(t))
+	}
+	return t
+}
+
+// limits reads limits whose flags may set the bits in allowed: 1 (a
+// maximum follows) and, for memories, 2 (shared).
+func limits(c *cursor, allowed byte, what string) Limits {
+	at := c.pos
+	flags := c.byte()
+	if c.ok() && flags&^allowed != 0 {
+		c.pos = at
+		c.fail("%s limits flags 0x%02x are not supported (malformed limits flags; 64-bit %ss are not supported)", what, flags, what)
+		return Limits{}
+	}
+	l := Limits{Min: c.u32(), HasMax: flags&1 != 0, Shared: flags&2 != 0}
+	if l.HasMax {
+		l.Max = c.u32()
+	}
+	return l
+}
+
+func tableType(c *cursor) TableType {
+	t := refType(c)
+	return TableType{Elem: t, Limits: limits(c, 1, "table")}
+}
+
+func memType(c *cursor) Limits { return limits(c, 3, "memory") }
+
+func globalType(c *cursor) GlobalType {
+	t := valType(c)
+	at := c.pos
+	mut := c.byte()
+	if c.ok() && mut > 1 {
+		c.pos = at
+		c.fail("global mutability 0x%02x (malformed mutability)", mut)
+	}
+	return GlobalType{Type: t, Mutable: mut == 1}
+}
+
+// constExpr reads a constant expression up to and including its end: the
+// instructions WebAssembly 2.0 allows there (the extended-const proposal's
+// arithmetic is refused: wazero does not enable it). It returns the
+// expression's bytes.
+func constExpr(c *cursor) []byte {
+	start := c.pos
+	for c.ok() {
+		at := c.pos
+		switch op := c.byte(); op {
+		case 0x0b: // end
+			return c.b[start:c.pos]
+		case 0x41: // i32.const
+			c.s32()
+		case 0x42: // i64.const
+			c.s64()
+		case 0x43: // f32.const
+			c.take(4, "f32 constant")
+		case 0x44: // f64.const
+			c.take(8, "f64 constant")
+		case 0x23: // global.get
+			c.u32()
+		case 0xd0: // ref.null
+			refType(c)
+		case 0xd2: // ref.func
+			c.u32()
+		case 0xfd: // v128.const
+			if sub := c.u32(); c.ok() && sub != 12 {
+				c.pos = at
+				c.fail("instruction 0xfd %d is not allowed in a constant expression (constant expression required)", sub)
+				break
+			}
+			c.take(16, "v128 constant")
+		default:
+			if c.ok() {
+				c.pos = at
+				c.fail("instruction 0x%02x is not allowed in a constant expression (constant expression required)", op)
+			}
+		}
+	}
+	return nil
+}
