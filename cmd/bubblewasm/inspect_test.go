@@ -175,7 +175,7 @@ func TestInspectErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"junk", []string{"inspect", write("junk.wasm", "#!/bin/sh\necho hi\n")}, exitConfig, "junk.wasm: not a WebAssembly module: no \\0asm magic number"},
+		{"junk", []string{"inspect", write("junk.wasm", "#!/bin/sh\necho hi\n")}, exitConfig, "junk.wasm: not a WebAssembly module: header at byte 0: no \\0asm magic number"},
 		{"truncated", []string{"inspect", write("short.wasm", "\x00asm\x01\x00\x00\x00\x01\x80")}, exitConfig, "short.wasm: not a WebAssembly module"},
 		{"invalid body", []string{"inspect", "--json", write("bad.wasm", "\x00asm\x01\x00\x00\x00\x0a\x01\x05")}, exitConfig, "bad.wasm: not a"},
 		{"component", []string{"inspect", write("comp.wasm", "\x00asm\x0d\x00\x01\x00")}, exitConfig, "version 0d000100, want 1"},

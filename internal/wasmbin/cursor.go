@@ -18,7 +18,11 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("%s section at byte %d: %s", e.Section, e.Offset, e.Reason)
+	where := e.Section
+	if where != "header" && where != "module" {
+		where += " section"
+	}
+	return fmt.Sprintf("%s at byte %d: %s", where, e.Offset, e.Reason)
 }
 
 // cursor reads one section (or subsection) of a binary. Positions are
@@ -96,13 +100,15 @@ func (c *cursor) s64() int64 {
 	return v
 }
 
-// take returns the next n bytes, without copying them.
-func (c *cursor) take(n uint32, what string) []byte {
+// take returns the next n bytes, without copying them. An error is
+// reported at offset at, where the length was read.
+func (c *cursor) take(n uint32, what string, at int) []byte {
 	if c.err != nil {
 		return nil
 	}
-	if uint64(n) > uint64(c.left()) {
-		c.fail("%s of %d bytes runs past the end of the section (%d bytes left)", what, n, c.left())
+	if left := c.left(); uint64(n) > uint64(left) {
+		c.pos = at
+		c.fail("%s of %d bytes runs past the end of the section (%d bytes left)", what, n, left)
 		return nil
 	}
 	b := c.b[c.pos : c.pos+int(n)]
@@ -113,10 +119,10 @@ func (c *cursor) take(n uint32, what string) []byte {
 // name reads a length-prefixed UTF-8 name.
 func (c *cursor) name(what string) string {
 	start := c.pos
-	b := c.take(c.u32(), what)
+	b := c.take(c.u32(), what, start)
 	if c.err == nil && !utf8.Valid(b) {
 		c.pos = start
-		c.fail("%s is not valid UTF-8 (malformed UTF-8 encoding)", what)
+		c.fail("%s is not valid UTF-8", what)
 		return ""
 	}
 	return string(b)
@@ -131,19 +137,19 @@ func (c *cursor) count(what string, minSize int) int {
 	if c.err != nil {
 		return 0
 	}
-	if uint64(n)*uint64(minSize) > uint64(c.left()) {
+	if left := c.left(); uint64(n)*uint64(minSize) > uint64(left) {
 		c.pos = start
-		c.fail("%d %s do not fit in the %d bytes left", n, what, c.left())
+		c.fail("%d %s do not fit in the %d bytes left", n, what, left)
 		return 0
 	}
 	return int(n)
 }
 
 // sub returns a cursor over the next n bytes, named section, and moves
-// past them.
-func (c *cursor) sub(n uint32, section string) *cursor {
+// past them; at is where n was read.
+func (c *cursor) sub(n uint32, section string, at int) *cursor {
 	start := c.pos
-	if c.take(n, section) == nil && n > 0 {
+	if c.take(n, section, at) == nil && n > 0 {
 		return &cursor{b: c.b, pos: start, end: start, section: section, err: c.err}
 	}
 	return &cursor{b: c.b, pos: start, end: start + int(n), section: section}

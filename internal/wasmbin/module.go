@@ -197,6 +197,8 @@ type Module struct {
 	Names *Names
 	// NamesError is why a "name" section was ignored, if one was.
 	NamesError *Error
+
+	funcImports []uint32 // type index of each imported function
 }
 
 // Imported counts the imports of one kind: the indices they take before
@@ -209,4 +211,28 @@ func (m *Module) Imported(kind ExternKind) uint32 {
 		}
 	}
 	return n
+}
+
+// NonCustom returns a new slice of m's sections without the custom ones.
+func (m *Module) NonCustom() []Section {
+	secs := make([]Section, 0, len(m.Sections))
+	for _, s := range m.Sections {
+		if s.ID != SecCustom {
+			secs = append(secs, s)
+		}
+	}
+	return secs
+}
+
+// FuncType returns the type of the function at index i of the function
+// index space (imports first), if there is one.
+func (m *Module) FuncType(i uint32) (FuncType, bool) {
+	if uint64(i) < uint64(len(m.funcImports)) {
+		return m.Types[m.funcImports[i]], true
+	}
+	i -= uint32(len(m.funcImports))
+	if uint64(i) < uint64(len(m.Funcs)) {
+		return m.Types[m.Funcs[i]], true
+	}
+	return FuncType{}, false
 }

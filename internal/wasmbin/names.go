@@ -48,7 +48,8 @@ func readNames(c *cursor) *Names {
 			break
 		}
 		last = int(id)
-		s := c.sub(c.u32(), c.section)
+		at = c.pos
+		s := c.sub(c.u32(), c.section, at)
 		if !c.ok() {
 			break
 		}

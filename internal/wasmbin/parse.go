@@ -43,6 +43,8 @@ func Parse(bin []byte) (*Module, error) {
 type parser struct {
 	m      *Module
 	locals uint64 // declared in all functions so far
+	// mutableImports has, per imported global, whether it is mutable.
+	mutableImports []bool
 }
 
 func (p *parser) parse(bin []byte) error {
@@ -50,7 +52,7 @@ func (p *parser) parse(bin []byte) error {
 		return &Error{Section: "header", Reason: "no \\0asm magic number (not a WebAssembly binary)"}
 	}
 	if len(bin) < 8 || string(bin[4:8]) != string(header[4:]) {
-		return &Error{Section: "header", Offset: 4, Reason: fmt.Sprintf("binary format version %x, want 01000000 (a component, or a newer format?)", bin[4:min(8, len(bin))])}
+		return &Error{Section: "header", Offset: 4, Reason: fmt.Sprintf("binary format version %x, want 1 (a component, or a newer format?)", bin[4:min(8, len(bin))])}
 	}
 	m := p.m
 	top := &cursor{b: bin, pos: len(header), end: len(bin), section: "module"}
@@ -63,7 +65,7 @@ func (p *parser) parse(bin []byte) error {
 			if id == 13 {
 				top.fail("tag section: exception handling is not supported")
 			} else {
-				top.fail("unknown section id %d (malformed section id)", id)
+				top.fail("unknown section id %d", id)
 			}
 			break
 		}
@@ -71,17 +73,17 @@ func (p *parser) parse(bin []byte) error {
 		top.section = name
 		size := top.u32()
 		if top.ok() && uint64(size) > uint64(top.left()) {
-			top.fail("section size %d runs past the end of the binary (%d bytes left; length out of bounds)", size, top.left())
+			top.fail("section size %d runs past the end of the binary (%d bytes left)", size, top.left())
 		}
 		if !top.ok() {
 			break
 		}
 		top.section = "module"
-		c := top.sub(size, name)
+		c := top.sub(size, name, top.pos)
 		if id != SecCustom {
 			if order[id] <= last {
 				top.pos = at
-				top.fail("%s section out of order or repeated (unexpected content after last section)", name)
+				top.fail("%s section out of order or repeated", name)
 				break
 			}
 			last = order[id]
@@ -113,7 +115,7 @@ func (p *parser) parse(bin []byte) error {
 			m.Globals = make([]Global, 0, n)
 			for i := 0; i < n && c.ok(); i++ {
 				t := globalType(c)
-				m.Globals = append(m.Globals, Global{GlobalType: t, Init: constExpr(c)})
+				m.Globals = append(m.Globals, Global{GlobalType: t, Init: p.constExpr(c)})
 			}
 		case SecExport:
 			p.exports(c)
@@ -151,7 +153,7 @@ func (p *parser) types(c *cursor) {
 	for i := 0; i < n && c.ok(); i++ {
 		if form := c.byte(); c.ok() && form != 0x60 {
 			c.pos--
-			c.fail("type %d: form 0x%02x is not a function type (integer representation too long, or GC types, which are not supported)", i, form)
+			c.fail("type %d: form 0x%02x is not a function type (GC types are not supported)", i, form)
 			return
 		}
 		params := valTypes(c, "parameters")
@@ -169,32 +171,35 @@ func (p *parser) imports(c *cursor) {
 		imp.Kind = ExternKind(c.byte())
 		switch imp.Kind {
 		case KindFunc:
-			imp.Func = p.typeIndex(c, fmt.Sprintf("import %s.%s", imp.Module, imp.Name))
+			imp.Func = p.typeIndex(c, func() string { return "import " + imp.Module + "." + imp.Name })
+			p.m.funcImports = append(p.m.funcImports, imp.Func)
 		case KindTable:
 			imp.Table = tableType(c)
 		case KindMemory:
 			imp.Memory = memType(c)
 		case KindGlobal:
 			imp.Global = globalType(c)
+			p.mutableImports = append(p.mutableImports, imp.Global.Mutable)
 		case 4:
 			c.pos = at
 			c.fail("import %s.%s is a tag: exception handling is not supported", imp.Module, imp.Name)
 		default:
 			c.pos = at
-			c.fail("import %s.%s has kind 0x%02x (malformed import kind)", imp.Module, imp.Name, byte(imp.Kind))
+			c.fail("import %s.%s has kind 0x%02x", imp.Module, imp.Name, byte(imp.Kind))
 		}
 		p.m.Imports = append(p.m.Imports, imp)
 	}
 }
 
-// typeIndex reads a type index and checks it names a type, since the
-// rewrites need every function's type.
-func (p *parser) typeIndex(c *cursor, what string) uint32 {
+// typeIndex reads a type index and checks that it names a type, since the
+// rewrites need every function's type. what names the function in an
+// error.
+func (p *parser) typeIndex(c *cursor, what func() string) uint32 {
 	at := c.pos
 	t := c.u32()
 	if c.ok() && int(t) >= len(p.m.Types) {
 		c.pos = at
-		c.fail("%s has type index %d, but there are %d types (unknown type)", what, t, len(p.m.Types))
+		c.fail("%s has type index %d, but there are %d types", what(), t, len(p.m.Types))
 	}
 	return t
 }
@@ -203,7 +208,7 @@ func (p *parser) functions(c *cursor) {
 	n := c.count("functions", 1)
 	p.m.Funcs = make([]uint32, 0, n)
 	for i := 0; i < n && c.ok(); i++ {
-		p.m.Funcs = append(p.m.Funcs, p.typeIndex(c, fmt.Sprintf("function %d", i)))
+		p.m.Funcs = append(p.m.Funcs, p.typeIndex(c, func() string { return fmt.Sprintf("function %d", i) }))
 	}
 }
 
@@ -220,7 +225,7 @@ func (p *parser) exports(c *cursor) {
 			if e.Kind == 4 {
 				c.fail("export %q is a tag: exception handling is not supported", e.Name)
 			} else {
-				c.fail("export %q has kind 0x%02x (malformed export kind)", e.Name, byte(e.Kind))
+				c.fail("export %q has kind 0x%02x", e.Name, byte(e.Kind))
 			}
 		}
 		p.m.Exports = append(p.m.Exports, e)
@@ -237,14 +242,14 @@ func (p *parser) elements(c *cursor) {
 		flags := c.u32()
 		if c.ok() && flags > 7 {
 			c.pos = at
-			c.fail("element segment %d has flags %d (malformed elements segment kind)", i, flags)
+			c.fail("element segment %d has flags %d", i, flags)
 			return
 		}
 		if flags&1 == 0 { // active
 			if flags&2 != 0 {
 				c.u32() // table index
 			}
-			constExpr(c)
+			p.constExpr(c)
 		}
 		exprs := flags&4 != 0
 		if flags&3 != 0 { // an element kind or type is given
@@ -253,15 +258,15 @@ func (p *parser) elements(c *cursor) {
 			case !c.ok():
 			case !exprs && k != 0x00:
 				c.pos = at
-				c.fail("element segment %d has element kind 0x%02x (malformed element kind)", i, k)
+				c.fail("element segment %d has element kind 0x%02x", i, k)
 			case exprs && ValType(k) != FuncRef && ValType(k) != ExternRef:
 				c.pos = at
-				c.fail("element segment %d has element type 0x%02x (malformed reference type)", i, k)
+				c.fail("element segment %d has element type 0x%02x", i, k)
 			}
 		}
 		if exprs {
 			for j, m := 0, c.count("element expressions", 1); j < m && c.ok(); j++ {
-				constExpr(c)
+				p.constExpr(c)
 			}
 		} else {
 			for j, m := 0, c.count("function indices", 1); j < m && c.ok(); j++ {
@@ -279,7 +284,8 @@ func (p *parser) code(c *cursor) {
 	n := c.count("code entries", 3)
 	p.m.Code = make([]Code, 0, n)
 	for i := 0; i < n && c.ok(); i++ {
-		e := c.sub(c.u32(), "code")
+		at := c.pos
+		e := c.sub(c.u32(), "code", at)
 		if !c.ok() {
 			c.err.Reason = fmt.Sprintf("function body %d: %s", i, c.err.Reason)
 			return
@@ -291,20 +297,20 @@ func (p *parser) code(c *cursor) {
 			locals += uint64(e.u32())
 			if t := ValType(e.byte()); e.ok() && !validValType(t) {
 				e.pos--
-				e.fail("function body %d: local type 0x%02x (malformed value type)", i, byte(t))
+				e.fail("function body %d: local type 0x%02x is not a WebAssembly 2.0 type", i, byte(t))
 			}
 			if e.ok() && locals > MaxFunctionLocals {
 				e.pos = at
-				e.fail("function body %d declares more than %d locals (too many locals)", i, MaxFunctionLocals)
+				e.fail("function body %d declares more than %d locals", i, MaxFunctionLocals)
 			}
 		}
 		p.locals += locals
 		if e.ok() && p.locals > MaxModuleLocals {
-			e.fail("the functions up to body %d declare %d locals, over the module limit of %d (too many locals)", i, p.locals, MaxModuleLocals)
+			e.fail("the functions up to body %d declare %d locals, over the module limit of %d", i, p.locals, MaxModuleLocals)
 		}
 		if e.ok() && (e.left() == 0 || e.b[e.end-1] != 0x0b) {
 			e.pos = e.end
-			e.fail("function body %d does not end with an end instruction (END opcode expected)", i)
+			e.fail("function body %d does not end with an end instruction", i)
 		}
 		if e.err != nil {
 			c.err = e.err
@@ -321,17 +327,18 @@ func (p *parser) data(c *cursor) {
 		switch flags := c.u32(); {
 		case !c.ok():
 		case flags == 0:
-			constExpr(c)
+			p.constExpr(c)
 		case flags == 1:
 		case flags == 2:
 			c.u32() // memory index
-			constExpr(c)
+			p.constExpr(c)
 		default:
 			c.pos = at
-			c.fail("data segment %d has flags %d (malformed data segment kind)", i, flags)
+			c.fail("data segment %d has flags %d", i, flags)
 			return
 		}
-		c.take(c.u32(), "data segment")
+		at = c.pos
+		c.take(c.u32(), "data segment", at)
 		p.m.Data++
 	}
 }
@@ -348,7 +355,7 @@ func valType(c *cursor) ValType {
 	t := ValType(c.byte())
 	if c.ok() && !validValType(t) {
 		c.pos--
-		c.fail("value type 0x%02x is not a WebAssembly 2.0 type (malformed value type)", byte(t))
+		c.fail("value type 0x%02x is not a WebAssembly 2.0 type", byte(t))
 	}
 	return t
 }
@@ -369,19 +376,20 @@ func refType(c *cursor) ValType {
 	t := ValType(c.byte())
 	if c.ok() && t != FuncRef && t != ExternRef {
 		c.pos--
-		c.fail("reference type 0x%02x (malformed reference type)", byte(t))
+		c.fail("reference type 0x%02x is not funcref or externref", byte(t))
 	}
 	return t
 }
 
 // limits reads limits whose flags may set the bits in allowed: 1 (a
-// maximum follows) and, for memories, 2 (shared).
-func limits(c *cursor, allowed byte, what string) Limits {
+// maximum follows) and, for memories, 2 (shared). note says what other
+// flags would mean.
+func limits(c *cursor, allowed byte, what, note string) Limits {
 	at := c.pos
 	flags := c.byte()
 	if c.ok() && flags&^allowed != 0 {
 		c.pos = at
-		c.fail("%s limits flags 0x%02x are not supported (malformed limits flags; 64-bit %ss are not supported)", what, flags, what)
+		c.fail("%s limits flags 0x%02x are not supported (%s)", what, flags, note)
 		return Limits{}
 	}
 	l := Limits{Min: c.u32(), HasMax: flags&1 != 0, Shared: flags&2 != 0}
@@ -393,10 +401,10 @@ func limits(c *cursor, allowed byte, what string) Limits {
 
 func tableType(c *cursor) TableType {
 	t := refType(c)
-	return TableType{Elem: t, Limits: limits(c, 1, "table")}
+	return TableType{Elem: t, Limits: limits(c, 1, "table", "64-bit or shared tables")}
 }
 
-func memType(c *cursor) Limits { return limits(c, 3, "memory") }
+func memType(c *cursor) Limits { return limits(c, 3, "memory", "64-bit memories") }
 
 func globalType(c *cursor) GlobalType {
 	t := valType(c)
@@ -404,16 +412,17 @@ func globalType(c *cursor) GlobalType {
 	mut := c.byte()
 	if c.ok() && mut > 1 {
 		c.pos = at
-		c.fail("global mutability 0x%02x (malformed mutability)", mut)
+		c.fail("global mutability 0x%02x is not 0 or 1", mut)
 	}
 	return GlobalType{Type: t, Mutable: mut == 1}
 }
 
 // constExpr reads a constant expression up to and including its end: the
 // instructions WebAssembly 2.0 allows there (the extended-const proposal's
-// arithmetic is refused: wazero does not enable it). It returns the
-// expression's bytes.
-func constExpr(c *cursor) []byte {
+// arithmetic is refused: wazero does not enable it), global.get only of an
+// imported immutable global (2.0's rule, which wasmtime applies and wazero
+// does not). It returns the expression's bytes.
+func (p *parser) constExpr(c *cursor) []byte {
 	start := c.pos
 	for c.ok() {
 		at := c.pos
@@ -425,11 +434,14 @@ func constExpr(c *cursor) []byte {
 		case 0x42: // i64.const
 			c.s64()
 		case 0x43: // f32.const
-			c.take(4, "f32 constant")
+			c.take(4, "f32 constant", c.pos)
 		case 0x44: // f64.const
-			c.take(8, "f64 constant")
+			c.take(8, "f64 constant", c.pos)
 		case 0x23: // global.get
-			c.u32()
+			if g := c.u32(); c.ok() && (uint64(g) >= uint64(len(p.mutableImports)) || p.mutableImports[g]) {
+				c.pos = at
+				c.fail("a constant expression reads global %d, which is not an imported immutable global", g)
+			}
 		case 0xd0: // ref.null
 			refType(c)
 		case 0xd2: // ref.func
@@ -437,14 +449,14 @@ func constExpr(c *cursor) []byte {
 		case 0xfd: // v128.const
 			if sub := c.u32(); c.ok() && sub != 12 {
 				c.pos = at
-				c.fail("instruction 0xfd %d is not allowed in a constant expression (constant expression required)", sub)
+				c.fail("instruction 0xfd %d is not allowed in a constant expression", sub)
 				break
 			}
-			c.take(16, "v128 constant")
+			c.take(16, "v128 constant", c.pos)
 		default:
 			if c.ok() {
 				c.pos = at
-				c.fail("instruction 0x%02x is not allowed in a constant expression (constant expression required)", op)
+				c.fail("instruction 0x%02x is not allowed in a constant expression", op)
 			}
 		}
 	}

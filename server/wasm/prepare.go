@@ -30,7 +30,7 @@ func prepare(ctx context.Context, engine Engine, bin []byte, limits Limits) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("malformed module: %w", err)
 	}
-	if err := engine.Validate(ctx, wasmbin.Encode(withoutCustom(m))); err != nil {
+	if err := engine.Validate(ctx, wasmbin.Encode(m.NonCustom())); err != nil {
 		return nil, fmt.Errorf("invalid module: %w", err)
 	}
 	return rewrite(m, limits)
@@ -39,7 +39,7 @@ func prepare(ctx context.Context, engine Engine, bin []byte, limits Limits) ([]b
 // rewrite applies the load-time rewrites to a module that the engine
 // validated.
 func rewrite(m *wasmbin.Module, limits Limits) ([]byte, error) {
-	secs, err := capTables(m, withoutCustom(m), limits.TableElements)
+	secs, err := capTables(m, m.NonCustom(), limits.TableElements)
 	if err != nil {
 		return nil, err
 	}
@@ -51,15 +51,4 @@ func rewrite(m *wasmbin.Module, limits Limits) ([]byte, error) {
 		secs = append(secs, wasmbin.Section{ID: wasmbin.SecCustom, Body: wasmbin.EncodeNames(names)})
 	}
 	return wasmbin.Encode(secs), nil
-}
-
-// withoutCustom returns a new slice of m's sections without the custom ones.
-func withoutCustom(m *wasmbin.Module) []wasmbin.Section {
-	secs := make([]wasmbin.Section, 0, len(m.Sections))
-	for _, s := range m.Sections {
-		if s.ID != wasmbin.SecCustom {
-			secs = append(secs, s)
-		}
-	}
-	return secs
 }

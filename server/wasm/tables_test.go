@@ -64,7 +64,7 @@ func capTablesBin(t *testing.T, bin []byte, limit uint32) ([]byte, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secs, err := capTables(m, withoutCustom(m), limit)
+	secs, err := capTables(m, m.NonCustom(), limit)
 	if err != nil {
 		return nil, err
 	}
