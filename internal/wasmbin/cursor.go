@@ -146,13 +146,13 @@ func (c *cursor) count(what string, minSize int) int {
 }
 
 // sub returns a cursor over the next n bytes, named section, and moves
-// past them; at is where n was read.
-func (c *cursor) sub(n uint32, section string, at int) *cursor {
+// past them; at is where n was read. On error the returned cursor holds it.
+func (c *cursor) sub(n uint32, section string, at int) cursor {
 	start := c.pos
-	if c.take(n, section, at) == nil && n > 0 {
-		return &cursor{b: c.b, pos: start, end: start, section: section, err: c.err}
+	if c.take(n, section, at) == nil && c.err != nil {
+		return cursor{b: c.b, pos: start, end: start, section: section, err: c.err}
 	}
-	return &cursor{b: c.b, pos: start, end: start + int(n), section: section}
+	return cursor{b: c.b, pos: start, end: start + int(n), section: section}
 }
 
 // done fails unless the cursor has read exactly up to its end.

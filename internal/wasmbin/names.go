@@ -49,7 +49,8 @@ func readNames(c *cursor) *Names {
 		}
 		last = int(id)
 		at = c.pos
-		s := c.sub(c.u32(), c.section, at)
+		sc := c.sub(c.u32(), c.section, at)
+		s := &sc
 		if !c.ok() {
 			break
 		}

@@ -55,6 +55,9 @@ func (p *parser) parse(bin []byte) error {
 		return &Error{Section: "header", Offset: 4, Reason: fmt.Sprintf("binary format version %x, want 1 (a component, or a newer format?)", bin[4:min(8, len(bin))])}
 	}
 	m := p.m
+	sections, customs := countSections(bin)
+	m.Sections = make([]Section, 0, sections)
+	m.Customs = make([]Custom, 0, customs)
 	top := &cursor{b: bin, pos: len(header), end: len(bin), section: "module"}
 	last := 0 // rank of the last non-custom section
 	for top.ok() && top.left() > 0 {
@@ -79,7 +82,8 @@ func (p *parser) parse(bin []byte) error {
 			break
 		}
 		top.section = "module"
-		c := top.sub(size, name, top.pos)
+		sc := top.sub(size, name, top.pos)
+		c := &sc
 		if id != SecCustom {
 			if order[id] <= last {
 				top.pos = at
@@ -145,6 +149,22 @@ func (p *parser) parse(bin []byte) error {
 		return &Error{Section: "module", Offset: len(bin), Reason: fmt.Sprintf("data count and data section have inconsistent lengths: data count %d, %d segments", m.DataCount, m.Data)}
 	}
 	return nil
+}
+
+// countSections counts the sections of bin, and the custom ones, as far as
+// their headers can be read, so that the lists of them are allocated once.
+func countSections(bin []byte) (sections, customs int) {
+	for pos := len(header); pos < len(bin); sections++ {
+		if bin[pos] == SecCustom {
+			customs++
+		}
+		size, n, err := readU32(bin[pos+1:])
+		if err != nil || uint64(size) > uint64(len(bin)-pos-1-n) {
+			return sections + 1, customs
+		}
+		pos += 1 + n + int(size)
+	}
+	return sections, customs
 }
 
 func (p *parser) types(c *cursor) {
@@ -285,7 +305,8 @@ func (p *parser) code(c *cursor) {
 	p.m.Code = make([]Code, 0, n)
 	for i := 0; i < n && c.ok(); i++ {
 		at := c.pos
-		e := c.sub(c.u32(), "code", at)
+		ec := c.sub(c.u32(), "code", at)
+		e := &ec
 		if !c.ok() {
 			c.err.Reason = fmt.Sprintf("function body %d: %s", i, c.err.Reason)
 			return

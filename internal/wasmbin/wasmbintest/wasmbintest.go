@@ -4,10 +4,13 @@
 package wasmbintest
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -117,6 +120,8 @@ func Hostile() []Case {
 			Section(wasmbin.SecCustom, Name("name"), []byte{2}, U32(5), maxCount)), Names: true},
 		{Name: "module name length", Bin: Module(i32Type, oneFunc, memory, handlerExp, emptyI32Body(),
 			Section(wasmbin.SecCustom, Name("name"), []byte{0}, U32(5), maxCount)), Names: true},
+		{Name: "10,000 empty custom sections", Bin: Module(bytes.Repeat(Section(wasmbin.SecCustom, Name("")), 10_000)),
+			Load: "not a bubblewasm ABI v1 handler"},
 		{Name: "br_table target count", Bin: Module(i32Type, oneFunc, memory, handlerExp,
 			Section(wasmbin.SecCode, U32(1), U32(12), []byte{0, 0x02, 0x40, 0x41, 0, 0x0e}, maxCount, []byte{0x0b})),
 			Load: "invalid module"},
@@ -176,9 +181,19 @@ type SpecModule struct {
 // the test when they are not there.
 func SpecCorpus(t testing.TB) []SpecModule {
 	t.Helper()
+	out, err := LoadSpecCorpus()
+	if err != nil {
+		t.Skipf("skipping the spec corpus: %v", err)
+	}
+	return out
+}
+
+// LoadSpecCorpus is SpecCorpus for a fuzz target's seeds, which do without
+// the corpus when it is missing.
+func LoadSpecCorpus() ([]SpecModule, error) {
 	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/tetratelabs/wazero").Output()
 	if err != nil || len(strings.TrimSpace(string(dir))) == 0 {
-		t.Skipf("wazero's module is not in the module cache (%v): skipping the spec corpus", err)
+		return nil, fmt.Errorf("wazero's module is not in the module cache (%v)", err)
 	}
 	root := filepath.Join(strings.TrimSpace(string(dir)), "internal/integration_test/spectest")
 	var out []SpecModule
@@ -187,7 +202,7 @@ func SpecCorpus(t testing.TB) []SpecModule {
 		for _, path := range manifests {
 			data, err := os.ReadFile(path)
 			if err != nil {
-				t.Fatal(err)
+				return nil, err
 			}
 			var m struct {
 				Commands []struct {
@@ -195,7 +210,7 @@ func SpecCorpus(t testing.TB) []SpecModule {
 				}
 			}
 			if err := json.Unmarshal(data, &m); err != nil {
-				t.Fatalf("%s: %v", path, err)
+				return nil, fmt.Errorf("%s: %w", path, err)
 			}
 			for _, c := range m.Commands {
 				switch {
@@ -207,7 +222,30 @@ func SpecCorpus(t testing.TB) []SpecModule {
 		}
 	}
 	if len(out) == 0 {
-		t.Skipf("no spec test modules under %s: skipping the spec corpus", root)
+		return nil, fmt.Errorf("no spec test modules under %s", root)
 	}
-	return out
+	return out, nil
+}
+
+// Seeds adds the binaries of the spec corpus of the given kinds (all when
+// none is given), and the hostile ones, to a fuzz target's seed corpus.
+func Seeds(f *testing.F, kinds ...string) {
+	for _, c := range Hostile() {
+		f.Add(c.Bin)
+	}
+	corpus, err := LoadSpecCorpus()
+	if err != nil {
+		f.Logf("fuzzing without the spec corpus seeds: %v", err)
+		return
+	}
+	for _, sm := range corpus {
+		if len(kinds) > 0 && !slices.Contains(kinds, sm.Kind) {
+			continue
+		}
+		bin, err := os.ReadFile(sm.Path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(bin)
+	}
 }

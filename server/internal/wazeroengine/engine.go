@@ -21,13 +21,14 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/bubblewasm/bubblewasm/abi"
+	"github.com/bubblewasm/bubblewasm/server/internal/validcache"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 
 // Engine is the wazero engine.
 type Engine struct {
 	cache     wazero.CompilationCache
-	validated *validated
+	validated *validcache.Cache
 }
 
 // New returns the engine. cacheDir, when not empty, keeps compiled machine
