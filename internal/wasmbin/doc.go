@@ -28,10 +28,12 @@
 //
 // Instructions inside function bodies, type rules and index ranges are
 // validation, the engine's job (server/wasm has the engine validate a
-// module before rewriting it). The reader refuses encodings outside the
-// feature set both engines are configured for (WebAssembly 2.0: no GC
-// types, tags, 64-bit memories, extended constant expressions), so a
-// module loads on both engines or on neither.
+// module before rewriting it). Where the two engines disagree, the reader
+// settles it, so a module loads on both or on neither: it refuses
+// encodings outside the feature set both are configured for (WebAssembly
+// 2.0: no GC types, tags, 64-bit memories, extended constant expressions),
+// and a constant expression that reads a global other than an imported
+// immutable one (2.0's rule, which wazero does not apply).
 //
 // # Custom sections
 //
