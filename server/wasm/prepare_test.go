@@ -129,3 +129,19 @@ func TestCustomSections(t *testing.T) {
 		})
 	}
 }
+
+// TestReservedExport checks that a module cannot export a global of its
+// own as the stack guard's counter, which the host reads to explain traps.
+func TestReservedExport(t *testing.T) {
+	bin := testutil.WAT(t, `(module (memory (export "memory") 1)
+	  (global (export "bubblewasm.stack") (mut i32) (i32.const 0))
+	  (func (export "bubble_handle") (result i32) (i32.const 0)))`)
+	for _, e := range testutil.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			err := load(e.New(t), bin)
+			if err == nil || !strings.Contains(err.Error(), `export name "bubblewasm.stack" is reserved`) {
+				t.Fatalf("err = %v, want the reserved export name refused", err)
+			}
+		})
+	}
+}
