@@ -9,5 +9,5 @@ FUZZTIME=${FUZZTIME:-30s}
 while read -r pkg target; do
 	case "$pkg" in '' | '#'*) continue ;; esac
 	echo "== $pkg $target ($FUZZTIME)"
-	go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"
+	go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 5s "$pkg"
 done < scripts/fuzz-targets.txt

@@ -10,11 +10,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 	"github.com/urfave/cli/v2"
 
 	"github.com/bubblewasm/bubblewasm/abi"
+	"github.com/bubblewasm/bubblewasm/internal/wasmbin"
+	"github.com/bubblewasm/bubblewasm/server/app"
+	"github.com/bubblewasm/bubblewasm/server/config"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 
@@ -89,7 +90,6 @@ type MemoryInfo struct {
 	// MaxPages is absent when the memory has no maximum.
 	MaxPages *uint64 `json:"max_pages,omitempty"`
 	Shared   bool    `json:"shared,omitempty"`
-	Memory64 bool    `json:"memory64,omitempty"`
 }
 
 // TableInfo is one table, imported or defined.
@@ -104,6 +104,9 @@ type TableInfo struct {
 type CustomSectionIn struct {
 	Name string `json:"name"`
 	Size int    `json:"size"`
+	// Ignored says why a "name" section is ignored (the server drops it
+	// before the engine sees the module), if it is.
+	Ignored string `json:"ignored,omitempty"`
 }
 
 func inspectAction(c *cli.Context) error {
@@ -128,24 +131,27 @@ func inspectAction(c *cli.Context) error {
 	return nil
 }
 
-// inspectModule decodes and validates bin with wazero's interpreter (no
-// machine code is generated) and reads what wazero does not expose —
-// tables, non-function imports and exports, memory flags, custom sections —
-// from the binary itself.
+// inspectModule reads bin with the host's bounded reader (which refuses
+// what the server would refuse before any engine sees it), validates the
+// module as the server does before loading it (wazero's validation; nothing
+// is compiled to machine code), and describes it from what the reader
+// decoded.
 func inspectModule(ctx context.Context, path string, bin []byte) (*Inspection, error) {
-	st, err := parseStructure(bin)
+	m, err := wasmbin.Parse(bin)
 	if err != nil {
 		return nil, fmt.Errorf("not a WebAssembly module: %w", err)
 	}
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().WithCoreFeatures(api.CoreFeaturesV2))
-	defer rt.Close(ctx)
-	cm, err := rt.CompileModule(ctx, bin)
+	engine, err := app.NewEngine(config.EngineWazero, "")
 	if err != nil {
+		return nil, err
+	}
+	defer engine.Close(ctx)
+	if err := engine.Validate(ctx, wasmbin.Encode(m.NonCustom())); err != nil {
 		return nil, fmt.Errorf("not a valid WebAssembly module: %w", err)
 	}
-	mod := compiledInfo{cm}
-	in := &Inspection{File: path, Size: int64(len(bin)), ABI: "unknown", Globals: st.globals, Functions: st.functions,
-		ImportModules: []ImportModule{}, Exports: []ExportInfo{}, Memories: st.memories, Tables: st.tables, CustomSections: st.custom}
+	mod := moduleInfo{m}
+	in := &Inspection{File: path, Size: int64(len(bin)), ABI: "unknown", Globals: len(m.Globals), Functions: len(m.Funcs),
+		ImportModules: []ImportModule{}, Exports: []ExportInfo{}, Memories: []MemoryInfo{}, Tables: []TableInfo{}, CustomSections: []CustomSectionIn{}}
 
 	switch wasm.Detect(mod) {
 	case wasm.ABIV1:
@@ -164,43 +170,78 @@ func inspectModule(ctx context.Context, path string, bin []byte) (*Inspection, e
 		}
 		in.Problems = strings.Split(detail, "; ")
 	}
-	for _, imp := range st.imports {
-		if imp.kind != "func" { // the host's import modules export functions only
-			in.Problems = append(in.Problems, fmt.Sprintf("it imports the %s %s.%s, which this host does not provide", imp.kind, imp.module, imp.name))
+	for _, imp := range m.Imports {
+		if imp.Kind != wasmbin.KindFunc { // the host's import modules export functions only
+			in.Problems = append(in.Problems, fmt.Sprintf("it imports the %s %s.%s, which this host does not provide", imp.Kind, imp.Module, imp.Name))
 		}
 	}
 	in.Loadable = len(in.Problems) == 0
 
-	sigs := map[string]string{} // module\x00name -> signature of imported functions
-	for _, f := range cm.ImportedFunctions() {
-		m, n, _ := f.Import()
-		sigs[m+"\x00"+n] = signatureOf(f).String()
-	}
-	for _, imp := range st.imports {
-		i := slices.IndexFunc(in.ImportModules, func(m ImportModule) bool { return m.Name == imp.module })
+	for _, imp := range m.Imports {
+		i := slices.IndexFunc(in.ImportModules, func(im ImportModule) bool { return im.Name == imp.Module })
 		if i < 0 {
-			kind, provided := classifyImportModule(imp.module)
-			in.ImportModules = append(in.ImportModules, ImportModule{Name: imp.module, Kind: kind, Provided: provided})
+			kind, provided := classifyImportModule(imp.Module)
+			in.ImportModules = append(in.ImportModules, ImportModule{Name: imp.Module, Kind: kind, Provided: provided})
 			i = len(in.ImportModules) - 1
 		}
-		info := ImportInfo{Name: imp.name, Kind: imp.kind}
-		if imp.kind == "func" {
-			info.Signature = sigs[imp.module+"\x00"+imp.name]
+		info := ImportInfo{Name: imp.Name, Kind: imp.Kind.String()}
+		switch imp.Kind {
+		case wasmbin.KindFunc:
+			info.Signature = signatureOf(m.Types[imp.Func]).String()
+		case wasmbin.KindTable:
+			in.Tables = append(in.Tables, tableInfo(imp.Table, true))
+		case wasmbin.KindMemory:
+			in.Memories = append(in.Memories, memoryInfo(imp.Memory, true))
 		}
 		in.ImportModules[i].Imports = append(in.ImportModules[i].Imports, info)
 	}
-	funcs := cm.ExportedFunctions()
-	for _, e := range st.exports {
-		info := ExportInfo{Name: e.name, Kind: e.kind}
-		if f, ok := funcs[e.name]; ok && e.kind == "func" {
-			info.Signature = signatureOf(f).String()
+	for _, t := range m.Tables {
+		in.Tables = append(in.Tables, tableInfo(t, false))
+	}
+	for _, l := range m.Memories {
+		in.Memories = append(in.Memories, memoryInfo(l, false))
+	}
+	for _, e := range m.Exports {
+		info := ExportInfo{Name: e.Name, Kind: e.Kind.String()}
+		if ft, ok := m.FuncType(e.Index); ok && e.Kind == wasmbin.KindFunc {
+			info.Signature = signatureOf(ft).String()
 		}
 		in.Exports = append(in.Exports, info)
-		if e.kind == "memory" && int(e.index) < len(in.Memories) {
-			in.Memories[e.index].Exports = append(in.Memories[e.index].Exports, e.name)
+		if e.Kind == wasmbin.KindMemory && int(e.Index) < len(in.Memories) {
+			in.Memories[e.Index].Exports = append(in.Memories[e.Index].Exports, e.Name)
 		}
 	}
+	names := 0
+	for _, c := range m.Customs {
+		info := CustomSectionIn{Name: c.Name, Size: c.Size}
+		if c.Name == "name" {
+			if names++; names == 1 && m.NamesError != nil {
+				info.Ignored = "malformed: " + m.NamesError.Error()
+			} else if names > 1 {
+				info.Ignored = "not the first name section"
+			}
+		}
+		in.CustomSections = append(in.CustomSections, info)
+	}
 	return in, nil
+}
+
+func tableInfo(t wasmbin.TableType, imported bool) TableInfo {
+	info := TableInfo{Imported: imported, Type: t.Elem.String(), Min: uint64(t.Min)}
+	if t.HasMax {
+		max := uint64(t.Max)
+		info.Max = &max
+	}
+	return info
+}
+
+func memoryInfo(l wasmbin.Limits, imported bool) MemoryInfo {
+	info := MemoryInfo{Imported: imported, MinPages: uint64(l.Min), Shared: l.Shared}
+	if l.HasMax {
+		max := uint64(l.Max)
+		info.MaxPages = &max
+	}
+	return info
 }
 
 // classifyImportModule says what an import module is and whether this host
@@ -222,54 +263,56 @@ func classifyImportModule(name string) (kind string, provided bool) {
 	return "unknown", false
 }
 
-func signatureOf(f api.FunctionDefinition) wasm.Signature {
-	conv := func(ts []api.ValueType) []wasm.ValueType {
+func signatureOf(ft wasmbin.FuncType) wasm.Signature {
+	conv := func(ts []wasmbin.ValType) []wasm.ValueType {
 		out := make([]wasm.ValueType, len(ts))
 		for i, t := range ts {
 			out[i] = wasm.ValueType(t)
 		}
 		return out
 	}
-	return wasm.Signature{Params: conv(f.ParamTypes()), Results: conv(f.ResultTypes())}
+	return wasm.Signature{Params: conv(ft.Params), Results: conv(ft.Results)}
 }
 
-// compiledInfo adapts a wazero CompiledModule to the query half of
-// wasm.Module, so that the server's own validation runs on it.
-type compiledInfo struct{ cm wazero.CompiledModule }
+// moduleInfo adapts what the reader decoded to the query half of
+// wasm.Module, so that the server's own ABI checks run on it.
+type moduleInfo struct{ m *wasmbin.Module }
 
-func (m compiledInfo) Imports() []wasm.Import {
+func (mi moduleInfo) Imports() []wasm.Import {
 	var out []wasm.Import
-	for _, f := range m.cm.ImportedFunctions() {
-		mod, name, _ := f.Import()
-		out = append(out, wasm.Import{Module: mod, Name: name, Signature: signatureOf(f)})
+	for _, imp := range mi.m.Imports {
+		if imp.Kind == wasmbin.KindFunc {
+			out = append(out, wasm.Import{Module: imp.Module, Name: imp.Name, Signature: signatureOf(mi.m.Types[imp.Func])})
+		}
 	}
 	return out
 }
 
-func (m compiledInfo) Exports() []wasm.Export {
+func (mi moduleInfo) Exports() []wasm.Export {
 	var out []wasm.Export
-	for name, f := range m.cm.ExportedFunctions() {
-		out = append(out, wasm.Export{Name: name, Signature: signatureOf(f)})
+	for _, e := range mi.m.Exports {
+		if ft, ok := mi.m.FuncType(e.Index); ok && e.Kind == wasmbin.KindFunc {
+			out = append(out, wasm.Export{Name: e.Name, Signature: signatureOf(ft)})
+		}
 	}
 	return out
 }
 
-func (m compiledInfo) ExportsMemory(name string) bool {
-	_, ok := m.cm.ExportedMemories()[name]
-	return ok
+func (mi moduleInfo) ExportsMemory(name string) bool {
+	return slices.ContainsFunc(mi.m.Exports, func(e wasmbin.Export) bool { return e.Kind == wasmbin.KindMemory && e.Name == name })
 }
 
 var errInspectOnly = errors.New("inspect does not run modules")
 
-func (compiledInfo) Instantiate(context.Context, wasm.InstanceConfig) (wasm.Instance, error) {
+func (moduleInfo) Instantiate(context.Context, wasm.InstanceConfig) (wasm.Instance, error) {
 	return nil, errInspectOnly
 }
 
-func (compiledInfo) RunCommand(context.Context, wasm.InstanceConfig) (uint32, error) {
+func (moduleInfo) RunCommand(context.Context, wasm.InstanceConfig) (uint32, error) {
 	return 0, errInspectOnly
 }
 
-func (compiledInfo) Close(context.Context) error { return nil }
+func (moduleInfo) Close(context.Context) error { return nil }
 
 func (in *Inspection) writeText(w io.Writer) {
 	fmt.Fprintf(w, "file:      %s\n", in.File)
@@ -325,9 +368,6 @@ func (in *Inspection) writeText(w io.Writer) {
 		if m.Shared {
 			notes = append(notes, "shared")
 		}
-		if m.Memory64 {
-			notes = append(notes, "64-bit")
-		}
 		fmt.Fprintf(w, "  %d: initial %d pages (%s), %s", i, m.MinPages, humanBytes(m.MinPages*65536), max)
 		if len(notes) > 0 {
 			fmt.Fprintf(w, "; %s", strings.Join(notes, ", "))
@@ -350,7 +390,11 @@ func (in *Inspection) writeText(w io.Writer) {
 
 	fmt.Fprintf(w, "\ncustom sections (%d):\n", len(in.CustomSections))
 	for _, s := range in.CustomSections {
-		fmt.Fprintf(w, "  %s: %d bytes\n", s.Name, s.Size)
+		if s.Ignored != "" {
+			fmt.Fprintf(w, "  %s: %d bytes (ignored: %s)\n", s.Name, s.Size, s.Ignored)
+		} else {
+			fmt.Fprintf(w, "  %s: %d bytes\n", s.Name, s.Size)
+		}
 	}
 }
 
@@ -364,189 +408,4 @@ func humanBytes(n uint64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
-}
-
-// structure is what inspect reads from the binary directly.
-type structure struct {
-	imports   []rawImport
-	exports   []rawExport
-	memories  []MemoryInfo
-	tables    []TableInfo
-	globals   int
-	functions int
-	custom    []CustomSectionIn
-}
-
-type rawImport struct{ module, name, kind string }
-
-type rawExport struct {
-	name, kind string
-	index      uint32
-}
-
-var externKinds = []string{"func", "table", "memory", "global", "tag"}
-
-// parseStructure reads the sections of a binary that inspect reports on.
-// It checks only what it reads; wazero validates the whole module.
-func parseStructure(bin []byte) (*structure, error) {
-	if len(bin) < 8 || string(bin[:4]) != "\x00asm" {
-		return nil, errors.New("no \\0asm magic number at the start")
-	}
-	if string(bin[4:8]) != "\x01\x00\x00\x00" {
-		return nil, fmt.Errorf("binary format version %x, want 1 (a component or a newer format?)", bin[4:8])
-	}
-	st := &structure{memories: []MemoryInfo{}, tables: []TableInfo{}, custom: []CustomSectionIn{}}
-	r := &binReader{b: bin, pos: 8}
-	for r.pos < len(bin) && r.err == nil {
-		id := r.byte()
-		size := r.u64()
-		if r.err != nil {
-			break
-		}
-		if size > uint64(len(bin)-r.pos) {
-			return nil, fmt.Errorf("section %d at byte %d runs past the end of the file", id, r.pos)
-		}
-		body := &binReader{b: bin[r.pos : r.pos+int(size)]}
-		r.pos += int(size)
-		switch id {
-		case 0:
-			name := body.name()
-			st.custom = append(st.custom, CustomSectionIn{Name: name, Size: int(size)})
-		case 2:
-			for n := body.u64(); n > 0 && body.err == nil; n-- {
-				imp := rawImport{module: body.name(), name: body.name()}
-				kind := body.byte()
-				if int(kind) >= len(externKinds) {
-					return nil, fmt.Errorf("import %s.%s has unknown kind %d", imp.module, imp.name, kind)
-				}
-				imp.kind = externKinds[kind]
-				switch kind {
-				case 0:
-					body.u64()
-				case 1:
-					st.tables = append(st.tables, body.table(true))
-				case 2:
-					st.memories = append(st.memories, body.memory(true))
-				case 3:
-					body.byte()
-					body.byte()
-				case 4:
-					body.byte()
-					body.u64()
-				}
-				st.imports = append(st.imports, imp)
-			}
-		case 3:
-			st.functions = int(body.u64())
-		case 4:
-			for n := body.u64(); n > 0 && body.err == nil; n-- {
-				st.tables = append(st.tables, body.table(false))
-			}
-		case 5:
-			for n := body.u64(); n > 0 && body.err == nil; n-- {
-				st.memories = append(st.memories, body.memory(false))
-			}
-		case 6:
-			st.globals = int(body.u64())
-		case 7:
-			for n := body.u64(); n > 0 && body.err == nil; n-- {
-				e := rawExport{name: body.name()}
-				kind := body.byte()
-				if int(kind) < len(externKinds) {
-					e.kind = externKinds[kind]
-				} else {
-					e.kind = fmt.Sprintf("kind%d", kind)
-				}
-				e.index = uint32(body.u64())
-				st.exports = append(st.exports, e)
-			}
-		}
-		if body.err != nil {
-			return nil, fmt.Errorf("section %d: %w", id, body.err)
-		}
-	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	return st, nil
-}
-
-type binReader struct {
-	b   []byte
-	pos int
-	err error
-}
-
-func (r *binReader) byte() byte {
-	if r.err != nil {
-		return 0
-	}
-	if r.pos >= len(r.b) {
-		r.err = errors.New("unexpected end of data")
-		return 0
-	}
-	c := r.b[r.pos]
-	r.pos++
-	return c
-}
-
-// u64 reads an unsigned LEB128 number.
-func (r *binReader) u64() uint64 {
-	var v uint64
-	for shift := 0; shift < 64; shift += 7 {
-		c := r.byte()
-		if r.err != nil {
-			return 0
-		}
-		v |= uint64(c&0x7f) << shift
-		if c&0x80 == 0 {
-			return v
-		}
-	}
-	r.err = errors.New("malformed LEB128 number")
-	return 0
-}
-
-func (r *binReader) name() string {
-	n := r.u64()
-	if r.err != nil {
-		return ""
-	}
-	if n > uint64(len(r.b)-r.pos) {
-		r.err = errors.New("a name runs past the end of its section")
-		return ""
-	}
-	s := string(r.b[r.pos : r.pos+int(n)])
-	r.pos += int(n)
-	return s
-}
-
-// limits reads limits: flags, minimum and optional maximum.
-func (r *binReader) limits() (flags byte, min uint64, max *uint64) {
-	flags = r.byte()
-	min = r.u64()
-	if flags&1 != 0 {
-		m := r.u64()
-		max = &m
-	}
-	return flags, min, max
-}
-
-func (r *binReader) table(imported bool) TableInfo {
-	t := TableInfo{Imported: imported}
-	switch ref := r.byte(); ref {
-	case 0x70:
-		t.Type = "funcref"
-	case 0x6f:
-		t.Type = "externref"
-	default:
-		t.Type = fmt.Sprintf("reftype 0x%02x", ref)
-	}
-	_, t.Min, t.Max = r.limits()
-	return t
-}
-
-func (r *binReader) memory(imported bool) MemoryInfo {
-	flags, min, max := r.limits()
-	return MemoryInfo{Imported: imported, MinPages: min, MaxPages: max, Shared: flags&2 != 0, Memory64: flags&4 != 0}
 }

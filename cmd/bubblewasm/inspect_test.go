@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/bubblewasm/bubblewasm/internal/testbuild"
+	"github.com/bubblewasm/bubblewasm/internal/wasmbin/wasmbintest"
 )
 
 func inspectJSON(t *testing.T, path string) Inspection {
@@ -175,7 +177,7 @@ func TestInspectErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"junk", []string{"inspect", write("junk.wasm", "#!/bin/sh\necho hi\n")}, exitConfig, "junk.wasm: not a WebAssembly module: no \\0asm magic number"},
+		{"junk", []string{"inspect", write("junk.wasm", "#!/bin/sh\necho hi\n")}, exitConfig, "junk.wasm: not a WebAssembly module: header at byte 0: no \\0asm magic number"},
 		{"truncated", []string{"inspect", write("short.wasm", "\x00asm\x01\x00\x00\x00\x01\x80")}, exitConfig, "short.wasm: not a WebAssembly module"},
 		{"invalid body", []string{"inspect", "--json", write("bad.wasm", "\x00asm\x01\x00\x00\x00\x0a\x01\x05")}, exitConfig, "bad.wasm: not a"},
 		{"component", []string{"inspect", write("comp.wasm", "\x00asm\x0d\x00\x01\x00")}, exitConfig, "version 0d000100, want 1"},
@@ -189,5 +191,59 @@ func TestInspectErrors(t *testing.T) {
 				t.Fatalf("exit %d, want %d; output must contain %q:\n%s", code, c.code, c.want, out)
 			}
 		})
+	}
+}
+
+// TestInspectHostile inspects the count bombs and other hostile binaries:
+// each gives a clear error naming the section and offset and exit code 3
+// (wazero's decoder used to die of `fatal error: out of memory` on them),
+// or, when only the name section is malformed, a description that shows it
+// ignored.
+func TestInspectHostile(t *testing.T) {
+	dir := t.TempDir()
+	for i, c := range wasmbintest.Hostile() {
+		t.Run(c.Name, func(t *testing.T) {
+			path := filepath.Join(dir, fmt.Sprintf("hostile%d.wasm", i))
+			if err := os.WriteFile(path, c.Bin, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, out := runCLI(t, "inspect", path)
+			switch {
+			case c.Reader != "":
+				if code != exitConfig || !strings.Contains(out, "not a WebAssembly module: ") || !strings.Contains(out, c.Reader) {
+					t.Fatalf("exit %d, want %d and %q:\n%s", code, exitConfig, c.Reader, out)
+				}
+			case c.Names:
+				if code != exitOK || !strings.Contains(out, "  name: ") || !strings.Contains(out, "(ignored: malformed: custom \"name\" section at byte ") {
+					t.Fatalf("exit %d, want %d and the name section shown as ignored:\n%s", code, exitOK, out)
+				}
+			case strings.Contains(c.Load, "invalid module"):
+				if code != exitConfig || !strings.Contains(out, "not a valid WebAssembly module: ") {
+					t.Fatalf("exit %d, want %d and the engine's validation error:\n%s", code, exitConfig, out)
+				}
+			default:
+				if code != exitOK || !strings.Contains(out, "not loadable") {
+					t.Fatalf("exit %d, want %d and not loadable:\n%s", code, exitOK, out)
+				}
+			}
+		})
+	}
+}
+
+// TestInspectEmptyLastCustomSection inspects a valid handler whose last
+// custom section is empty, which wazero's decoder refused (wasmtime and
+// wabt accept it).
+func TestInspectEmptyLastCustomSection(t *testing.T) {
+	dir := t.TempDir()
+	mod := buildWAT(t, dir, helloWAT)
+	f, err := os.OpenFile(mod, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("\x00\x04\x03abc"))
+	f.Close()
+	code, out := runCLI(t, "inspect", mod)
+	if code != exitOK || !strings.Contains(out, "(loadable by this host)") || !strings.Contains(out, "  abc: 4 bytes") {
+		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }

@@ -11,6 +11,11 @@ import (
 type Engine interface {
 	// Name is the engine's configuration name, such as "wazero".
 	Name() string
+	// Validate checks that wasm is a valid module for the engine's feature
+	// set, as cheaply as the engine allows (no machine code is kept). New
+	// calls it on the module as written, before the load-time rewrites (see
+	// prepare), so that no rewrite can make an invalid module valid.
+	Validate(ctx context.Context, wasm []byte) error
 	// Compile validates and compiles a module. The returned Module honours
 	// limits for every instance it makes.
 	Compile(ctx context.Context, wasm []byte, limits Limits) (Module, error)
@@ -23,7 +28,7 @@ type Limits struct {
 	// MemoryPages caps linear memory, in 64 KiB pages.
 	MemoryPages uint32
 	// TableElements caps every table (default DefaultTableElements). It is
-	// applied to the binary before the engine sees it.
+	// applied to the binary before the engine compiles it (see capTables).
 	TableElements uint32
 	// StackBytes is the call-stack budget in estimated bytes of frames
 	// (default DefaultStackBytes); a deeper call traps. It is enforced by

@@ -126,10 +126,7 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 	if opts.Limits.StackBytes == 0 {
 		opts.Limits.StackBytes = DefaultStackBytes
 	}
-	bin, err := capTables(bin, opts.Limits.TableElements)
-	if err == nil {
-		bin, err = guardStack(bin, opts.Limits.StackBytes)
-	}
+	bin, err := prepare(ctx, engine, bin, opts.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}

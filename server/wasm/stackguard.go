@@ -2,7 +2,8 @@ package wasm
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/bubblewasm/bubblewasm/internal/wasmbin"
 )
 
 // DefaultStackBytes is the default call-stack budget of a guest, in
@@ -29,304 +30,150 @@ const frameOverhead = 64
 // frameOverhead) to a new mutable global, traps with unreachable once the
 // total exceeds budget, calls the original (moved to a new index, its body
 // untouched) and subtracts the size again on return. Nothing in a function
-// body is decoded or changed.
+// body is decoded or changed. It returns secs (m's non-custom sections)
+// rewritten, and the function names to keep, moved likewise.
+//
+// # Why original code cannot reach what the rewrite adds
+//
+// m has been validated by the engine before this runs (see prepare), so
+// every index its code, element segments, global initializers, exports and
+// start function name is below the counts of the original module: functions
+// below I+n (I imported, n defined), globals below G (imported and
+// defined). The rewrite keeps every such index's meaning: functions 0..I-1
+// are the same imports; I..I+n-1 are the wrappers, each of the type of the
+// function it stands for and calling it, so a call, call_indirect, ref.func
+// or export reaches the same code, only counted; types, tables, memories,
+// element and data segments, locals and labels keep their indices (no type
+// is added: a wrapper uses its function's type). What is new sits past
+// every index the original could name — the unguarded originals at
+// I+n..I+2n-1 and the counter global at G — so only the wrappers call the
+// originals and only the wrappers write the counter. An invalid module
+// that names I+n or G was refused by validation; TestRewriteRefusesNewIndices
+// proves it on both engines. The one new name, the StackGlobal export, is
+// refused if the module already uses it.
 //
 // What it costs: one extra call per guest call. What it changes: function
 // names stay on the wrappers and are copied to the originals; other debug
 // sections (DWARF, local names) are dropped, since code offsets move. A
 // tail call (return_call) to a defined function no longer shrinks the
 // stack, so unbounded tail recursion hits the budget.
-func guardStack(bin []byte, budget uint32) ([]byte, error) {
-	secs, err := readSections(bin)
-	if err != nil {
-		return nil, err
-	}
-	m, err := scanModule(secs)
-	if err != nil {
-		return nil, fmt.Errorf("stack guard: %w", err)
-	}
-	n := uint32(len(m.funcTypes))
+func guardStack(m *wasmbin.Module, secs []wasmbin.Section, budget uint32) ([]wasmbin.Section, *wasmbin.Names, error) {
+	n := uint32(len(m.Funcs))
 	if n == 0 {
-		return bin, nil
+		return secs, m.Names, nil
 	}
-	depth := m.importedGlobals + m.definedGlobals // index of the new global
-	var out []section
-	addedGlobal, addedExport := false, false
-	addExport := func(entries []byte) {
-		out = append(out, section{id: secExport, body: appendExport(entries, depth)})
-		addedExport = true
-	}
-	addGlobal := func() {
-		out = append(out, section{id: secGlobal, body: appendGlobal(m.globalBody, m.definedGlobals)})
-		addedGlobal = true
-	}
-	for _, s := range secs {
-		if !addedGlobal && s.id != secCustom && sectionOrder[s.id] > sectionOrder[secGlobal] {
-			addGlobal()
-		}
-		switch {
-		case s.id == secGlobal:
-			addGlobal()
-		case s.id == secExport:
-			addExport(s.body)
-		case s.id == secFunction:
-			body := appendUleb(nil, uint64(2*n))
-			for range 2 {
-				for _, t := range m.funcTypes {
-					body = appendUleb(body, uint64(t))
-				}
-			}
-			out = append(out, section{id: secFunction, body: body})
-		case s.id == secCode:
-			out = append(out, section{id: secCode, body: m.guardedCode(depth, budget)})
-		case s.id == secCustom:
-			if c, keep := rewriteCustom(s, m.importedFuncs, n); keep {
-				out = append(out, c)
-			}
-		default:
-			out = append(out, s)
+	for _, e := range m.Exports {
+		if e.Name == StackGlobal {
+			return nil, nil, fmt.Errorf("export name %q is reserved for the host's stack guard", StackGlobal)
 		}
 	}
-	if !addedGlobal {
-		addGlobal()
-	}
-	if !addedExport {
-		// Place it before the first section that must follow exports.
-		for i, s := range out {
-			if s.id != secCustom && sectionOrder[s.id] > sectionOrder[secExport] {
-				out = append(out[:i], append([]section{{id: secExport, body: appendExport(nil, depth)}}, out[i:]...)...)
-				addedExport = true
-				break
-			}
-		}
-		if !addedExport {
-			out = append(out, section{id: secExport, body: appendExport(nil, depth)})
+	// The counter must not wrap: it never exceeds budget by more than one
+	// frame, and a frame is well under 1 GiB (MaxFunctionLocals).
+	budget = min(budget, 1<<31)
+	imported := m.Imported(wasmbin.KindFunc)
+	depth := m.Imported(wasmbin.KindGlobal) + uint32(len(m.Globals)) // index of the new global
+
+	funcs := wasmbin.AppendU32(nil, 2*n)
+	for range 2 {
+		for _, t := range m.Funcs {
+			funcs = wasmbin.AppendU32(funcs, t)
 		}
 	}
-	return writeSections(out), nil
+	globals := wasmbin.AppendU32(nil, uint32(len(m.Globals))+1)
+	for _, g := range m.Globals {
+		globals = append(globals, byte(g.Type), boolByte(g.Mutable))
+		globals = append(globals, g.Init...)
+	}
+	globals = append(globals, byte(wasmbin.I32), 1, 0x41, 0x00, 0x0b) // (mut i32) (i32.const 0)
+	exports := wasmbin.AppendU32(nil, uint32(len(m.Exports))+1)
+	for _, e := range m.Exports {
+		exports = wasmbin.AppendName(exports, e.Name)
+		exports = append(exports, byte(e.Kind))
+		exports = wasmbin.AppendU32(exports, e.Index)
+	}
+	exports = wasmbin.AppendName(exports, StackGlobal)
+	exports = append(exports, byte(wasmbin.KindGlobal))
+	exports = wasmbin.AppendU32(exports, depth)
+
+	for _, s := range []wasmbin.Section{
+		{ID: wasmbin.SecFunction, Body: funcs},
+		{ID: wasmbin.SecGlobal, Body: globals},
+		{ID: wasmbin.SecExport, Body: exports},
+		{ID: wasmbin.SecCode, Body: guardedCode(m, imported, depth, budget)},
+	} {
+		secs = wasmbin.SetSection(secs, s)
+	}
+	return secs, movedNames(m.Names, imported, n), nil
 }
 
-// moduleLayout is what guardStack needs to know about a module.
-type moduleLayout struct {
-	paramCounts     []uint32 // per type
-	importedFuncs   uint32
-	importedGlobals uint32
-	definedGlobals  uint32
-	globalBody      []byte   // the global section's entries, without the count
-	funcTypes       []uint32 // type index per defined function
-	bodies          [][]byte // code entries, without their size prefix
-}
-
-func scanModule(secs []section) (*moduleLayout, error) {
-	m := &moduleLayout{}
-	for _, s := range secs {
-		r := &reader{b: s.body}
-		switch s.id {
-		case secType:
-			for range r.u32() {
-				if form := r.byte(); form != 0x60 {
-					return nil, fmt.Errorf("type encoding 0x%02x is not supported (GC proposal types)", form)
-				}
-				params := r.u32()
-				r.bytes(params) // value types are one byte each without the GC proposal
-				r.bytes(r.u32())
-				m.paramCounts = append(m.paramCounts, params)
-			}
-		case secImport:
-			for range r.u32() {
-				r.name()
-				r.name()
-				switch kind := r.byte(); kind {
-				case 0x00:
-					r.u32()
-					m.importedFuncs++
-				case 0x01:
-					r.byte()
-					r.skipLimits()
-				case 0x02:
-					r.skipLimits()
-				case 0x03:
-					r.byte()
-					r.byte()
-					m.importedGlobals++
-				case 0x04:
-					r.byte()
-					r.u32()
-				default:
-					return nil, fmt.Errorf("import kind 0x%02x is not supported", kind)
-				}
-			}
-		case secFunction:
-			for range r.u32() {
-				t := r.u32()
-				if int(t) >= len(m.paramCounts) {
-					return nil, fmt.Errorf("function type index %d out of range", t)
-				}
-				m.funcTypes = append(m.funcTypes, t)
-			}
-		case secGlobal:
-			m.definedGlobals = r.u32()
-			m.globalBody = r.b[r.pos:]
-		case secCode:
-			for range r.u32() {
-				m.bodies = append(m.bodies, r.bytes(r.u32()))
-			}
-		}
-		if r.err != nil {
-			return nil, fmt.Errorf("section %d: %w", s.id, r.err)
-		}
+func boolByte(b bool) byte {
+	if b {
+		return 1
 	}
-	if len(m.bodies) != len(m.funcTypes) {
-		return nil, fmt.Errorf("%d function declarations but %d bodies", len(m.funcTypes), len(m.bodies))
-	}
-	return m, nil
-}
-
-// appendGlobal returns a global section with the module's globals and one
-// more: the stack counter, a mutable i32 starting at 0.
-func appendGlobal(entries []byte, count uint32) []byte {
-	body := appendUleb(nil, uint64(count+1))
-	body = append(body, entries...)
-	return append(body, 0x7f, 0x01, 0x41, 0x00, 0x0b)
-}
-
-// appendExport returns an export section with the given one's entries (or
-// none) and the stack global.
-func appendExport(sec []byte, global uint32) []byte {
-	var count uint32
-	var entries []byte
-	if sec != nil {
-		r := &reader{b: sec}
-		count = r.u32()
-		entries = r.b[r.pos:]
-	}
-	body := appendUleb(nil, uint64(count+1))
-	body = append(body, entries...)
-	body = appendUleb(body, uint64(len(StackGlobal)))
-	body = append(body, StackGlobal...)
-	body = append(body, 0x03)
-	return appendUleb(body, uint64(global))
+	return 0
 }
 
 // guardedCode returns the code section: wrappers first (they keep the
-// original indices), then the original bodies unchanged.
-func (m *moduleLayout) guardedCode(depth, budget uint32) []byte {
-	n := uint32(len(m.bodies))
-	out := appendUleb(nil, uint64(2*n))
-	for j, body := range m.bodies {
-		params := m.paramCounts[m.funcTypes[j]]
-		cost := min(frameOverhead+8*(uint64(params)+localCount(body)), uint64(budget)+1)
-		w := []byte{0x00} // no locals
+// original indices), then the original entries unchanged.
+func guardedCode(m *wasmbin.Module, imported, depth, budget uint32) []byte {
+	n := uint32(len(m.Code))
+	out := wasmbin.AppendU32(nil, 2*n)
+	var w []byte
+	for j, code := range m.Code {
+		params := uint32(len(m.Types[m.Funcs[j]].Params))
+		cost := min(frameOverhead+8*(uint64(params)+uint64(code.Locals)), uint64(budget)+1)
+		w = append(w[:0], 0x00) // no locals
+		w = append(w, 0x23)     // global.get depth
+		w = wasmbin.AppendU32(w, depth)
+		w = append(w, 0x41) // i32.const cost
+		w = wasmbin.AppendS64(w, int64(int32(uint32(cost))))
+		w = append(w, 0x6a, 0x24) // i32.add; global.set depth
+		w = wasmbin.AppendU32(w, depth)
 		w = append(w, 0x23)
-		w = appendUleb(w, uint64(depth))
-		w = append(w, 0x41)
-		w = appendSleb(w, int64(cost))
-		w = append(w, 0x6a, 0x24) // i32.add; global.set
-		w = appendUleb(w, uint64(depth))
-		w = append(w, 0x23)
-		w = appendUleb(w, uint64(depth))
-		w = append(w, 0x41)
-		w = appendSleb(w, int64(budget))
+		w = wasmbin.AppendU32(w, depth)
+		w = append(w, 0x41) // i32.const budget
+		w = wasmbin.AppendS64(w, int64(int32(budget)))
 		w = append(w, 0x4b, 0x04, 0x40, 0x00, 0x0b) // i32.gt_u; if; unreachable; end
 		for p := range params {
-			w = append(w, 0x20)
-			w = appendUleb(w, uint64(p))
+			w = append(w, 0x20) // local.get p
+			w = wasmbin.AppendU32(w, p)
 		}
-		w = append(w, 0x10)
-		w = appendUleb(w, uint64(m.importedFuncs+n+uint32(j)))
+		w = append(w, 0x10) // call the original
+		w = wasmbin.AppendU32(w, imported+n+uint32(j))
 		w = append(w, 0x23)
-		w = appendUleb(w, uint64(depth))
+		w = wasmbin.AppendU32(w, depth)
 		w = append(w, 0x41)
-		w = appendSleb(w, int64(cost))
-		w = append(w, 0x6b, 0x24) // i32.sub; global.set
-		w = appendUleb(w, uint64(depth))
+		w = wasmbin.AppendS64(w, int64(int32(uint32(cost))))
+		w = append(w, 0x6b, 0x24) // i32.sub; global.set depth
+		w = wasmbin.AppendU32(w, depth)
 		w = append(w, 0x0b)
-		out = appendUleb(out, uint64(len(w)))
+		out = wasmbin.AppendU32(out, uint32(len(w)))
 		out = append(out, w...)
 	}
-	for _, body := range m.bodies {
-		out = appendUleb(out, uint64(len(body)))
-		out = append(out, body...)
+	for _, code := range m.Code {
+		out = wasmbin.AppendU32(out, uint32(len(code.Entry)))
+		out = append(out, code.Entry...)
 	}
 	return out
 }
 
-// localCount sums a body's local declarations (a malformed body counts 0;
-// the engine rejects it anyway).
-func localCount(body []byte) uint64 {
-	r := &reader{b: body}
-	var total uint64
-	for range r.u32() {
-		total += uint64(r.u32())
-		r.byte()
+// movedNames returns names with each defined function's name copied to its
+// original's new index (the wrapper keeps it too).
+func movedNames(names *wasmbin.Names, imported, n uint32) *wasmbin.Names {
+	if names == nil {
+		return nil
 	}
-	if r.err != nil {
-		return 0
-	}
-	return min(total, 1<<20)
-}
-
-// rewriteCustom keeps the function names of a "name" section valid for the
-// moved functions and drops sections that point into the code by offset.
-func rewriteCustom(s section, imported, n uint32) (section, bool) {
-	r := &reader{b: s.body}
-	name := r.name()
-	switch {
-	case r.err != nil:
-		return s, true
-	case strings.HasPrefix(name, ".debug_") || name == "sourceMappingURL":
-		return s, false
-	case name != "name":
-		return s, true
-	}
-	out := append(appendUleb(nil, uint64(len(name))), name...)
-	for r.err == nil && r.pos < len(r.b) {
-		id := r.byte()
-		sub := r.bytes(r.u32())
-		switch id {
-		case 0: // module name
-			out = append(out, 0)
-			out = appendUleb(out, uint64(len(sub)))
-			out = append(out, sub...)
-		case 1: // function names: copy each defined function's to its original
-			body, ok := duplicateNames(sub, imported, n)
-			if !ok {
-				continue
-			}
-			out = append(out, 1)
-			out = appendUleb(out, uint64(len(body)))
-			out = append(out, body...)
+	out := &wasmbin.Names{Module: names.Module, HasModule: names.HasModule}
+	var moved []wasmbin.NameAssoc
+	for _, f := range names.Funcs {
+		if f.Index >= imported+n {
+			break // names no function; in order, so every later one too
+		}
+		out.Funcs = append(out.Funcs, f)
+		if f.Index >= imported {
+			moved = append(moved, wasmbin.NameAssoc{Index: f.Index + n, Name: f.Name})
 		}
 	}
-	if r.err != nil {
-		return s, false
-	}
-	return section{id: secCustom, body: out}, true
-}
-
-func duplicateNames(sub []byte, imported, n uint32) ([]byte, bool) {
-	r := &reader{b: sub}
-	type entry struct {
-		idx  uint32
-		name []byte
-	}
-	var entries, moved []entry
-	for range r.u32() {
-		e := entry{r.u32(), r.bytes(r.u32())}
-		entries = append(entries, e)
-		if e.idx >= imported && e.idx < imported+n {
-			moved = append(moved, entry{e.idx + n, e.name})
-		}
-	}
-	if r.err != nil {
-		return nil, false
-	}
-	all := append(entries, moved...)
-	out := appendUleb(nil, uint64(len(all)))
-	for _, e := range all {
-		out = appendUleb(out, uint64(e.idx))
-		out = appendUleb(out, uint64(len(e.name)))
-		out = append(out, e.name...)
-	}
-	return out, true
+	out.Funcs = append(out.Funcs, moved...)
+	return out
 }

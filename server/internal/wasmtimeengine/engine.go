@@ -19,6 +19,7 @@ import (
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
 	"github.com/bubblewasm/bubblewasm/abi"
+	"github.com/bubblewasm/bubblewasm/server/internal/validcache"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 
@@ -59,6 +60,7 @@ type Engine struct {
 	abiTypes   []*wasmtime.FuncType
 	fdReadType *wasmtime.FuncType
 	maxStack   int // bytes
+	validated  *validcache.Cache
 	stop       chan struct{}
 	ticker     sync.WaitGroup
 	closeOnce  sync.Once
@@ -92,7 +94,8 @@ func New(cacheDir string) (wasm.Engine, error) {
 			return nil, fmt.Errorf("compilation cache %s: %w", cacheDir, err)
 		}
 	}
-	e := &Engine{engine: wasmtime.NewEngineWithConfig(cfg), maxStack: maxStack, stop: make(chan struct{}), fdReadType: i32Func(4, 1)}
+	e := &Engine{engine: wasmtime.NewEngineWithConfig(cfg), maxStack: maxStack, stop: make(chan struct{}), fdReadType: i32Func(4, 1),
+		validated: validcache.New(cacheDir, "wasmtime-"+validcache.ModuleVersion("github.com/bytecodealliance/wasmtime-go/v39")+"-core-v2")}
 	for _, f := range abiFuncs {
 		e.abiTypes = append(e.abiTypes, i32Func(len(f.Params), f.Results))
 	}
@@ -186,6 +189,20 @@ func i32Func(params, results int) *wasmtime.FuncType {
 		r[i] = wasmtime.NewValType(wasmtime.KindI32)
 	}
 	return wasmtime.NewFuncType(p, r)
+}
+
+// Validate checks a module with wasmtime's validator, which decodes and
+// type-checks every function but compiles nothing (~15 ms for a 2 MB Go
+// module). Modules that passed are remembered by SHA-256 in the cache
+// directory, as the wazero adapter does.
+func (e *Engine) Validate(ctx context.Context, bin []byte) error {
+	return e.validated.Validate(bin, func(bin []byte) error {
+		if err := wasmtime.ModuleValidate(e.engine, bin); err != nil {
+			cause, _ := condense(err.Error())
+			return &callError{msg: cause, errs: []error{err}}
+		}
+		return nil
+	})
 }
 
 // Compile validates and compiles a module (or loads it from the cache).

@@ -21,25 +21,28 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/bubblewasm/bubblewasm/abi"
+	"github.com/bubblewasm/bubblewasm/server/internal/validcache"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 
 // Engine is the wazero engine.
 type Engine struct {
-	cache wazero.CompilationCache
+	cache     wazero.CompilationCache
+	validated *validcache.Cache
 }
 
 // New returns the engine. cacheDir, when not empty, keeps compiled machine
-// code on disk across restarts; otherwise it is kept in memory only.
+// code (and which modules were validated) on disk across restarts;
+// otherwise they are kept in memory only.
 func New(cacheDir string) (*Engine, error) {
 	if cacheDir == "" {
-		return &Engine{cache: wazero.NewCompilationCache()}, nil
+		return &Engine{cache: wazero.NewCompilationCache(), validated: newValidated("")}, nil
 	}
 	cache, err := wazero.NewCompilationCacheWithDir(cacheDir)
 	if err != nil {
 		return nil, fmt.Errorf("compilation cache %s: %w", cacheDir, err)
 	}
-	return &Engine{cache: cache}, nil
+	return &Engine{cache: cache, validated: newValidated(cacheDir)}, nil
 }
 
 // Name returns "wazero".
