@@ -175,6 +175,8 @@ type Config struct {
 	LogLevel string
 	// PubSub configures the broker.
 	PubSub PubSub
+	// Limits are the process-wide bounds (limits.go).
+	Limits Limits
 	// Listeners are the [[listener]] entries in file order; possibly none.
 	Listeners []Listener
 	// Routes are the [[route]] entries in file order; at least one.
@@ -264,6 +266,12 @@ type Route struct {
 	Memory int64
 	// MaxStack is the call-stack budget in estimated bytes of frames.
 	MaxStack int64
+	// InitTimeout bounds the route's first instance at load; 0 means
+	// DefaultInitTimeout.
+	InitTimeout time.Duration
+	// PoolIdleTimeout closes a "pool" route's instances idle this long; 0
+	// means DefaultPoolIdleTimeout.
+	PoolIdleTimeout time.Duration
 	// Line is the line of the entry's [[route]] header (or of its inline
 	// table).
 	Line int

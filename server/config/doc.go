@@ -26,6 +26,15 @@
 //	idle_timeout = "60s"       # drop a subscription nobody fetched from for this long
 //	max_message_bytes = "64KiB"
 //
+//	[limits]                   # bounds shared by every route (optional table)
+//	wasmtime_exchanges = 1024  # wasmtime guest runs at once, all routes together, 1..32768:
+//	                           # each holds an OS thread while it waits in a host call; the
+//	                           # excess waits within its timeout, then gets 503
+//	memory_budget = "8GiB"     # guest linear memory of all instances together, >= 1MiB;
+//	                           # default: half the machine's (or cgroup's) memory. New
+//	                           # instances wait for room (503 at their timeout), growth
+//	                           # past it fails (memory.grow returns -1)
+//
 //	[[listener]]               # zero or more; the CLI may supply listeners instead
 //	name = "web"               # default "listener1", "listener2", ...; unique
 //	address = "tcp://127.0.0.1:8080"  # required; "tcp://...", "unix://..." or
@@ -61,6 +70,9 @@
 //	memory = "64MiB"           # 64KiB..4GiB, a whole number of 64KiB pages
 //	max_stack = "4MiB"         # call-stack budget (estimated frame bytes), 64KiB..1GiB;
 //	                           # a deeper call traps (see server/wasm/stackguard.go)
+//	init_timeout = "10s"       # bound on the first instance's init at load (start function,
+//	                           # _initialize, bubble_init); past it the load fails
+//	pool_idle_timeout = "60s"  # instances = "pool" only: close instances idle this long
 //	pubsub = ["chat", "news.*"]  # channels the module may publish/subscribe to
 //	signals = ["job.*"]        # signal names the module may wait on and send
 //	kv = "chat"                # the key-value namespace the module may use

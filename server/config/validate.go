@@ -14,12 +14,12 @@ import (
 // Keys allowed in each table, in schema order (the order error messages
 // list them in).
 var (
-	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "pubsub", "listener", "route"}
+	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "pubsub", "limits", "listener", "route"}
 	pubsubKeys   = []string{"backend", "url", "exchange", "queue_size", "overflow", "idle_timeout", "max_message_bytes"}
 	listenerKeys = []string{"name", "address", "transport", "socket_mode", "max_line_bytes",
 		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes"}
 	routeKeys = []string{"name", "module", "transport", "builtin", "channel", "build", "abi", "match", "engine", "instances", "pool_size",
-		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv", "dial"}
+		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv", "dial", "init_timeout", "pool_idle_timeout"}
 
 	engines   = []string{EngineWazero, EngineWasmtime}
 	instances = []string{InstancesFresh, InstancesPool}
@@ -286,6 +286,7 @@ func (c *checker) config(doc map[string]any) *Config {
 	}
 
 	c.pubsub(root, cfg)
+	c.limits(root, cfg)
 
 	listeners, _, _, _ := c.arrayOfTables(root, "listener")
 	seen := map[string]table{}
@@ -529,6 +530,7 @@ func (c *checker) route(t table, engine string) Route {
 	if f, ok := c.get(t, "dial"); ok {
 		r.Dial = c.dial(f)
 	}
+	c.routeLimits(t, &r, instancesOK)
 	return r
 }
 

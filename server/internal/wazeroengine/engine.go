@@ -185,9 +185,9 @@ func (m *module) Instantiate(ctx context.Context, cfg wasm.InstanceConfig) (wasm
 	if cfg.Init != nil {
 		ctx = context.WithValue(ctx, exchangeKey{}, cfg.Init)
 	}
-	mod, err := m.rt.InstantiateModule(ctx, m.compiled, mc)
+	mod, err := m.rt.InstantiateModule(withAllocator(ctx, cfg.Memory), m.compiled, mc)
 	if err != nil {
-		return nil, err
+		return nil, callError(err)
 	}
 	inst := &instance{mod: mod, handle: mod.ExportedFunction(abi.ExportHandle), mem: mod.Memory()}
 	for _, name := range []string{abi.ExportInitialize, abi.ExportInit} {
@@ -230,7 +230,7 @@ func (m *module) RunCommand(ctx context.Context, cfg wasm.InstanceConfig) (uint3
 	if cfg.Init != nil {
 		ctx = context.WithValue(ctx, exchangeKey{}, cfg.Init)
 	}
-	mod, err := m.rt.InstantiateModule(ctx, m.compiled, mc)
+	mod, err := m.rt.InstantiateModule(withAllocator(ctx, cfg.Memory), m.compiled, mc)
 	if mod != nil {
 		defer mod.Close(context.Background())
 	}

@@ -1,0 +1,5 @@
+//go:build darwin || freebsd
+
+package wazeroengine
+
+const mapNoReserve = 0
