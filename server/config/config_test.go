@@ -441,7 +441,7 @@ func TestRouteBad(t *testing.T) {
 func TestUnknownKeys(t *testing.T) {
 	const top = "engine, cache_dir, shutdown_timeout, log_level, pubsub, limits, listener, route"
 	const lst = "name, address, transport, socket_mode, max_line_bytes, read_header_timeout, idle_timeout, max_header_bytes, max_body_bytes"
-	const rte = "name, module, transport, builtin, channel, build, abi, match, engine, instances, pool_size, max_concurrency, timeout, memory, max_stack, pubsub, signals, kv, dial"
+	const rte = "name, module, transport, builtin, channel, build, abi, match, engine, instances, pool_size, max_concurrency, timeout, memory, max_stack, pubsub, signals, kv, dial, init_timeout, pool_idle_timeout"
 	runBad(t, []badCase{
 		{"top level", "# comment\nengin = \"wazero\"\n" + route1, `bubble.toml:2: engin: unknown key (allowed: ` + top + `)`},
 		{"top level table", route1 + "\n[server]\nport = 1\n", `bubble.toml:4: server: unknown key (allowed: ` + top + `)`},
