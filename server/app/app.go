@@ -54,6 +54,7 @@ type App struct {
 	bound     []server.Listener
 	srv       *server.Server
 	hub       *hub
+	limits    sharedLimits  // process-wide bounds (limits.go)
 	amqp      amqpListeners // listeners on amqp:// queues (see the end of this file)
 }
 
@@ -67,7 +68,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.File, err)
 	}
-	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, listeners: cfg.Listeners, hub: hub}
+	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, listeners: cfg.Listeners, hub: hub, limits: newSharedLimits(cfg.Limits)}
 	if len(opts.Listen) > 0 {
 		a.listeners = nil
 		if opts.Transport == "" {
@@ -187,25 +188,24 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 	if err != nil {
 		return server.Route{}, err
 	}
-	if rc.Engine == config.EngineWasmtime && (rc.Signals != nil || rc.PubSub != nil || rc.Dial != nil) && rc.MaxConcurrency > maxBlockingWasmtime {
-		// A guest blocked in a host call on wasmtime holds an OS thread
-		// (the call is inside cgo), and Go stops the process at 10,000.
-		return server.Route{}, fmt.Errorf("max_concurrency %d: on wasmtime every guest waiting in fetch, wait or call holds an OS thread; use at most %d (or the wazero engine, where a waiter costs a goroutine)", rc.MaxConcurrency, maxBlockingWasmtime)
-	}
 	engine, err := a.engine(rc.Engine)
 	if err != nil {
 		return server.Route{}, err
 	}
 	h, err := wasm.Load(ctx, engine, rc.Module, wasm.Options{
-		Services:       services,
-		Name:           rc.Name,
-		Logger:         a.logger,
-		Lifecycle:      wasm.Lifecycle(rc.Instances),
-		PoolSize:       rc.PoolSize,
-		MaxConcurrency: rc.MaxConcurrency,
-		Timeout:        rc.Timeout,
-		Limits:         wasm.Limits{MemoryPages: uint32(rc.Memory / config.PageSize), StackBytes: uint32(rc.MaxStack)},
-		ABI:            wasm.ABI(cmp.Or(rc.ABI, config.DefaultABI)),
+		Services:        services,
+		Name:            rc.Name,
+		Logger:          a.logger,
+		Lifecycle:       wasm.Lifecycle(rc.Instances),
+		PoolSize:        rc.PoolSize,
+		MaxConcurrency:  rc.MaxConcurrency,
+		Timeout:         rc.Timeout,
+		Limits:          wasm.Limits{MemoryPages: uint32(rc.Memory / config.PageSize), StackBytes: uint32(rc.MaxStack)},
+		ABI:             wasm.ABI(cmp.Or(rc.ABI, config.DefaultABI)),
+		InitTimeout:     rc.InitTimeout,
+		PoolIdleTimeout: rc.PoolIdleTimeout,
+		Gate:            a.limits.gate(rc.Engine),
+		Memory:          a.limits.memory,
 	})
 	if err != nil {
 		return server.Route{}, err
@@ -213,10 +213,6 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 	a.handlers = append(a.handlers, h)
 	return server.Route{Name: rc.Name, Match: match, Handler: h}, nil
 }
-
-// maxBlockingWasmtime caps the concurrency of wasmtime routes that can
-// block in host calls.
-const maxBlockingWasmtime = 4096
 
 // serveRouted passes an exchange made by a route's transport back to the
 // router.

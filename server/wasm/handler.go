@@ -86,7 +86,8 @@ type Handler struct {
 	module Module
 	pool   *pool // nil unless the lifecycle is Pool
 	slots  chan struct{}
-	cgi    bool // the module is a WASI command served as CGI (cgi.go)
+	share  *share // the route's part of Options.Gate, nil without one
+	cgi    bool   // the module is a WASI command served as CGI (cgi.go)
 	// initBytes is the memory an instance has once initialized, measured on
 	// New's instance: what a new instance reserves from Options.Memory.
 	initBytes int64
@@ -183,7 +184,7 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 		m.Close(ctx)
 		return nil, err
 	}
-	h := &Handler{opts: opts, module: m, slots: make(chan struct{}, opts.MaxConcurrency), cgi: cgi}
+	h := &Handler{opts: opts, module: m, slots: make(chan struct{}, opts.MaxConcurrency), share: newShare(opts.Gate, opts.MaxConcurrency), cgi: cgi}
 	if cgi {
 		return h, nil // a command runs only per exchange: nothing to instantiate ahead
 	}
@@ -206,12 +207,10 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 func (h *Handler) firstInstance(ctx context.Context) (*guest, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.opts.InitTimeout)
 	defer cancel()
-	if h.opts.Gate != nil {
-		if err := h.opts.Gate.acquire(ctx); err != nil {
-			return nil, fmt.Errorf("no place among the %d guest runs allowed at once within init_timeout %s: %w", h.opts.Gate.Cap(), h.opts.InitTimeout, err)
-		}
-		defer h.opts.Gate.release()
+	if err := h.share.acquire(ctx); err != nil {
+		return nil, fmt.Errorf("no place among the %d guest runs allowed at once within init_timeout %s: %w", h.opts.Gate.Cap(), h.opts.InitTimeout, err)
 	}
+	defer h.share.release()
 	mem, err := h.opts.Memory.openAccount(ctx, 0)
 	if err != nil {
 		return nil, err
@@ -286,14 +285,10 @@ func (h *Handler) release(ctx context.Context, g *guest) {
 // gate takes a place in the shared gate, if the route has one, within ctx;
 // the returned function gives it back.
 func (h *Handler) gate(ctx context.Context) (func(), error) {
-	g := h.opts.Gate
-	if g == nil {
-		return func() {}, nil
+	if err := h.share.acquire(ctx); err != nil {
+		return nil, fmt.Errorf("%w: no place among the %d guest runs allowed at once across routes: %w", server.ErrOverloaded, h.opts.Gate.Cap(), err)
 	}
-	if err := g.acquire(ctx); err != nil {
-		return nil, fmt.Errorf("%w: all %d guest runs allowed at once across routes are under way (%v)", server.ErrOverloaded, g.Cap(), err)
-	}
-	return g.release, nil
+	return h.share.release, nil
 }
 
 // pool keeps idle instances of a Pool route, newest on top, and closes

@@ -31,6 +31,11 @@ func NewGate(n int) *Gate {
 // Cap is the number of places.
 func (g *Gate) Cap() int { return cap(g.places) }
 
+// Share is the most places one route may hold: three quarters of them
+// (at least one), so that a route whose guests all block (a slow-body
+// attack on it) leaves room for the others.
+func (g *Gate) Share() int { return max(1, g.Cap()-g.Cap()/4) }
+
 // InUse is the number of places taken.
 func (g *Gate) InUse() int { return len(g.places) }
 
@@ -50,6 +55,45 @@ func (g *Gate) acquire(ctx context.Context) error {
 }
 
 func (g *Gate) release() { <-g.places }
+
+// share is one route's part of a Gate.
+type share struct {
+	g     *Gate
+	mine  chan struct{} // the places the route holds, at most g.Share()
+	route int           // the route's max_concurrency, for messages
+}
+
+func newShare(g *Gate, maxConcurrency int) *share {
+	if g == nil {
+		return nil
+	}
+	return &share{g: g, mine: make(chan struct{}, min(g.Share(), maxConcurrency))}
+}
+
+// acquire takes one of the route's places, then one of the gate's, waiting
+// until ctx ends. A nil share has room for everything.
+func (s *share) acquire(ctx context.Context) error {
+	if s == nil {
+		return nil
+	}
+	select {
+	case s.mine <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("the route holds %d of them (%v)", cap(s.mine), ctx.Err())
+	}
+	if err := s.g.acquire(ctx); err != nil {
+		<-s.mine
+		return fmt.Errorf("all are taken (%v)", err)
+	}
+	return nil
+}
+
+func (s *share) release() {
+	if s != nil {
+		s.g.release()
+		<-s.mine
+	}
+}
 
 // MemoryBudget bounds the linear memory of every instance of the routes
 // that share it. It charges what instances really have: an instance's
@@ -80,16 +124,23 @@ func (b *MemoryBudget) Used() int64 {
 	return b.used
 }
 
-// charge takes n bytes if they fit, or unconditionally when force is set.
+// charge takes n bytes for growth if they fit below the growth limit, or
+// unconditionally when force is set. Growth stops short of the whole budget
+// (see growthReserve) so that guests growing their memory cannot keep new
+// instances, of any route, from starting.
 func (b *MemoryBudget) charge(n int64, force bool) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if !force && b.used+n > b.limit {
+	if !force && b.used+n > b.limit-b.limit/growthReserve {
 		return false
 	}
 	b.used += n
 	return true
 }
+
+// growthReserve: growth may use all but 1/growthReserve of the budget; the
+// rest is for the initial memory of new instances.
+const growthReserve = 8
 
 // reserve takes n bytes, waiting for them until ctx ends.
 func (b *MemoryBudget) reserve(ctx context.Context, n int64) error {
