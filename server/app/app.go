@@ -303,6 +303,10 @@ func (a *App) Serve(ctx context.Context) error {
 		go func() { errc <- a.srv.Serve() }()
 	}
 	a.amqp.start(ctx)
+	trimCtx, stopTrim := context.WithCancel(ctx)
+	var trimming sync.WaitGroup
+	trimming.Go(func() { a.limits.trim(trimCtx, a.logger) })
+	defer func() { stopTrim(); trimming.Wait() }()
 	select {
 	case err := <-errc:
 		return err

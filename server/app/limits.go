@@ -3,10 +3,13 @@ package app
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"log/slog"
 	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bubblewasm/bubblewasm/server/config"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
@@ -114,4 +117,37 @@ func (l sharedLimits) gate(engine string) *wasm.Gate {
 		return l.wasmtime
 	}
 	return nil
+}
+
+// trimEvery is how often the app checks whether guests gave back enough
+// memory to return it to the operating system.
+const trimEvery = 5 * time.Second
+
+// trim gives memory back to the operating system after a burst, until ctx
+// ends. Guest memories are unmapped as soon as their instances close, but
+// what the host allocated for those instances and their exchanges (engine
+// structures, buffers, goroutine stacks) is garbage in the Go heap, and
+// with no allocation going on the collector would not run (and the
+// scavenger not return it) until its forced collection, two minutes later.
+// So when the budget's use has fallen by a quarter of its recent high (and
+// at least 64MiB), trim collects and returns freed memory at once
+// (debug.FreeOSMemory), at most once per trimEvery.
+func (l sharedLimits) trim(ctx context.Context, logger *slog.Logger) {
+	t := time.NewTicker(trimEvery)
+	defer t.Stop()
+	high := l.memory.Used()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		used := l.memory.Used()
+		high = max(high, used, l.memory.TakePeak())
+		if drop := high - used; drop >= 64<<20 && drop >= high/4 {
+			debug.FreeOSMemory()
+			logger.Debug("memory given back after a burst", "guest_memory_high", high, "guest_memory_now", used)
+			high = used
+		}
+	}
 }

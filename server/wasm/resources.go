@@ -106,6 +106,7 @@ type MemoryBudget struct {
 	limit int64
 	mu    sync.Mutex
 	used  int64
+	peak  int64         // the highest used since TakePeak
 	freed chan struct{} // closed and replaced whenever memory is released
 }
 
@@ -124,6 +125,16 @@ func (b *MemoryBudget) Used() int64 {
 	return b.used
 }
 
+// TakePeak returns the highest use since the last call, and starts
+// tracking a new one from the use now.
+func (b *MemoryBudget) TakePeak() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := b.peak
+	b.peak = b.used
+	return p
+}
+
 // charge takes n bytes for growth if they fit below the growth limit, or
 // unconditionally when force is set. Growth stops short of the whole budget
 // (see growthReserve) so that guests growing their memory cannot keep new
@@ -135,6 +146,7 @@ func (b *MemoryBudget) charge(n int64, force bool) bool {
 		return false
 	}
 	b.used += n
+	b.peak = max(b.peak, b.used)
 	return true
 }
 
@@ -148,6 +160,7 @@ func (b *MemoryBudget) reserve(ctx context.Context, n int64) error {
 		b.mu.Lock()
 		if b.used+n <= b.limit {
 			b.used += n
+			b.peak = max(b.peak, b.used)
 			b.mu.Unlock()
 			return nil
 		}

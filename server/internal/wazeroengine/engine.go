@@ -5,7 +5,10 @@
 // module is compiled to machine code once per cache directory. Runtimes
 // close a module whose context is done (a timed-out exchange interrupts even
 // an infinite loop). The core host functions are the shared ones from
-// package abi, bound to the exchange carried in the call's context.
+// package abi, bound to the exchange carried in the call's context. Linear
+// memories come from the adapter's allocator (memory.go): reserved up front,
+// grown in place, charged to the instance's wasm.MemoryMeter and unmapped
+// when the instance closes.
 package wazeroengine
 
 import (
