@@ -294,12 +294,13 @@ func (h *Handler) gate(ctx context.Context) (func(), error) {
 // pool keeps idle instances of a Pool route, newest on top, and closes
 // those idle longer than its timeout.
 type pool struct {
-	size int
-	idle time.Duration
-	mu   sync.Mutex
-	list []*guest // oldest first
-	stop chan struct{}
-	done sync.WaitGroup
+	size   int
+	idle   time.Duration
+	mu     sync.Mutex
+	list   []*guest // oldest first
+	closed bool
+	stop   chan struct{} // closed by close, to end sweep
+	done   sync.WaitGroup
 }
 
 func newPool(size int, idle time.Duration) *pool {
@@ -333,7 +334,7 @@ func (p *pool) put(g *guest) bool {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.list) >= p.size || p.stop == nil {
+	if len(p.list) >= p.size || p.closed {
 		return false
 	}
 	g.idleSince = time.Now()
@@ -368,15 +369,15 @@ func (p *pool) sweep() {
 // close stops the sweeper and closes every idle instance.
 func (p *pool) close(ctx context.Context) {
 	p.mu.Lock()
-	stop := p.stop
-	p.stop = nil
+	was := p.closed
+	p.closed = true
 	list := p.list
 	p.list = nil
 	p.mu.Unlock()
-	if stop == nil {
+	if was {
 		return
 	}
-	close(stop)
+	close(p.stop)
 	p.done.Wait()
 	for _, g := range list {
 		g.close(ctx)
