@@ -80,11 +80,17 @@ func memTotal() int64 {
 	if err != nil {
 		return 0
 	}
-	s := bufio.NewScanner(bytes.NewReader(data))
+	return parseMemTotal(data)
+}
+
+// parseMemTotal reads the MemTotal line of /proc/meminfo ("MemTotal:
+// 24684016 kB"), in bytes; 0 when there is none or it is not a number.
+func parseMemTotal(meminfo []byte) int64 {
+	s := bufio.NewScanner(bytes.NewReader(meminfo))
 	for s.Scan() {
 		if rest, ok := strings.CutPrefix(s.Text(), "MemTotal:"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
+			if err != nil || kb <= 0 || kb > 1<<50 {
 				return 0
 			}
 			return kb << 10
@@ -98,17 +104,21 @@ func memTotal() int64 {
 // none or it cannot be read.
 func cgroupLimit() int64 {
 	for _, f := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
+		if data, err := os.ReadFile(f); err == nil {
+			return parseCgroupLimit(data)
 		}
-		n, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
-		if err != nil || n <= 0 || n >= 1<<60 { // "max", or v1's "unlimited" (a huge number)
-			return 0
-		}
-		return n
 	}
 	return 0
+}
+
+// parseCgroupLimit reads a cgroup memory limit file: a number of bytes, or
+// "max" (v2) or a huge number (v1) for none, which is 0.
+func parseCgroupLimit(data []byte) int64 {
+	n, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil || n <= 0 || n >= 1<<60 {
+		return 0
+	}
+	return n
 }
 
 // gate is the shared bound of routes on engine: the wasmtime gate, or none.
