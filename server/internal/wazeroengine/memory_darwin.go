@@ -1,5 +1,3 @@
-//go:build darwin || freebsd
-
 package wazeroengine
 
 const mapNoReserve = 0
