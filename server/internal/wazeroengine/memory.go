@@ -13,11 +13,11 @@ import (
 // array are both alive for a while (up to twice the cap), and the array
 // stays in the Go heap until a collection and the scavenger give it back.
 // The adapter gives wazero its own allocator instead (experimental's
-// memory allocator hook): where the platform has mmap and mprotect (memory_mmap.go: Linux, macOS),
-// the memory's whole maximum is reserved as address space up front, pages
-// are made accessible as it grows, so it grows in place with no copy, and
-// the mapping is unmapped as soon as the instance is closed. Elsewhere it
-// is a Go slice, as before. Either way every byte is charged to the
+// memory allocator hook): on Linux and macOS (memory_mmap.go) the memory's
+// whole maximum is reserved as address space up front, pages are made
+// accessible as it grows, so it grows in place with no copy, and the
+// mapping is unmapped as soon as the instance is closed. Elsewhere it is a
+// Go slice, as before. Either way every byte is charged to the
 // instance's wasm.MemoryMeter before the guest gets it.
 
 // withAllocator makes the instance instantiated with ctx use the adapter's
