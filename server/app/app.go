@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -305,7 +306,8 @@ func (a *App) Serve(ctx context.Context) error {
 	a.amqp.start(ctx)
 	trimCtx, stopTrim := context.WithCancel(ctx)
 	var trimming sync.WaitGroup
-	trimming.Go(func() { a.limits.trim(trimCtx, a.logger) })
+	trim := trimmer{use: a.limits.memory, every: trimEvery, free: debug.FreeOSMemory, logger: a.logger}
+	trimming.Go(func() { trim.run(trimCtx) })
 	defer func() { stopTrim(); trimming.Wait() }()
 	select {
 	case err := <-errc:

@@ -133,30 +133,47 @@ func (l sharedLimits) gate(engine string) *wasm.Gate {
 // memory to return it to the operating system.
 const trimEvery = 5 * time.Second
 
-// trim gives memory back to the operating system after a burst, until ctx
-// ends. Guest memories are unmapped as soon as their instances close, but
-// what the host allocated for those instances and their exchanges (engine
+// memoryUse is what trimmer reads of a wasm.MemoryBudget.
+type memoryUse interface {
+	Used() int64
+	TakePeak() int64
+}
+
+// trimmer gives memory back to the operating system after a burst. Guest
+// memories are unmapped as soon as their instances close, but what the
+// host allocated for those instances and their exchanges (engine
 // structures, buffers, goroutine stacks) is garbage in the Go heap, and
 // with no allocation going on the collector would not run (and the
 // scavenger not return it) until its forced collection, two minutes later.
-// So when the budget's use has fallen by a quarter of its recent high (and
-// at least 64MiB), trim collects and returns freed memory at once
-// (debug.FreeOSMemory), at most once per trimEvery.
-func (l sharedLimits) trim(ctx context.Context, logger *slog.Logger) {
-	t := time.NewTicker(trimEvery)
+// So when the guests' memory has fallen by a quarter of its recent high,
+// and by at least trimMin, the trimmer collects and returns freed memory
+// at once (debug.FreeOSMemory), checking every trimEvery.
+type trimmer struct {
+	use    memoryUse
+	every  time.Duration
+	free   func()
+	logger *slog.Logger
+}
+
+// trimMin is the least drop in guest memory worth a collection.
+const trimMin = 64 << 20
+
+// run trims until ctx ends.
+func (tr trimmer) run(ctx context.Context) {
+	t := time.NewTicker(tr.every)
 	defer t.Stop()
-	high := l.memory.Used()
+	high := tr.use.Used()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		used := l.memory.Used()
-		high = max(high, used, l.memory.TakePeak())
-		if drop := high - used; drop >= 64<<20 && drop >= high/4 {
-			debug.FreeOSMemory()
-			logger.Debug("memory given back after a burst", "guest_memory_high", high, "guest_memory_now", used)
+		used := tr.use.Used()
+		high = max(high, used, tr.use.TakePeak())
+		if drop := high - used; drop >= trimMin && drop >= high/4 {
+			tr.free()
+			tr.logger.Debug("memory given back after a burst", "guest_memory_high", high, "guest_memory_now", used)
 			high = used
 		}
 	}

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"runtime"
 	"slices"
@@ -112,4 +113,32 @@ func stacksWith(fn string) int {
 		}
 	}
 	return count
+}
+
+// TestMemoryBudgetConfig: [limits] memory_budget bounds guest memory below
+// a route's own cap, on every engine: a guest growing to its 16MiB cap stops
+// where the 4MiB budget's growth share (seven eighths) ends, gets -1 from
+// memory.grow, and still answers.
+func TestMemoryBudgetConfig(t *testing.T) {
+	for _, engine := range testapp.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			base, _ := start(t, engine, `
+[limits]
+memory_budget = "4MiB"
+
+[[route]]
+name = "grow"
+module = "grow.wasm"
+memory = "16MiB"
+`, "grow")
+			for range 2 {
+				status, body := do(t, "GET", base+"/", "")
+				var pages int
+				fmt.Sscanf(body, "pages=%d", &pages)
+				if status != 200 || pages < 2 || pages > (4<<20-4<<20/8)/65536 {
+					t.Fatalf("GET /: %d %q: want the growth stopped by the budget at 56 pages or fewer (the cap is 256)", status, body)
+				}
+			}
+		})
+	}
 }
