@@ -126,7 +126,7 @@ static wasmtime_error_t *bw_new_memory(void *env, const wasm_memorytype_t *ty, s
 		return wasmtime_error_new("bubblewasm: cannot reserve address space for a memory");
 	}
 	m->base = p;
-	wasmtime_error_t *err = bw_mem_grow_to(m, minimum, 0);
+	wasmtime_error_t *err = bw_mem_grow_to(m, minimum, 1); // admitted already: not refused
 	if (err != NULL) {
 		bw_mem_free(m);
 		return err;
