@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,7 @@ type App struct {
 	bound     []server.Listener
 	srv       *server.Server
 	hub       *hub
+	limits    sharedLimits  // process-wide bounds (limits.go)
 	amqp      amqpListeners // listeners on amqp:// queues (see the end of this file)
 }
 
@@ -68,7 +70,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.File, err)
 	}
-	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, listeners: cfg.Listeners, hub: hub}
+	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, listeners: cfg.Listeners, hub: hub, limits: newSharedLimits(cfg.Limits)}
 	if len(opts.Listen) > 0 {
 		a.listeners = nil
 		if opts.Transport == "" {
@@ -189,11 +191,6 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 	if err != nil {
 		return server.Route{}, err
 	}
-	if rc.Engine == config.EngineWasmtime && (rc.Signals != nil || rc.PubSub != nil || rc.Dial != nil) && rc.MaxConcurrency > maxBlockingWasmtime {
-		// A guest blocked in a host call on wasmtime holds an OS thread
-		// (the call is inside cgo), and Go stops the process at 10,000.
-		return server.Route{}, fmt.Errorf("max_concurrency %d: on wasmtime every guest waiting in fetch, wait or call holds an OS thread; use at most %d (or the wazero engine, where a waiter costs a goroutine)", rc.MaxConcurrency, maxBlockingWasmtime)
-	}
 	engine, err := a.engine(rc.Engine)
 	if err != nil {
 		return server.Route{}, err
@@ -209,6 +206,10 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 		Limits:          wasm.Limits{MemoryPages: uint32(rc.Memory / config.PageSize), StackBytes: uint32(rc.MaxStack)},
 		ABI:             wasm.ABI(cmp.Or(rc.ABI, config.DefaultABI)),
 		ResponseHeaders: abi.HeaderLimits{MaxCount: rc.MaxResponseHeaders, MaxBytes: int(rc.MaxResponseHeaderBytes)},
+		InitTimeout:     rc.InitTimeout,
+		PoolIdleTimeout: rc.PoolIdleTimeout,
+		Gate:            a.limits.gate(rc.Engine),
+		Memory:          a.limits.memory,
 	})
 	if err != nil {
 		return server.Route{}, err
@@ -231,10 +232,6 @@ func (a *App) namedMethods() []string {
 	}
 	return methods
 }
-
-// maxBlockingWasmtime caps the concurrency of wasmtime routes that can
-// block in host calls.
-const maxBlockingWasmtime = 4096
 
 // serveRouted passes an exchange made by a route's transport back to the
 // router.
@@ -331,6 +328,11 @@ func (a *App) Serve(ctx context.Context) error {
 		go func() { errc <- a.srv.Serve() }()
 	}
 	a.amqp.start(ctx)
+	trimCtx, stopTrim := context.WithCancel(ctx)
+	var trimming sync.WaitGroup
+	trim := trimmer{use: a.limits.memory, every: trimEvery, free: debug.FreeOSMemory, logger: a.logger}
+	trimming.Go(func() { trim.run(trimCtx) })
+	defer func() { stopTrim(); trimming.Wait() }()
 	select {
 	case err := <-errc:
 		return err

@@ -49,9 +49,10 @@ func TestManyWaiters(t *testing.T) {
 			}
 			// One thread per blocked guest is structural (a guest runs on
 			// the thread of a cgo call, which stays with it while the host
-			// function waits), so the app refuses wasmtime routes that can
-			// block with max_concurrency above 4096.
-			t.Logf("not running %d waiters on wasmtime: a blocked guest holds an OS thread (%d waiters took the process from %d to %d threads); the app caps such routes at 4096",
+			// function waits), so the app bounds wasmtime guest runs across
+			// all routes ([limits] wasmtime_exchanges; see
+			// TestWasmtimeSlowBodies).
+			t.Logf("not running %d waiters on wasmtime: a blocked guest holds an OS thread (%d waiters took the process from %d to %d threads); [limits] wasmtime_exchanges bounds them",
 				manyWaiters, n, m.threadsBefore, m.threadsDuring)
 		})
 	}

@@ -199,6 +199,8 @@ type Config struct {
 	PubSub PubSub
 	// KV configures the key-value namespaces.
 	KV KV
+	// Limits are the process-wide bounds (limits.go).
+	Limits Limits
 	// Listeners are the [[listener]] entries in file order; possibly none.
 	Listeners []Listener
 	// Routes are the [[route]] entries in file order; at least one.
@@ -317,6 +319,12 @@ type Route struct {
 	MaxResponseHeaderBytes int64
 	// Guest bounds the route's log records and subscriptions.
 	Guest GuestLimits
+	// InitTimeout bounds the route's first instance at load; 0 means
+	// DefaultInitTimeout.
+	InitTimeout time.Duration
+	// PoolIdleTimeout closes a "pool" route's instances idle this long; 0
+	// means DefaultPoolIdleTimeout.
+	PoolIdleTimeout time.Duration
 	// Line is the line of the entry's [[route]] header (or of its inline
 	// table).
 	Line int

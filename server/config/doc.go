@@ -42,6 +42,15 @@
 //	max_bytes = "16MiB"        # keys and values of a namespace, size >= 1
 //	max_value_bytes = "64KiB"  # one value, size 1..1GiB and <= max_bytes (ERR_TOO_LARGE beyond)
 //
+//	[limits]                   # bounds shared by every route (optional table)
+//	wasmtime_exchanges = 1024  # wasmtime guest runs at once, all routes together, 1..32768:
+//	                           # each holds an OS thread while it waits in a host call; the
+//	                           # excess waits within its timeout, then gets 503
+//	memory_budget = "8GiB"     # guest linear memory of all instances together, >= 1MiB;
+//	                           # default: half the machine's (or cgroup's) memory. New
+//	                           # instances wait for room (503 at their timeout), growth
+//	                           # past it fails (memory.grow returns -1)
+//
 //	[[listener]]               # zero or more; the CLI may supply listeners instead
 //	name = "web"               # default "listener1", "listener2", ...; unique
 //	address = "tcp://127.0.0.1:8080"  # required; "tcp://...", "unix://..." or
@@ -92,6 +101,9 @@
 //	memory = "64MiB"           # 64KiB..4GiB, a whole number of 64KiB pages
 //	max_stack = "4MiB"         # call-stack budget (estimated frame bytes), 64KiB..1GiB;
 //	                           # a deeper call traps (see server/wasm/stackguard.go)
+//	init_timeout = "10s"       # bound on the first instance's init at load (start function,
+//	                           # _initialize, bubble_init); past it the load fails
+//	pool_idle_timeout = "60s"  # instances = "pool" only: close instances idle this long
 //	pubsub = ["chat", "news.*"]  # channels the module may publish/subscribe to (names and
 //	                           # patterns: non-empty dot-separated segments; abi/ABI.md,
 //	                           # "Names and grants")

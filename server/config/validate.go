@@ -14,7 +14,7 @@ import (
 // Keys allowed in each table, in schema order (the order error messages
 // list them in).
 var (
-	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "guest_log", "pubsub", "kv", "listener", "route"}
+	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "guest_log", "pubsub", "kv", "limits", "listener", "route"}
 	pubsubKeys   = []string{"backend", "url", "exchange", "queue_size", "overflow", "idle_timeout", "max_message_bytes", "max_subscriptions"}
 	listenerKeys = []string{"name", "address", "transport", "socket_mode", "max_line_bytes",
 		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes",
@@ -24,7 +24,7 @@ var (
 		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv", "dial",
 		"max_response_headers", "max_response_header_bytes",
 		"pubsub_scope", "log_rate", "log_burst", "max_subscriptions",
-		"max_batch", "max_batch_concurrency"}
+		"max_batch", "max_batch_concurrency", "init_timeout", "pool_idle_timeout"}
 
 	engines   = []string{EngineWazero, EngineWasmtime}
 	instances = []string{InstancesFresh, InstancesPool}
@@ -293,6 +293,7 @@ func (c *checker) config(doc map[string]any) *Config {
 	c.guestLog(root, cfg)
 	c.pubsub(root, cfg)
 	c.kv(root, cfg)
+	c.limits(root, cfg)
 
 	listeners, _, _, _ := c.arrayOfTables(root, "listener")
 	seen := map[string]table{}
@@ -571,6 +572,7 @@ func (c *checker) route(t table, engine string) Route {
 	c.responseHeaderLimits(t, &r)
 	c.routeGuest(t, &r)
 	c.streamRoute(t, &r) // the jsonrpc transport's keys
+	c.routeLimits(t, &r, instancesOK)
 	return r
 }
 

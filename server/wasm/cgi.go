@@ -149,6 +149,11 @@ func checkABI(m Module, opts Options) (cgi bool, err error) {
 // serveCGI runs one exchange through a WASI command module. The caller
 // holds a concurrency slot and ctx carries the route's timeout.
 func (h *Handler) serveCGI(ctx context.Context, x *server.Exchange, hx *hostExchange) error {
+	mem, err := h.opts.Memory.openAccount(ctx, max(h.initBytes, minReserve))
+	if err != nil {
+		return h.refusal(ctx, fmt.Errorf("%w: %w", server.ErrOverloaded, err))
+	}
+	defer mem.close() // after RunCommand closed the instance
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stderr := &lineLogger{logger: h.opts.Logger, level: slog.LevelWarn, stream: "stderr"}
@@ -161,6 +166,7 @@ func (h *Handler) serveCGI(ctx context.Context, x *server.Exchange, hx *hostExch
 		Stderr:  stderr,
 		Environ: cgiEnviron(x.Env),
 		Args:    []string{h.opts.Name},
+		Memory:  mem.meter(),
 	})
 	stderr.flush()
 	switch {

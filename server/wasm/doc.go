@@ -1,7 +1,9 @@
 // Package wasm owns the route handler that runs WebAssembly modules: module
 // loading and validation against the ABI, the instance lifecycle (a fresh
 // instance per exchange, or a pool of reused ones), per-route limits
-// (timeout, memory, concurrency), and the engine interface that each wasm
+// (timeout, memory, concurrency), the process-wide bounds routes share (a
+// gate on guest runs, a memory budget; resources.go), and the engine
+// interface that each wasm
 // runtime adapts to. The host functions themselves live in package abi and
 // are shared by every engine.
 package wasm

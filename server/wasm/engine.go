@@ -72,6 +72,10 @@ type InstanceConfig struct {
 	Args []string
 	// Init serves host calls made while the instance initializes.
 	Init abi.Exchange
+	// Memory, when set, is charged for the instance's linear memory before
+	// the engine gives it any: its initial size, then every growth. A
+	// refused growth makes the guest's memory.grow return -1.
+	Memory MemoryMeter
 }
 
 // Instance is an instantiated module. It serves one exchange at a time.

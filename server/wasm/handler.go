@@ -51,6 +51,22 @@ type Options struct {
 	// ResponseHeaders bound the response headers a guest sets per exchange
 	// (zero values: abi's defaults).
 	ResponseHeaders abi.HeaderLimits
+	// InitTimeout bounds the instance New makes to prove the module
+	// initializes: instantiation, the start function, _initialize and
+	// bubble_init (default DefaultInitTimeout). Later instances are bound
+	// by their exchange's Timeout instead.
+	InitTimeout time.Duration
+	// PoolIdleTimeout closes a pooled instance left idle this long
+	// (default DefaultPoolIdleTimeout), so that a burst's instances and
+	// their memory do not stay forever.
+	PoolIdleTimeout time.Duration
+	// Gate, when set, is a bound shared with other routes: each exchange
+	// holds one of its places while it runs (instantiation and init
+	// included), and so does New's first instance.
+	Gate *Gate
+	// Memory, when set, is a memory budget shared with other routes: every
+	// instance's linear memory is charged to it (see MemoryBudget).
+	Memory *MemoryBudget
 }
 
 // Defaults for Options.
@@ -58,21 +74,40 @@ const (
 	DefaultMaxConcurrency = 64
 	DefaultTimeout        = 30 * time.Second
 	DefaultMemoryPages    = 1024 // 64 MiB
+	// DefaultInitTimeout is generous: a module's init is measured in
+	// milliseconds (a Go or TinyGo runtime starting), and the bound exists
+	// only so that an init that never returns cannot hold a server's start
+	// (and every healthy route with it) forever.
+	DefaultInitTimeout     = 10 * time.Second
+	DefaultPoolIdleTimeout = 60 * time.Second
 )
 
 // Handler serves exchanges by calling a module's bubble_handle export.
 type Handler struct {
 	opts   Options
 	module Module
-	pool   chan *guest
+	pool   *pool // nil unless the lifecycle is Pool
 	slots  chan struct{}
-	cgi    bool // the module is a WASI command served as CGI (cgi.go)
+	share  *share // the route's part of Options.Gate, nil without one
+	cgi    bool   // the module is a WASI command served as CGI (cgi.go)
+	// initBytes is the memory an instance has once initialized, measured on
+	// New's instance: what a new instance reserves from Options.Memory.
+	initBytes int64
 }
 
-// guest is an instance with the writers that log its stdout and stderr.
+// guest is an instance with the writers that log its stdout and stderr and
+// the account its memory is charged to.
 type guest struct {
 	Instance
 	stdout, stderr *lineLogger
+	mem            *memoryAccount
+	idleSince      time.Time // when it was last put in the pool
+}
+
+// close closes the instance, then gives its memory back to the budget.
+func (g *guest) close(ctx context.Context) {
+	g.Instance.Close(ctx)
+	g.mem.close()
 }
 
 // flushLogs emits output lines the guest left unterminated.
@@ -116,6 +151,12 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
+	if opts.InitTimeout <= 0 {
+		opts.InitTimeout = DefaultInitTimeout
+	}
+	if opts.PoolIdleTimeout <= 0 {
+		opts.PoolIdleTimeout = DefaultPoolIdleTimeout
+	}
 	if opts.Limits.MemoryPages == 0 {
 		opts.Limits.MemoryPages = DefaultMemoryPages
 	}
@@ -142,72 +183,111 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 		m.Close(ctx)
 		return nil, err
 	}
-	h := &Handler{opts: opts, module: m, slots: make(chan struct{}, opts.MaxConcurrency), cgi: cgi}
+	h := &Handler{opts: opts, module: m, slots: make(chan struct{}, opts.MaxConcurrency), share: newShare(opts.Gate, opts.MaxConcurrency), cgi: cgi}
 	if cgi {
 		return h, nil // a command runs only per exchange: nothing to instantiate ahead
 	}
-	if opts.Lifecycle == Pool {
-		h.pool = make(chan *guest, opts.PoolSize)
-	}
-	inst, err := h.instantiate(ctx)
+	inst, err := h.firstInstance(ctx)
 	if err != nil {
 		m.Close(ctx)
 		return nil, fmt.Errorf("instantiate: %w", err)
+	}
+	h.initBytes = int64(inst.MemorySize())
+	if opts.Lifecycle == Pool {
+		h.pool = newPool(opts.PoolSize, opts.PoolIdleTimeout)
 	}
 	h.release(ctx, inst)
 	return h, nil
 }
 
-// Close closes pooled instances and the module.
+// firstInstance makes New's instance within the route's InitTimeout, so
+// that a start function, _initialize or bubble_init that never returns
+// fails the load instead of holding it forever.
+func (h *Handler) firstInstance(ctx context.Context) (*guest, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.opts.InitTimeout)
+	defer cancel()
+	if err := h.share.acquire(ctx); err != nil {
+		return nil, fmt.Errorf("no place among the %d guest runs allowed at once within init_timeout %s: %w", h.opts.Gate.Cap(), h.opts.InitTimeout, err)
+	}
+	defer h.share.release()
+	mem, err := h.opts.Memory.openAccount(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	g, err := h.instantiate(ctx, mem)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		err = fmt.Errorf("init did not finish within init_timeout %s: %w", h.opts.InitTimeout, err)
+	}
+	return g, err
+}
+
+// Close stops the pool and closes its instances, then the module.
 func (h *Handler) Close(ctx context.Context) error {
 	if h.pool != nil {
-		for {
-			select {
-			case inst := <-h.pool:
-				inst.Close(ctx)
-				continue
-			default:
-			}
-			break
-		}
+		h.pool.close(ctx)
 	}
 	return h.module.Close(ctx)
 }
 
-func (h *Handler) instantiate(ctx context.Context) (*guest, error) {
+// instantiate makes an instance whose memory is charged to mem (nil: not
+// metered). It owns mem: on error mem is closed.
+func (h *Handler) instantiate(ctx context.Context, mem *memoryAccount) (*guest, error) {
 	g := &guest{
 		stdout: &lineLogger{logger: h.opts.Logger, level: slog.LevelInfo, stream: "stdout"},
 		stderr: &lineLogger{logger: h.opts.Logger, level: slog.LevelWarn, stream: "stderr"},
+		mem:    mem,
 	}
 	inst, err := h.module.Instantiate(ctx, InstanceConfig{
 		Stdout: g.stdout,
 		Stderr: g.stderr,
 		Init:   &hostExchange{x: &server.Exchange{Env: server.Env{}, Reader: eofReader{}, Writer: closedWriter{}}, logger: h.opts.Logger},
+		Memory: mem.meter(),
 	})
 	g.flushLogs()
 	if err != nil {
+		mem.close()
 		return nil, err
 	}
 	g.Instance = inst
 	return g, nil
 }
 
+// acquire returns an idle pooled instance or a new one. A new instance
+// first reserves its initial memory from the budget, waiting for it until
+// ctx ends (then the exchange is overloaded, 503).
 func (h *Handler) acquire(ctx context.Context) (*guest, error) {
-	select {
-	case inst := <-h.pool: // a nil channel (Fresh) never delivers
-		return inst, nil
-	default:
+	if g := h.pool.get(); g != nil {
+		return g, nil
 	}
-	return h.instantiate(ctx)
+	mem, err := h.opts.Memory.openAccount(ctx, max(h.initBytes, minReserve))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", server.ErrOverloaded, err)
+	}
+	g, err := h.instantiate(ctx, mem)
+	if err != nil {
+		return nil, fmt.Errorf("%w: instantiate: %w", server.ErrHandlerFailed, err)
+	}
+	return g, nil
 }
 
+// minReserve is the least a new instance reserves from the memory budget,
+// so that a full budget admits no new instance at all.
+const minReserve = 64 << 10
+
 // release keeps a healthy instance for reuse when the pool has room.
-func (h *Handler) release(ctx context.Context, inst *guest) {
-	select {
-	case h.pool <- inst:
-	default:
-		inst.Close(ctx)
+func (h *Handler) release(ctx context.Context, g *guest) {
+	if !h.pool.put(g) {
+		g.close(ctx)
 	}
+}
+
+// gate takes a place in the shared gate, if the route has one, within ctx;
+// the returned function gives it back.
+func (h *Handler) gate(ctx context.Context) (func(), error) {
+	if err := h.share.acquire(ctx); err != nil {
+		return nil, fmt.Errorf("%w: no place among the %d guest runs allowed at once across routes: %w", server.ErrOverloaded, h.opts.Gate.Cap(), err)
+	}
+	return h.share.release, nil
 }
 
 // Serve runs one exchange on an instance, within the route's timeout and
@@ -226,6 +306,11 @@ func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
 		return h.ctxError(ctx, err)
 	}
 	defer func() { <-h.slots }()
+	ungate, err := h.gate(ctx)
+	if err != nil {
+		return h.refusal(ctx, err)
+	}
+	defer ungate()
 	hx := &hostExchange{x: x, logger: h.opts.Logger, ctx: ctx, services: h.opts.Services}
 	hx.header.Limits = h.opts.ResponseHeaders
 	hx.deadline, _ = ctx.Deadline()
@@ -235,8 +320,11 @@ func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
 		return h.serveCGI(ctx, x, hx)
 	}
 	inst, err := h.acquire(ctx)
+	if errors.Is(err, server.ErrOverloaded) {
+		return h.refusal(ctx, err)
+	}
 	if err != nil {
-		return h.ctxError(ctx, fmt.Errorf("%w: instantiate: %w", server.ErrHandlerFailed, err))
+		return h.ctxError(ctx, err)
 	}
 	code, err := inst.Handle(ctx, hx)
 	inst.flushLogs()
@@ -245,14 +333,24 @@ func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
 		if used, ok := inst.Global(StackGlobal); ok && uint32(used) > h.opts.Limits.StackBytes {
 			err = fmt.Errorf("call stack exceeded the route's budget of %d bytes (runaway recursion?): %w", h.opts.Limits.StackBytes, err)
 		}
-		inst.Close(context.Background())
+		inst.close(context.Background())
 		return h.ctxError(ctx, fmt.Errorf("%w: %w", server.ErrHandlerFailed, err))
 	case code != 0:
-		inst.Close(context.Background())
+		inst.close(context.Background())
 		return h.ctxError(ctx, fmt.Errorf("%w: %s returned %d", server.ErrHandlerFailed, abi.ExportHandle, code))
 	}
 	h.release(ctx, inst)
 	return nil
+}
+
+// refusal reports an exchange that never ran because a shared resource
+// stayed taken: overloaded (503) when the exchange's time ran out waiting,
+// cancelled when its client went away.
+func (h *Handler) refusal(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("exchange cancelled: %w", err)
+	}
+	return err
 }
 
 // ctxError explains a failure by the context when it ended: the route's

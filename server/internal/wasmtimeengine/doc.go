@@ -24,7 +24,11 @@
 //     context.Canceled, as the wazero adapter's do.
 //   - Memory: a store limiter from Limits.MemoryPages (memory.grow past it
 //     returns -1) and Limits.TableElements; Compile refuses a module whose
-//     exported memory starts above the cap, as wazero does.
+//     exported memory starts above the cap, as wazero does. Linear memories
+//     come from the adapter's memory creator (memory.go), which charges
+//     every byte to the instance's wasm.MemoryMeter and refuses growth the
+//     meter refuses (memory.grow returns -1); copy-on-write memory images
+//     are off, as a creator requires.
 //   - Stack: wasmtime runs a guest on the native stack of the calling
 //     thread and traps past Config.SetMaxWasmStack (MaxWasmStack). A guest
 //     that overflowed the thread's own stack first would crash the whole

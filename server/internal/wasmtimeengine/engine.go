@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/cgo"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -59,7 +60,8 @@ type Engine struct {
 	// fd_read (wasmtime's function types belong to an engine).
 	abiTypes   []*wasmtime.FuncType
 	fdReadType *wasmtime.FuncType
-	maxStack   int // bytes
+	maxStack   int  // bytes
+	metered    bool // guest memories come from the adapter's creator (memory.go)
 	validated  *validcache.Cache
 	stop       chan struct{}
 	ticker     sync.WaitGroup
@@ -88,13 +90,14 @@ func New(cacheDir string) (wasm.Engine, error) {
 	cfg.SetWasmMemory64(false)
 	cfg.SetWasmRelaxedSIMD(false)
 	cfg.SetWasmWideArithmetic(false)
+	metered := useMemoryCreator(cfg)
 	if cacheDir != "" {
 		if err := loadCache(cfg, cacheDir); err != nil {
 			cfg.Close()
 			return nil, fmt.Errorf("compilation cache %s: %w", cacheDir, err)
 		}
 	}
-	e := &Engine{engine: wasmtime.NewEngineWithConfig(cfg), maxStack: maxStack, stop: make(chan struct{}), fdReadType: i32Func(4, 1),
+	e := &Engine{engine: wasmtime.NewEngineWithConfig(cfg), maxStack: maxStack, metered: metered, stop: make(chan struct{}), fdReadType: i32Func(4, 1),
 		validated: validcache.New(cacheDir, "wasmtime-"+validcache.ModuleVersion("github.com/bytecodealliance/wasmtime-go/v39")+"-core-v2")}
 	for _, f := range abiFuncs {
 		e.abiTypes = append(e.abiTypes, i32Func(len(f.Params), f.Results))
@@ -339,7 +342,7 @@ func (m *module) Close(ctx context.Context) error {
 
 // newInstance makes the store of one instance: limits, interruption and,
 // when the module imports it, WASI.
-func (m *module) newInstance(o wasiOptions, stdin io.Reader) (*instance, error) {
+func (m *module) newInstance(o wasiOptions, stdin io.Reader, meter wasm.MemoryMeter) (*instance, error) {
 	s := wasmtime.NewStore(m.e.engine)
 	memBytes, tableElems := int64(-1), int64(-1) // -1: wasmtime's default
 	if m.limits.MemoryPages > 0 {
@@ -361,7 +364,11 @@ func (m *module) newInstance(o wasiOptions, stdin io.Reader) (*instance, error) 
 			return nil, err
 		}
 	}
-	return &instance{m: m, store: s, intr: intr, stdin: stdin}, nil
+	i := &instance{m: m, store: s, intr: intr, stdin: stdin}
+	if m.e.metered {
+		i.meter = meter
+	}
+	return i, nil
 }
 
 // instantiate links the imports and instantiates the module, running its
@@ -387,15 +394,17 @@ func (i *instance) instantiate(ctx context.Context) error {
 			return fmt.Errorf("module imports %s %s.%s, which bubblewasm does not provide", p.kind, p.module, p.name)
 		}
 	}
-	return i.run(ctx, func() error {
-		inst, err := wasmtime.NewInstance(i.store, i.m.mod, ext)
-		i.inst = inst
-		return err
+	return i.metered(func() error {
+		return i.run(ctx, func() error {
+			inst, err := wasmtime.NewInstance(i.store, i.m.mod, ext)
+			i.inst = inst
+			return err
+		})
 	})
 }
 
 func (m *module) Instantiate(ctx context.Context, cfg wasm.InstanceConfig) (wasm.Instance, error) {
-	i, err := m.newInstance(wasiOptions{stdout: cfg.Stdout, stderr: cfg.Stderr}, nil)
+	i, err := m.newInstance(wasiOptions{stdout: cfg.Stdout, stderr: cfg.Stderr}, nil, cfg.Memory)
 	if err != nil {
 		return nil, err
 	}
@@ -440,7 +449,7 @@ func (m *module) Instantiate(ctx context.Context, cfg wasm.InstanceConfig) (wasm
 
 // RunCommand instantiates a WASI command, runs _start and closes it.
 func (m *module) RunCommand(ctx context.Context, cfg wasm.InstanceConfig) (uint32, error) {
-	i, err := m.newInstance(wasiOptions{stdout: cfg.Stdout, stderr: cfg.Stderr, args: cfg.Args, environ: cfg.Environ}, cfg.Stdin)
+	i, err := m.newInstance(wasiOptions{stdout: cfg.Stdout, stderr: cfg.Stderr, args: cfg.Args, environ: cfg.Environ}, cfg.Stdin, cfg.Memory)
 	if err != nil {
 		return 0, err
 	}
@@ -478,6 +487,10 @@ type instance struct {
 	// time.
 	x     abi.Exchange
 	stdin io.Reader // RunCommand's
+	// meter is charged for the instance's memory (memory.go), through
+	// meterHandle while the store lives.
+	meter       wasm.MemoryMeter
+	meterHandle cgo.Handle
 	// hostErr is the error of the host function that trapped the current
 	// call.
 	hostErr error
@@ -582,6 +595,7 @@ func (i *instance) Close(ctx context.Context) error {
 		i.store.Close()
 		i.store, i.inst, i.handle, i.mem = nil, nil, nil, nil
 	}
+	i.releaseMeter()
 	return nil
 }
 

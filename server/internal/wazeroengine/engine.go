@@ -5,7 +5,10 @@
 // module is compiled to machine code once per cache directory. Runtimes
 // close a module whose context is done (a timed-out exchange interrupts even
 // an infinite loop). The core host functions are the shared ones from
-// package abi, bound to the exchange carried in the call's context.
+// package abi, bound to the exchange carried in the call's context. Linear
+// memories come from the adapter's allocator (memory.go): reserved up front,
+// grown in place, charged to the instance's wasm.MemoryMeter and unmapped
+// when the instance closes.
 package wazeroengine
 
 import (
@@ -188,9 +191,9 @@ func (m *module) Instantiate(ctx context.Context, cfg wasm.InstanceConfig) (wasm
 	if cfg.Init != nil {
 		ctx = context.WithValue(ctx, exchangeKey{}, cfg.Init)
 	}
-	mod, err := m.rt.InstantiateModule(ctx, m.compiled, mc)
+	mod, err := m.rt.InstantiateModule(withAllocator(ctx, cfg.Memory), m.compiled, mc)
 	if err != nil {
-		return nil, err
+		return nil, callError(err)
 	}
 	inst := &instance{mod: mod, handle: mod.ExportedFunction(abi.ExportHandle), mem: mod.Memory()}
 	for _, name := range []string{abi.ExportInitialize, abi.ExportInit} {
@@ -233,7 +236,7 @@ func (m *module) RunCommand(ctx context.Context, cfg wasm.InstanceConfig) (uint3
 	if cfg.Init != nil {
 		ctx = context.WithValue(ctx, exchangeKey{}, cfg.Init)
 	}
-	mod, err := m.rt.InstantiateModule(ctx, m.compiled, mc)
+	mod, err := m.rt.InstantiateModule(withAllocator(ctx, cfg.Memory), m.compiled, mc)
 	if mod != nil {
 		defer mod.Close(context.Background())
 	}

@@ -1,0 +1,90 @@
+package config
+
+import (
+	"math"
+	"time"
+)
+
+// Process-wide limits and the per-route settings that bound instance
+// lifetimes: the [limits] table and the route keys init_timeout and
+// pool_idle_timeout. Zero in the Config means "the default", which the
+// server fills in (some defaults depend on the machine).
+
+// Defaults of the [limits] table and of the route keys below.
+const (
+	// DefaultWasmtimeExchanges bounds wasmtime guest runs at once, process
+	// wide. Each one that blocks in a host call holds an OS thread, and Go
+	// aborts the process at its thread limit (10,000 by default).
+	DefaultWasmtimeExchanges = 1024
+	// MaxWasmtimeExchanges is the largest wasmtime_exchanges accepted: the
+	// server raises Go's thread limit to stay above it, but the kernel's
+	// (threads-max, ulimit -u) still applies.
+	MaxWasmtimeExchanges = 32768
+	// MinMemoryBudget is the smallest memory_budget accepted.
+	MinMemoryBudget = 1 << 20
+	// DefaultInitTimeout bounds a route's first instance at load
+	// (instantiation, start function, _initialize, bubble_init).
+	DefaultInitTimeout = 10 * time.Second
+	// DefaultPoolIdleTimeout closes pooled instances idle this long.
+	DefaultPoolIdleTimeout = 60 * time.Second
+)
+
+// Limits is the [limits] table: bounds shared by every route.
+type Limits struct {
+	// WasmtimeExchanges bounds the wasmtime guest runs (exchanges,
+	// instantiation and init included) under way at once across all
+	// routes; the excess waits, within its exchange's timeout, then gets
+	// 503. 0 means DefaultWasmtimeExchanges.
+	WasmtimeExchanges int
+	// MemoryBudget bounds the linear memory of all instances of all routes,
+	// in bytes; 0 lets the server derive it from the machine's memory.
+	MemoryBudget int64
+}
+
+var limitsKeys = []string{"wasmtime_exchanges", "memory_budget"}
+
+// limits reads the [limits] table.
+func (c *checker) limits(root table, cfg *Config) {
+	f, ok := c.get(root, "limits")
+	if !ok {
+		return
+	}
+	m, ok := f.v.(map[string]any)
+	if !ok {
+		c.errorf(f.path, f.line, "must be a table, not %s", typeName(f.v))
+		return
+	}
+	t := table{m: m, path: f.path, line: f.line}
+	c.unknownKeys(t, limitsKeys)
+	if f, ok := c.get(t, "wasmtime_exchanges"); ok {
+		if n, ok := c.integer(f, 1); ok {
+			if n > MaxWasmtimeExchanges {
+				c.errorf(f.path, f.line, "must be at most %d, got %d (each is an OS thread while its guest waits in a host call)", MaxWasmtimeExchanges, n)
+			} else {
+				cfg.Limits.WasmtimeExchanges = n
+			}
+		}
+	}
+	if f, ok := c.get(t, "memory_budget"); ok {
+		if n, ok := c.size(f, MinMemoryBudget, math.MaxInt64); ok {
+			cfg.Limits.MemoryBudget = n
+		}
+	}
+}
+
+// routeLimits reads a route's init_timeout and pool_idle_timeout.
+func (c *checker) routeLimits(t table, r *Route, instancesOK bool) {
+	if f, ok := c.get(t, "init_timeout"); ok {
+		if d, ok := c.duration(f, 1); ok {
+			r.InitTimeout = d
+		}
+	}
+	if f, ok := c.get(t, "pool_idle_timeout"); ok {
+		if instancesOK && r.Instances != InstancesPool {
+			c.errorf(f.path, f.line, "only valid with instances = %q, not %q", InstancesPool, r.Instances)
+		}
+		if d, ok := c.duration(f, 1); ok {
+			r.PoolIdleTimeout = d
+		}
+	}
+}

@@ -1,0 +1,13 @@
+//go:build cgo && !(linux || darwin || freebsd)
+
+package wasmtimeengine
+
+import "github.com/bytecodealliance/wasmtime-go/v39"
+
+// useMemoryCreator has no memory creator to offer on this platform: guest
+// memory is wasmtime's own, bounded by the store limiter only.
+func useMemoryCreator(*wasmtime.Config) bool { return false }
+
+func (i *instance) metered(create func() error) error { return create() }
+
+func (i *instance) releaseMeter() {}

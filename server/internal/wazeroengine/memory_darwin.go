@@ -1,0 +1,3 @@
+package wazeroengine
+
+const mapNoReserve = 0

@@ -1,0 +1,263 @@
+package wasm
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Process-wide resources. A route's own limits (max_concurrency, memory)
+// bound one route; the two bounds here are shared by every route that is
+// given them, so that no mix of routes and clients can exhaust what the
+// whole process has: OS threads (Gate) and memory (MemoryBudget). Waiting
+// for either is bounded by the exchange's deadline, after which the
+// exchange is refused as overloaded (503), never started.
+
+// Gate bounds how many guest runs are under way at once across the routes
+// that share it. The app gives one to every wasmtime route: a wasmtime
+// guest runs inside a cgo call, so a guest blocked in a host call (reading
+// a slow body, waiting on a signal) holds an OS thread, and Go aborts the
+// process when it reaches its thread limit (runtime/debug.SetMaxThreads).
+type Gate struct {
+	places chan struct{}
+}
+
+// NewGate returns a gate with n places (n > 0).
+func NewGate(n int) *Gate {
+	return &Gate{places: make(chan struct{}, n)}
+}
+
+// Cap is the number of places.
+func (g *Gate) Cap() int { return cap(g.places) }
+
+// Share is the most places one route may hold: three quarters of them
+// (at least one), so that a route whose guests all block (a slow-body
+// attack on it) leaves room for the others.
+func (g *Gate) Share() int { return max(1, g.Cap()-g.Cap()/4) }
+
+// InUse is the number of places taken.
+func (g *Gate) InUse() int { return len(g.places) }
+
+// acquire takes a place, waiting until ctx ends.
+func (g *Gate) acquire(ctx context.Context) error {
+	select {
+	case g.places <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case g.places <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g *Gate) release() { <-g.places }
+
+// share is one route's part of a Gate.
+type share struct {
+	g     *Gate
+	mine  chan struct{} // the places the route holds, at most g.Share()
+	route int           // the route's max_concurrency, for messages
+}
+
+func newShare(g *Gate, maxConcurrency int) *share {
+	if g == nil {
+		return nil
+	}
+	return &share{g: g, mine: make(chan struct{}, min(g.Share(), maxConcurrency))}
+}
+
+// acquire takes one of the route's places, then one of the gate's, waiting
+// until ctx ends. A nil share has room for everything.
+func (s *share) acquire(ctx context.Context) error {
+	if s == nil {
+		return nil
+	}
+	select {
+	case s.mine <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("the route holds %d of them (%v)", cap(s.mine), ctx.Err())
+	}
+	if err := s.g.acquire(ctx); err != nil {
+		<-s.mine
+		return fmt.Errorf("all are taken (%v)", err)
+	}
+	return nil
+}
+
+func (s *share) release() {
+	if s != nil {
+		s.g.release()
+		<-s.mine
+	}
+}
+
+// MemoryBudget bounds the linear memory of every instance of the routes
+// that share it. It charges what instances really have: an instance's
+// memory as it is created and each page it grows, released when the
+// instance is closed. A new instance first reserves the size its route's
+// instances start with (Handler learns it at load), waiting while the
+// budget cannot hold it; growth past the budget is refused, so the guest's
+// memory.grow returns -1 and only that guest's exchange is affected.
+type MemoryBudget struct {
+	limit int64
+	mu    sync.Mutex
+	used  int64
+	peak  int64         // the highest used since TakePeak
+	freed chan struct{} // closed and replaced whenever memory is released
+}
+
+// NewMemoryBudget returns a budget of limit bytes (limit > 0).
+func NewMemoryBudget(limit int64) *MemoryBudget {
+	return &MemoryBudget{limit: limit, freed: make(chan struct{})}
+}
+
+// Limit is the budget in bytes.
+func (b *MemoryBudget) Limit() int64 { return b.limit }
+
+// Used is the memory charged now, in bytes.
+func (b *MemoryBudget) Used() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used
+}
+
+// TakePeak returns the highest use since the last call, and starts
+// tracking a new one from the use now.
+func (b *MemoryBudget) TakePeak() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := b.peak
+	b.peak = b.used
+	return p
+}
+
+// charge takes n bytes for growth if they fit below the growth limit, or
+// unconditionally when force is set. Growth stops short of the whole budget
+// (see growthReserve) so that guests growing their memory cannot keep new
+// instances, of any route, from starting.
+func (b *MemoryBudget) charge(n int64, force bool) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !force && b.used+n > b.limit-b.limit/growthReserve {
+		return false
+	}
+	b.used += n
+	b.peak = max(b.peak, b.used)
+	return true
+}
+
+// growthReserve: growth may use all but 1/growthReserve of the budget; the
+// rest is for the initial memory of new instances.
+const growthReserve = 8
+
+// reserve takes n bytes, waiting for them until ctx ends.
+func (b *MemoryBudget) reserve(ctx context.Context, n int64) error {
+	for {
+		b.mu.Lock()
+		if b.used+n <= b.limit {
+			b.used += n
+			b.peak = max(b.peak, b.used)
+			b.mu.Unlock()
+			return nil
+		}
+		freed := b.freed
+		b.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (b *MemoryBudget) release(n int64) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.used -= n
+	close(b.freed)
+	b.freed = make(chan struct{})
+	b.mu.Unlock()
+}
+
+// MemoryMeter is charged for one instance's linear memory. An engine calls
+// Grow before it gives the instance more memory: when the instance's
+// memory is created (its minimum) and at each memory.grow.
+type MemoryMeter interface {
+	// Grow charges n more bytes and reports whether the instance may have
+	// them. With must set the charge cannot be refused (an engine that
+	// cannot fail the allocation); it is still counted.
+	Grow(n uint64, must bool) bool
+}
+
+// memoryAccount is the MemoryMeter of one instance: a reservation made
+// before the instance was created, used up first, then charges on the
+// budget. close releases everything.
+type memoryAccount struct {
+	b       *MemoryBudget
+	charged atomic.Int64 // bytes taken from the budget, the reservation included
+	grown   atomic.Int64 // bytes the engine asked for
+}
+
+// openAccount reserves n bytes for a new instance, waiting until ctx ends.
+// A nil budget meters nothing (nil account).
+func (b *MemoryBudget) openAccount(ctx context.Context, n int64) (*memoryAccount, error) {
+	if b == nil {
+		return nil, nil
+	}
+	if err := b.reserve(ctx, n); err != nil {
+		return nil, fmt.Errorf("memory budget of %s: %d bytes in use, %d more needed (%v)", formatBytes(b.limit), b.Used(), n, err)
+	}
+	a := &memoryAccount{b: b}
+	a.charged.Store(n)
+	return a, nil
+}
+
+// Grow implements MemoryMeter.
+func (a *memoryAccount) Grow(n uint64, must bool) bool {
+	grown := a.grown.Add(int64(n))
+	over := grown - a.charged.Load() // beyond what is already charged
+	if over <= 0 {
+		return true
+	}
+	if !a.b.charge(over, must) {
+		a.grown.Add(-int64(n))
+		return false
+	}
+	a.charged.Add(over)
+	return true
+}
+
+// close gives back everything the account charged. The instance must be
+// closed (its memory freed) first.
+func (a *memoryAccount) close() {
+	if a == nil {
+		return
+	}
+	a.b.release(a.charged.Swap(0))
+}
+
+// meter returns a as a MemoryMeter, or nil (no metering) for a nil account.
+func (a *memoryAccount) meter() MemoryMeter {
+	if a == nil {
+		return nil
+	}
+	return a
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprintf("%dB", n)
+}
