@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -321,5 +322,45 @@ func TestHTTPExpectContinueUnread(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || string(body) != "no thanks" || !resp.Close {
 		t.Fatalf("%d %q close=%v; want the answer, closing the connection (and no 100 Continue)", resp.StatusCode, body, resp.Close)
+	}
+}
+
+// Held responses come from a shared pool of buffers: under concurrency each
+// client must get exactly its own bytes (run with -race too).
+func TestHTTPConcurrentHeldResponses(t *testing.T) {
+	a := serveHTTP(t, func(ctx context.Context, x *server.Exchange) error {
+		id := x.Env[abi.EnvQueryString]
+		for range 64 { // about 4 KiB in small writes: held, then sent whole
+			if _, err := io.WriteString(x.Writer, id+";"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, transport.Options{})
+	client := testutil.HTTPClient(t, a)
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for g := range 32 {
+		wg.Go(func() {
+			for i := range 40 {
+				id := fmt.Sprintf("g%02d-r%02d-%s", g, i, strings.Repeat("x", 50))
+				resp, err := client.Get(testutil.URL(a) + "/?" + id)
+				if err != nil {
+					errs <- err
+					return
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if want := strings.Repeat(id+";", 64); err != nil || string(body) != want {
+					errs <- fmt.Errorf("request %s got %d bytes that are not its own (%v)", id, len(body), err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }

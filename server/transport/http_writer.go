@@ -111,12 +111,11 @@ func (h *httpWriter) send() error {
 	if h.buf == nil {
 		return nil
 	}
-	b := *h.buf
-	h.release()
-	if len(b) == 0 {
-		return nil
+	var err error
+	if b := *h.buf; len(b) > 0 {
+		_, err = h.w.Write(b) // net/http copies or writes it before returning
 	}
-	_, err := h.w.Write(b)
+	h.release() // only now: the pool hands the buffer to other exchanges
 	return err
 }
 
