@@ -45,17 +45,10 @@ var limitsKeys = []string{"wasmtime_exchanges", "memory_budget"}
 
 // limits reads the [limits] table.
 func (c *checker) limits(root table, cfg *Config) {
-	f, ok := c.get(root, "limits")
+	t, ok := c.subtable(root, "limits", limitsKeys)
 	if !ok {
 		return
 	}
-	m, ok := f.v.(map[string]any)
-	if !ok {
-		c.errorf(f.path, f.line, "must be a table, not %s", typeName(f.v))
-		return
-	}
-	t := table{m: m, path: f.path, line: f.line}
-	c.unknownKeys(t, limitsKeys)
 	if f, ok := c.get(t, "wasmtime_exchanges"); ok {
 		if n, ok := c.integer(f, 1); ok {
 			if n > MaxWasmtimeExchanges {

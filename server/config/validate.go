@@ -702,17 +702,10 @@ func (c *checker) patterns(f field) []string {
 func (c *checker) pubsub(root table, cfg *Config) {
 	cfg.PubSub = PubSub{QueueSize: DefaultQueueSize, Overflow: DefaultOverflow, IdleTimeout: DefaultIdleSubscription, MaxMessageBytes: DefaultMaxMessageBytes, Backend: DefaultBackend,
 		MaxSubscriptions: DefaultMaxSubscriptions}
-	f, ok := c.get(root, "pubsub")
+	t, ok := c.subtable(root, "pubsub", pubsubKeys)
 	if !ok {
 		return
 	}
-	m, ok := f.v.(map[string]any)
-	if !ok {
-		c.errorf(f.path, f.line, "must be a table, not %s", typeName(f.v))
-		return
-	}
-	t := table{m: m, path: f.path, line: f.line}
-	c.unknownKeys(t, pubsubKeys)
 	if f, ok := c.get(t, "queue_size"); ok {
 		if n, ok := c.integer(f, 1); ok {
 			cfg.PubSub.QueueSize = n

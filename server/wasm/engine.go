@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/bubblewasm/bubblewasm/abi"
+	"github.com/bubblewasm/bubblewasm/internal/wasmbin"
 )
 
 // Engine compiles modules. Implementations adapt one wasm runtime.
@@ -92,31 +93,17 @@ type Instance interface {
 	Close(ctx context.Context) error
 }
 
-// ValueType is a wasm value type in a function signature.
-type ValueType byte
+// ValueType is a wasm value type in a function signature; its String is
+// the text format's name ("i32", "funcref", ...).
+type ValueType = wasmbin.ValType
 
 // Value types.
 const (
-	I32 ValueType = 0x7f
-	I64 ValueType = 0x7e
-	F32 ValueType = 0x7d
-	F64 ValueType = 0x7c
+	I32 = wasmbin.I32
+	I64 = wasmbin.I64
+	F32 = wasmbin.F32
+	F64 = wasmbin.F64
 )
-
-// String returns the WebAssembly text name.
-func (v ValueType) String() string {
-	switch v {
-	case I32:
-		return "i32"
-	case I64:
-		return "i64"
-	case F32:
-		return "f32"
-	case F64:
-		return "f64"
-	}
-	return "v128/ref"
-}
 
 // Signature is a function type.
 type Signature struct {
