@@ -144,6 +144,7 @@ func Modules() []HostModule {
 			{"reply", []string{"buf_ptr", "buf_len"}, 1, dialReply},
 			{"status", nil, 1, dialStatus},
 		}},
+		{ParkModule, parkFuncs()},
 	}
 }
 

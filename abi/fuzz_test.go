@@ -68,8 +68,15 @@ func FuzzHostFuncs(f *testing.F) {
 		x.flushErr = fuzzErrors[int(at(9))%len(fuzzErrors)]
 		x.committed = at(10)&1 != 0
 
+		var ex abi.Exchange = x
+		if at(11)&1 != 0 { // a host that can park the exchange
+			p := &parkExchange{err: fuzzErrors[int(at(12))%len(fuzzErrors)], payload: services.data, woken: at(13)&1 != 0}
+			p.stashed, p.hasState = services.data, at(13)&2 != 0
+			ex = parkingExt{x, p}
+		}
+
 		args := []uint32{a0, a1, a2, a3, a4, a5, a6}[:len(fun.Params)]
-		r, err := callExt(fun, x, m, args...)
+		r, err := callExt(fun, ex, m, args...)
 		if err != nil {
 			var ge *abi.GuestError
 			if !errors.As(err, &ge) || !strings.HasSuffix(name, "."+ge.Func[strings.LastIndex(ge.Func, ".")+1:]) {
@@ -82,3 +89,15 @@ func FuzzHostFuncs(f *testing.F) {
 		}
 	})
 }
+
+// parkingExt is an extExchange whose host can also park it.
+type parkingExt struct {
+	*extExchange
+	p *parkExchange
+}
+
+func (x parkingExt) Park(p abi.Park) error       { return x.p.Park(p) }
+func (x parkingExt) Unpark()                     { x.p.Unpark() }
+func (x parkingExt) Stash(b []byte) error        { return x.p.Stash(b) }
+func (x parkingExt) State() ([]byte, bool)       { return x.p.State() }
+func (x parkingExt) WakePayload() ([]byte, bool) { return x.p.WakePayload() }
