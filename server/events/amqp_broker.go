@@ -271,6 +271,9 @@ func (b *AMQPBroker) Fetch(ctx context.Context, id SubID, max int, timeout time.
 	return b.local.Fetch(ctx, id, max, timeout)
 }
 
+// Watch implements Broker: subscriptions are local.
+func (b *AMQPBroker) Watch(id SubID) (Watch, error) { return b.local.Watch(id) }
+
 // Info implements Broker.
 func (b *AMQPBroker) Info(id SubID) (SubInfo, error) { return b.local.Info(id) }
 

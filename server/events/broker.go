@@ -52,6 +52,16 @@ type Broker interface {
 	// as read-only.
 	Fetch(ctx context.Context, id SubID, max int, timeout time.Duration) ([][]byte, error)
 
+	// Watch registers interest in subscription id without waiting: the
+	// returned Watch's Ready is closed once the subscription has a message
+	// queued or ends, and its Stop returns nil when a message is queued,
+	// the error that ended the subscription (ErrSubscriptionGone,
+	// ErrClosed), or ErrTimeout when nothing has happened yet. No message
+	// is taken: a Fetch takes it. While watched, the subscription counts as
+	// being fetched from (it does not idle out). Errors:
+	// ErrSubscriptionGone, ErrClosed.
+	Watch(id SubID) (Watch, error)
+
 	// Unsubscribe ends subscription id, discards its queue and wakes its
 	// waiting Fetches with ErrSubscriptionGone. Errors: ErrSubscriptionGone
 	// (unknown or already gone), ErrClosed, ctx.Err().
@@ -60,6 +70,22 @@ type Broker interface {
 	// Close ends every subscription; waiting Fetches return ErrClosed, and
 	// so does every later call. Close is idempotent.
 	Close() error
+}
+
+// Watch is a wait that holds no goroutine: the caller selects on Ready
+// with whatever else it waits for (a timer, a context) and then calls Stop.
+// A parked exchange holds one instead of a goroutine blocked in Fetch or
+// Wait (see Broker.Watch and Signals.Watch).
+type Watch interface {
+	// Ready is closed once the watched event has happened, or the watched
+	// subscription or service has ended.
+	Ready() <-chan struct{}
+	// Stop ends the watch and returns its outcome: the event's payload (a
+	// signal's) and nil when it happened, ErrTimeout when it has not, or
+	// the error that ended what was watched. An event that comes before
+	// Stop counts, even after the caller gave up waiting for it. Stop is
+	// idempotent: later calls return the same.
+	Stop() ([]byte, error)
 }
 
 // SubInfo is what Broker.Info tells about a subscription.

@@ -240,6 +240,61 @@ func (b *MemoryBroker) Fetch(ctx context.Context, id SubID, max int, timeout tim
 	return msgs, err
 }
 
+// Watch implements Broker. A watch costs a small struct: every watch of a
+// subscription shares its wake-up channel with its waiting Fetches.
+func (b *MemoryBroker) Watch(id SubID) (Watch, error) {
+	s, err := b.lookup(id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone != nil {
+		return nil, s.gone
+	}
+	s.fetchers++
+	s.last = b.now()
+	w := &subWatch{b: b, s: s, ready: closedChan}
+	if s.q.n == 0 {
+		if s.notify == nil {
+			s.notify = make(chan struct{})
+		}
+		w.ready = s.notify
+	}
+	return w, nil
+}
+
+// closedChan is the Ready of a watch whose event has happened already.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// subWatch is a MemoryBroker's Watch.
+type subWatch struct {
+	b     *MemoryBroker
+	s     *subscription
+	ready <-chan struct{}
+	once  sync.Once
+	err   error
+}
+
+func (w *subWatch) Ready() <-chan struct{} { return w.ready }
+
+func (w *subWatch) Stop() ([]byte, error) {
+	w.once.Do(func() {
+		s := w.s
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.fetchers--
+		s.last = w.b.now()
+		switch {
+		case s.gone != nil:
+			w.err = s.gone
+		case s.q.n == 0:
+			w.err = ErrTimeout
+		}
+	})
+	return nil, w.err
+}
+
 // Info implements Broker.
 func (b *MemoryBroker) Info(id SubID) (SubInfo, error) {
 	s, err := b.lookup(id)

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -20,6 +21,12 @@ type Signals interface {
 	// read-only. A timeout ≤ 0 does not wait. Errors: ErrTimeout,
 	// ErrBadName, ErrClosed, ctx.Err().
 	Wait(ctx context.Context, name string, timeout time.Duration) (payload []byte, err error)
+
+	// Watch registers a waiter on name without blocking: a Send from now
+	// on closes the Watch's Ready and counts it as woken, and Stop returns
+	// its payload (ErrClosed after Close, ErrTimeout when no Send came).
+	// Errors: ErrBadName, ErrClosed.
+	Watch(name string) (Watch, error)
 
 	// Send wakes every current waiter on name with payload and returns how
 	// many it woke (0 when nobody waited: the signal is dropped). Errors:
@@ -74,17 +81,54 @@ func (m *MemorySignals) Wait(ctx context.Context, name string, timeout time.Dura
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	w, err := m.watch(name, timeout > 0)
+	switch {
+	case err != nil:
+		return nil, err
+	case w == nil:
+		return nil, ErrTimeout
+	}
+	// Three channels, so a parked waiter holds three runtime sudogs and a
+	// timer: Close closes g.done too rather than adding a fourth case.
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var gaveUp error
+	select {
+	case <-w.g.done:
+	case <-timer.C:
+		gaveUp = ErrTimeout
+	case <-ctx.Done():
+		gaveUp = ctx.Err()
+	}
+	p, err := w.Stop()
+	if errors.Is(err, ErrTimeout) && gaveUp != nil {
+		err = gaveUp
+	}
+	return p, err
+}
+
+// Watch implements Signals.
+func (m *MemorySignals) Watch(name string) (Watch, error) {
+	w, err := m.watch(name, true)
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// watch checks name and, with register, adds a waiter to its generation.
+// Without register it only reports the errors a waiter would get.
+func (m *MemorySignals) watch(name string, register bool) (*signalWatch, error) {
 	if err := CheckName(name); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
+	defer m.mu.Unlock()
+	switch {
+	case m.closed:
 		return nil, ErrClosed
-	}
-	if timeout <= 0 {
-		m.mu.Unlock()
-		return nil, ErrTimeout
+	case !register:
+		return nil, nil
 	}
 	g := m.waits[name]
 	if g == nil {
@@ -92,38 +136,43 @@ func (m *MemorySignals) Wait(ctx context.Context, name string, timeout time.Dura
 		m.waits[name] = g
 	}
 	g.waiters++
-	m.mu.Unlock()
+	return &signalWatch{m: m, name: name, g: g}, nil
+}
 
-	// Three channels, so a parked waiter holds three runtime sudogs and a
-	// timer: Close closes g.done too rather than adding a fourth case.
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	var err error
-	select {
-	case <-g.done:
-		if g.sent {
-			return g.payload, nil
+// signalWatch is one waiter of a MemorySignals generation.
+type signalWatch struct {
+	m       *MemorySignals
+	name    string
+	g       *generation
+	once    sync.Once
+	payload []byte
+	err     error
+}
+
+func (w *signalWatch) Ready() <-chan struct{} { return w.g.done }
+
+// Stop leaves the generation unless a Send already counted this waiter as
+// woken, in which case its payload is the outcome.
+func (w *signalWatch) Stop() ([]byte, error) {
+	w.once.Do(func() {
+		m, g := w.m, w.g
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		switch {
+		case g.sent:
+			w.payload = g.payload
+			return
+		case m.closed:
+			w.err = ErrClosed
+			return
 		}
-		return nil, ErrClosed
-	case <-timer.C:
-		err = ErrTimeout
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	switch {
-	case g.sent: // Send counted this caller as woken: honour it
-		return g.payload, nil
-	case m.closed:
-		return nil, ErrClosed
-	}
-	g.waiters--
-	if g.waiters == 0 {
-		delete(m.waits, name)
-	}
-	return nil, err
+		w.err = ErrTimeout
+		g.waiters--
+		if g.waiters == 0 && m.waits[w.name] == g {
+			delete(m.waits, w.name)
+		}
+	})
+	return w.payload, w.err
 }
 
 // Send implements Signals.
