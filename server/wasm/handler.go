@@ -67,6 +67,12 @@ type Options struct {
 	// Memory, when set, is a memory budget shared with other routes: every
 	// instance's linear memory is charged to it (see MemoryBudget).
 	Memory *MemoryBudget
+	// MaxWaiting bounds the route's exchanges parked at once (park.go;
+	// default DefaultMaxWaiting).
+	MaxWaiting int
+	// Drain, when closed, ends every park at once (the exchange resumes
+	// with bubble.wake "shutdown") and refuses new ones.
+	Drain <-chan struct{}
 }
 
 // Defaults for Options.
@@ -93,6 +99,7 @@ type Handler struct {
 	// initBytes is the memory an instance has once initialized, measured on
 	// New's instance: what a new instance reserves from Options.Memory.
 	initBytes int64
+	lot       lot // parked exchanges (park.go)
 }
 
 // guest is an instance with the writers that log its stdout and stderr and
@@ -157,6 +164,9 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 	if opts.PoolIdleTimeout <= 0 {
 		opts.PoolIdleTimeout = DefaultPoolIdleTimeout
 	}
+	if opts.MaxWaiting <= 0 {
+		opts.MaxWaiting = DefaultMaxWaiting
+	}
 	if opts.Limits.MemoryPages == 0 {
 		opts.Limits.MemoryPages = DefaultMemoryPages
 	}
@@ -184,6 +194,7 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 		return nil, err
 	}
 	h := &Handler{opts: opts, module: m, slots: make(chan struct{}, opts.MaxConcurrency), share: newShare(opts.Gate, opts.MaxConcurrency), cgi: cgi}
+	h.lot.max, h.lot.drain = int64(opts.MaxWaiting), opts.Drain
 	if cgi {
 		return h, nil // a command runs only per exchange: nothing to instantiate ahead
 	}
@@ -291,10 +302,21 @@ func (h *Handler) gate(ctx context.Context) (func(), error) {
 }
 
 // Serve runs one exchange on an instance, within the route's timeout and
-// concurrency limit.
+// concurrency limit; an exchange that a run parks runs again (park.go).
 func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
 	ctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
 	defer cancel()
+	hx := &hostExchange{x: x, logger: h.opts.Logger, ctx: ctx, services: h.opts.Services}
+	hx.header.Limits = h.opts.ResponseHeaders
+	hx.deadline, _ = ctx.Deadline()
+	hx.rd, _ = x.Writer.(server.ReadDeadliner)
+	hx.wd, _ = x.Writer.(server.WriteDeadliner)
+	return h.serveRuns(ctx, x, hx)
+}
+
+// run is one run of the exchange's handler: a slot, a place in the gate,
+// an instance, bubble_handle.
+func (h *Handler) run(ctx context.Context, x *server.Exchange, hx *hostExchange) error {
 	select {
 	case h.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -311,11 +333,6 @@ func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
 		return h.refusal(ctx, err)
 	}
 	defer ungate()
-	hx := &hostExchange{x: x, logger: h.opts.Logger, ctx: ctx, services: h.opts.Services}
-	hx.header.Limits = h.opts.ResponseHeaders
-	hx.deadline, _ = ctx.Deadline()
-	hx.rd, _ = x.Writer.(server.ReadDeadliner)
-	hx.wd, _ = x.Writer.(server.WriteDeadliner)
 	if h.cgi {
 		return h.serveCGI(ctx, x, hx)
 	}
@@ -381,6 +398,7 @@ type hostExchange struct {
 	rd       server.ReadDeadliner
 	wd       server.WriteDeadliner
 	deadline time.Time
+	park     parkState // a wait the guest registers, and what it resumes with
 }
 
 func (e *hostExchange) Env(key string) (string, bool) { v, ok := e.x.Env[key]; return v, ok }
