@@ -210,6 +210,8 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 		PoolIdleTimeout: rc.PoolIdleTimeout,
 		Gate:            a.limits.gate(rc.Engine),
 		Memory:          a.limits.memory,
+		MaxWaiting:      rc.MaxWaiting,
+		Drain:           a.hub.draining.Done(),
 	})
 	if err != nil {
 		return server.Route{}, err

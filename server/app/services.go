@@ -358,6 +358,58 @@ func (g *pubsubGrant) Unsubscribe(id string) error {
 	return serviceError(g.h.broker.Unsubscribe(g.ctx, sid))
 }
 
+// WatchMessage implements wasm.MessageWatcher: a parked exchange waits
+// for subscription id, which must be one this route may fetch from. A
+// message held back for the subscription (too long for an earlier fetch's
+// buffer) makes it ready at once.
+func (g *pubsubGrant) WatchMessage(id string) (wasm.Watch, error) {
+	sid := events.SubID(id)
+	if err := g.own(sid); err != nil {
+		return nil, err
+	}
+	g.h.mu.Lock()
+	_, held := g.h.held[sid]
+	g.h.mu.Unlock()
+	if held {
+		return heldWatch{}, nil
+	}
+	w, err := g.h.broker.Watch(sid)
+	if err != nil {
+		return nil, serviceError(err)
+	}
+	return watch{w, abi.WakeMessage}, nil
+}
+
+// watch adapts an events.Watch to what a parked exchange needs to know.
+type watch struct {
+	w  events.Watch
+	on string // the wake value of the event
+}
+
+func (w watch) Ready() <-chan struct{} { return w.w.Ready() }
+
+func (w watch) Stop() (string, []byte) {
+	p, err := w.w.Stop()
+	switch {
+	case err == nil:
+		return w.on, p
+	case errors.Is(err, events.ErrTimeout):
+		return "", nil
+	case errors.Is(err, events.ErrClosed):
+		return abi.WakeShutdown, nil
+	}
+	return w.on, nil // the subscription is gone: the guest's fetch says so
+}
+
+// heldWatch is the watch of a subscription whose next message the hub
+// holds: ready now.
+type heldWatch struct{}
+
+var readyNow = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (heldWatch) Ready() <-chan struct{} { return readyNow }
+func (heldWatch) Stop() (string, []byte) { return abi.WakeMessage, nil }
+
 type signalGrant struct {
 	h        *hub
 	patterns []string
@@ -371,6 +423,18 @@ func (g *signalGrant) Wait(name string, timeout time.Duration) ([]byte, error) {
 	}
 	p, err := g.h.signals.Wait(g.ctx, name, timeout)
 	return p, serviceError(err)
+}
+
+// WatchSignal implements wasm.SignalWatcher.
+func (g *signalGrant) WatchSignal(name string) (wasm.Watch, error) {
+	if err := allowed(g.log, g.patterns, "signal", name); err != nil {
+		return nil, err
+	}
+	w, err := g.h.signals.Watch(name)
+	if err != nil {
+		return nil, serviceError(err)
+	}
+	return watch{w, abi.WakeSignal}, nil
 }
 
 func (g *signalGrant) Send(name string, payload []byte) (int, error) {
@@ -405,3 +469,8 @@ func (g *kvGrant) Delete(key string) error {
 	_, err := g.h.kv.Delete(g.ctx, g.namespace, key)
 	return serviceError(err)
 }
+
+var (
+	_ wasm.MessageWatcher = (*pubsubGrant)(nil)
+	_ wasm.SignalWatcher  = (*signalGrant)(nil)
+)

@@ -325,6 +325,9 @@ type Route struct {
 	// PoolIdleTimeout closes a "pool" route's instances idle this long; 0
 	// means DefaultPoolIdleTimeout.
 	PoolIdleTimeout time.Duration
+	// MaxWaiting bounds the route's exchanges parked at once
+	// (bubblewasm_park_v1); 0 means DefaultMaxWaiting.
+	MaxWaiting int
 	// Line is the line of the entry's [[route]] header (or of its inline
 	// table).
 	Line int

@@ -123,6 +123,9 @@
 //	                           # (fetch/unsubscribe within each one's grant) and max_subscriptions;
 //	                           # default: the route's own, shared with no other route
 //	max_subscriptions = 16384  # live subscriptions of the route's scope, >= 1 (ERR_FULL beyond)
+//	max_waiting = 10000        # exchanges of the route parked at once (bubblewasm_park_v1),
+//	                           # 1..1048576; a park beyond answers ERR_FULL. A parked exchange
+//	                           # holds no instance and no max_concurrency slot
 //
 // Any key not listed is an error, except inside match, whose keys are
 // environment variable names chosen by the user. An array of inline tables
