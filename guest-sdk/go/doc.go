@@ -39,7 +39,11 @@
 //   - signals: [WaitSignal], [SendSignal] — park an exchange until another
 //     one sends (long polling);
 //   - key-value: [KVGet], [KVSet], [KVDelete], and on top of it cookie
-//     sessions: [LoadSession], [RequestSession].
+//     sessions: [LoadSession], [RequestSession];
+//   - parking (every route): [ParkMessage], [ParkSignal], [ParkTimeout]
+//     hand a wait to the host, which frees the instance and runs the
+//     handler again when the wait ends ([Resumed], [State], [Stash],
+//     [WakePayload]).
 //
 // A call outside the grant fails with [ErrDenied]. A module imports an
 // extension only if it calls one of its functions, and the server refuses

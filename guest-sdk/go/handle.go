@@ -16,6 +16,7 @@ import (
 // HandleStream panics if a handler is registered already.
 func HandleStream(fn func(x *Exchange) error) {
 	host.Register(func() int32 {
+		parked = false
 		if err := fn(new(Exchange)); err != nil {
 			Log(LevelError, err.Error())
 			return 1
@@ -58,7 +59,10 @@ func Handle(fn func(req *Request) *Response) {
 	HandleStream(func(x *Exchange) error {
 		req := &Request{Env: x.Environ(), Body: x}
 		resp := fn(req)
-		if resp == nil {
+		switch {
+		case resp == nil && parked:
+			return nil // the host runs the handler again later
+		case resp == nil:
 			return errNilResponse
 		}
 		return resp.writeTo(x, req.session)

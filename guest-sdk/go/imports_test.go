@@ -40,7 +40,7 @@ func TestExtensionImports(t *testing.T) {
 	for prog, want := range map[string][]string{
 		"none":    nil,
 		"session": {abi.KVModule},
-		"all":     {abi.PubSubModule, abi.SignalModule, abi.KVModule, abi.DialModule},
+		"all":     {abi.PubSubModule, abi.SignalModule, abi.KVModule, abi.DialModule, abi.ParkModule},
 	} {
 		out := filepath.Join(dir, prog+".wasm")
 		cmd := exec.Command(goCmd, "build", "-buildmode=c-shared", "-o", out, "./testdata/imports/"+prog)

@@ -18,11 +18,22 @@
 //	rec := h.Serve(nil, nil) // a new session: rec sets its cookie
 //	id, _ := rec.Cookie("bubble_session")
 //	rec = h.Serve(map[string]string{"HTTP_COOKIE": "bubble_session=" + id}, nil)
+//
+// A handler that parks its exchange (bubble.ParkMessage, ParkSignal,
+// ParkTimeout) leaves the wait in [Recorder].Parked; [Recorder.Resume] runs
+// it again as the host would once the wait ends:
+//
+//	rec := h.Serve(env, nil) // parks on a subscription
+//	h.Publish("chat", []byte("hi"))
+//	rec.Resume(bubble.WakeMessage, nil)
 package bubbletest
 
 import (
 	"bytes"
 	"io"
+	"maps"
+	"slices"
+	"strconv"
 
 	bubble "github.com/bubblewasm/bubblewasm/guest-sdk/go"
 	"github.com/bubblewasm/bubblewasm/guest-sdk/go/internal/fakehost"
@@ -49,8 +60,66 @@ type Recorder struct {
 	Committed bool
 	// Flushes counts flush calls.
 	Flushes int
-	// Logs holds the log records, in order.
+	// Logs holds the log records, in order (of every run, after Resume).
 	Logs []Record
+	// Parked is the wait the handler registered (bubble.ParkMessage,
+	// ParkSignal, ParkTimeout) when it returned 0, or nil when the
+	// exchange ended. Resume runs the next run.
+	Parked *Park
+
+	h       *fakehost.Host // the exchange, for Resume
+	resumes int
+}
+
+// Park is a wait a handler registered: On is "message", "signal" or
+// "timeout", Name the subscription id or the signal name.
+type Park = fakehost.Park
+
+// Resume runs the handler again as the host would after the park the
+// exchange ended in: the same env plus bubble.resume and bubble.wake
+// (wake), the rest of the input, the output so far (status, headers, body
+// written), the stash; payload is the waking signal's (wake
+// bubble.WakeSignal). It updates and returns r. It panics when the
+// exchange is not parked (Parked is nil).
+//
+// Time does not pass: whether the message came or the timeout passed is
+// the test's to say, as wake.
+func (r *Recorder) Resume(wake bubble.Wake, payload []byte) *Recorder {
+	if r.Parked == nil {
+		panic("bubbletest: Resume of an exchange that is not parked")
+	}
+	h := r.h
+	r.resumes++
+	env := maps.Clone(h.Env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["bubble.resume"] = strconv.Itoa(r.resumes)
+	env["bubble.wake"] = string(wake)
+	h.Env = env
+	h.Park.Pending = nil
+	h.Park.Payload, h.Park.Woken = slices.Clone(payload), wake == bubble.WakeSignal
+	r.run()
+	return r
+}
+
+// run runs the handler once on r's exchange and records the outcome.
+func (r *Recorder) run() {
+	h := r.h
+	r.Code = host.Serve(h)
+	r.Status = h.Status
+	r.Header = bubble.Header(h.Header)
+	r.Committed = h.Committed
+	r.Flushes = h.Flushes
+	r.Logs = r.Logs[:0]
+	for _, l := range h.Logs {
+		r.Logs = append(r.Logs, Record{bubble.Level(l.Level), l.Msg})
+	}
+	r.Parked = nil
+	if r.Code == 0 && h.Park.Pending != nil {
+		p := *h.Park.Pending
+		r.Parked = &p
+	}
 }
 
 // Exchange describes one simulated exchange.
@@ -86,13 +155,7 @@ func (e Exchange) Serve() *Recorder {
 	if e.Host != nil {
 		h.Ext = e.Host.state()
 	}
-	rec.Code = host.Serve(h)
-	rec.Status = h.Status
-	rec.Header = bubble.Header(h.Header)
-	rec.Committed = h.Committed
-	rec.Flushes = h.Flushes
-	for _, r := range h.Logs {
-		rec.Logs = append(rec.Logs, Record{bubble.Level(r.Level), r.Msg})
-	}
+	rec.h = h
+	rec.run()
 	return rec
 }

@@ -37,6 +37,10 @@ type Host struct {
 	// every extension call.
 	Ext *Ext
 
+	// Park is the exchange's parking state (bubblewasm_park_v1), kept
+	// across its runs.
+	Park ParkState
+
 	eof bool
 
 	// The last dial call's reply, kept for reply and status.

@@ -5,13 +5,15 @@ package host
 import "unsafe"
 
 // The extension imports. Each is reached only through pubsubImports,
-// signalImports, kvImports or dialImports, so the linker drops an extension whose
-// functions the module never calls, and with it the import.
+// signalImports, kvImports, dialImports or parkImports, so the linker drops
+// an extension whose functions the module never calls, and with it the
+// import.
 
 func pubsubImports() PubSub  { return wasmPubSub{} }
 func signalImports() Signals { return wasmSignals{} }
 func kvImports() KV          { return wasmKV{} }
 func dialImports() Dial      { return wasmDial{} }
+func parkImports() Park      { return wasmPark{} }
 
 type wasmPubSub struct{}
 
@@ -76,6 +78,31 @@ func (wasmDial) DialReply(buf []byte) int32 {
 
 func (wasmDial) DialStatus() int32 { return dialStatus() }
 
+type wasmPark struct{}
+
+func (wasmPark) ParkMessage(id string, timeoutMS int32) int32 {
+	return parkMessage(unsafe.Pointer(unsafe.StringData(id)), uint32(len(id)), timeoutMS)
+}
+
+func (wasmPark) ParkSignal(name string, timeoutMS int32) int32 {
+	return parkSignal(unsafe.Pointer(unsafe.StringData(name)), uint32(len(name)), timeoutMS)
+}
+
+func (wasmPark) ParkSleep(timeoutMS int32) int32 { return parkSleep(timeoutMS) }
+func (wasmPark) ParkCancel() int32               { return parkCancel() }
+
+func (wasmPark) ParkStash(state []byte) int32 {
+	return parkStash(unsafe.Pointer(unsafe.SliceData(state)), uint32(len(state)))
+}
+
+func (wasmPark) ParkState(buf []byte) int32 {
+	return parkState(unsafe.Pointer(unsafe.SliceData(buf)), uint32(len(buf)))
+}
+
+func (wasmPark) ParkPayload(buf []byte) int32 {
+	return parkPayload(unsafe.Pointer(unsafe.SliceData(buf)), uint32(len(buf)))
+}
+
 // Random fills b with random bytes from WASI's random_get (the host's
 // CSPRNG) and reports whether it succeeded. Package crypto/rand would add
 // about a megabyte to the module.
@@ -118,6 +145,27 @@ func dialReply(bufPtr unsafe.Pointer, bufLen uint32) int32
 
 //go:wasmimport bubblewasm_dial_v1 status
 func dialStatus() int32
+
+//go:wasmimport bubblewasm_park_v1 message
+func parkMessage(idPtr unsafe.Pointer, idLen uint32, timeoutMS int32) int32
+
+//go:wasmimport bubblewasm_park_v1 signal
+func parkSignal(namePtr unsafe.Pointer, nameLen uint32, timeoutMS int32) int32
+
+//go:wasmimport bubblewasm_park_v1 sleep
+func parkSleep(timeoutMS int32) int32
+
+//go:wasmimport bubblewasm_park_v1 cancel
+func parkCancel() int32
+
+//go:wasmimport bubblewasm_park_v1 stash
+func parkStash(bufPtr unsafe.Pointer, bufLen uint32) int32
+
+//go:wasmimport bubblewasm_park_v1 state
+func parkState(bufPtr unsafe.Pointer, bufLen uint32) int32
+
+//go:wasmimport bubblewasm_park_v1 payload
+func parkPayload(bufPtr unsafe.Pointer, bufLen uint32) int32
 
 //go:wasmimport wasi_snapshot_preview1 random_get
 func randomGet(bufPtr unsafe.Pointer, bufLen uint32) uint32

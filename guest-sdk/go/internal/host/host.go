@@ -84,6 +84,27 @@ type Dial interface {
 	DialStatus() int32
 }
 
+// Park is the raw surface of the bubblewasm_park_v1 module: register a
+// wait (message, signal, sleep), drop it (cancel), stash state for the
+// next run and read it back (state), and read the waking signal's payload.
+type Park interface {
+	ParkMessage(id string, timeoutMS int32) int32
+	ParkSignal(name string, timeoutMS int32) int32
+	ParkSleep(timeoutMS int32) int32
+	ParkCancel() int32
+	ParkStash(state []byte) int32
+	ParkState(buf []byte) int32
+	ParkPayload(buf []byte) int32
+}
+
+// ParkHost returns the park surface, as PubSubHost does.
+func ParkHost() Park {
+	if p, ok := Current.(Park); ok {
+		return p
+	}
+	return parkImports()
+}
+
 // DialHost returns the dial surface, as PubSubHost does.
 func DialHost() Dial {
 	if d, ok := Current.(Dial); ok {

@@ -19,7 +19,14 @@ func init() {
 		bubble.KVDelete("k")
 		bubble.Call("w", p, 0)
 		bubble.CallStatus()
-		return nil
+		bubble.Stash(p)
+		bubble.State()
+		bubble.WakePayload()
+		bubble.ParkSignal("s", 1)
+		bubble.Unpark()
+		bubble.ParkTimeout(1)
+		bubble.Unpark()
+		return bubble.ParkMessage(id, 1)
 	})
 }
 
