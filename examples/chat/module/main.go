@@ -23,7 +23,8 @@
 //
 //	GET  /            the page; subscribes the new page to "chat"
 //	POST /chat/push   publishes "<participant>: <body>" to "chat"
-//	GET  /chat/pull   (?tab=T) waits up to 10 s for the page's messages
+//	GET  /chat/pull   (?tab=T) waits up to 10 s for the page's messages,
+//	                  parked on the host (no instance held meanwhile)
 //
 // Subscriptions live on the host with a queue of 10 messages; a page that
 // stops pulling overflows it (or idles out) and is dropped, as in the comet
@@ -198,7 +199,15 @@ func push(x *bubble.Exchange) error {
 // is unknown) it subscribes again and sets X-Chat-Rejoined: 1, since
 // messages may have been missed. A pull from a session that existed before
 // it joins the session: it is kept for a day from then on.
+//
+// The wait is the host's: with nothing queued, pull stashes the
+// subscription id and parks the exchange on it (bubble.ParkMessage), so a
+// waiting pull holds no instance; the host runs pull again, as pullResumed,
+// when a message arrives or the time is up.
 func pull(x *bubble.Exchange) error {
+	if n, wake := bubble.Resumed(); n > 0 {
+		return pullResumed(x, wake)
+	}
 	query, _ := x.Env("QUERY_STRING")
 	tab := queryParam(query, "tab")
 	if len(tab) > 16 || strings.Trim(tab, "0123456789ABCDEF") != "" {
@@ -222,7 +231,7 @@ func pull(x *bubble.Exchange) error {
 		s.Set("joined", "1")
 		dirty = true
 	}
-	var msg []byte
+	var msgs []byte
 	for attempt := 0; attempt < 2; attempt++ {
 		if sub == "" || attempt > 0 {
 			if sub, err = bubble.Subscribe(channel); err != nil {
@@ -240,36 +249,80 @@ func pull(x *bubble.Exchange) error {
 			}
 			dirty = false
 		}
-		msg, err = bubble.Fetch(sub, pullWaitMs)
+		msgs, err = queued(sub)
 		if !errors.Is(err, bubble.ErrSubscriptionGone) {
 			break
 		}
 		rejoined = true // dropped: it overflowed its queue or idled out
 	}
-	var out strings.Builder
 	switch {
-	case err == nil:
-		out.Write(msg)
-		out.WriteByte('\n')
-		for range maxBatch - 1 { // and whatever else is queued, without waiting
-			m, err := bubble.Fetch(sub, -1)
-			if err != nil {
-				break
-			}
-			out.Write(m)
-			out.WriteByte('\n')
-		}
-	case errors.Is(err, bubble.ErrTimeout): // nothing in 10 s: an empty answer
-	case errors.Is(err, bubble.ErrClosed):
-		return nil // the client went away
-	default:
+	case err != nil:
+		return err
+	case len(msgs) > 0:
+		return answer(x, msgs, rejoined)
+	}
+	// Nothing queued: park until a message comes (a cookie for a new
+	// session and X-Chat-Rejoined are set already: they are kept).
+	state := sub
+	if rejoined {
+		state += " rejoined"
+	}
+	if err := bubble.Stash([]byte(state)); err != nil {
 		return err
 	}
+	if err := bubble.ParkMessage(sub, pullWaitMs); err != nil {
+		if errors.Is(err, bubble.ErrClosed) {
+			return answer(x, nil, rejoined) // shutting down: an empty answer
+		}
+		return unavailable(x, err)
+	}
+	return nil
+}
+
+// pullResumed is a parked pull's second run: it answers what is queued
+// (nothing when the time was up, the server is stopping, or another pull
+// of the same page took the message first). A subscription that went
+// away meanwhile (the page pruned by maxTabs) is renewed by the page's next
+// pull.
+func pullResumed(x *bubble.Exchange, wake bubble.Wake) error {
+	state, _ := bubble.State()
+	sub, flag, _ := strings.Cut(string(state), " ")
+	rejoined := flag == "rejoined"
+	var msgs []byte
+	if wake == bubble.WakeMessage {
+		var err error
+		msgs, err = queued(sub)
+		if err != nil && !errors.Is(err, bubble.ErrSubscriptionGone) {
+			return err
+		}
+	}
+	return answer(x, msgs, rejoined)
+}
+
+// queued takes what subscription sub has queued, up to maxBatch messages,
+// without waiting: one message per line. Nothing queued is no error.
+func queued(sub string) ([]byte, error) {
+	var out []byte
+	for range maxBatch {
+		m, err := bubble.Fetch(sub, -1)
+		switch {
+		case errors.Is(err, bubble.ErrTimeout):
+			return out, nil
+		case err != nil:
+			return out, err
+		}
+		out = append(append(out, m...), '\n')
+	}
+	return out, nil
+}
+
+// answer sends a pull's messages (maybe none).
+func answer(x *bubble.Exchange, msgs []byte, rejoined bool) error {
 	x.SetHeader("Cache-Control", "no-store")
 	if rejoined {
 		x.SetHeader("X-Chat-Rejoined", "1")
 	}
-	return reply(x, 200, "text/plain; charset=utf-8", out.String())
+	return reply(x, 200, "text/plain; charset=utf-8", string(msgs))
 }
 
 func reply(x *bubble.Exchange, status int, contentType, body string) error {
