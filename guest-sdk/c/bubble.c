@@ -235,6 +235,66 @@ void bubble_logf(int level, const char *fmt, ...) {
 	free(big);
 }
 
+/* ------------------------------------------------------------------ park */
+
+/* timeout clamps a C int to the ABI's i32 milliseconds. */
+static int32_t timeout(int ms) { return ms > INT32_MAX ? INT32_MAX : (int32_t)ms; }
+
+int bubble_park_message(const char *id, size_t id_len, int timeout_ms) {
+	if (id_len > BUBBLE_MAX_CALL)
+		return BUBBLE_ERR_NOT_FOUND; /* no subscription id is that long */
+	int32_t r = bubble_abi_park_message(id, (uint32_t)id_len, timeout(timeout_ms));
+	return r < 0 ? code(r) : BUBBLE_OK;
+}
+
+int bubble_park_signal(const char *name, int timeout_ms) {
+	size_t n = strlen(name);
+	if (n > BUBBLE_MAX_CALL)
+		return BUBBLE_ERR_INVALID;
+	int32_t r = bubble_abi_park_signal(name, (uint32_t)n, timeout(timeout_ms));
+	return r < 0 ? code(r) : BUBBLE_OK;
+}
+
+int bubble_park_timeout(int timeout_ms) {
+	int32_t r = bubble_abi_park_sleep(timeout(timeout_ms));
+	return r < 0 ? code(r) : BUBBLE_OK;
+}
+
+void bubble_unpark(void) { bubble_abi_park_cancel(); }
+
+int bubble_stash(const void *state, size_t len) {
+	if (len > BUBBLE_MAX_STATE)
+		return BUBBLE_ERR_TOO_LARGE;
+	int32_t r = bubble_abi_park_stash(state, (uint32_t)len);
+	return r < 0 ? code(r) : BUBBLE_OK;
+}
+
+int bubble_state(void *buf, size_t cap) {
+	int32_t r = bubble_abi_park_state(buf, cap > BUBBLE_MAX_CALL ? BUBBLE_MAX_CALL : (uint32_t)cap);
+	return r < 0 ? code(r) : r;
+}
+
+int bubble_wake_payload(void *buf, size_t cap) {
+	int32_t r = bubble_abi_park_payload(buf, cap > BUBBLE_MAX_CALL ? BUBBLE_MAX_CALL : (uint32_t)cap);
+	return r < 0 ? code(r) : r;
+}
+
+int bubble_resumed(char *wake, size_t cap) {
+	char w[16], n[16];
+	int wl = bubble_env_get("bubble.wake", w, sizeof w);
+	if (wake && cap > 0)
+		wake[0] = 0;
+	if (wl < 0 || (size_t)wl >= sizeof w)
+		return 0;
+	if (wake && (size_t)wl < cap)
+		memcpy(wake, w, (size_t)wl + 1);
+	int nl = bubble_env_get("bubble.resume", n, sizeof n);
+	int count = 0;
+	for (int i = 0; nl > 0 && (size_t)nl < sizeof n && i < nl && n[i] >= '0' && n[i] <= '9'; i++)
+		count = 10 * count + (n[i] - '0');
+	return count;
+}
+
 /* ----------------------------------------------------------- registration */
 
 int bubble_run(int (*fn)(void)) {

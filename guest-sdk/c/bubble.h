@@ -193,6 +193,57 @@ void bubble_logf(int level, const char *fmt, ...)
 #endif
 	;
 
+/* ------------------------------------------------------------------ park */
+
+/*
+ * Parking (bubblewasm_park_v1, granted to every route; abi/ABI.md): instead
+ * of waiting inside a host call, holding its instance, a handler registers
+ * what it waits for and returns 0. The host frees the instance, keeps the
+ * exchange (connection, env, unread input, status, headers, output) and
+ * calls the handler again, on a new or pooled instance, when the wait
+ * ends. Statics do not survive: keep what the next run needs with
+ * bubble_stash.
+ *
+ * bubble_park_message waits until subscription `id` has a message queued
+ * (or is gone), bubble_park_signal until a send on `name`, and
+ * bubble_park_timeout for timeout_ms alone. They return 0 or
+ * BUBBLE_ERR_INVALID (timeout_ms <= 0, a bad name, a wait already
+ * registered in this run), _DENIED (outside the route's grant), _NOT_FOUND
+ * (an unknown subscription), _CLOSED (the server is shutting down),
+ * _FULL (the route's max_waiting parked exchanges). bubble_unpark drops
+ * the registered wait.
+ */
+int bubble_park_message(const char *id, size_t id_len, int timeout_ms);
+int bubble_park_signal(const char *name, int timeout_ms);
+int bubble_park_timeout(int timeout_ms);
+void bubble_unpark(void);
+
+/* The most bubble_stash keeps. */
+#define BUBBLE_MAX_STATE 4096
+
+/*
+ * Keeps a copy of len bytes for the exchange's later runs (replacing an
+ * earlier stash). Returns 0 or BUBBLE_ERR_TOO_LARGE (len over
+ * BUBBLE_MAX_STATE: the earlier stash stays).
+ */
+int bubble_stash(const void *state, size_t len);
+
+/*
+ * Copy the stash (bubble_state) or the payload of the signal that woke
+ * this run (bubble_wake_payload) into buf: return its length n; when
+ * n > cap nothing was copied. BUBBLE_ERR_NOT_FOUND when there is none.
+ */
+int bubble_state(void *buf, size_t cap);
+int bubble_wake_payload(void *buf, size_t cap);
+
+/*
+ * Returns how many times this exchange has been resumed: 0 on its first
+ * run, 1 on the first resumed run, ... When wake is not NULL it gets why
+ * this run woke, NUL-terminated: "message", "signal", "timeout",
+ * "shutdown", or "" on a first run (cap 16 is enough).
+ */
+int bubble_resumed(char *wake, size_t cap);
+
 /* ----------------------------------------------------------- registration */
 
 #if defined(__wasm__)
@@ -267,6 +318,27 @@ BUBBLE_IMPORT_("add_header")
 int32_t bubble_abi_add_header(const char *name, uint32_t name_len, const char *value, uint32_t value_len);
 BUBBLE_IMPORT_("log")
 void bubble_abi_log(int32_t level, const char *msg, uint32_t msg_len);
+
+#if defined(__wasm__)
+#define BUBBLE_PARK_IMPORT_(name) __attribute__((import_module("bubblewasm_park_v1"), import_name(name)))
+#else
+#define BUBBLE_PARK_IMPORT_(name)
+#endif
+
+BUBBLE_PARK_IMPORT_("message")
+int32_t bubble_abi_park_message(const char *id, uint32_t id_len, int32_t timeout_ms);
+BUBBLE_PARK_IMPORT_("signal")
+int32_t bubble_abi_park_signal(const char *name, uint32_t name_len, int32_t timeout_ms);
+BUBBLE_PARK_IMPORT_("sleep")
+int32_t bubble_abi_park_sleep(int32_t timeout_ms);
+BUBBLE_PARK_IMPORT_("cancel")
+int32_t bubble_abi_park_cancel(void);
+BUBBLE_PARK_IMPORT_("stash")
+int32_t bubble_abi_park_stash(const void *buf, uint32_t buf_len);
+BUBBLE_PARK_IMPORT_("state")
+int32_t bubble_abi_park_state(void *buf, uint32_t buf_len);
+BUBBLE_PARK_IMPORT_("payload")
+int32_t bubble_abi_park_payload(void *buf, uint32_t buf_len);
 
 #ifdef __cplusplus
 }

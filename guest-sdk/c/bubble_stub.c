@@ -5,6 +5,7 @@
 #include "bubble.h"
 #include "bubble_stub.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,6 +34,17 @@ static struct {
 	struct pair *logs; /* k: message, v: unused; level in lvl */
 	int *lvl;
 	size_t nlogs;
+	/* parking: the wait registered in this run, the stash, the waking
+	   signal's payload, the resume count */
+	int park;         /* 0, or 'm', 's', 't' */
+	char *park_name;
+	int park_timeout;
+	char *state;
+	size_t statelen;
+	int stashed;
+	char *payload;
+	size_t payloadlen;
+	int woken, resumes;
 } st = {.status = 200, .flushed_at = -1};
 
 static char *dupn(const char *s, size_t n) {
@@ -69,6 +81,9 @@ void bubble_stub_reset(void) {
 	free(st.hdr);
 	free(st.logs);
 	free(st.lvl);
+	free(st.park_name);
+	free(st.state);
+	free(st.payload);
 	memset(&st, 0, sizeof st);
 	st.status = 200;
 	st.flushed_at = -1;
@@ -102,7 +117,33 @@ void bubble_stub_input(const void *data, size_t len) {
 
 void bubble_stub_read_chunk(size_t n) { st.chunk = n; }
 void bubble_stub_fail_output(int code) { st.fail = code; }
-int bubble_stub_serve(void) { return bubble_handle(); }
+int bubble_stub_serve(void) {
+	st.park = 0;
+	int rc = bubble_handle();
+	if (rc != 0)
+		st.park = 0; /* a failed run's wait is dropped */
+	return rc;
+}
+
+int bubble_stub_parked(const char **name, int *timeout_ms) {
+	if (name)
+		*name = st.park_name ? st.park_name : "";
+	if (timeout_ms)
+		*timeout_ms = st.park_timeout;
+	return st.park;
+}
+
+int bubble_stub_resume(const char *wake, const void *payload, size_t len) {
+	char n[16];
+	snprintf(n, sizeof n, "%d", ++st.resumes);
+	bubble_stub_setenv("bubble.resume", n);
+	bubble_stub_setenv("bubble.wake", wake);
+	free(st.payload);
+	st.payload = dupn(payload ? payload : "", payload ? len : 0);
+	st.payloadlen = payload ? len : 0;
+	st.woken = strcmp(wake, "signal") == 0;
+	return bubble_stub_serve();
+}
 int bubble_stub_status(void) { return st.status; }
 long bubble_stub_flushed_at(void) { return st.flushed_at; }
 
@@ -281,4 +322,56 @@ void bubble_abi_log(int32_t level, const char *msg, uint32_t msg_len) {
 	st.logs[st.nlogs].v = NULL;
 	st.lvl[st.nlogs] = level;
 	st.nlogs++;
+}
+
+/* Parking: the stub grants every wait (it has no pub/sub or signals of its
+   own); the arguments are checked as the host checks them. */
+
+static int32_t park(int kind, const char *name, uint32_t len, int32_t timeout_ms) {
+	if (timeout_ms <= 0 || st.park)
+		return BUBBLE_ERR_INVALID;
+	st.park = kind;
+	free(st.park_name);
+	st.park_name = dupn(name ? name : "", name ? len : 0);
+	st.park_timeout = timeout_ms;
+	return 0;
+}
+
+int32_t bubble_abi_park_message(const char *id, uint32_t id_len, int32_t timeout_ms) {
+	return park('m', id, id_len, timeout_ms);
+}
+
+int32_t bubble_abi_park_signal(const char *name, uint32_t name_len, int32_t timeout_ms) {
+	if (name_len == 0 || name_len > 256)
+		return BUBBLE_ERR_INVALID;
+	return park('s', name, name_len, timeout_ms);
+}
+
+int32_t bubble_abi_park_sleep(int32_t timeout_ms) { return park('t', NULL, 0, timeout_ms); }
+
+int32_t bubble_abi_park_cancel(void) {
+	st.park = 0;
+	return 0;
+}
+
+int32_t bubble_abi_park_stash(const void *buf, uint32_t buf_len) {
+	if (buf_len > BUBBLE_MAX_STATE)
+		return BUBBLE_ERR_TOO_LARGE;
+	free(st.state);
+	st.state = dupn(buf, buf_len);
+	st.statelen = buf_len;
+	st.stashed = 1;
+	return 0;
+}
+
+int32_t bubble_abi_park_state(void *buf, uint32_t buf_len) {
+	if (!st.stashed)
+		return BUBBLE_ERR_NOT_FOUND;
+	return fill(buf, buf_len, st.state, st.statelen);
+}
+
+int32_t bubble_abi_park_payload(void *buf, uint32_t buf_len) {
+	if (!st.woken)
+		return BUBBLE_ERR_NOT_FOUND;
+	return fill(buf, buf_len, st.payload, st.payloadlen);
 }

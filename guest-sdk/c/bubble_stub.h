@@ -56,4 +56,21 @@ const char *bubble_stub_header(const char *name, int i);
 /* The i-th log record (from 0), or NULL past the last; *level gets its level. */
 const char *bubble_stub_log(int i, int *level);
 
+/*
+ * The wait the last run registered when it returned 0 (bubble_park_*): 0
+ * when the exchange ended, else 'm' (message), 's' (signal) or 't'
+ * (timeout); *name gets the subscription id or signal name and *timeout_ms
+ * the timeout, when not NULL. The stub grants every wait.
+ */
+int bubble_stub_parked(const char **name, int *timeout_ms);
+
+/*
+ * Runs the handler again as the host would after the park: the same env
+ * plus bubble.resume (the count) and bubble.wake (wake), the rest of the
+ * input, the output, status and headers so far, the stash; payload (len
+ * bytes) is the waking signal's when wake is "signal". Returns the run's
+ * bubble_handle result.
+ */
+int bubble_stub_resume(const char *wake, const void *payload, size_t len);
+
 #endif /* BUBBLE_STUB_H */

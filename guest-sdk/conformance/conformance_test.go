@@ -167,7 +167,18 @@ var cases = []struct {
 	{"committed", caseCommitted},
 	{"invalid", caseInvalid},
 	{"flush", caseFlush},
+	{"park", casePark},
 	{"line", caseLine},
+}
+
+// casePark: the exchange parks twice (timeouts) and comes back each time
+// with its output, its header and its stash.
+func casePark(t *testing.T, k *kitServer) {
+	r := k.do(t, "GET", "/park", nil, nil)
+	const want = "0;1:timeout:kit;2:timeout:kit;"
+	if r.status != 200 || string(r.body) != want || r.header.Get("X-Kit-Park") != "1" {
+		t.Errorf("GET /park: status %d, X-Kit-Park %q, body %s; want 200, \"1\", %q", r.status, r.header.Get("X-Kit-Park"), show(r.body), want)
+	}
 }
 
 // caseEnv: a 10 KiB header value (size negotiation), REQUEST_METHOD, and a

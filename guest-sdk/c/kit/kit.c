@@ -127,6 +127,36 @@ static int flush(void) {
 	return copy_input();
 }
 
+/* park parks twice for 1 ms with "kit" in the stash; each resumed run
+   reports its count, why it woke and the stash. */
+static int park(void) {
+	char wake[16], state[16], digits[12];
+	int rc, n = bubble_resumed(wake, sizeof wake);
+	if (n == 0) {
+		if (bubble_park_timeout(0) != BUBBLE_ERR_INVALID)
+			return bubble_write_str("bad");
+		if ((rc = bubble_set_header("X-Kit-Park", "1")) < 0 || (rc = bubble_stash("kit", 3)) < 0 ||
+		    (rc = bubble_write_str("0;")) < 0)
+			return rc;
+		return bubble_park_timeout(1);
+	}
+	int sl = bubble_state(state, sizeof state - 1);
+	if (sl < 0 || sl >= (int)sizeof state)
+		sl = 0;
+	state[sl] = 0;
+	int d = sizeof digits;
+	digits[--d] = 0;
+	do
+		digits[--d] = (char)('0' + n % 10);
+	while ((n /= 10) > 0 && d > 0);
+	n = bubble_resumed(NULL, 0);
+	if ((rc = bubble_write_str(digits + d)) < 0 || (rc = bubble_write_str(":")) < 0 ||
+	    (rc = bubble_write_str(wake)) < 0 || (rc = bubble_write_str(":")) < 0 ||
+	    (rc = bubble_write_str(state)) < 0 || (rc = bubble_write_str(";")) < 0)
+		return rc;
+	return n < 2 ? bubble_park_timeout(1) : 0;
+}
+
 static int kit(void) {
 	char path[64];
 	int n = bubble_env_get("PATH_INFO", path, sizeof path);
@@ -156,6 +186,8 @@ static int kit(void) {
 		return invalid();
 	if (strcmp(path, "/flush") == 0)
 		return flush();
+	if (strcmp(path, "/park") == 0)
+		return park();
 	int rc = bubble_set_status(404);
 	if (rc < 0 || (rc = bubble_write_str("kit: unknown case ")) < 0)
 		return rc;

@@ -241,6 +241,45 @@ static void test_sdk(void) {
 	CHECK(msg && strcmp(msg, "n=42 s=x") == 0 && level == BUBBLE_LOG_WARN);
 }
 
+/* The kit's /park case, and the park functions against the stub. */
+static void test_park(void) {
+	const char *name;
+	int timeout;
+	start("park", "/park");
+	CHECK(bubble_stub_serve() == 0);
+	CHECK(bubble_stub_parked(&name, &timeout) == 't' && timeout == 1);
+	CHECK(body_is("0;"));
+	CHECK(bubble_stub_resume("timeout", NULL, 0) == 0);
+	CHECK(bubble_stub_parked(NULL, NULL) == 't');
+	CHECK(bubble_stub_resume("timeout", NULL, 0) == 0);
+	CHECK(bubble_stub_parked(NULL, NULL) == 0);
+	CHECK(body_is("0;1:timeout:kit;2:timeout:kit;"));
+	CHECK(bubble_stub_header("X-Kit-Park", 0) && strcmp(bubble_stub_header("X-Kit-Park", 0), "1") == 0);
+
+	current = "park functions";
+	bubble_stub_reset();
+	char wake[16], buf[8];
+	CHECK(bubble_resumed(wake, sizeof wake) == 0 && wake[0] == 0);
+	CHECK(bubble_state(buf, sizeof buf) == BUBBLE_ERR_NOT_FOUND);
+	CHECK(bubble_wake_payload(buf, sizeof buf) == BUBBLE_ERR_NOT_FOUND);
+	CHECK(bubble_park_timeout(0) == BUBBLE_ERR_INVALID);
+	CHECK(bubble_park_timeout(-1) == BUBBLE_ERR_INVALID);
+	CHECK(bubble_park_signal("", 10) == BUBBLE_ERR_INVALID);
+	CHECK(bubble_park_message("sub", 3, 10) == 0);
+	CHECK(bubble_park_signal("room", 10) == BUBBLE_ERR_INVALID); /* one wait per run */
+	bubble_unpark();
+	CHECK(bubble_park_signal("room", 10) == 0);
+	char *big = calloc(BUBBLE_MAX_STATE + 1, 1);
+	CHECK(bubble_stash(big, BUBBLE_MAX_STATE + 1) == BUBBLE_ERR_TOO_LARGE);
+	CHECK(bubble_stash(big, BUBBLE_MAX_STATE) == 0);
+	free(big);
+	CHECK(bubble_stash("0123456789", 10) == 0);
+	CHECK(bubble_state(buf, sizeof buf) == 10); /* too small: size negotiation */
+	(void)bubble_stub_resume("signal", "pay", 3); /* the kit runs as /echo: no PATH_INFO */
+	CHECK(bubble_resumed(wake, sizeof wake) == 1 && strcmp(wake, "signal") == 0);
+	CHECK(bubble_wake_payload(buf, sizeof buf) == 3 && memcmp(buf, "pay", 3) == 0);
+}
+
 int main(void) {
 	test_env();
 	test_keys();
@@ -250,6 +289,7 @@ int main(void) {
 	test_fail_trap();
 	test_committed_invalid_flush();
 	test_sdk();
+	test_park();
 	bubble_stub_reset();
 	if (failures) {
 		fprintf(stderr, "FAIL: %d checks failed\n", failures);

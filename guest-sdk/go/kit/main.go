@@ -53,6 +53,8 @@ func serve(x *bubble.Exchange) error {
 		return invalid(x)
 	case "/flush":
 		return flush(x)
+	case "/park":
+		return park(x)
 	}
 	if err := x.SetStatus(404); err != nil {
 		return err
@@ -175,4 +177,33 @@ func flush(x *bubble.Exchange) error {
 func write(x *bubble.Exchange, s string) error {
 	_, err := io.WriteString(x, s)
 	return err
+}
+
+// park parks the exchange twice for 1 ms, keeping "kit" in the stash; each
+// resumed run reports its count, why it woke and the stash.
+func park(x *bubble.Exchange) error {
+	n, wake := bubble.Resumed()
+	if n == 0 {
+		if err := bubble.ParkTimeout(0); !errors.Is(err, bubble.ErrInvalid) {
+			return write(x, "bad")
+		}
+		if err := x.SetHeader("X-Kit-Park", "1"); err != nil {
+			return err
+		}
+		if err := bubble.Stash([]byte("kit")); err != nil {
+			return err
+		}
+		if err := write(x, "0;"); err != nil {
+			return err
+		}
+		return bubble.ParkTimeout(1)
+	}
+	state, _ := bubble.State()
+	if err := write(x, strconv.Itoa(n)+":"+string(wake)+":"+string(state)+";"); err != nil {
+		return err
+	}
+	if n < 2 {
+		return bubble.ParkTimeout(1)
+	}
+	return nil
 }
