@@ -37,6 +37,7 @@ fn kit(x: &mut Exchange) -> io::Result<()> {
         "/committed" => committed(x),
         "/invalid" => invalid(x),
         "/flush" => flush(x),
+        "/park" => park(x),
         _ => {
             x.set_status(404)?;
             write!(x, "kit: unknown case {path}")
@@ -125,6 +126,30 @@ fn flush(x: &mut Exchange) -> io::Result<()> {
     x.write_all(b"first")?;
     x.flush()?;
     copy_input(x)
+}
+
+/// park parks twice for 1 ms with "kit" in the stash; each resumed run
+/// reports its count, why it woke and the stash.
+fn park(x: &mut Exchange) -> io::Result<()> {
+    match bubble::resumed() {
+        None => {
+            if bubble::park_timeout(0) != Err(Error::Invalid) {
+                return x.write_all(b"bad");
+            }
+            x.set_header("X-Kit-Park", "1")?;
+            bubble::stash(b"kit")?;
+            x.write_all(b"0;")?;
+            Ok(bubble::park_timeout(1)?)
+        }
+        Some((n, wake)) => {
+            let state = bubble::state().unwrap_or_default();
+            write!(x, "{}:{}:{};", n, wake.as_str(), String::from_utf8_lossy(&state))?;
+            if n < 2 {
+                bubble::park_timeout(1)?;
+            }
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -224,6 +249,16 @@ mod tests {
         let r = serve(Some("/trap"), Request::new());
         assert_eq!(r.code, 1);
         assert!(r.panic.is_some());
+    }
+
+    #[test]
+    fn park() {
+        let r = serve(Some("/park"), Request::new());
+        assert_eq!((r.code, r.text()), (0, "0;".to_string()));
+        let r = r.resume("timeout", None, super::kit).resume("timeout", None, super::kit);
+        assert_eq!(r.parked, None);
+        assert_eq!(r.text(), "0;1:timeout:kit;2:timeout:kit;");
+        assert_eq!(r.header("X-Kit-Park"), Some("1"));
     }
 
     #[test]

@@ -368,6 +368,116 @@ pub fn log(level: Level, msg: &str) {
     sys::log(level.0, msg.as_bytes());
 }
 
+// ------------------------------------------------------------------- park
+
+/// The most [`stash`] keeps: 4096 bytes.
+pub const MAX_STATE: usize = 4096;
+
+/// Why a run resumes a parked exchange (the env key `bubble.wake`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Wake {
+    /// The subscription has a message (still queued: fetch it), or is gone.
+    Message,
+    /// A send on the signal; [`wake_payload`] returns its payload.
+    Signal,
+    /// The park's timeout passed.
+    Timeout,
+    /// The server is stopping: answer now.
+    Shutdown,
+    /// A value this SDK does not know.
+    Unknown,
+}
+
+impl Wake {
+    /// The env value, such as `"timeout"` (`"unknown"` for
+    /// [`Wake::Unknown`]).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Wake::Message => "message",
+            Wake::Signal => "signal",
+            Wake::Timeout => "timeout",
+            Wake::Shutdown => "shutdown",
+            Wake::Unknown => "unknown",
+        }
+    }
+}
+
+/// Parks the exchange (`bubblewasm_park_v1`, granted to every route) until
+/// subscription `id` has a message queued (or is gone) or `timeout_ms`
+/// pass: return `Ok` from the handler and the host frees the instance,
+/// keeps the exchange (connection, env, unread input, status, headers,
+/// output) and runs the handler again, on a new or pooled instance, when
+/// the wait ends. Statics do not survive: keep what the next run needs
+/// with [`stash`]; [`resumed`] says why it woke.
+///
+/// Fails with [`Error::Invalid`] (`timeout_ms` ≤ 0, a wait already
+/// registered in this run), [`Error::Denied`] (no pubsub grant),
+/// [`Error::NotFound`] (an unknown subscription), [`Error::Closed`] (the
+/// server is shutting down) or [`Error::Full`] (the route's `max_waiting`).
+pub fn park_message(id: &str, timeout_ms: i32) -> Result<()> {
+    check(sys::park_message(id.as_bytes(), timeout_ms))
+}
+
+/// Parks the exchange, as [`park_message`] does, until a send on the signal
+/// `name` or `timeout_ms` pass (a send from this call on is not missed).
+pub fn park_signal(name: &str, timeout_ms: i32) -> Result<()> {
+    check(sys::park_signal(name.as_bytes(), timeout_ms))
+}
+
+/// Parks the exchange, as [`park_message`] does, for `timeout_ms`.
+pub fn park_timeout(timeout_ms: i32) -> Result<()> {
+    check(sys::park_sleep(timeout_ms))
+}
+
+/// Drops the wait this run registered, if any.
+pub fn unpark() {
+    sys::park_cancel();
+}
+
+/// Keeps a copy of `state` for the exchange's later runs, replacing an
+/// earlier stash. Fails with [`Error::TooLarge`] over [`MAX_STATE`] bytes.
+pub fn stash(state: &[u8]) -> Result<()> {
+    if state.len() > MAX_STATE {
+        return Err(Error::TooLarge);
+    }
+    check(sys::park_stash(state))
+}
+
+/// What an earlier run of this exchange stashed; `None` when nothing was.
+pub fn state() -> Option<Vec<u8>> {
+    negotiate(sys::park_state).ok()
+}
+
+/// The payload of the signal that woke this run; `None` when no signal did.
+pub fn wake_payload() -> Option<Vec<u8>> {
+    negotiate(sys::park_payload).ok()
+}
+
+/// On a run that resumes a parked exchange: how many times it has been
+/// resumed (1 on the first resumed run) and why it woke. `None` on an
+/// exchange's first run.
+pub fn resumed() -> Option<(u32, Wake)> {
+    let mut buf = [0u8; 16];
+    let n = sys::env_get(b"bubble.wake", &mut buf);
+    if n < 0 || n as usize > buf.len() {
+        return None;
+    }
+    let wake = match &buf[..n as usize] {
+        b"message" => Wake::Message,
+        b"signal" => Wake::Signal,
+        b"timeout" => Wake::Timeout,
+        b"shutdown" => Wake::Shutdown,
+        _ => Wake::Unknown,
+    };
+    let n = sys::env_get(b"bubble.resume", &mut buf);
+    let digits = if n > 0 && n as usize <= buf.len() { &buf[..n as usize] } else { &[][..] };
+    let count = digits
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .fold(0u32, |n, &c| n.saturating_mul(10).saturating_add(u32::from(c - b'0')));
+    Some((count, wake))
+}
+
 // ----------------------------------------------------------- registration
 
 /// Runs a handler as the exported `bubble_handle` does: it lends `f` a new

@@ -90,4 +90,50 @@ mod wasm {
     pub fn log(level: i32, msg: &[u8]) {
         unsafe { raw_log(level, msg.as_ptr(), msg.len() as u32) }
     }
+
+    #[link(wasm_import_module = "bubblewasm_park_v1")]
+    extern "C" {
+        #[link_name = "message"]
+        fn raw_park_message(id: *const u8, id_len: u32, timeout_ms: i32) -> i32;
+        #[link_name = "signal"]
+        fn raw_park_signal(name: *const u8, name_len: u32, timeout_ms: i32) -> i32;
+        #[link_name = "sleep"]
+        fn raw_park_sleep(timeout_ms: i32) -> i32;
+        #[link_name = "cancel"]
+        fn raw_park_cancel() -> i32;
+        #[link_name = "stash"]
+        fn raw_park_stash(buf: *const u8, buf_len: u32) -> i32;
+        #[link_name = "state"]
+        fn raw_park_state(buf: *mut u8, buf_len: u32) -> i32;
+        #[link_name = "payload"]
+        fn raw_park_payload(buf: *mut u8, buf_len: u32) -> i32;
+    }
+
+    pub fn park_message(id: &[u8], timeout_ms: i32) -> i32 {
+        unsafe { raw_park_message(id.as_ptr(), id.len() as u32, timeout_ms) }
+    }
+
+    pub fn park_signal(name: &[u8], timeout_ms: i32) -> i32 {
+        unsafe { raw_park_signal(name.as_ptr(), name.len() as u32, timeout_ms) }
+    }
+
+    pub fn park_sleep(timeout_ms: i32) -> i32 {
+        unsafe { raw_park_sleep(timeout_ms) }
+    }
+
+    pub fn park_cancel() -> i32 {
+        unsafe { raw_park_cancel() }
+    }
+
+    pub fn park_stash(state: &[u8]) -> i32 {
+        unsafe { raw_park_stash(state.as_ptr(), state.len() as u32) }
+    }
+
+    pub fn park_state(buf: &mut [u8]) -> i32 {
+        unsafe { raw_park_state(buf.as_mut_ptr(), buf.len() as u32) }
+    }
+
+    pub fn park_payload(buf: &mut [u8]) -> i32 {
+        unsafe { raw_park_payload(buf.as_mut_ptr(), buf.len() as u32) }
+    }
 }

@@ -32,7 +32,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use crate::{Error, Exchange, Level};
 
-#[derive(Default)]
+#[derive(Default, Debug, Clone)]
 struct State {
     env: BTreeMap<Vec<u8>, Vec<u8>>, // BTreeMap: keys in ascending byte order
     input: Vec<u8>,
@@ -45,6 +45,24 @@ struct State {
     body: Vec<u8>,
     flushed_at: Option<usize>,
     logs: Vec<(Level, String)>,
+    // parking: the wait registered in this run, the stash, the waking
+    // signal's payload, the resume count
+    park: Option<Park>,
+    stash: Option<Vec<u8>>,
+    payload: Option<Vec<u8>>,
+    resumes: u32,
+}
+
+/// A wait a handler registered: `on` is `"message"`, `"signal"` or
+/// `"timeout"`, `name` the subscription id or the signal name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Park {
+    /// What the exchange waits for.
+    pub on: &'static str,
+    /// The subscription id or the signal name (empty for a timeout).
+    pub name: String,
+    /// The timeout in milliseconds.
+    pub timeout_ms: i32,
 }
 
 thread_local! {
@@ -80,8 +98,13 @@ pub struct Response {
     pub body: Vec<u8>,
     /// How many bytes of output were written before the first flush.
     pub flushed_at: Option<usize>,
-    /// The log records.
+    /// The log records (of every run, after [`Response::resume`]).
     pub logs: Vec<(Level, String)>,
+    /// The wait the handler registered when it returned `Ok`, or `None`
+    /// when the exchange ended. [`Response::resume`] runs the next run.
+    /// The fake host grants every wait.
+    pub parked: Option<Park>,
+    state: State,
 }
 
 impl Request {
@@ -138,10 +161,13 @@ impl Request {
     }
 
     fn run(mut self, entry: impl FnOnce() -> i32) -> Response {
-        self.state.status = 200;
+        if self.state.status == 0 {
+            self.state.status = 200;
+        }
+        self.state.park = None;
         STATE.with(|s| *s.borrow_mut() = Some(std::mem::take(&mut self.state)));
         let result = panic::catch_unwind(AssertUnwindSafe(entry));
-        let st = STATE.with(|s| s.borrow_mut().take()).unwrap_or_default();
+        let mut st = STATE.with(|s| s.borrow_mut().take()).unwrap_or_default();
         let (code, panic) = match result {
             Ok(code) => (code, None),
             Err(payload) => {
@@ -155,19 +181,43 @@ impl Request {
                 (1, Some(msg))
             }
         };
+        if code != 0 {
+            st.park = None; // a failed run's wait is dropped
+        }
         Response {
             code,
             panic,
             status: st.status,
-            headers: st.headers,
-            body: st.body,
+            headers: st.headers.clone(),
+            body: st.body.clone(),
             flushed_at: st.flushed_at,
-            logs: st.logs,
+            logs: st.logs.clone(),
+            parked: st.park.clone(),
+            state: st,
         }
     }
 }
 
 impl Response {
+    /// Runs `handler` again as the host would after the park the exchange
+    /// ended in: the same env plus `bubble.resume` and `bubble.wake`
+    /// (`wake`, such as `"timeout"`), the rest of the input, the output,
+    /// status and headers so far, the stash; `payload` is the waking
+    /// signal's. Panics when the exchange is not parked.
+    pub fn resume<F, E>(self, wake: &str, payload: Option<&[u8]>, handler: F) -> Response
+    where
+        F: FnOnce(&mut Exchange) -> std::result::Result<(), E>,
+        E: Display,
+    {
+        let mut st = self.state;
+        assert!(st.park.is_some(), "bubble: resume of an exchange that is not parked");
+        st.resumes += 1;
+        st.env.insert(b"bubble.resume".to_vec(), st.resumes.to_string().into_bytes());
+        st.env.insert(b"bubble.wake".to_vec(), wake.as_bytes().to_vec());
+        st.payload = payload.map(<[u8]>::to_vec);
+        Request { state: st }.serve(handler)
+    }
+
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.header_values(name).into_iter().next()
@@ -190,7 +240,7 @@ impl Response {
 
 /// The fake imports, with the signatures of `sys` on wasm32.
 pub(crate) mod host {
-    use super::{with, State};
+    use super::{with, Park, State};
     use crate::Error;
 
     /// The ABI's size negotiation: copy only when everything fits.
@@ -337,6 +387,64 @@ pub(crate) mod host {
                 crate::Level(level),
                 String::from_utf8_lossy(msg).into_owned(),
             ))
+        })
+    }
+
+    /// Registers a wait, its arguments checked as the host checks them;
+    /// the fake grants every wait.
+    fn park(on: &'static str, name: &[u8], timeout_ms: i32) -> i32 {
+        with(|st| {
+            if timeout_ms <= 0 || st.park.is_some() {
+                return Error::Invalid.code();
+            }
+            st.park = Some(Park {
+                on,
+                name: String::from_utf8_lossy(name).into_owned(),
+                timeout_ms,
+            });
+            0
+        })
+    }
+
+    pub fn park_message(id: &[u8], timeout_ms: i32) -> i32 {
+        park("message", id, timeout_ms)
+    }
+
+    pub fn park_signal(name: &[u8], timeout_ms: i32) -> i32 {
+        if name.is_empty() || name.len() > 256 {
+            return Error::Invalid.code();
+        }
+        park("signal", name, timeout_ms)
+    }
+
+    pub fn park_sleep(timeout_ms: i32) -> i32 {
+        park("timeout", b"", timeout_ms)
+    }
+
+    pub fn park_cancel() -> i32 {
+        with(|st| st.park = None);
+        0
+    }
+
+    pub fn park_stash(state: &[u8]) -> i32 {
+        if state.len() > crate::MAX_STATE {
+            return Error::TooLarge.code();
+        }
+        with(|st| st.stash = Some(state.to_vec()));
+        0
+    }
+
+    pub fn park_state(buf: &mut [u8]) -> i32 {
+        with(|st| match &st.stash {
+            Some(s) => fill(buf, s),
+            None => Error::NotFound.code(),
+        })
+    }
+
+    pub fn park_payload(buf: &mut [u8]) -> i32 {
+        with(|st| match &st.payload {
+            Some(p) => fill(buf, p),
+            None => Error::NotFound.code(),
         })
     }
 }

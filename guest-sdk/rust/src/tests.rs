@@ -221,3 +221,57 @@ fn handler_macro_export() {
     let resp = Request::new().call(bubble_handle);
     assert_eq!((resp.code, resp.text()), (0, "registered".to_string()));
 }
+
+#[test]
+fn park_and_resume() {
+    fn handler(x: &mut Exchange) -> crate::Result<()> {
+        match crate::resumed() {
+            None => {
+                assert_eq!(crate::state(), None);
+                assert_eq!(crate::wake_payload(), None);
+                assert_eq!(crate::park_timeout(0), Err(Error::Invalid));
+                assert_eq!(crate::stash(&[0; crate::MAX_STATE + 1]), Err(Error::TooLarge));
+                x.set_header("X-A", "1")?;
+                crate::stash(b"st")?;
+                x.write_all(b"0;")?;
+                crate::park_signal("room", 5000)?;
+                assert_eq!(crate::park_timeout(10), Err(Error::Invalid), "one wait per run");
+                Ok(())
+            }
+            Some((n, wake)) => {
+                let state = crate::state().unwrap_or_default();
+                let payload = crate::wake_payload().unwrap_or_default();
+                write!(x, "{}:{}:{}:{};", n, wake.as_str(), String::from_utf8_lossy(&state), String::from_utf8_lossy(&payload))?;
+                if n < 2 {
+                    crate::park_message("sub", 100)?;
+                }
+                Ok(())
+            }
+        }
+    }
+    let resp = Request::new().serve(handler);
+    assert_eq!(resp.code, 0, "{:?}", resp);
+    assert_eq!(resp.parked, Some(crate::testing::Park { on: "signal", name: "room".into(), timeout_ms: 5000 }));
+    let resp = resp.resume("signal", Some(b"pay"), handler);
+    assert_eq!(resp.parked.as_ref().map(|p| p.on), Some("message"));
+    let resp = resp.resume("timeout", None, handler);
+    assert_eq!(resp.parked, None);
+    assert_eq!(resp.text(), "0;1:signal:st:pay;2:timeout:st:;");
+    assert_eq!(resp.header("x-a"), Some("1"));
+}
+
+#[test]
+fn park_dropped_on_failure_and_unpark() {
+    let resp = Request::new().serve(|_x| {
+        crate::park_timeout(10)?;
+        Err::<(), Error>(Error::Io)
+    });
+    assert_ne!(resp.code, 0);
+    assert_eq!(resp.parked, None);
+    let resp = Request::new().serve(|_x| {
+        crate::park_timeout(10)?;
+        crate::unpark();
+        Ok::<(), Error>(())
+    });
+    assert_eq!(resp.parked, None);
+}
