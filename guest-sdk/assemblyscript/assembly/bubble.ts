@@ -396,6 +396,127 @@ export function log(level: i32, msg: string): void {
 }
 
 // ---------------------------------------------------------------------------
+// Parking (bubblewasm_park_v1, granted to every route; abi/ABI.md).
+//
+// Instead of waiting inside a host call, holding the instance, a handler
+// registers what it waits for and returns 0: the host frees the instance,
+// keeps the exchange (connection, env, unread input, status, headers,
+// output) and runs the handler again, on another instance, when the wait
+// ends. Globals do not survive: keep what the next run needs with stash.
+
+// @ts-ignore: decorator
+@external("bubblewasm_park_v1", "message")
+declare function host_park_message(idPtr: usize, idLen: usize, timeoutMs: i32): i32;
+// @ts-ignore: decorator
+@external("bubblewasm_park_v1", "signal")
+declare function host_park_signal(namePtr: usize, nameLen: usize, timeoutMs: i32): i32;
+// @ts-ignore: decorator
+@external("bubblewasm_park_v1", "sleep")
+declare function host_park_sleep(timeoutMs: i32): i32;
+// @ts-ignore: decorator
+@external("bubblewasm_park_v1", "cancel")
+declare function host_park_cancel(): i32;
+// @ts-ignore: decorator
+@external("bubblewasm_park_v1", "stash")
+declare function host_park_stash(bufPtr: usize, bufLen: usize): i32;
+// @ts-ignore: decorator
+@external("bubblewasm_park_v1", "state")
+declare function host_park_state(bufPtr: usize, bufLen: usize): i32;
+// @ts-ignore: decorator
+@external("bubblewasm_park_v1", "payload")
+declare function host_park_payload(bufPtr: usize, bufLen: usize): i32;
+
+/** The most stash keeps, in bytes. */
+export const MAX_STATE: i32 = 4096;
+
+function parkOn(message: bool, name: string, timeoutMs: i32): i32 {
+  let n = utf8Len(name);
+  let p = encode2(name, n, "", 0);
+  let r = message ? host_park_message(p, n, timeoutMs) : host_park_signal(p, n, timeoutMs);
+  keep = null;
+  return result(r);
+}
+
+/**
+ * Parks the exchange, once the handler returns 0, until subscription id has
+ * a message queued (or is gone) or timeoutMs pass. 0, Err.Invalid
+ * (timeoutMs <= 0, a wait already registered in this run), Err.Denied (no
+ * pubsub grant), Err.NotFound (an unknown subscription), Err.Closed (the
+ * server is shutting down) or Err.Full (the route's max_waiting).
+ */
+export function parkMessage(id: string, timeoutMs: i32): i32 {
+  return parkOn(true, id, timeoutMs);
+}
+
+/** Parks the exchange until a send on the signal name or timeoutMs pass; results as parkMessage. */
+export function parkSignal(name: string, timeoutMs: i32): i32 {
+  return parkOn(false, name, timeoutMs);
+}
+
+/** Parks the exchange for timeoutMs; results as parkMessage. */
+export function parkTimeout(timeoutMs: i32): i32 {
+  return result(host_park_sleep(timeoutMs));
+}
+
+/** Drops the wait this run registered, if any. */
+export function unpark(): void {
+  host_park_cancel();
+}
+
+/** Keeps a copy of state (at most MAX_STATE bytes) for the exchange's later runs. 0 or Err.TooLarge. */
+export function stash(state: Uint8Array): i32 {
+  if (state.length > MAX_STATE) return Err.TooLarge;
+  return result(host_park_stash(state.dataStart, <usize>state.length));
+}
+
+// negotiate calls fn with the value scratch, then with a buffer of the
+// size it asks for; the bytes, or null for a negative result.
+function negotiate(fn: (ptr: usize, len: usize) => i32): Uint8Array | null {
+  let ptr = valueScratch;
+  let cap = <i32>SCRATCH;
+  let n = fn(ptr, cap);
+  while (n > cap) {
+    cap = n;
+    let buf = new ArrayBuffer(cap);
+    keep = buf;
+    ptr = changetype<usize>(buf);
+    n = fn(ptr, cap);
+  }
+  if (n < 0) {
+    keep = null;
+    return null;
+  }
+  let out = new Uint8Array(n);
+  memory.copy(out.dataStart, ptr, <usize>n);
+  keep = null;
+  return out;
+}
+
+/** What an earlier run of this exchange stashed, or null when nothing was. */
+export function state(): Uint8Array | null {
+  return negotiate((p: usize, l: usize): i32 => host_park_state(p, l));
+}
+
+/** The payload of the signal that woke this run, or null when no signal did. */
+export function wakePayload(): Uint8Array | null {
+  return negotiate((p: usize, l: usize): i32 => host_park_payload(p, l));
+}
+
+/**
+ * How many times this exchange has been resumed: 0 on its first run, 1 on
+ * the first resumed run, ...
+ */
+export function resumed(): i32 {
+  let v = envGet("bubble.resume");
+  return v === null ? 0 : I32.parseInt(v);
+}
+
+/** Why this run resumes a parked exchange: "message", "signal", "timeout", "shutdown"; null on a first run. */
+export function wake(): string | null {
+  return envGet("bubble.wake");
+}
+
+// ---------------------------------------------------------------------------
 // Replacements for AssemblyScript's `env` imports, which bubblewasm does not
 // provide. asbuild.sh aliases them with
 //   --use abort=bubble_abort --use trace=bubble_trace --use seed=bubble_seed

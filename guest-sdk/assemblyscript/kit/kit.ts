@@ -16,6 +16,7 @@ function kit(): i32 {
   if (path == "/committed") return committed();
   if (path == "/invalid") return invalid();
   if (path == "/flush") return flushed();
+  if (path == "/park") return park();
   bubble.setStatus(404);
   return put("unknown case " + path);
 }
@@ -98,6 +99,25 @@ function flushed(): i32 {
   if (put("first") != 0) return 1;
   if (bubble.flush() < 0) return 1;
   return copyBody();
+}
+
+// park parks twice for 1 ms with "kit" in the stash; each resumed run
+// reports its count, why it woke and the stash.
+function park(): i32 {
+  let n = bubble.resumed();
+  if (n == 0) {
+    if (bubble.parkTimeout(0) != bubble.Err.Invalid) return put("bad");
+    if (bubble.setHeader("X-Kit-Park", "1") < 0) return 1;
+    if (bubble.stash(Uint8Array.wrap(String.UTF8.encode("kit"))) < 0) return 1;
+    if (put("0;") != 0) return 1;
+    return bubble.parkTimeout(1) < 0 ? 1 : 0;
+  }
+  let st = bubble.state();
+  let w = bubble.wake();
+  let line = n.toString() + ":" + (w !== null ? w : "") + ":" + (st !== null ? String.UTF8.decode(st.buffer) : "") + ";";
+  if (put(line) != 0) return 1;
+  if (n < 2) return bubble.parkTimeout(1) < 0 ? 1 : 0;
+  return 0;
 }
 
 // Registered last: top-level code runs in order, so the globals above are

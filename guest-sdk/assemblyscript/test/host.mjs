@@ -10,7 +10,14 @@
 //   import { load } from "./host.mjs";
 //   const guest = await load("hello.wasm");
 //   const res = guest.serve({ env: { PATH_INFO: "/" }, body: "hi" });
-//   // res: { code, trap, status, headers, body, logs, flushes }
+//   // res: { code, trap, status, headers, body, logs, flushes, parked }
+//
+// A handler that parks (bubblewasm_park_v1) leaves its wait in res.parked
+// ({ on: "message" | "signal" | "timeout", name, timeoutMs }); the host
+// grants every wait. guest.resume(res, { wake, payload }) runs the next run
+// as the server does: the same exchange (env plus bubble.resume and
+// bubble.wake, the rest of the input, the output, status and headers so
+// far, the stash) on a new instance (or the pooled one, with pool: true).
 //
 // serve() uses a fresh instance by default; { pool: true } reuses one
 // instance across calls (discarded after a trap or a non-zero result), as
@@ -60,6 +67,10 @@ class Exchange {
     this.flushes = [];
     this.logs = [];
     this.written = 0;
+    this.park = null; // the wait this run registered
+    this.stash = null;
+    this.payload = null; // the waking signal's
+    this.resumes = 0;
   }
 
   result() {
@@ -162,6 +173,47 @@ export class Guest {
         g.x.logs.push({ level, msg: g.str("log", mp, ml) });
       },
     };
+    const park = (on, name, timeoutMs) => {
+      const x = g.x;
+      if (timeoutMs <= 0 || x.park !== null) return Err.Invalid;
+      if (x.init) return Err.Closed;
+      x.park = { on, name, timeoutMs };
+      return 0;
+    };
+    const parkImports = {
+      message(ip, il, t) {
+        return park("message", g.str("message", ip, il), t);
+      },
+      signal(np, nl, t) {
+        const name = g.str("signal", np, nl);
+        if (nl === 0 || nl > 256) return Err.Invalid;
+        return park("signal", name, t);
+      },
+      sleep(t) {
+        return park("timeout", "", t);
+      },
+      cancel() {
+        g.x.park = null;
+        return 0;
+      },
+      stash(bp, bl) {
+        const buf = g.mem("stash", bp, bl);
+        if (bl > 4096) return Err.TooLarge;
+        if (g.x.init) return Err.Closed;
+        g.x.stash = buf.slice();
+        return 0;
+      },
+      state(bp, bl) {
+        g.mem("state", bp, bl);
+        if (g.x.stash === null) return Err.NotFound;
+        return g.fill("state", g.x.stash, bp, bl);
+      },
+      payload(bp, bl) {
+        g.mem("payload", bp, bl);
+        if (g.x.payload === null) return Err.NotFound;
+        return g.fill("payload", g.x.payload, bp, bl);
+      },
+    };
     const wasi = {
       random_get(bp, bl) {
         randomFillSync(g.mem("random_get", bp, bl));
@@ -189,6 +241,7 @@ export class Guest {
       if (imp.kind !== "function") throw new Error(`unsupported import ${imp.module}.${imp.name} (${imp.kind})`);
       let fn;
       if (imp.module === "bubblewasm_v1") fn = bubble[imp.name];
+      else if (imp.module === "bubblewasm_park_v1") fn = parkImports[imp.name];
       else if (imp.module === "wasi_snapshot_preview1") fn = wasi[imp.name] ?? (() => 52 /* ENOSYS */);
       if (!fn) throw new Error(`the module imports ${imp.module}.${imp.name}, which bubblewasm does not provide`);
       (obj[imp.module] ??= {})[imp.name] = fn;
@@ -236,10 +289,27 @@ export class Guest {
   // serve runs one exchange. req: { env, body (string or bytes), chunk (max
   // bytes per read), closed (writes fail with ERR_CLOSED), pool }.
   serve(req = {}) {
-    let inst = req.pool ? this.pooled : null;
+    return this.run(new Exchange(req), req.pool);
+  }
+
+  // resume runs the handler again after the park res ended in, on the same
+  // exchange: { wake: "message" | "signal" | "timeout" | "shutdown",
+  // payload (the signal's), pool }.
+  resume(res, { wake = "timeout", payload = null, pool = false } = {}) {
+    const x = res.exchange;
+    if (!x || x.park === null) throw new Error("resume of an exchange that is not parked");
+    x.resumes++;
+    x.env = { ...x.env, "bubble.resume": String(x.resumes), "bubble.wake": wake };
+    x.payload = payload === null ? null : toBytes(payload);
+    return this.run(x, pool);
+  }
+
+  run(x, pool) {
+    let inst = pool ? this.pooled : null;
     if (!inst) inst = this.instantiate();
     this.memory = inst.exports.memory;
-    const x = (this.x = new Exchange(req));
+    this.x = x;
+    x.park = null;
     let code = 0;
     let trap = null;
     try {
@@ -249,8 +319,10 @@ export class Guest {
     } finally {
       this.x = null;
     }
-    this.pooled = req.pool && trap === null && code === 0 ? inst : null;
-    return { code, trap, ...x.result(), header: (n) => x.header(n), memoryBytes: inst.exports.memory.buffer.byteLength };
+    this.pooled = pool && trap === null && code === 0 ? inst : null;
+    if (trap !== null || code !== 0) x.park = null; // a failed run's wait is dropped
+    return { code, trap, ...x.result(), header: (n) => x.header(n), memoryBytes: inst.exports.memory.buffer.byteLength,
+      parked: x.park, exchange: x };
   }
 }
 

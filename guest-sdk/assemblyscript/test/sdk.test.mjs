@@ -193,11 +193,12 @@ test("registration mistakes are reported at instantiation", () => {
   assert.match(guests.twice.initLogs[0].msg, /^abort: bubble: a handler is registered already$/);
 });
 
-test("every module imports only bubblewasm_v1 (and WASI when Math.random is used)", () => {
+test("every module imports only bubblewasm_v1 (and WASI when Math.random is used, the park module when it parks)", () => {
   for (const [name, g] of Object.entries(guests)) {
     const mods = new Set(WebAssembly.Module.imports(g.module).map((i) => i.module));
     mods.delete("bubblewasm_v1");
     if (name === "sdk") mods.delete("wasi_snapshot_preview1");
+    if (name === "sdk" || name === "kit") mods.delete("bubblewasm_park_v1");
     assert.deepEqual([...mods], [], name);
     const exports = WebAssembly.Module.exports(g.module).map((e) => e.name).sort();
     assert.deepEqual(exports, ["_initialize", "bubble_handle", "bubble_init", "memory"], name);
@@ -211,4 +212,35 @@ test("the host stub itself: a bad pointer traps", () => {
   assert.throws(() => g.imports().bubblewasm_v1.env_get(0, 10, 1 << 30, 4), /outside memory/);
   g.x = null;
   assert.equal(Err.Committed, -3);
+});
+
+test("kit: /park parks twice and keeps output, header and stash", () => {
+  const g = guests.kit;
+  for (const pool of [false, true]) {
+    let r = ok(g.serve({ pool, env: { PATH_INFO: "/park" } }));
+    assert.deepEqual(r.parked, { on: "timeout", name: "", timeoutMs: 1 });
+    r = ok(g.resume(r, { pool }));
+    assert.notEqual(r.parked, null);
+    r = ok(g.resume(r, { pool }));
+    assert.equal(r.parked, null);
+    assert.equal(text(r), "0;1:timeout:kit;2:timeout:kit;");
+    assert.deepEqual(r.header("X-Kit-Park"), ["1"]);
+  }
+});
+
+test("park functions: refusals, a signal's payload, a long stash, names at the limit", () => {
+  const g = guests.sdk;
+  const name = "sig." + "n".repeat(252); // 256 bytes: the longest name
+  const tooLong = ok(g.serve({ env: { PATH_INFO: "/park", QUERY_STRING: name + "n" } }));
+  assert.match(text(tooLong), new RegExp(`,${Err.Invalid};$`));
+  assert.equal(tooLong.parked, null);
+  let r = ok(g.serve({ env: { PATH_INFO: "/park", QUERY_STRING: name } }));
+  assert.equal(text(r), `${Err.Invalid},${Err.Invalid},${Err.TooLarge},true,true,${Err.Invalid},0;`);
+  assert.deepEqual(r.parked, { on: "signal", name, timeoutMs: 100 });
+  r = ok(g.resume(r, { wake: "signal", payload: "the payload" }));
+  assert.equal(r.parked, null);
+  assert.match(text(r), /;signal:the payload:3000$/);
+  r = ok(g.serve({ env: { PATH_INFO: "/park", QUERY_STRING: "sub-1" } }));
+  assert.deepEqual(r.parked, { on: "message", name: "sub-1", timeoutMs: 100 });
+  assert.match(text(ok(g.resume(r, { wake: "message" }))), /;message:null:3000$/);
 });
