@@ -19,6 +19,15 @@
 // designed around: every participant has a queue of 10 messages and is
 // dropped when it overflows or stops pulling.
 //
+// # Waiting without a goroutine
+//
+// Broker.Watch and Signals.Watch register a waiter and return at once: the
+// caller selects on the Watch's Ready channel with its own timer and
+// context, then Stop says what happened. A parked exchange (the host's
+// bubblewasm_park_v1) waits this way, on the goroutine that already serves
+// its connection; a watch takes no message and keeps a subscription from
+// idling out.
+//
 // # Names
 //
 // Channel names, signal names and KV namespaces follow one rule (CheckName):

@@ -4,6 +4,8 @@
 // (timeout, memory, concurrency), the process-wide bounds routes share (a
 // gate on guest runs, a memory budget; resources.go), and the engine
 // interface that each wasm
-// runtime adapts to. The host functions themselves live in package abi and
+// runtime adapts to, and parking (park.go): an exchange whose run hands its
+// wait to the host is held without an instance and run again when the
+// wait ends. The host functions themselves live in package abi and
 // are shared by every engine.
 package wasm
