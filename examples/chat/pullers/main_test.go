@@ -27,7 +27,7 @@ func TestPullers(t *testing.T) {
 	cfg.Listeners[0].Address = "tcp://127.0.0.1:0"
 	addrs := testapp.Start(t, cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
 	var out bytes.Buffer
-	if err := run([]string{"-url", "http://"+strings.TrimPrefix(addrs[0].String(), "tcp://"), "-n", "50", "-rounds", "2", "-settle", "10ms"}, &out); err != nil {
+	if err := run([]string{"-url", "http://" + strings.TrimPrefix(addrs[0].String(), "tcp://"), "-n", "50", "-rounds", "2", "-settle", "10ms"}, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	for _, round := range []string{"round 1:", "round 2:"} {
