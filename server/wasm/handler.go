@@ -398,7 +398,8 @@ type hostExchange struct {
 	rd       server.ReadDeadliner
 	wd       server.WriteDeadliner
 	deadline time.Time
-	park     parkState // a wait the guest registers, and what it resumes with
+	lot      *lot       // the route's parked exchanges; nil while an instance initializes
+	park     *parkState // a wait the guest registered, and what it resumes with (park.go)
 }
 
 func (e *hostExchange) Env(key string) (string, bool) { v, ok := e.x.Env[key]; return v, ok }

@@ -79,9 +79,9 @@ func (l *lot) draining() bool {
 	}
 }
 
-// parkState is an exchange's side of parking, kept across its runs.
+// parkState is an exchange's side of parking, kept across its runs; it is
+// made when the guest first parks or stashes.
 type parkState struct {
-	lot     *lot     // nil while an instance initializes: nothing to park
 	pending *pending // the wait registered in this run
 	state   []byte   // the last stash
 	stashed bool
@@ -104,13 +104,21 @@ func (p *pending) drop(l *lot) {
 	l.release()
 }
 
+// state returns the exchange's parking state, making it on first use.
+func (e *hostExchange) state() *parkState {
+	if e.park == nil {
+		e.park = &parkState{}
+	}
+	return e.park
+}
+
 // Park implements abi.Parker.
 func (e *hostExchange) Park(p abi.Park) error {
-	l := e.park.lot
+	l := e.lot
 	switch {
 	case l == nil || e.ctx == nil:
 		return abi.ErrNoPark
-	case e.park.pending != nil:
+	case e.park != nil && e.park.pending != nil:
 		return abi.ErrParked
 	}
 	var w Watch
@@ -144,45 +152,56 @@ func (e *hostExchange) Park(p abi.Park) error {
 		}
 		return err
 	}
-	pd := &pending{park: p, watch: w}
-	e.park.pending = pd
+	e.state().pending = &pending{park: p, watch: w}
 	return nil
 }
 
 // Unpark implements abi.Parker.
 func (e *hostExchange) Unpark() {
-	if pd := e.park.pending; pd != nil {
+	if e.park != nil && e.park.pending != nil {
+		pd := e.park.pending
 		e.park.pending = nil
-		pd.drop(e.park.lot)
+		pd.drop(e.lot)
 	}
 }
 
 // Stash implements abi.Parker.
 func (e *hostExchange) Stash(state []byte) error {
-	if e.park.lot == nil || e.ctx == nil {
+	if e.lot == nil || e.ctx == nil {
 		return abi.ErrNoPark
 	}
-	e.park.state = append(e.park.state[:0], state...)
-	e.park.stashed = true
+	ps := e.state()
+	ps.state = append(ps.state[:0], state...)
+	ps.stashed = true
 	return nil
 }
 
 // State implements abi.Parker.
-func (e *hostExchange) State() ([]byte, bool) { return e.park.state, e.park.stashed }
+func (e *hostExchange) State() ([]byte, bool) {
+	if e.park == nil {
+		return nil, false
+	}
+	return e.park.state, e.park.stashed
+}
 
 // WakePayload implements abi.Parker.
-func (e *hostExchange) WakePayload() ([]byte, bool) { return e.park.payload, e.park.woken }
+func (e *hostExchange) WakePayload() ([]byte, bool) {
+	if e.park == nil {
+		return nil, false
+	}
+	return e.park.payload, e.park.woken
+}
 
 // serveRuns runs the exchange (run) and, as long as a run parks it, waits
 // and runs it again.
 func (h *Handler) serveRuns(ctx context.Context, x *server.Exchange, hx *hostExchange) error {
-	hx.park.lot = &h.lot
+	hx.lot = &h.lot
 	for {
 		err := h.run(ctx, x, hx)
-		pd := hx.park.pending
-		if pd == nil {
+		if hx.park == nil || hx.park.pending == nil {
 			return err
 		}
+		pd := hx.park.pending
 		hx.park.pending = nil
 		if err != nil {
 			pd.drop(&h.lot) // a failed run's wait is dropped
