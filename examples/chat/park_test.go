@@ -50,7 +50,7 @@ func TestChatParkedPullers(t *testing.T) {
 			})
 			publisher := newParticipant(t, base, tr)
 
-			heap0, rss0, threads0 := memory(t)
+			heap0, rss0, threads0, stack0 := memory(t)
 			for round := 1; round <= 2; round++ {
 				got := make([][]string, pullers)
 				var pulling sync.WaitGroup
@@ -70,10 +70,10 @@ func TestChatParkedPullers(t *testing.T) {
 				}
 				waitParked(t, ctx, pullers)
 				if round == 1 {
-					heap1, rss1, threads1 := memory(t)
+					heap1, rss1, threads1, stack1 := memory(t)
 					perHeap, perRSS := (heap1-heap0)/int64(pullers), (rss1-rss0)/int64(pullers)
-					t.Logf("%d pulls parked: Go heap and stacks %d -> %d MiB (%d KiB per parked pull), RSS %d -> %d MiB (%d KiB per parked pull), threads %d -> %d",
-						pullers, heap0>>20, heap1>>20, perHeap>>10, rss0>>20, rss1>>20, perRSS>>10, threads0, threads1)
+					t.Logf("%d pulls parked: Go heap and stacks %d -> %d MiB (%d KiB per parked pull, %d KiB of it goroutine stacks, the client's included), RSS %d -> %d MiB (%d KiB per parked pull), threads %d -> %d",
+						pullers, heap0>>20, heap1>>20, perHeap>>10, (stack1-stack0)/int64(pullers)>>10, rss0>>20, rss1>>20, perRSS>>10, threads0, threads1)
 					if perHeap > maxParkedBytes || perRSS > maxParkedBytes {
 						t.Errorf("a parked pull costs %d KiB of Go heap and %d KiB of RSS, over %d KiB", perHeap>>10, perRSS>>10, maxParkedBytes>>10)
 					}
@@ -143,10 +143,10 @@ func waitParked(t *testing.T, ctx context.Context, n int) {
 }
 
 // memory returns the Go heap and stacks in use after a GC, the process's
-// resident set and its thread count.
-func memory(t *testing.T) (heap, rss, threads int64) {
+// resident set, its thread count, and the stacks alone.
+func memory(t *testing.T) (heap, rss, threads, stacks int64) {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return int64(m.HeapInuse + m.StackInuse), procStatus(t, "VmRSS") << 10, procStatus(t, "Threads")
+	return int64(m.HeapInuse + m.StackInuse), procStatus(t, "VmRSS") << 10, procStatus(t, "Threads"), int64(m.StackInuse)
 }
