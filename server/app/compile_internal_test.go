@@ -23,7 +23,7 @@ import (
 // closes, and how many compilations run at once.
 type countingEngine struct {
 	wasm.Engine
-	compiles, closes atomic.Int32
+	compiles, closes  atomic.Int32
 	inside, maxInside atomic.Int32
 	// barrier, when set, holds the compilations until that many run at
 	// once (or 20 s pass: then the test fails on maxInside).
