@@ -43,8 +43,14 @@ var layers = []layer{
 	{name: "HTTP transport (bubblewasm)", prefixes: []string{bubble + "server/transport."}},
 	{name: "server: accept, per-connection", prefixes: []string{bubble + "server.", bubble + "server/app."}},
 	{name: "logging", prefixes: []string{"log/slog.", "log."}},
-	{name: "contexts and timers", prefixes: []string{
-		"context.", "time.", "runtime.(*timer)", "runtime.(*timers)", "runtime.addtimer", "runtime.modtimer", "runtime.deltimer", "runtime.resettimer"}},
+	// Clock reads and timers wherever they are (formatting a time counts
+	// for its caller: net/http's Date header).
+	{name: "contexts, timers, clock reads", prefixes: []string{
+		"context.", "time.Now", "time.runtimeNow", "time.Since", "time.Until", "time.AfterFunc", "time.NewTimer", "time.(*Timer)",
+		"time.newTimer", "time.stopTimer", "time.resetTimer", "time.Sleep",
+		"runtime.(*timer)", "runtime.(*timers)", "runtime.addtimer", "runtime.modtimer", "runtime.deltimer", "runtime.resettimer",
+		"internal/poll.(*FD).SetDeadline", "internal/poll.(*FD).SetReadDeadline", "internal/poll.(*FD).SetWriteDeadline", "internal/poll.setDeadlineImpl",
+		"internal/poll.runtime_pollSetDeadline", "runtime.poll_runtime_pollSetDeadline"}},
 	{name: "net/http", prefixes: []string{"net/http.", "net/textproto.", "net/url.", "bufio.", "mime."}},
 	{name: "net, poller", prefixes: []string{"net.", "internal/poll."}},
 }

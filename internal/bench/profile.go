@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -15,6 +16,8 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,8 +47,12 @@ func runProfile(ctx context.Context, args []string) error {
 	conns := fs.Int("c", 32, "wrk connections")
 	think := fs.Int("think", 3, "ms each connection waits before each request")
 	out := fs.String("o", "bin/profile.pb.gz", "write the CPU profile here (go tool pprof reads it)")
+	from := fs.String("from", "", "summarize this profile (written by an earlier bench profile) instead of running one")
 	top := fs.Int("top", 25, "also list the top N functions by own CPU")
 	fs.Parse(args)
+	if *from != "" {
+		return summarizeProfile(*from, *top)
+	}
 	if err := need("wrk", "the load generator: apt-get install wrk (make deps does)"); err != nil {
 		return err
 	}
@@ -96,23 +103,59 @@ func runProfile(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
-		return err
-	}
 	p, err := profile.Parse(&buf)
 	if err != nil {
 		return err
 	}
+	// What the summary needs beyond the samples goes into the profile's
+	// comments, so that -from can summarize it again.
+	p.Comments = append(p.Comments,
+		"bench-what: "+what,
+		fmt.Sprintf("bench-load: %d requests at %.0f req/s (wrk -c%d, %d ms think time, %s)", w.requests, w.rps, *conns, *think, *dur),
+		fmt.Sprintf("bench-requests: %d", w.requests),
+		fmt.Sprintf("bench-process-cpu-ns: %d", cpu.Nanoseconds()))
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	if err := errors.Join(p.Write(f), f.Close()); err != nil {
+		return err
+	}
+	return summarizeProfile(*out, *top)
+}
+
+// summarizeProfile prints the layer table of a profile that bench profile
+// wrote.
+func summarizeProfile(path string, top int) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	p, err := profile.Parse(f)
+	if err != nil {
+		return err
+	}
+	facts := map[string]string{}
+	for _, c := range p.Comments {
+		if k, v, ok := strings.Cut(c, ": "); ok && strings.HasPrefix(k, "bench-") {
+			facts[k] = v
+		}
+	}
+	requests, _ := strconv.ParseInt(facts["bench-requests"], 10, 64)
+	cpuNs, _ := strconv.ParseInt(facts["bench-process-cpu-ns"], 10, 64)
+	if requests <= 0 {
+		return fmt.Errorf("%s: not written by bench profile (no request count in its comments)", path)
+	}
 	b := breakdown(p)
-	fmt.Printf("### Where the time goes: %s\n\n", what)
-	fmt.Printf("`bench profile`: %d requests at %.0f req/s (wrk -c%d, %d ms think time, %s), server pinned to one CPU with GOMAXPROCS=1. "+
+	fmt.Printf("#### Where the time goes: %s\n\n", facts["bench-what"])
+	fmt.Printf("`bench profile`: %s, server pinned to one CPU with GOMAXPROCS=1. "+
 		"Process CPU %s µs/req (getrusage); the profile saw %s µs/req. Each sample goes to the innermost frame of a layer "+
 		"(runtime frames such as malloc count for their caller; see internal/bench/layers.go). Profile: %s.\n\n",
-		w.requests, w.rps, *conns, *think, *dur, micros(cpu/time.Duration(max(w.requests, 1))),
-		micros(b.total/time.Duration(max(w.requests, 1))), *out)
-	b.writeTable(os.Stdout, w.requests)
-	if *top > 0 {
-		b.writeTop(os.Stdout, w.requests, *top)
+		facts["bench-load"], micros(time.Duration(cpuNs/requests)), micros(b.total/time.Duration(requests)), path)
+	b.writeTable(os.Stdout, requests)
+	if top > 0 {
+		b.writeTop(os.Stdout, requests, top)
 	}
 	return nil
 }
@@ -184,13 +227,14 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// layerCPU is a profile's CPU time by layer and by function.
+// layerCPU is a profile's CPU time by layer and by leaf function.
 type layerCPU struct {
-	total   time.Duration
-	layers  map[string]time.Duration
-	funcs   map[string]time.Duration // own CPU of each leaf function
-	funcLay map[string]string        // the layer each leaf function's samples went to (the last seen)
+	total  time.Duration
+	layers map[string]time.Duration
+	funcs  map[leafKey]time.Duration // own CPU of each leaf function, by the layer it was charged to
 }
+
+type leafKey struct{ fn, layer string }
 
 // breakdown sums a CPU profile's samples by layer.
 func breakdown(p *profile.Profile) layerCPU {
@@ -200,7 +244,7 @@ func breakdown(p *profile.Profile) layerCPU {
 			vi = i
 		}
 	}
-	b := layerCPU{layers: map[string]time.Duration{}, funcs: map[string]time.Duration{}, funcLay: map[string]string{}}
+	b := layerCPU{layers: map[string]time.Duration{}, funcs: map[leafKey]time.Duration{}}
 	for _, s := range p.Sample {
 		v := time.Duration(s.Value[vi])
 		var stack []string // leaf first, inlined frames included
@@ -218,8 +262,7 @@ func breakdown(p *profile.Profile) layerCPU {
 		if len(stack) > 0 {
 			leaf = stack[0]
 		}
-		b.funcs[leaf] += v
-		b.funcLay[leaf] = layer
+		b.funcs[leafKey{leaf, layer}] += v
 	}
 	return b
 }
@@ -239,17 +282,23 @@ func (b layerCPU) writeTable(w io.Writer, requests int64) {
 	fmt.Fprintf(w, "| **total** | **%s** | 100%% |\n\n", micros(b.total/time.Duration(max(requests, 1))))
 }
 
-// writeTop lists the n functions with the most own CPU.
+// writeTop lists the n leaf functions (by layer) with the most own CPU.
 func (b layerCPU) writeTop(w io.Writer, requests int64, n int) {
-	names := make([]string, 0, len(b.funcs))
-	for f := range b.funcs {
-		names = append(names, f)
+	keys := make([]leafKey, 0, len(b.funcs))
+	for k := range b.funcs {
+		keys = append(keys, k)
 	}
-	slices.SortFunc(names, func(x, y string) int { return int(b.funcs[y] - b.funcs[x]) })
-	fmt.Fprintf(w, "Top %d functions by own CPU:\n\n| function | layer | µs/req | share |\n|---|---|---:|---:|\n", min(n, len(names)))
-	for _, f := range names[:min(n, len(names))] {
-		fmt.Fprintf(w, "| `%s` | %s | %s | %.1f%% |\n", f, b.funcLay[f], micros(b.funcs[f]/time.Duration(max(requests, 1))),
-			100*float64(b.funcs[f])/float64(max(b.total, 1)))
+	slices.SortFunc(keys, func(x, y leafKey) int {
+		if c := cmp.Compare(b.funcs[y], b.funcs[x]); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.fn+x.layer, y.fn+y.layer)
+	})
+	keys = keys[:min(n, len(keys))]
+	fmt.Fprintf(w, "Top %d functions by own CPU:\n\n| function | layer | µs/req | share |\n|---|---|---:|---:|\n", len(keys))
+	for _, k := range keys {
+		fmt.Fprintf(w, "| `%s` | %s | %s | %.1f%% |\n", k.fn, k.layer, micros(b.funcs[k]/time.Duration(max(requests, 1))),
+			100*float64(b.funcs[k])/float64(max(b.total, 1)))
 	}
 	fmt.Fprintln(w)
 }
