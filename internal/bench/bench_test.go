@@ -120,9 +120,14 @@ func TestClassify(t *testing.T) {
 		{nil, otherLayer},
 	}
 	for _, tt := range tests {
-		if got := classify(tt.stack); got != tt.want {
+		if got, _ := classify(tt.stack); got != tt.want {
 			t.Errorf("classify(%q) = %q, want %q", tt.stack, got, tt.want)
 		}
+	}
+	// A timer is charged to its layer and to the layer that asked for it.
+	layer, caller := classify([]string{"runtime.(*timer).modify", "time.AfterFunc", "context.WithDeadlineCause", bubble + "server/wasm.(*Handler).Serve", "net/http.serverHandler.ServeHTTP"})
+	if layer != "contexts, timers, clock reads" || caller != "wasm handler (slots, instances, host exchange)" {
+		t.Errorf("a route's timeout: %q called from %q", layer, caller)
 	}
 }
 

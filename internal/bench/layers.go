@@ -16,6 +16,11 @@ type layer struct {
 	// whole: the layer claims the sample when any frame matches, before the
 	// leaf-first walk.
 	whole bool
+	// byCaller: the table splits the layer by the layer of the nearest
+	// caller outside it (who asked for the timer, say).
+	byCaller bool
+	// passThrough: never named as a caller (it only passes calls on).
+	passThrough bool
 }
 
 const bubble = "github.com/bubblewasm/bubblewasm/"
@@ -45,34 +50,53 @@ var layers = []layer{
 	{name: "logging", prefixes: []string{"log/slog.", "log."}},
 	// Clock reads and timers wherever they are (formatting a time counts
 	// for its caller: net/http's Date header).
-	{name: "contexts, timers, clock reads", prefixes: []string{
+	{name: "contexts, timers, clock reads", byCaller: true, prefixes: []string{
 		"context.", "time.Now", "time.runtimeNow", "time.Since", "time.Until", "time.AfterFunc", "time.NewTimer", "time.(*Timer)",
 		"time.newTimer", "time.stopTimer", "time.resetTimer", "time.Sleep",
 		"runtime.(*timer)", "runtime.(*timers)", "runtime.addtimer", "runtime.modtimer", "runtime.deltimer", "runtime.resettimer",
 		"internal/poll.(*FD).SetDeadline", "internal/poll.(*FD).SetReadDeadline", "internal/poll.(*FD).SetWriteDeadline", "internal/poll.setDeadlineImpl",
 		"internal/poll.runtime_pollSetDeadline", "runtime.poll_runtime_pollSetDeadline"}},
 	{name: "net/http", prefixes: []string{"net/http.", "net/textproto.", "net/url.", "bufio.", "mime."}},
-	{name: "net, poller", prefixes: []string{"net.", "internal/poll."}},
+	{name: "net, poller", passThrough: true, prefixes: []string{"net.", "internal/poll."}},
 }
 
 // otherLayer takes what no layer claims: stacks of runtime frames only.
 const otherLayer = "runtime, other"
 
-// classify returns the layer of a sample whose stack is given leaf first.
-func classify(stack []string) string {
+// classify returns the layer of a sample whose stack is given leaf first,
+// and for a byCaller layer the layer of the nearest frame further out that
+// another leaf-first layer claims ("" when none does).
+func classify(stack []string) (layer, caller string) {
 	for _, l := range layers {
 		if l.whole && l.claimsAny(stack) {
-			return l.name
+			return l.name, ""
 		}
 	}
-	for _, f := range stack {
-		for _, l := range layers {
-			if !l.whole && l.claims(f) {
-				return l.name
+	for i, f := range stack {
+		l, ok := leafLayer(f)
+		if !ok {
+			continue
+		}
+		if l.byCaller {
+			for _, g := range stack[i+1:] {
+				if c, ok := leafLayer(g); ok && c.name != l.name && !c.passThrough {
+					return l.name, c.name
+				}
 			}
 		}
+		return l.name, ""
 	}
-	return otherLayer
+	return otherLayer, ""
+}
+
+// leafLayer returns the first leaf-first layer that claims fn.
+func leafLayer(fn string) (layer, bool) {
+	for _, l := range layers {
+		if !l.whole && l.claims(fn) {
+			return l, true
+		}
+	}
+	return layer{}, false
 }
 
 func (l layer) claims(fn string) bool {

@@ -229,9 +229,10 @@ func processCPU() time.Duration {
 
 // layerCPU is a profile's CPU time by layer and by leaf function.
 type layerCPU struct {
-	total  time.Duration
-	layers map[string]time.Duration
-	funcs  map[leafKey]time.Duration // own CPU of each leaf function, by the layer it was charged to
+	total   time.Duration
+	layers  map[string]time.Duration
+	callers map[[2]string]time.Duration // a byCaller layer's time by {layer, caller}
+	funcs   map[leafKey]time.Duration   // own CPU of each leaf function, by the layer it was charged to
 }
 
 type leafKey struct{ fn, layer string }
@@ -244,7 +245,7 @@ func breakdown(p *profile.Profile) layerCPU {
 			vi = i
 		}
 	}
-	b := layerCPU{layers: map[string]time.Duration{}, funcs: map[leafKey]time.Duration{}}
+	b := layerCPU{layers: map[string]time.Duration{}, callers: map[[2]string]time.Duration{}, funcs: map[leafKey]time.Duration{}}
 	for _, s := range p.Sample {
 		v := time.Duration(s.Value[vi])
 		var stack []string // leaf first, inlined frames included
@@ -255,9 +256,12 @@ func breakdown(p *profile.Profile) layerCPU {
 				}
 			}
 		}
-		layer := classify(stack)
+		layer, caller := classify(stack)
 		b.total += v
 		b.layers[layer] += v
+		if caller != "" {
+			b.callers[[2]string{layer, caller}] += v
+		}
 		leaf := "(unknown)"
 		if len(stack) > 0 {
 			leaf = stack[0]
@@ -278,6 +282,11 @@ func (b layerCPU) writeTable(w io.Writer, requests int64) {
 			continue
 		}
 		fmt.Fprintf(w, "| %s | %s | %.0f%% |\n", name, micros(v/time.Duration(max(requests, 1))), 100*float64(v)/float64(max(b.total, 1)))
+		for _, caller := range layerNames() {
+			if c := b.callers[[2]string{name, caller}]; c > 0 {
+				fmt.Fprintf(w, "| … called from %s | %s | |\n", caller, micros(c/time.Duration(max(requests, 1))))
+			}
+		}
 	}
 	fmt.Fprintf(w, "| **total** | **%s** | 100%% |\n\n", micros(b.total/time.Duration(max(requests, 1))))
 }
