@@ -42,6 +42,9 @@ type startOptions struct {
 
 type namedBin struct{ name, path string }
 
+// startResult is the starts of one example with one binary.
+type startResult struct{ cold, warm []startRun }
+
 // startRun is one start: from exec to the listener accepting, and the
 // first request's latency after that.
 type startRun struct {
@@ -80,28 +83,31 @@ func (o startOptions) table(ctx context.Context, w io.Writer, examples []startEx
 	if len(bins) == 0 {
 		bins = []namedBin{{"", o.bin}}
 	}
-	type result struct{ cold, warm []startRun }
-	results := map[string]*result{}
+	results := map[string]*startResult{}
 	for _, ex := range examples {
 		if err := checkModules(ex.config); err != nil {
 			return err
 		}
 		for _, b := range bins {
-			results[ex.name+"\x00"+b.name] = &result{}
+			results[ex.name+"\x00"+b.name] = &startResult{}
 		}
 	}
-	// Interleaved: cold then warm starts of one binary, then the next, so
-	// that the machine's load affects each alike.
-	for i := range max(o.coldRuns, o.warmRuns) {
+	// Interleaved: a cold start (an empty cache) and a warm one (the cache
+	// it filled) of one binary, then the next, so that the machine's load
+	// affects each alike. Warm starts past the cold ones reuse the last
+	// cache.
+	caches := map[*startResult]string{}
+	defer func() {
+		for _, dir := range caches {
+			os.RemoveAll(dir)
+		}
+	}()
+	for i := range max(o.coldRuns, o.warmRuns, 1) {
 		for _, ex := range examples {
 			for _, b := range bins {
 				r := results[ex.name+"\x00"+b.name]
-				cache, err := os.MkdirTemp("", "bubblewasm-bench-cache-")
-				if err != nil {
-					return err
-				}
 				run := func(kind string, into *[]startRun) error {
-					sr, err := o.once(ctx, b.path, ex, cache)
+					sr, err := o.once(ctx, b.path, ex, caches[r])
 					if err != nil {
 						return fmt.Errorf("%s %s %s start: %w", ex.name, b.name, kind, err)
 					}
@@ -110,17 +116,25 @@ func (o startOptions) table(ctx context.Context, w io.Writer, examples []startEx
 					*into = append(*into, sr)
 					return nil
 				}
-				var colds []startRun // the cold start fills the empty cache
-				err = run("cold", &colds)
-				if i < o.coldRuns {
-					r.cold = append(r.cold, colds...)
+				if i < o.coldRuns || caches[r] == "" {
+					os.RemoveAll(caches[r])
+					dir, err := os.MkdirTemp("", "bubblewasm-bench-cache-")
+					if err != nil {
+						return err
+					}
+					caches[r] = dir
+					var cold []startRun
+					if err := run("cold", &cold); err != nil {
+						return err
+					}
+					if i < o.coldRuns {
+						r.cold = append(r.cold, cold...)
+					}
 				}
-				if err == nil && i < o.warmRuns {
-					err = run("warm", &r.warm)
-				}
-				os.RemoveAll(cache)
-				if err != nil {
-					return err
+				if i < o.warmRuns {
+					if err := run("warm", &r.warm); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -243,7 +257,7 @@ func countRoutes(config string) string {
 			modules[v] = true
 		}
 	}
-	return fmt.Sprintf("%d routes, %d modules", routes, len(modules))
+	return fmt.Sprintf("%d routes, %d module%s", routes, len(modules), map[bool]string{true: "", false: "s"}[len(modules) == 1])
 }
 
 // binFlags is a repeatable -bin NAME=PATH flag.
