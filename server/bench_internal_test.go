@@ -142,3 +142,12 @@ func BenchmarkEnvKeys(b *testing.B) {
 		env.Keys()
 	}
 }
+
+// BenchmarkConnEnv builds a TCP connection's env, once per accepted
+// connection.
+func BenchmarkConnEnv(b *testing.B) {
+	c, _ := loopback(b)
+	for b.Loop() {
+		ConnEnv("web", c)
+	}
+}

@@ -128,7 +128,7 @@ func runBench(ctx context.Context, args []string) error {
 	fmt.Fprintf(report, "%s\n", describeHost(*bin))
 	writeFixedTable(report, o, ms)
 	if *start && ctx.Err() == nil {
-		so := startOptions{bin: *bin, cpu: serverCPU, coldRuns: 1, warmRuns: 3, progress: os.Stderr}
+		so := startOptions{bin: *bin, coldRuns: 1, warmRuns: 3, progress: os.Stderr} // not pinned: loading uses every core
 		if err := so.table(ctx, report, defaultStartExamples); err != nil {
 			fmt.Fprintf(report, "Start times not measured: %v\n\n", err)
 		}
