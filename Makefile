@@ -72,7 +72,7 @@ test-newcomer:
 ## bench: hello modules (WAT, C, Rust, Go) on both engines in every
 ## lifecycle, each a server process pinned to one CPU under wrk at a fixed
 ## offered load; server CPU per request as a ratio to native net/http in
-## the same run, then the examples' start times. ~8 min on 2 cores; knobs:
+## the same run, then the examples' start times. ~7 min on 2 cores; knobs:
 ## FIXED_DUR (5s), ROUNDS (2), WARM, CONNS, THINK_MS, BENCH_ONLY (regexp
 ## over wat/wazero/pool, ...), BENCH_START=0. Report: bin/bench.md.
 BENCH_MODULES := hello hello-wat hello-c hello-rust

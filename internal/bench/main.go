@@ -21,8 +21,8 @@
 // Knobs (flags, or the environment variables named in their help):
 // ROUNDS, FIXED_DUR, WARM, CONNS, THINK_MS, BENCH_ONLY (a regexp over
 // scenario keys such as "native|wat/wazero/"), BENCH_START=0 to skip the
-// start-time table. The defaults take about 8 minutes on 2 cores;
-// FIXED_DUR=2s ROUNDS=1 about 3.
+// start-time table. The defaults take about 7 minutes on 2 cores;
+// FIXED_DUR=2s ROUNDS=1 about 2.
 package main
 
 import (
