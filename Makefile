@@ -2,7 +2,9 @@
 #
 #   make run     build everything and serve examples/hello on 127.0.0.1:8080
 #   make test    install what is missing, then run every test
-#   make bench   requests/s through bubblewasm vs native net/http, same run
+#   make bench   server CPU per request at a fixed load, as ratios to native
+#                net/http measured in the same run; start-time of the examples
+#   make profile where a request's CPU goes (pprof, layer by layer)
 #   make check   format, vet, tidy, cross-build the guest SDK; fails on change
 #   make fuzz    every fuzz target for FUZZTIME each (default 30s)
 
@@ -17,7 +19,7 @@ LDFLAGS := -X main.version=$(VERSION)
 
 WASM_GO := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags=-s
 
-.PHONY: all build cli modules run test test-go test-sdk test-newcomer bench check fuzz deps deps-base clean
+.PHONY: all build cli modules run test test-go test-sdk test-newcomer bench bench-tool bench-readme profile check fuzz deps deps-base clean
 
 all: build
 
@@ -67,8 +69,30 @@ test-sdk:
 test-newcomer:
 	@bash scripts/newcomer-test.sh
 
-bench: deps cli $(BIN)/modules/hello.wasm $(BIN)/modules/hello-wat.wasm
-	$(GO) run ./internal/bench
+## bench: hello modules (WAT, C, Rust, Go) on both engines in every
+## lifecycle, each a server process pinned to one CPU under wrk at a fixed
+## offered load; server CPU per request as a ratio to native net/http in
+## the same run, then the examples' start times. ~7 min on 2 cores; knobs:
+## FIXED_DUR (5s), ROUNDS (2), WARM, CONNS, THINK_MS, BENCH_ONLY (regexp
+## over wat/wazero/pool, ...), BENCH_START=0. Report: bin/bench.md.
+BENCH_MODULES := hello hello-wat hello-c hello-rust
+bench: deps cli bench-tool $(addprefix $(BIN)/modules/,$(addsuffix .wasm,$(BENCH_MODULES)))
+	@$(BIN)/bubblewasm build -c examples/rpc/bubble.toml >/dev/null
+	@$(BIN)/bubblewasm build -c examples/chat/bubble.toml >/dev/null
+	$(BIN)/bench
+
+bench-tool:
+	$(GO) build -o $(BIN)/bench ./internal/bench
+
+## bench-readme: README.md's performance section from the last make bench.
+bench-readme: bench-tool
+	$(BIN)/bench readme $(BIN)/bench.md README.md
+
+## profile: a CPU profile of the WAT hello, pooled, over HTTP keep-alive at
+## the bench's fixed load, summed by pipeline layer (PROFILE_FLAGS: -module,
+## -engine, -instances, -native, -dur; go tool pprof bin/profile.pb.gz).
+profile: deps cli bench-tool $(BIN)/modules/hello-wat.wasm
+	$(BIN)/bench profile $(PROFILE_FLAGS)
 
 check:
 	@bash scripts/check.sh

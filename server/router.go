@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/bubblewasm/bubblewasm/abi"
@@ -70,7 +71,8 @@ func (p Pattern) Match(v string) bool {
 	case exactPattern:
 		return v == p.value
 	case prefixPattern:
-		return v == p.value || strings.HasPrefix(v, p.value+"/")
+		n := len(p.value)
+		return len(v) >= n && v[:n] == p.value && (len(v) == n || v[n] == '/')
 	case anyPattern:
 		return true
 	}
@@ -90,12 +92,47 @@ type Route struct {
 
 // Router passes each exchange to the first route that matches it.
 type Router struct {
-	routes []Route
+	routes []route
+}
+
+// route is a Route as the router tries it: its patterns in a slice, which
+// is cheaper to walk for every exchange than the map.
+type route struct {
+	name    string
+	handler Handler
+	conds   []condition // PATH_INFO first, then by key
+	mount   string      // the base of a prefix pattern on PATH_INFO
+	mounts  bool
+}
+
+type condition struct {
+	key     string
+	pattern Pattern
 }
 
 // NewRouter returns a router that tries routes in order.
 func NewRouter(routes ...Route) *Router {
-	return &Router{routes: routes}
+	r := &Router{routes: make([]route, len(routes))}
+	for i, rt := range routes {
+		c := route{name: rt.Name, handler: rt.Handler}
+		for key, p := range rt.Match {
+			c.conds = append(c.conds, condition{key, p})
+		}
+		slices.SortFunc(c.conds, func(a, b condition) int {
+			if (a.key == abi.EnvPathInfo) != (b.key == abi.EnvPathInfo) {
+				if a.key == abi.EnvPathInfo {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(a.key, b.key)
+		})
+		if p, ok := rt.Match[abi.EnvPathInfo]; ok && p.kind == prefixPattern {
+			c.mount, c.mounts = p.value, true
+		}
+		r.routes[i] = c
+	}
+	return r
 }
 
 // Serve passes x to the first matching route, after setting bubble.route and
@@ -107,20 +144,20 @@ func (r *Router) Serve(ctx context.Context, x *Exchange) error {
 		if !rt.matches(x.Env) {
 			continue
 		}
-		x.Env[abi.EnvRoute] = rt.Name
-		if p, ok := rt.Match[abi.EnvPathInfo]; ok && p.kind == prefixPattern {
-			x.Env[abi.EnvScriptName] += p.value
-			x.Env[abi.EnvPathInfo] = x.Env[abi.EnvPathInfo][len(p.value):]
+		x.Env[abi.EnvRoute] = rt.name
+		if rt.mounts {
+			x.Env[abi.EnvScriptName] += rt.mount
+			x.Env[abi.EnvPathInfo] = x.Env[abi.EnvPathInfo][len(rt.mount):]
 		}
-		return rt.Handler.Serve(ctx, x)
+		return rt.handler.Serve(ctx, x)
 	}
 	return fmt.Errorf("%w %s", ErrNoRoute, describe(x.Env))
 }
 
-func (rt *Route) matches(env Env) bool {
-	for key, p := range rt.Match {
-		v, ok := env[key]
-		if !ok || !p.Match(v) {
+func (rt *route) matches(env Env) bool {
+	for _, c := range rt.conds {
+		v, ok := env[c.key]
+		if !ok || !c.pattern.Match(v) {
 			return false
 		}
 	}

@@ -28,9 +28,9 @@ type Listener struct {
 	// DefaultMaxConns); one accepted past it is closed at once.
 	MaxConns int
 	// WriteTimeout bounds every write to a connection: a peer that takes
-	// no bytes for this long loses the connection (default
-	// DefaultWriteTimeout). Deadlines the layers above set still apply
-	// when they come sooner.
+	// no bytes for this long, give or take an eighth, loses the
+	// connection (default DefaultWriteTimeout). Deadlines the layers above
+	// set still apply, exactly, when they come sooner.
 	WriteTimeout time.Duration
 }
 

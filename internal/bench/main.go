@@ -1,162 +1,211 @@
-// Command bench measures hello-world requests/s through bubblewasm and, in
-// the same run, through a native Go net/http handler, and prints each
-// bubblewasm figure as a ratio to the native one. `make bench` runs it after
-// `make build`, which leaves the modules in bin/modules.
+// Command bench measures what the peer harness measures (../shared/peers
+// in the project's workspace): the server CPU each request costs at a
+// fixed offered load from a load generator in another process, as a ratio
+// to native Go net/http measured in the same run. `make bench` runs it
+// after `make build`.
 //
-// Every server binds 127.0.0.1:0; each scenario runs a bounded number of
-// requests for a bounded time from keep-alive clients in this process, so
-// client and server share the machine the same way in every scenario.
+//	bench [flags]            the fixed-load table and the start-time table (markdown)
+//	bench native -addr A     the native net/http baseline server
+//	bench start [flags]      start and first-request time of example configs
+//	bench profile [flags]    where a request's server CPU goes (pprof, in-process)
+//	bench readme FILE.md README.md   copy a bench report into README.md
+//
+// Each server under test is a separate process bound to 127.0.0.1, pinned
+// to CPU 1 with GOMAXPROCS=1 while wrk runs pinned to CPU 0, each wrk
+// connection waiting 3 ms before every request (~9k req/s offered, under
+// every server's capacity, so both processes together use less than the
+// two cores and the host does not throttle). The server's CPU time is read
+// from /proc/PID/stat before and after the measured load. Every load is
+// bounded by wrk's -d.
+//
+// Knobs (flags, or the environment variables named in their help):
+// ROUNDS, FIXED_DUR, WARM, CONNS, THINK_MS, BENCH_ONLY (a regexp over
+// scenario keys such as "native|wat/wazero/"), BENCH_START=0 to skip the
+// start-time table. The defaults take about 7 minutes on 2 cores;
+// FIXED_DUR=2s ROUNDS=1 about 2.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
 	"runtime"
-	"sort"
-	"sync"
-	"sync/atomic"
+	"syscall"
 	"time"
-
-	"github.com/bubblewasm/bubblewasm/server"
-	"github.com/bubblewasm/bubblewasm/server/app"
-	"github.com/bubblewasm/bubblewasm/server/transport"
-	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 
-type scenario struct {
-	name   string
-	module string // "" = native net/http
-	life   wasm.Lifecycle
-}
-
-type result struct {
-	requests int64
-	errors   int64
-	elapsed  time.Duration
-	p50, p99 time.Duration
-}
-
 func main() {
-	duration := flag.Duration("duration", 3*time.Second, "load time per scenario")
-	maxRequests := flag.Int64("requests", 500000, "most requests per scenario")
-	conc := flag.Int("c", 16, "concurrent keep-alive connections")
-	modDir := flag.String("modules", "bin/modules", "directory of the built modules")
-	flag.Parse()
-
-	scenarios := []scenario{
-		{name: "native net/http"},
-		{name: "wat hello, pool", module: "hello-wat.wasm", life: wasm.Pool},
-		{name: "wat hello, fresh", module: "hello-wat.wasm", life: wasm.Fresh},
-		{name: "go-sdk hello, pool", module: "hello.wasm", life: wasm.Pool},
-		{name: "go-sdk hello, fresh", module: "hello.wasm", life: wasm.Fresh},
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd, args := "run", os.Args[1:]
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
 	}
-	engine, err := app.NewEngine("wazero", "")
+	var err error
+	switch cmd {
+	case "run":
+		err = runBench(ctx, args)
+	case "native":
+		err = serveNative(ctx, args)
+	case "start":
+		err = runStart(ctx, args, os.Stdout)
+	case "profile":
+		err = runProfile(ctx, args)
+	case "readme":
+		err = runReadme(args)
+	default:
+		err = fmt.Errorf("unknown command %q (run, native, start, profile, readme)", cmd)
+	}
 	if err != nil {
-		fail(err)
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
 	}
-	fmt.Printf("bench: %d connections, %s or %d requests per scenario, GOMAXPROCS=%d\n\n", *conc, *duration, *maxRequests, runtime.GOMAXPROCS(0))
-	const row = "%-22s %9s %7s %10s %10s %7s\n"
-	fmt.Printf(row, "scenario", "req/s", "ratio", "p50", "p99", "errors")
-	var native float64
-	for _, sc := range scenarios {
-		url, stop := start(sc, engine, *modDir)
-		load(url, *conc, 300*time.Millisecond, 5000) // warm up: caches, pools, connections
-		r := load(url, *conc, *duration, *maxRequests)
-		stop()
-		rps := float64(r.requests) / r.elapsed.Seconds()
-		if sc.module == "" {
-			native = rps
+}
+
+// runBench is the default command: the fixed-load table, then the start
+// table, on stdout and in -out.
+func runBench(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	bin := fs.String("bin", "bin/bubblewasm", "the bubblewasm binary under test")
+	modules := fs.String("modules", "bin/modules", "directory of the hello modules")
+	work := fs.String("work", "bin/bench-work", "configs, compilation cache and the report")
+	out := fs.String("out", "bin/bench.md", "also write the report here [BENCH_OUT]")
+	rounds := fs.Int("rounds", 2, "rounds; figures are medians over them [ROUNDS]")
+	dur := fs.Duration("dur", 5*time.Second, "measured load per run [FIXED_DUR]")
+	warm := fs.Duration("warm", time.Second, "unmeasured load after each start [WARM]")
+	conns := fs.Int("c", 32, "wrk connections [CONNS]")
+	think := fs.Int("think", 3, "ms each connection waits before each request [THINK_MS]")
+	only := fs.String("only", "", "regexp: only scenarios whose key (wat/wazero/pool, ...) matches; native always runs [BENCH_ONLY]")
+	every := fs.Int("native-every", 8, "native runs again after this many scenarios")
+	start := fs.Bool("start", true, "also measure the examples' start and first request [BENCH_START]")
+	fs.Parse(args)
+	if err := flagsFromEnv(fs, map[string]string{"out": "BENCH_OUT", "rounds": "ROUNDS", "dur": "FIXED_DUR", "warm": "WARM",
+		"c": "CONNS", "think": "THINK_MS", "only": "BENCH_ONLY", "start": "BENCH_START"}); err != nil {
+		return err
+	}
+
+	if err := need("wrk", "the load generator: apt-get install wrk (make deps does)"); err != nil {
+		return err
+	}
+	var filter *regexp.Regexp
+	if *only != "" {
+		var err error
+		if filter, err = regexp.Compile(*only); err != nil {
+			return fmt.Errorf("-only: %w", err)
 		}
-		fmt.Printf(row, sc.name, fmt.Sprintf("%.0f", rps), fmt.Sprintf("%.3f", rps/native),
-			r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), fmt.Sprint(r.errors))
 	}
-	fmt.Println("\nratio = scenario req/s ÷ native net/http req/s, measured in this run")
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(*work, "cache"), 0o755); err != nil {
+		return err
+	}
+	serverCPU, wrkCPU := cpuPinning()
+	o := fixedOptions{
+		bin: *bin, self: self, modules: *modules, work: *work,
+		rounds: max(*rounds, 1), warm: *warm, dur: *dur, every: max(*every, 1),
+		serverCPU: serverCPU, load: load{conns: *conns, thinkMs: *think, cpu: wrkCPU},
+		tick: clockTick(), progress: os.Stderr,
+	}
+	if err := o.load.writeScript(*work); err != nil {
+		return err
+	}
+	scenarios := plan(filter)
+	fmt.Fprintf(os.Stderr, "bench: %d scenarios + native, %d round(s), %s each (+%s warm-up)\n", len(scenarios), o.rounds, o.dur, o.warm)
+	ms := runFixed(ctx, o, scenarios)
+
+	report := &reportWriter{}
+	fmt.Fprintf(report, "%s\n", describeHost(*bin))
+	writeFixedTable(report, o, ms)
+	if *start && ctx.Err() == nil {
+		so := startOptions{bin: *bin, coldRuns: 1, warmRuns: 3, progress: os.Stderr} // not pinned: loading uses every core
+		if err := so.table(ctx, report, defaultStartExamples); err != nil {
+			fmt.Fprintf(report, "Start times not measured: %v\n\n", err)
+		}
+	}
+	os.Stdout.Write(report.b)
+	if *out != "" {
+		if err := os.WriteFile(*out, report.b, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "bench: report in %s (`make bench-readme` copies it into README.md)\n", *out)
+	}
+	return ctx.Err()
 }
 
-// start serves one scenario on 127.0.0.1:0 and returns its URL.
-func start(sc scenario, engine wasm.Engine, modDir string) (string, func()) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fail(err)
+// reportWriter collects the report.
+type reportWriter struct{ b []byte }
+
+func (r *reportWriter) Write(p []byte) (int, error) { r.b = append(r.b, p...); return len(p), nil }
+
+// describeHost is the report's first line: when, where, what.
+func describeHost(bin string) string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		if m := regexp.MustCompile(`(?m)^model name\s*:\s*(.*)$`).FindSubmatch(b); m != nil {
+			model = string(m[1])
+		}
 	}
-	url := "http://" + l.Addr().String() + "/"
-	if sc.module == "" {
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/plain")
-			io.WriteString(w, "Hello, world!\n")
-		})}
-		go srv.Serve(l)
-		return url, func() { srv.Close() }
+	version := "?"
+	if out, err := exec.Command(bin, "version").Output(); err == nil {
+		version = firstLines(string(out), 1)
 	}
-	h, err := wasm.Load(context.Background(), engine, modDir+"/"+sc.module, wasm.Options{Name: sc.name, Lifecycle: sc.life, MaxConcurrency: 1024})
-	if err != nil {
-		fail(fmt.Errorf("%w (run `make build` first)", err))
-	}
-	logger := slog.New(slog.DiscardHandler)
-	th, _ := transport.Default().New("http", h, transport.Options{Logger: logger})
-	srv := server.NewServer(logger, server.Listener{Name: "bench", Listener: l, Handler: th})
-	go srv.Serve()
-	return url, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		h.Close(ctx)
-	}
+	return fmt.Sprintf("Measured by `make bench` on %s: %d × %s, %s, %s.\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), model, runtime.Version(), version)
 }
 
-// load runs keep-alive GETs from conc goroutines until d passes or max
-// requests are sent.
-func load(url string, conc int, d time.Duration, max int64) result {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}}
-	defer client.CloseIdleConnections()
-	var sent, errs atomic.Int64
-	lat := make([][]time.Duration, conc)
-	deadline := time.Now().Add(d)
-	begin := time.Now()
-	var wg sync.WaitGroup
-	for i := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) && sent.Add(1) <= max {
-				t0 := time.Now()
-				resp, err := client.Get(url)
-				if err == nil {
-					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 {
-						err = fmt.Errorf("status %d", resp.StatusCode)
-					}
-				}
-				if err != nil {
-					errs.Add(1)
-					continue
-				}
-				lat[i] = append(lat[i], time.Since(t0))
+// serveNative is the baseline: Go net/http answering "Hello, world!\n"
+// with Content-Type text/plain, as the hello modules do.
+func serveNative(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("native", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:18080", "listen address (loopback)")
+	fs.Parse(args)
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	body := []byte("Hello, world!\n")
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write(body)
+	})}
+	go func() { <-ctx.Done(); srv.Close() }()
+	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func need(tool, hint string) error {
+	if _, err := exec.LookPath(tool); err != nil {
+		return fmt.Errorf("%s not found: %s", tool, hint)
+	}
+	return nil
+}
+
+// flagsFromEnv sets each flag not given on the command line from its
+// environment variable, when that is set.
+func flagsFromEnv(fs *flag.FlagSet, env map[string]string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for name, key := range env {
+		if v := os.Getenv(key); v != "" && !given[name] {
+			if err := fs.Set(name, v); err != nil {
+				return fmt.Errorf("%s=%q: %w", key, v, err)
 			}
-		}()
+		}
 	}
-	wg.Wait()
-	elapsed := time.Since(begin)
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	r := result{requests: int64(len(all)), errors: errs.Load(), elapsed: elapsed}
-	if len(all) > 0 {
-		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
-	}
-	return r
+	return nil
 }
 
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "bench:", err)
-	os.Exit(1)
-}
+var _ io.Writer = (*reportWriter)(nil)

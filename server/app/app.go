@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -43,21 +44,27 @@ type Options struct {
 	Listen []string
 	// Transport is the transport of the Listen addresses (default "http").
 	Transport string
+
+	// newEngine replaces NewEngine (tests).
+	newEngine func(name, cacheDir string) (wasm.Engine, error)
 }
 
 // App is a configured host: modules loaded, listeners not yet bound.
 type App struct {
-	cfg       *config.Config
-	logger    *slog.Logger
-	engines   map[string]wasm.Engine
-	handlers  []*wasm.Handler
-	router    *server.Router
-	listeners []config.Listener
-	bound     []server.Listener
-	srv       *server.Server
-	hub       *hub
-	limits    sharedLimits  // process-wide bounds (limits.go)
-	amqp      amqpListeners // listeners on amqp:// queues (see the end of this file)
+	cfg        *config.Config
+	logger     *slog.Logger
+	engines    map[string]wasm.Engine // each a sharedEngine
+	newEngine  func(name, cacheDir string) (wasm.Engine, error)
+	enginesMu  sync.Mutex
+	handlersMu sync.Mutex
+	handlers   []*wasm.Handler
+	router     *server.Router
+	listeners  []config.Listener
+	bound      []server.Listener
+	srv        *server.Server
+	hub        *hub
+	limits     sharedLimits  // process-wide bounds (limits.go)
+	amqp       amqpListeners // listeners on amqp:// queues (see the end of this file)
 }
 
 // New loads every route's module and checks every listener address. It
@@ -70,7 +77,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.File, err)
 	}
-	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, listeners: cfg.Listeners, hub: hub, limits: newSharedLimits(cfg.Limits)}
+	if opts.newEngine == nil {
+		opts.newEngine = NewEngine
+	}
+	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, newEngine: opts.newEngine,
+		listeners: cfg.Listeners, hub: hub, limits: newSharedLimits(cfg.Limits)}
 	if len(opts.Listen) > 0 {
 		a.listeners = nil
 		if opts.Transport == "" {
@@ -97,15 +108,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 			errs = append(errs, fmt.Errorf("listener %s: unknown transport %q (have %s)", l.Name, l.Transport, strings.Join(reg.Names(), ", ")))
 		}
 	}
-	var routes []server.Route
-	for _, rc := range cfg.Routes {
-		rt, err := a.loadRoute(ctx, rc)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: route %s: %w", cfg.File, rc.Line, rc.Name, err))
-			continue
-		}
-		routes = append(routes, rt)
-	}
+	routes, rerrs := a.loadRoutes(ctx, cfg.Routes)
+	errs = append(errs, rerrs...)
 	if err := errors.Join(errs...); err != nil {
 		a.Close(ctx)
 		return nil, err
@@ -114,16 +118,75 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	return a, nil
 }
 
+// loadRoutes loads every route, several at once (up to GOMAXPROCS):
+// compiling a module is most of a start, and an engine compiles one module
+// on one core. The routes and errors keep the configuration's order. Routes
+// that serve the same module share one compilation (sharedEngine); they are
+// started after the routes of other modules, so that while one waits for
+// a module being compiled, the other cores compile the rest.
+func (a *App) loadRoutes(ctx context.Context, rcs []config.Route) ([]server.Route, []error) {
+	type result struct {
+		route server.Route
+		err   error
+	}
+	results := make([]result, len(rcs))
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for _, i := range loadOrder(rcs) {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			rt, err := a.loadRoute(ctx, rcs[i])
+			results[i] = result{rt, err}
+		})
+	}
+	wg.Wait()
+	var routes []server.Route
+	var errs []error
+	for i, r := range results {
+		if r.err != nil {
+			rc := rcs[i]
+			errs = append(errs, fmt.Errorf("%s:%d: route %s: %w", a.cfg.File, rc.Line, rc.Name, r.err))
+			continue
+		}
+		routes = append(routes, r.route)
+	}
+	return routes, errs
+}
+
+// loadOrder returns the indexes of rcs with the first route of each module
+// (and engine) before the routes that repeat one.
+func loadOrder(rcs []config.Route) []int {
+	type use struct{ module, engine string }
+	seen := map[use]bool{}
+	var first, repeats []int
+	for i, rc := range rcs {
+		u := use{rc.Module, rc.Engine}
+		if rc.Module != "" && seen[u] {
+			repeats = append(repeats, i)
+			continue
+		}
+		seen[u] = true
+		first = append(first, i)
+	}
+	return append(first, repeats...)
+}
+
+// engine returns the named engine, made on first use. Routes load
+// concurrently, so it is safe for concurrent use.
 func (a *App) engine(name string) (wasm.Engine, error) {
+	a.enginesMu.Lock()
+	defer a.enginesMu.Unlock()
 	if e, ok := a.engines[name]; ok {
 		return e, nil
 	}
-	e, err := NewEngine(name, a.cacheDir())
+	e, err := a.newEngine(name, a.cacheDir())
 	if err != nil {
 		return nil, err
 	}
-	a.engines[name] = e
-	return e, nil
+	shared := newSharedEngine(e)
+	a.engines[name] = shared
+	return shared, nil
 }
 
 // NewEngine returns the named engine ("wazero" or "wasmtime"), keeping
@@ -216,7 +279,9 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 	if err != nil {
 		return server.Route{}, err
 	}
+	a.handlersMu.Lock()
 	a.handlers = append(a.handlers, h)
+	a.handlersMu.Unlock()
 	return server.Route{Name: rc.Name, Match: match, Handler: h}, nil
 }
 

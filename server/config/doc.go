@@ -70,7 +70,7 @@
 //	max_connections = 16384    # tcp:// and unix:// only: open connections, > 0; more are
 //	                           # accepted and closed at once (logged)
 //	write_timeout = "30s"      # tcp:// and unix:// only: a write to a connection that makes
-//	                           # no progress this long closes the connection
+//	                           # no progress this long (within an eighth) closes the connection
 //	read_timeout = "30s"       # transports "line", "json", "jsonrpc": duration > 0; a message (line)
 //	                           # must arrive whole within this of its first byte, or the connection ends
 //	max_batch = 100            # transport "jsonrpc": calls per batch, 1..100000; a longer batch gets
