@@ -16,32 +16,44 @@ type timeoutConn struct {
 	net.Conn
 	timeout time.Duration
 
-	mu    sync.Mutex
-	outer time.Time // the deadline set through SetWriteDeadline or SetDeadline
+	mu      sync.Mutex
+	outer   time.Time // the deadline set through SetWriteDeadline or SetDeadline
+	applied time.Time // the write deadline Conn has
 }
 
+// Write gives p at least timeout to make progress. The deadline is renewed
+// only when it would come sooner than that, and then set an eighth later,
+// so a busy connection renews it now and then rather than on every write
+// (a write deadline is a runtime timer to move).
 func (c *timeoutConn) Write(p []byte) (int, error) {
-	d := time.Now().Add(c.timeout)
+	now := time.Now()
 	c.mu.Lock()
+	d := c.applied
+	if d.Before(now.Add(c.timeout)) {
+		d = now.Add(c.timeout + c.timeout/8)
+	}
 	if !c.outer.IsZero() && c.outer.Before(d) {
 		d = c.outer
 	}
+	if !d.Equal(c.applied) {
+		c.Conn.SetWriteDeadline(d)
+		c.applied = d
+	}
 	c.mu.Unlock()
-	c.Conn.SetWriteDeadline(d)
 	return c.Conn.Write(p)
 }
 
 func (c *timeoutConn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
-	c.outer = t
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	c.outer, c.applied = t, t
 	return c.Conn.SetWriteDeadline(t)
 }
 
 func (c *timeoutConn) SetDeadline(t time.Time) error {
 	c.mu.Lock()
-	c.outer = t
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	c.outer, c.applied = t, t
 	return c.Conn.SetDeadline(t)
 }
 

@@ -142,7 +142,7 @@ func (t *httpTransport) free(c *httpConn) {
 	c.conn, c.ctx, c.cancel = nil, nil, nil
 	c.rerr, c.werr = nil, nil
 	c.rdApplied, c.rdWant, c.wdApplied, c.wdWant = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	c.served, c.last = 0, false
+	c.served, c.last, c.now = 0, false, time.Time{}
 	clear(c.base)
 	c.base = c.base[:0]
 	fields := c.req.fields[:cap(c.req.fields)]
@@ -307,22 +307,36 @@ func (c *httpConn) finishBody() {
 	c.last = !c.raw.done || b.err != nil
 }
 
-// httpDate is the Date field of the current second.
+// httpDate is the Date field of one second, and the clock reading it was
+// made from: later readings cost one monotonic clock read (time.Since).
 type httpDate struct {
-	sec   int64
+	base  time.Time // a wall and monotonic reading within the second
+	left  time.Duration
 	field []byte
 }
 
-// appendDate appends the Date field, formatted once a second.
-func (t *httpTransport) appendDate(h []byte) []byte {
-	now := time.Now()
+// now returns the current time (with a monotonic reading) and the Date
+// field of its second, formatted once a second.
+func (t *httpTransport) now() (time.Time, []byte) {
 	d := t.date.Load()
-	if d == nil || d.sec != now.Unix() {
-		f := now.UTC().AppendFormat([]byte("Date: "), http.TimeFormat)
-		d = &httpDate{sec: now.Unix(), field: append(f, "\r\n"...)}
-		t.date.Store(d)
+	if d != nil {
+		if el := time.Since(d.base); el >= 0 && el < d.left {
+			return d.base.Add(el), d.field
+		}
 	}
-	return append(h, d.field...)
+	now := time.Now()
+	f := now.UTC().AppendFormat([]byte("Date: "), http.TimeFormat)
+	d = &httpDate{base: now, left: time.Second - time.Duration(now.Nanosecond()), field: append(f, "\r\n"...)}
+	t.date.Store(d)
+	return now, d.field
+}
+
+// appendDate appends the Date field, and notes the time for the
+// connection's next idle deadline.
+func (c *httpConn) appendDate(h []byte) []byte {
+	now, field := c.t.now()
+	c.now = now
+	return append(h, field...)
 }
 
 var _ server.Shutdowner = (*httpTransport)(nil)

@@ -50,6 +50,33 @@ func BenchmarkHTTPKeepAlive(b *testing.B) {
 		b.Cleanup(func() { srv.Close() })
 		benchKeepAlive(b, "tcp://"+l.Addr().String())
 	})
+	b.Run("floor", func(b *testing.B) {
+		// No HTTP at all: one read and one canned write per request, the
+		// least any server on this connection can cost.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { l.Close() })
+		canned := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\nHello, world!\n")
+		go func() {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			buf := make([]byte, 4096)
+			for {
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				if _, err := c.Write(canned); err != nil {
+					return
+				}
+			}
+		}()
+		benchKeepAlive(b, "tcp://"+l.Addr().String())
+	})
 }
 
 func benchKeepAlive(b *testing.B, addr string) {

@@ -74,8 +74,9 @@ type httpConn struct {
 	rdApplied, rdWant time.Time
 	wdApplied, wdWant time.Time
 
-	served     int  // requests read on this connection
-	last       bool // the request being served is the connection's last: its body was not all read
+	now        time.Time // when the last response head was made
+	served     int       // requests read on this connection
+	last       bool      // the request being served is the connection's last: its body was not all read
 	req        request
 	env        server.Env
 	keys       map[string]fieldInfo // env keys of header names seen on this connection
@@ -481,7 +482,10 @@ func (c *httpConn) shrink() {
 // is closed between IdleTimeout and 9/8 of it.
 func (c *httpConn) idleDeadline() {
 	d := c.t.opts.IdleTimeout
-	now := time.Now()
+	now := c.now
+	if now.IsZero() {
+		now, _ = c.t.now()
+	}
 	if c.rdApplied.Before(now.Add(d)) || c.rdApplied.After(now.Add(d+d/8)) {
 		c.rdWant = now.Add(d + d/8)
 		return

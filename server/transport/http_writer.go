@@ -214,8 +214,8 @@ func (w *httpWriter) send(final bool) error {
 	}
 	body := w.held()
 	h := appendStatusLine(c.hdr[:0], r, w.status)
-	h = w.appendFields(h, allowed)
-	if _, typed := w.header["Content-Type"]; allowed && !typed && len(body) > 0 {
+	h, typed, dated := w.appendFields(h, allowed)
+	if allowed && !typed && len(body) > 0 {
 		h = appendField(h, "Content-Type", http.DetectContentType(body))
 	}
 	switch {
@@ -228,8 +228,8 @@ func (w *httpWriter) send(final bool) error {
 	case w.head && allowed && final && w.written > 0:
 		h = appendLength(h, w.written)
 	}
-	if _, dated := w.header["Date"]; !dated {
-		h = c.t.appendDate(h)
+	if !dated {
+		h = c.appendDate(h)
 	}
 	h = appendConnection(h, r, w.closeAfter())
 	h = append(h, "\r\n"...)
@@ -265,8 +265,21 @@ func (w *httpWriter) closeAfter() bool {
 // appendFields appends the handler's header fields in name order, leaving
 // out those the transport owns (framing and connection) and, when the
 // status has no body, Content-Type. Invalid names are dropped and control
-// bytes in values become spaces, as net/http does.
-func (w *httpWriter) appendFields(h []byte, allowed bool) []byte {
+// bytes in values become spaces, as net/http does. It reports whether the
+// handler set Content-Type and Date.
+func (w *httpWriter) appendFields(h []byte, allowed bool) (_ []byte, typed, dated bool) {
+	if len(w.header) == 1 {
+		// The common case, a guest that sets its Content-Type: no need to
+		// walk and sort the map.
+		if v, ok := w.header["Content-Type"]; ok {
+			if allowed {
+				for _, v := range v {
+					h = appendField(h, "Content-Type", v)
+				}
+			}
+			return h, true, false
+		}
+	}
 	keys := w.c.keyScratch[:0]
 	for k := range w.header {
 		keys = append(keys, k)
@@ -275,7 +288,15 @@ func (w *httpWriter) appendFields(h []byte, allowed bool) []byte {
 		slices.Sort(keys)
 	}
 	for _, k := range keys {
-		if hostOwnedField(k) || !allowed && k == "Content-Type" || !isToken(k) {
+		switch {
+		case k == "Content-Type":
+			typed = true
+			if !allowed {
+				continue
+			}
+		case k == "Date":
+			dated = true
+		case hostOwnedField(k) || !isToken(k):
 			continue
 		}
 		for _, v := range w.header[k] {
@@ -284,7 +305,7 @@ func (w *httpWriter) appendFields(h []byte, allowed bool) []byte {
 	}
 	clear(keys)
 	w.c.keyScratch = keys[:0]
-	return h
+	return h, typed, dated
 }
 
 // hostOwnedField reports the fields the transport writes itself.
@@ -405,7 +426,7 @@ func (c *httpConn) writeError(status int, msg string, closing bool) {
 	h := appendStatusLine(c.hdr[:0], &c.req, status)
 	h = append(h, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n"...)
 	h = appendLength(h, int64(len(msg)+1))
-	h = c.t.appendDate(h)
+	h = c.appendDate(h)
 	h = appendConnection(h, &c.req, closing)
 	h = append(h, "\r\n"...)
 	if c.req.method != http.MethodHead {
