@@ -153,8 +153,10 @@ func (b *rawBody) readChunked(p []byte) (int, error) {
 }
 
 // parseChunkSize reads a chunk-size line: 1 to 15 hex digits (so the size
-// fits in 60 bits), then optional whitespace and chunk extensions, which
-// may hold no control byte other than HTAB.
+// fits in 60 bits), then either chunk extensions right after the digits,
+// which may hold no control byte other than HTAB, or trailing whitespace.
+// (Whitespace before ";" is valid (BWS) but net/http refuses it: so does
+// the transport, so the two never frame a body differently.)
 func parseChunkSize(line []byte) (int64, error) {
 	var n int64
 	i := 0
@@ -168,11 +170,16 @@ func parseChunkSize(line []byte) (int64, error) {
 		return 0, errChunkSize
 	}
 	rest := line[i:]
-	for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
-		rest = rest[1:]
+	if len(rest) > 0 && rest[0] == ';' {
+		if !validFieldValue(string(rest)) {
+			return 0, errChunkSize
+		}
+		return n, nil
 	}
-	if len(rest) > 0 && (rest[0] != ';' || !validFieldValue(string(rest))) {
-		return 0, errChunkSize
+	for _, c := range rest {
+		if c != ' ' && c != '\t' {
+			return 0, errChunkSize
+		}
 	}
 	return n, nil
 }

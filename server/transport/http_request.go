@@ -2,6 +2,7 @@ package transport
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -68,8 +69,9 @@ var (
 	errBadHost         = &httpError{http.StatusBadRequest, "malformed Host header"}
 	errBadEscape       = &httpError{http.StatusBadRequest, "malformed percent-encoding in the path"}
 	errTooManyBlank    = &httpError{http.StatusBadRequest, "too many empty lines before the request line"}
-	errVersionRefused  = &httpError{http.StatusHTTPVersionNotSupported, "HTTP version not supported"}
 	errUserinfo        = &httpError{http.StatusBadRequest, "userinfo in the request target"}
+	errNoTargetHost    = &httpError{http.StatusBadRequest, "empty host in the request target"}
+	errBadTargetHost   = &httpError{http.StatusBadRequest, "malformed host in the request target"}
 	errUnsupportedForm = &httpError{http.StatusBadRequest, "request target scheme is not http or https"}
 )
 
@@ -202,6 +204,9 @@ func (r *request) check(te int) *httpError {
 	case r.hosts == 0 && r.major == 1 && r.minor >= 1 && r.method != http.MethodConnect:
 		return errNoHost
 	}
+	if r.major != 1 {
+		r.close = true // only PRI gets here, when a route names it
+	}
 	if r.http10() {
 		r.close = r.close || !r.http10KA
 		r.expect = false // HTTP/1.0 clients do not wait for 100 Continue
@@ -259,28 +264,24 @@ func (r *request) parseTarget() *httpError {
 		r.path = "*"
 		return nil
 	case hasHTTPScheme(t) >= 0:
-		// absolute-form: the authority replaces the Host field (§3.2.2).
-		t = t[hasHTTPScheme(t):]
-		end := strings.IndexAny(t, "/?")
-		if end < 0 {
-			end = len(t)
-		}
-		host := t[:end]
-		if strings.IndexByte(host, '@') >= 0 {
+		// absolute-form, read as net/url reads it; its authority replaces
+		// the Host field (§3.2.2).
+		u, err := url.ParseRequestURI(t)
+		switch {
+		case err != nil:
+			return errBadTarget
+		case u.User != nil:
 			return errUserinfo // RFC 9110 §4.2.4
+		case u.Host == "":
+			return errNoTargetHost // RFC 9110 §4.2.1
+		case !validHost(u.Host):
+			return errBadTargetHost
 		}
-		if host == "" || !validHost(host) {
-			return errBadHost
+		r.host, r.path, r.query = u.Host, u.Path, u.RawQuery
+		if r.path == "" {
+			r.path = "/" // RFC 9110 §4.2.3
 		}
-		r.host, t = host, t[end:]
-		if t == "" || t[0] == '?' {
-			// An empty path is "/" (RFC 9110 §4.2.3).
-			r.path = "/"
-			if t != "" {
-				r.query = t[1:]
-			}
-			return nil
-		}
+		return nil
 	case r.method == http.MethodConnect:
 		// authority-form
 		if !validHost(t) || strings.IndexByte(t, '@') >= 0 {
