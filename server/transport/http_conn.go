@@ -360,6 +360,8 @@ func (c *httpConn) linger() {
 // when the connection ends quietly: EOF, a timeout, Shutdown.
 func (c *httpConn) readHead() error {
 	opts := &c.t.opts
+	// What an error answer before the head is parsed goes by.
+	c.req.method, c.req.major, c.req.minor = "", 1, 1
 	blank, scanned := 0, 0 // empty lines skipped; head bytes known to hold no empty line
 	started := false       // a byte of the request has arrived
 	var headBy time.Time
@@ -465,8 +467,11 @@ func (c *httpConn) roomForHead() error {
 }
 
 // shrink goes back to the connection's own buffer after a long head, when
-// what is left fits in it.
+// what is left fits in it, and drops a response head scratch that grew.
 func (c *httpConn) shrink() {
+	if cap(c.hdr) > 4<<10 {
+		c.hdr = nil // after a response with a long head
+	}
 	if len(c.rbuf) == len(c.small) || c.w-c.r > len(c.small) {
 		return
 	}
