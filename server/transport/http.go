@@ -156,6 +156,7 @@ func (t *httpTransport) free(c *httpConn) {
 	}
 	c.resp.release()
 	clear(c.resp.header)
+	c.rbuf, c.r, c.w = c.small, 0, 0
 	if cap(c.hdr) > 4<<10 {
 		c.hdr = nil
 	}
