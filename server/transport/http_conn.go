@@ -110,7 +110,7 @@ type watch struct {
 	done  chan struct{}
 }
 
-// start begins watching for a handler whose body is done or not.
+// watchStart begins watching for a handler whose body is done or not.
 func (c *httpConn) watchStart(bodyDone bool) {
 	w := &c.watch
 	w.mu.Lock()
