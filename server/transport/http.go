@@ -121,7 +121,7 @@ func (t *httpTransport) setActive(c *httpConn) bool {
 func (t *httpTransport) newConn(ctx context.Context, nc net.Conn, env server.Env) *httpConn {
 	c, _ := t.conns.Get().(*httpConn)
 	if c == nil {
-		c = &httpConn{t: t, small: make([]byte, readBufferSize), env: make(server.Env, 32), keys: map[string]fieldInfo{}}
+		c = &httpConn{t: t, small: make([]byte, readBufferSize), env: make(server.Env, 32), keys: map[string]fieldInfo{}, dups: map[string][]string{}}
 		c.watch.done = make(chan struct{}, 1)
 	}
 	c.conn = nc
@@ -138,6 +138,7 @@ func (t *httpTransport) newConn(ctx context.Context, nc net.Conn, env server.Env
 // free puts a connection that ended cleanly back in the pool, without
 // what would keep its last request's data alive.
 func (t *httpTransport) free(c *httpConn) {
+	c.shrink()
 	c.cancel()
 	c.conn, c.ctx, c.cancel = nil, nil, nil
 	c.rerr, c.werr = nil, nil
@@ -157,9 +158,6 @@ func (t *httpTransport) free(c *httpConn) {
 	c.resp.release()
 	clear(c.resp.header)
 	c.rbuf, c.r, c.w = c.small, 0, 0
-	if cap(c.hdr) > 4<<10 {
-		c.hdr = nil
-	}
 	t.conns.Put(c)
 }
 

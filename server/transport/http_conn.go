@@ -80,6 +80,7 @@ type httpConn struct {
 	req        request
 	env        server.Env
 	keys       map[string]fieldInfo // env keys of header names seen on this connection
+	dups       map[string][]string  // scratch for the values of repeated fields
 	x          server.Exchange
 	body       requestBody
 	raw        rawBody
@@ -466,11 +467,27 @@ func (c *httpConn) roomForHead() error {
 	return nil
 }
 
-// shrink goes back to the connection's own buffer after a long head, when
-// what is left fits in it, and drops a response head scratch that grew.
+// Past these, what a request left in a connection's reusable state is
+// dropped after it rather than kept for the next request: an idle
+// connection keeps about what net/http's keeps, whatever its last request
+// was like.
+const (
+	maxKeptFields = 64      // header fields (c.req.fields, the env map)
+	maxKeptHead   = 4 << 10 // bytes of the head string and the response head scratch
+)
+
+// shrink runs after each request. It goes back to the connection's own
+// read buffer after a long head, when what is left fits in it, and lets
+// go of what a large request grew: the head and its fields, the env map,
+// the response head scratch.
 func (c *httpConn) shrink() {
-	if cap(c.hdr) > 4<<10 {
-		c.hdr = nil // after a response with a long head
+	if cap(c.hdr) > maxKeptHead {
+		c.hdr = nil
+	}
+	if len(c.req.head) > maxKeptHead || cap(c.req.fields) > maxKeptFields || len(c.env) > 2*maxKeptFields {
+		c.req = request{}
+		c.x.Env = nil
+		c.env = make(server.Env, 32)
 	}
 	if len(c.rbuf) == len(c.small) || c.w-c.r > len(c.small) {
 		return

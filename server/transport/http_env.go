@@ -9,18 +9,11 @@ import (
 	"github.com/bubblewasm/bubblewasm/server"
 )
 
-// Kinds of request header fields, as env sees them.
-const (
-	fieldPlain       = iota // HTTP_NAME, values joined with ", "
-	fieldCookie             // HTTP_COOKIE, values joined with "; "
-	fieldContentType        // CONTENT_TYPE
-	fieldSkip               // not in env
-)
-
-// fieldInfo is how a header field name goes into env.
+// fieldInfo is how a header field name goes into env: under key, unless
+// skip. Repeated fields are joined with ", " ("; " for Cookie).
 type fieldInfo struct {
 	key  string
-	kind int
+	skip bool
 }
 
 // maxCachedKeys caps the header names a connection remembers the env key
@@ -57,7 +50,7 @@ var commonFields = func() map[string]fieldInfo {
 // (httpoxy: HTTP_PROXY passes for a proxy setting, in CGI above all).
 func envKey(name string) fieldInfo {
 	if strings.IndexByte(name, '_') >= 0 {
-		return fieldInfo{kind: fieldSkip}
+		return fieldInfo{skip: true}
 	}
 	b := make([]byte, 0, len(abi.EnvHTTPPrefix)+len(name))
 	b = append(b, abi.EnvHTTPPrefix...)
@@ -73,13 +66,11 @@ func envKey(name string) fieldInfo {
 	}
 	switch key := string(b); key {
 	case "HTTP_HOST", "HTTP_CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING", "HTTP_PROXY":
-		return fieldInfo{kind: fieldSkip}
+		return fieldInfo{skip: true}
 	case "HTTP_CONTENT_TYPE":
-		return fieldInfo{key: abi.EnvContentType, kind: fieldContentType}
-	case "HTTP_COOKIE":
-		return fieldInfo{key: key, kind: fieldCookie}
+		return fieldInfo{key: abi.EnvContentType}
 	default:
-		return fieldInfo{key: key, kind: fieldPlain}
+		return fieldInfo{key: key}
 	}
 }
 
@@ -128,20 +119,39 @@ func (c *httpConn) buildEnv(path string) server.Env {
 		}
 	}
 	env["HTTP_HOST"] = r.host
+	var dups map[string][]string // the values of fields that repeat, in order
 	for _, f := range r.fields {
 		info := c.fieldKey(f.name)
-		if info.kind == fieldSkip {
+		if info.skip {
 			continue
 		}
 		old, ok := env[info.key]
-		switch {
-		case !ok:
+		if !ok {
 			env[info.key] = f.value
-		case info.kind == fieldCookie:
-			env[info.key] = old + "; " + f.value
-		default:
-			env[info.key] = old + ", " + f.value
+			continue
 		}
+		// Joined at the end, once: joining field by field is quadratic in
+		// a head of thousands of repeats.
+		if dups == nil {
+			dups = c.dups
+		}
+		if vs, ok := dups[info.key]; ok {
+			dups[info.key] = append(vs, f.value)
+		} else {
+			dups[info.key] = []string{old, f.value}
+		}
+	}
+	for key, vs := range dups {
+		sep := ", "
+		if key == "HTTP_COOKIE" {
+			sep = "; "
+		}
+		env[key] = strings.Join(vs, sep)
+	}
+	if len(dups) > maxCachedKeys {
+		c.dups = map[string][]string{} // do not keep a large one
+	} else {
+		clear(dups)
 	}
 	return env
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -468,3 +469,67 @@ func TestHTTPClientConnectionClose(t *testing.T) {
 }
 
 var _ net.Conn = (net.Conn)(nil)
+
+// A head of thousands of repeats of one field is joined into its env
+// value once, not field by field (which allocates quadratically: ~100 MB
+// for the head below).
+func TestHTTPRepeatedFieldsJoinedOnce(t *testing.T) {
+	got := make(chan int, 1)
+	a := serveHTTP(t, func(ctx context.Context, x *server.Exchange) error {
+		got <- len(x.Env["HTTP_X_A"])
+		return nil
+	}, transport.Options{})
+	const repeats = 8000 // "X-A: b\r\n" is 8 bytes: the head stays under 64 KiB
+	head := "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + strings.Repeat("X-A: b\r\n", repeats) + "\r\n"
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	resps, _, err := writeRaw(t, a, head)
+	if len(resps) != 1 || resps[0].StatusCode != 200 {
+		t.Fatalf("%d responses (%v)", len(resps), err)
+	}
+	runtime.ReadMemStats(&after)
+	if n := <-got; n != repeats*3-2 {
+		t.Fatalf("HTTP_X_A is %d bytes, want %d", n, repeats*3-2)
+	}
+	// Sequential test (no t.Parallel): nothing else allocates meanwhile
+	// but the client, server and their buffers (~1 MB).
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Fatalf("allocated %d MB for one %d KB head", alloc>>20, len(head)>>10)
+	}
+}
+
+// A request with a large head leaves nothing large behind in its
+// connection: thousands of idle keep-alive connections that each sent one
+// cost what idle connections cost.
+func TestHTTPLargeHeadNotKept(t *testing.T) {
+	a := serveHTTP(t, func(ctx context.Context, x *server.Exchange) error {
+		_, err := io.WriteString(x.Writer, "ok")
+		return err
+	}, transport.Options{})
+	var fields strings.Builder
+	for i := range 4000 { // distinct names: 4,000 env keys, a 60 KB head
+		fmt.Fprintf(&fields, "X-%04d: v\r\n", i)
+	}
+	head := "GET / HTTP/1.1\r\nHost: x\r\n" + fields.String() + "\r\n"
+	const conns = 40
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range conns {
+		c := rawConn(t, a)
+		io.WriteString(c, head)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%v %v", resp, err)
+		}
+		io.ReadAll(resp.Body)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	// Kept, each idle connection would hold its head (60 KB), its fields
+	// (128 KB) and an env map of 4,000 keys (~300 KB): 20 MB for 40.
+	if grown := int64(after.HeapInuse) - int64(before.HeapInuse); grown > 8<<20 {
+		t.Fatalf("the heap grew by %d MB for %d idle connections", grown>>20, conns)
+	}
+}
