@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"time"
@@ -89,4 +90,15 @@ func (c *timeoutConn) SetDeadline(t time.Time) error {
 		return err
 	}
 	return c.setOuter(t)
+}
+
+// CloseWrite shuts down the sending side of the connection when the
+// underlying one can (TCP, unix sockets), so that a transport ending a
+// connection can let the peer read its last response to the end before
+// the close (lingering close, RFC 9112 §9.6).
+func (c *timeoutConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }

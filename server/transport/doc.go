@@ -5,8 +5,10 @@
 //
 //   - raw: the whole connection is one exchange.
 //   - line: each line is one exchange; responses are written back in order.
-//   - http: HTTP/1.1 via net/http; each request is one exchange, its body
-//     streamed through read and its response through write.
+//   - http: HTTP/1.1 and 1.0, parsed and framed by the transport itself
+//     (http_request.go, http_body.go, http_writer.go); each request is one
+//     exchange, its body streamed through read and its response through
+//     write.
 //   - json: newline-delimited JSON; each message is one exchange, framed
 //     like line, with malformed messages answered by an error object.
 //   - jsonrpc: JSON-RPC 2.0 on a stream (a request or batch per line) or on

@@ -2,26 +2,35 @@ package transport
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/server"
 )
 
-// httpTransport serves HTTP/1.1 on each connection exchange with one shared
-// net/http Server, so keep-alive, header limits and timeouts are net/http's.
+// httpTransport serves HTTP/1.1 (and 1.0) on each connection exchange: it
+// parses requests off the connection itself, one after the other, and
+// passes each to next as an exchange.
 type httpTransport struct {
-	next    server.Handler
-	opts    Options
-	srv     *http.Server
-	methods map[string]bool // Options.Methods
+	next         server.Handler
+	opts         Options
+	methods      map[string]bool // Options.Methods
+	headTooLarge *httpError
+
+	conns      sync.Pool // idle *httpConn, with their buffers and maps
+	outBuffers sync.Pool // *[]byte of outBufferSize, for responses being sent
+	date       atomic.Pointer[httpDate]
+
+	mu       sync.Mutex
+	live     map[*httpConn]struct{}
+	draining atomic.Bool
 }
 
 // NewHTTP returns the HTTP transport. Each request is one exchange: env gets
@@ -29,111 +38,197 @@ type httpTransport struct {
 // response. Status and headers are committed by the first write; a handler
 // that writes nothing still yields a valid (empty, 200 unless set) response.
 func NewHTTP(next server.Handler, opts Options) server.Handler {
-	t := &httpTransport{next: next, opts: opts.withDefaults(), methods: map[string]bool{}}
+	t := &httpTransport{next: next, opts: opts.withDefaults(), methods: map[string]bool{}, live: map[*httpConn]struct{}{}}
 	for _, m := range t.opts.Methods {
 		t.methods[m] = true
 	}
-	t.srv = &http.Server{
-		Handler:           t,
-		ReadHeaderTimeout: t.opts.ReadHeaderTimeout,
-		IdleTimeout:       t.opts.IdleTimeout,
-		MaxHeaderBytes:    t.opts.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(t.opts.Logger.Handler(), slog.LevelDebug),
-		// ServeHTTP must see every request it did not close the connection
-		// on, or its count falls behind the framing sniffer's.
-		DisableGeneralOptionsHandler: true,
-		ConnState: func(c net.Conn, state http.ConnState) {
-			// The response before this point was the connection's last: its
-			// request left bytes on the wire that must not be parsed.
-			if hc, ok := c.(*httpConn); ok && state == http.StateIdle && hc.last.Load() {
-				hc.Close()
-			}
-		},
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			hc := c.(*httpConn)
-			ctx, cancel := context.WithCancel(context.WithValue(ctx, httpConnKey{}, hc))
-			hc.stop = context.AfterFunc(hc.ctx, cancel)
-			return ctx
-		},
-	}
+	t.headTooLarge = &httpError{http.StatusRequestHeaderFieldsTooLarge,
+		fmt.Sprintf("the request line and headers exceed %d bytes", t.opts.MaxHeaderBytes)}
+	t.outBuffers.New = func() any { b := make([]byte, 0, outBufferSize); return &b }
 	return t
 }
 
-// Serve runs net/http on the connection until it closes.
+// Serve serves the requests of one connection until it closes.
 func (t *httpTransport) Serve(ctx context.Context, x *server.Exchange) error {
-	conn, ok := x.Reader.(net.Conn)
+	nc, ok := x.Reader.(net.Conn)
 	if !ok {
 		return fmt.Errorf("http transport needs a network connection, got %T", x.Reader)
 	}
-	hc := &httpConn{Conn: conn, ctx: ctx, env: x.Env, sniff: newFramingSniffer(t.opts.MaxHeaderBytes), closed: make(chan struct{})}
-	l := &oneConnListener{conn: hc}
-	err := t.srv.Serve(l)
-	if !l.handedOver() {
-		return err // shut down before net/http took the connection
-	}
-	<-hc.closed
-	if hc.stop != nil {
-		hc.stop()
-	}
-	if errors.Is(err, errConnDone) || errors.Is(err, http.ErrServerClosed) {
+	c := t.newConn(ctx, nc, x.Env)
+	if !t.track(c) {
+		t.free(c)
 		return nil
 	}
-	return err
-}
-
-// Shutdown closes idle keep-alive connections and waits for running
-// requests, as net/http's Server.Shutdown does.
-func (t *httpTransport) Shutdown(ctx context.Context) error { return t.srv.Shutdown(ctx) }
-
-func (t *httpTransport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hc := r.Context().Value(httpConnKey{}).(*httpConn)
-	if hc.last.Load() {
-		// Read past a request that ended the connection: never served.
-		panic(http.ErrAbortHandler)
-	}
-	hc.served++
-	if hc.sniff.smuggled(hc.served) {
-		// RFC 9112 §6.1: a request with both Transfer-Encoding and
-		// Content-Length must not leave its connection reusable.
-		w.Header().Set("Connection", "close")
-	}
-	if hc.sniff.oversized(hc.served) {
-		refuse(w, http.StatusRequestHeaderFieldsTooLarge, fmt.Sprintf("the request line and headers exceed %d bytes", t.opts.MaxHeaderBytes))
-		return
-	}
-	if r.Method == http.MethodOptions && r.RequestURI == "*" {
-		// net/http's own answer to "OPTIONS *", given here so it is counted.
-		w.Header().Set("Content-Length", "0")
-		return
-	}
-	if status, msg := t.checkMethod(r); status != 0 {
-		refuse(w, status, msg)
-		return
-	}
-	path, err := cleanPath(r.URL.Path)
-	if err != nil {
-		refuse(w, http.StatusBadRequest, "bad request path")
-		return
-	}
-	env := requestEnv(hc.env, r, path)
-	body := &requestBody{r: r.Body}
-	if max := t.opts.MaxBodyBytes; max > 0 {
-		if r.ContentLength > max {
-			refuse(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body of %d bytes exceeds the limit of %d", r.ContentLength, max))
+	clean := false
+	defer func() {
+		t.untrack(c)
+		if !clean {
+			// A handler panicked: the server logs it and closes the
+			// connection; the connection's state is not reused.
+			c.watchStop()
+			c.cancel()
 			return
 		}
-		body.r = &limitReader{r: r.Body, left: max}
+		t.free(c)
+	}()
+	c.serve()
+	clean = true
+	return nil
+}
+
+// Shutdown makes every connection stop after the request it is serving;
+// connections waiting for a request are closed at once.
+func (t *httpTransport) Shutdown(ctx context.Context) error {
+	t.draining.Store(true)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c := range t.live {
+		if c.state.CompareAndSwap(connIdle, connClosing) {
+			c.conn.SetReadDeadline(aLongTimeAgo)
+		}
 	}
-	rw := newHTTPWriter(w)
-	// Handlers stream: an echo writes its first bytes long before it has
-	// read the whole body. Without full duplex, net/http would consume (and
-	// lose to the handler) what is left of the body at the first write.
-	rw.rc.EnableFullDuplex()
-	err = t.next.Serve(r.Context(), &server.Exchange{Env: env, Reader: body, Writer: rw})
-	t.finishBody(r, rw, body, hc)
-	if err == nil {
-		if err = rw.finish(r.Method); err == nil {
+	return nil
+}
+
+func (t *httpTransport) track(c *httpConn) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.draining.Load() {
+		return false
+	}
+	t.live[c] = struct{}{}
+	return true
+}
+
+func (t *httpTransport) untrack(c *httpConn) {
+	t.mu.Lock()
+	delete(t.live, c)
+	t.mu.Unlock()
+}
+
+// setIdle marks c as waiting for the client, so that Shutdown may close
+// it; it reports false when Shutdown has begun.
+func (t *httpTransport) setIdle(c *httpConn) bool {
+	c.state.Store(connIdle)
+	return !t.draining.Load()
+}
+
+// setActive marks c as busy; it reports false when Shutdown closed it.
+func (t *httpTransport) setActive(c *httpConn) bool {
+	return c.state.CompareAndSwap(connIdle, connActive)
+}
+
+func (t *httpTransport) newConn(ctx context.Context, nc net.Conn, env server.Env) *httpConn {
+	c, _ := t.conns.Get().(*httpConn)
+	if c == nil {
+		c = &httpConn{t: t, small: make([]byte, readBufferSize), env: make(server.Env, 32), keys: map[string]fieldInfo{}, dups: map[string][]string{}}
+		c.watch.done = make(chan struct{}, 1)
+	}
+	c.conn = nc
+	c.ctx, c.cancel = context.WithCancel(ctx)
+	for k, v := range env {
+		c.base = append(c.base, envPair{k, v})
+	}
+	_, c.https = nc.(interface{ ConnectionState() tls.ConnectionState })
+	c.rbuf, c.r, c.w = c.small, 0, 0
+	c.state.Store(connActive)
+	return c
+}
+
+// free puts a connection that ended cleanly back in the pool, without
+// what would keep its last request's data alive.
+func (t *httpTransport) free(c *httpConn) {
+	c.shrink()
+	c.cancel()
+	c.conn, c.ctx, c.cancel = nil, nil, nil
+	c.rerr, c.werr = nil, nil
+	c.rdApplied, c.rdWant, c.wdApplied, c.wdWant = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	c.served, c.last, c.now = 0, false, time.Time{}
+	clear(c.base)
+	c.base = c.base[:0]
+	fields := c.req.fields[:cap(c.req.fields)]
+	clear(fields)
+	c.req = request{fields: fields[:0]}
+	c.x = server.Exchange{}
+	c.body, c.raw, c.limit = requestBody{}, rawBody{}, limitReader{}
+	clear(c.env)
+	if len(c.keys) > maxCachedKeys {
+		c.keys = map[string]fieldInfo{}
+	}
+	c.resp.release()
+	clear(c.resp.header)
+	c.rbuf, c.r, c.w = c.small, 0, 0
+	t.conns.Put(c)
+}
+
+// serve reads and serves requests until one ends the connection.
+func (c *httpConn) serve() {
+	for {
+		if err := c.readHead(); err != nil {
+			if he, ok := err.(*httpError); ok {
+				c.refuse(he.status, he.msg)
+			}
 			return
+		}
+		c.served++
+		if !c.serveRequest() {
+			if c.last {
+				c.linger()
+			}
+			return
+		}
+		c.shrink()
+	}
+}
+
+// refuse answers a request the transport will not pass on, and ends the
+// connection: what follows the request cannot be trusted to be one.
+func (c *httpConn) refuse(status int, msg string) bool {
+	c.last = true
+	c.writeError(status, msg, true)
+	return false
+}
+
+// serveRequest serves the request in c.req. It reports whether the
+// connection may carry another one.
+func (c *httpConn) serveRequest() bool {
+	t, r := c.t, &c.req
+	if status, msg := t.checkMethod(r); status != 0 {
+		return c.refuse(status, msg)
+	}
+	if r.expectNo {
+		return c.refuse(http.StatusExpectationFailed, "only Expect: 100-continue is supported")
+	}
+	path, err := cleanPath(r.path)
+	if err != nil {
+		return c.refuse(http.StatusBadRequest, "bad request path")
+	}
+	max := t.opts.MaxBodyBytes
+	if max > 0 && r.length > max {
+		return c.refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body of %d bytes exceeds the limit of %d", r.length, max))
+	}
+	c.rdWant, c.wdWant, c.last = time.Time{}, time.Time{}, false
+	c.raw.reset(c, r)
+	c.body = requestBody{c: c, r: &c.raw, expect: r.expect, done: c.raw.done}
+	if max > 0 && !c.raw.done {
+		c.limit = limitReader{r: &c.raw, left: max, max: max}
+		c.body.r = &c.limit
+	}
+	c.resp.reset(c)
+	if r.method == http.MethodOptions && r.target == "*" {
+		// The server's own options: answered here, 200 with no body.
+		c.finishBody()
+		c.resp.finish()
+		return c.werr == nil && !c.resp.closeAfter()
+	}
+	c.x = server.Exchange{Env: c.buildEnv(path), Reader: &c.body, Writer: &c.resp}
+	c.watchStart(c.raw.done)
+	err = t.next.Serve(c.ctx, &c.x)
+	c.watchStop()
+	c.finishBody()
+	if err == nil {
+		if err = c.resp.finish(); err == nil {
+			return c.werr == nil && !c.resp.closeAfter()
 		}
 		err = fmt.Errorf("%w: %w", server.ErrHandlerFailed, err)
 	}
@@ -142,86 +237,105 @@ func (t *httpTransport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	t.opts.Logger.Log(r.Context(), level, "http exchange failed", "method", r.Method, "uri", r.RequestURI,
-		"route", env[abi.EnvRoute], "status", status, "err", err)
-	if !rw.discard() {
+	t.opts.Logger.Log(c.ctx, level, "http exchange failed", "method", r.method, "uri", r.target,
+		"route", c.x.Env[abi.EnvRoute], "status", status, "err", err)
+	if !c.resp.discard() || c.werr != nil {
 		// The response has begun: cut the connection so the client sees an
 		// incomplete response instead of a truncated one that looks whole.
-		panic(http.ErrAbortHandler)
+		return false
 	}
 	msg := http.StatusText(status)
 	if status == http.StatusNotFound {
-		msg = fmt.Sprintf("no route for %s %s", r.Method, path)
+		msg = fmt.Sprintf("no route for %s %s", r.method, path)
 	}
-	h := w.Header()
-	closing := h.Get("Connection") == "close" || hc.last.Load()
-	clear(h)
-	if closing {
-		h.Set("Connection", "close")
-	}
-	http.Error(w, msg, status)
+	closing := hasToken(c.resp.header["Connection"], "close") || c.resp.closeAfter()
+	c.writeError(status, msg, closing)
+	return c.werr == nil && !closing
 }
 
 // checkMethod refuses requests that HTTP/1.1 routes cannot serve unless a
 // route names their method exactly (Options.Methods): CONNECT, which would
 // turn the connection into a tunnel, and the HTTP/2 connection preface
 // (PRI * HTTP/2.0). Any other protocol major version than 1 is refused.
-func (t *httpTransport) checkMethod(r *http.Request) (int, string) {
+func (t *httpTransport) checkMethod(r *request) (int, string) {
 	switch {
-	case r.Method == "PRI" && !t.methods["PRI"]:
+	case r.method == "PRI" && !t.methods["PRI"]:
 		return http.StatusHTTPVersionNotSupported, "HTTP/2 is not served on this listener"
-	case r.Method == http.MethodConnect && !t.methods[http.MethodConnect]:
+	case r.method == http.MethodConnect && !t.methods[http.MethodConnect]:
 		return http.StatusNotImplemented, "CONNECT is not served on this listener"
-	case r.ProtoMajor != 1 && r.Method != "PRI":
+	case r.major != 1 && r.method != "PRI":
 		return http.StatusHTTPVersionNotSupported, "HTTP version not supported"
 	}
 	return 0, ""
-}
-
-// refuse answers a request the transport will not pass on, and closes the
-// connection after the answer.
-func refuse(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Connection", "close")
-	http.Error(w, msg, status)
 }
 
 // maxDrain is how much of a body its handler left unread the transport
 // reads away to keep the connection reusable (net/http's own figure).
 const maxDrain = 256 << 10
 
-// aLongTimeAgo is a read deadline that fails every read at once.
-var aLongTimeAgo = time.Unix(1, 0)
-
-// finishBody decides whether the connection may carry another request after
-// this one. With full duplex on, net/http leaves that to the handler: a
-// body that ended in an error (malformed chunking, a limit, a timeout) or
-// that is left unread would have its remaining bytes parsed as the next
-// request. A small remainder is read away within DrainTimeout; otherwise
-// the request is the connection's last: Connection: close when the
-// response has not started, and the connection closed after the response
-// in any case (httpConn.last).
-func (t *httpTransport) finishBody(r *http.Request, rw *httpWriter, body *requestBody, hc *httpConn) {
-	if body.eof || r.Body == nil || r.Body == http.NoBody {
+// finishBody decides whether the connection may carry another request
+// after this one. A body that ended in an error (malformed chunking, a
+// limit, a timeout) or that is left unread would have its remaining bytes
+// parsed as the next request. A small remainder is read away within
+// DrainTimeout; otherwise the request is the connection's last
+// (Connection: close when the response has not started, and the
+// connection closed after the response in any case).
+func (c *httpConn) finishBody() {
+	b := &c.body
+	if c.raw.done {
 		return
 	}
+	c.last = true
 	// A client that waits for 100 Continue has not sent a body the handler
 	// never asked for: reading it away would invite it; close instead.
-	expecting := !body.touched && strings.EqualFold(r.Header.Get("Expect"), "100-continue")
-	if body.err == nil && !expecting {
-		rw.rc.SetReadDeadline(time.Now().Add(t.opts.DrainTimeout))
-		io.CopyN(io.Discard, body, maxDrain+1)
-		if body.eof {
-			rw.rc.SetReadDeadline(time.Time{})
-			return
+	if b.err != nil || b.expect || c.raw.framing == bodyLength && c.raw.left > maxDrain {
+		return
+	}
+	c.rdWant = time.Now().Add(c.t.opts.DrainTimeout)
+	buf := c.t.outBuffers.Get().(*[]byte)
+	p := (*buf)[:cap(*buf)]
+	for n := 0; n <= maxDrain && !c.raw.done; {
+		m, err := b.Read(p)
+		n += m
+		if err != nil {
+			break
 		}
 	}
-	hc.last.Store(true)
-	if !rw.sent {
-		rw.w.Header().Set("Connection", "close")
+	c.t.outBuffers.Put(buf)
+	c.rdWant = time.Time{}
+	c.last = !c.raw.done || b.err != nil
+}
+
+// httpDate is the Date field of one second, and the clock reading it was
+// made from: later readings cost one monotonic clock read (time.Since).
+type httpDate struct {
+	base  time.Time // a wall and monotonic reading within the second
+	left  time.Duration
+	field []byte
+}
+
+// now returns the current time (with a monotonic reading) and the Date
+// field of its second, formatted once a second.
+func (t *httpTransport) now() (time.Time, []byte) {
+	d := t.date.Load()
+	if d != nil {
+		if el := time.Since(d.base); el >= 0 && el < d.left {
+			return d.base.Add(el), d.field
+		}
 	}
-	// net/http reads away up to 256 KiB of a body on its own after the
-	// handler: with the deadline passed, it gives up at once.
-	rw.rc.SetReadDeadline(aLongTimeAgo)
+	now := time.Now()
+	f := now.UTC().AppendFormat([]byte("Date: "), http.TimeFormat)
+	d = &httpDate{base: now, left: time.Second - time.Duration(now.Nanosecond()), field: append(f, "\r\n"...)}
+	t.date.Store(d)
+	return now, d.field
+}
+
+// appendDate appends the Date field, and notes the time for the
+// connection's next idle deadline.
+func (c *httpConn) appendDate(h []byte) []byte {
+	now, field := c.t.now()
+	c.now = now
+	return append(h, field...)
 }
 
 var _ server.Shutdowner = (*httpTransport)(nil)

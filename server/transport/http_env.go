@@ -2,7 +2,6 @@ package transport
 
 import (
 	"errors"
-	"net/http"
 	"strconv"
 	"strings"
 
@@ -10,46 +9,149 @@ import (
 	"github.com/bubblewasm/bubblewasm/server"
 )
 
-// requestEnv builds a request's env from its connection's. path is the
-// request's cleaned path (cleanPath).
-func requestEnv(base server.Env, r *http.Request, path string) server.Env {
-	env := base.Clone()
+// fieldInfo is how a header field name goes into env: under key, unless
+// skip. Repeated fields are joined with ", " ("; " for Cookie).
+type fieldInfo struct {
+	key  string
+	skip bool
+}
+
+// maxCachedKeys caps the header names a connection remembers the env key
+// of, beyond the common ones.
+const maxCachedKeys = 64
+
+// commonFields are the env keys of common header names, as clients spell
+// them (canonical and lower case), so that a request does not build them.
+var commonFields = func() map[string]fieldInfo {
+	m := map[string]fieldInfo{}
+	for _, name := range []string{
+		"Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language", "Authorization",
+		"Cache-Control", "Connection", "Content-Length", "Content-Type", "Cookie", "Dnt",
+		"Expect", "Forwarded", "Host", "If-Match", "If-Modified-Since", "If-None-Match",
+		"If-Range", "Keep-Alive", "Origin", "Pragma", "Priority", "Proxy", "Range", "Referer",
+		"Sec-Ch-Ua", "Sec-Ch-Ua-Mobile", "Sec-Ch-Ua-Platform", "Sec-Fetch-Dest",
+		"Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-User", "Te", "Traceparent",
+		"Tracestate", "Trailer", "Transfer-Encoding", "Upgrade", "Upgrade-Insecure-Requests",
+		"User-Agent", "Via", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
+		"X-Real-Ip", "X-Request-Id", "X-Requested-With",
+	} {
+		info := envKey(name)
+		m[name] = info
+		m[strings.ToLower(name)] = info
+	}
+	return m
+}()
+
+// envKey returns the env key of a header field name: HTTP_ and the name
+// in upper case with '-' as '_' (RFC 3875 §4.1.18). Fields the framing
+// owns (Host, Content-Length, Transfer-Encoding) and two kinds of spoofing
+// are left out of env: names with '_' (X_User and X-User would both be
+// HTTP_X_USER, and a front proxy sets only the second), and Proxy
+// (httpoxy: HTTP_PROXY passes for a proxy setting, in CGI above all).
+func envKey(name string) fieldInfo {
+	if strings.IndexByte(name, '_') >= 0 {
+		return fieldInfo{skip: true}
+	}
+	b := make([]byte, 0, len(abi.EnvHTTPPrefix)+len(name))
+	b = append(b, abi.EnvHTTPPrefix...)
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c == '-':
+			b = append(b, '_')
+		case 'a' <= c && c <= 'z':
+			b = append(b, c-'a'+'A')
+		default:
+			b = append(b, c)
+		}
+	}
+	switch key := string(b); key {
+	case "HTTP_HOST", "HTTP_CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING", "HTTP_PROXY":
+		return fieldInfo{skip: true}
+	case "HTTP_CONTENT_TYPE":
+		return fieldInfo{key: abi.EnvContentType}
+	default:
+		return fieldInfo{key: key}
+	}
+}
+
+// fieldKey is envKey through the common names and the connection's cache.
+func (c *httpConn) fieldKey(name string) fieldInfo {
+	if info, ok := commonFields[name]; ok {
+		return info
+	}
+	if info, ok := c.keys[name]; ok {
+		return info
+	}
+	info := envKey(name)
+	if len(c.keys) < maxCachedKeys {
+		c.keys[name] = info
+	}
+	return info
+}
+
+// buildEnv fills the connection's env map with the request's env: the
+// connection's keys, the CGI keys and the HTTP_* fields. path is the
+// request's cleaned path (cleanPath). The map is reused by the next
+// request: a handler must not keep Env after it returns (server.Exchange).
+func (c *httpConn) buildEnv(path string) server.Env {
+	r, env := &c.req, c.env
+	clear(env)
+	for _, p := range c.base {
+		env[p.k] = p.v
+	}
 	env[abi.EnvTransport] = "http"
-	env[abi.EnvRequestMethod] = r.Method
-	env[abi.EnvRequestURI] = r.RequestURI
+	env[abi.EnvRequestMethod] = r.method
+	env[abi.EnvRequestURI] = r.target
 	env[abi.EnvScriptName] = ""
 	env[abi.EnvPathInfo] = path
-	env[abi.EnvQueryString] = r.URL.RawQuery
-	env[abi.EnvServerProtocol] = r.Proto
-	env[abi.EnvURLScheme] = "http"
-	if r.TLS != nil {
+	env[abi.EnvQueryString] = r.query
+	env[abi.EnvServerProtocol] = r.proto
+	if c.https {
 		env[abi.EnvURLScheme] = "https"
+	} else {
+		env[abi.EnvURLScheme] = "http"
 	}
-	if r.ContentLength > 0 || r.Header.Get("Content-Length") != "" {
-		env[abi.EnvContentLength] = strconv.FormatInt(r.ContentLength, 10)
+	if r.length >= 0 {
+		if len(r.rawLen) > 1 && r.rawLen[0] == '0' {
+			env[abi.EnvContentLength] = strconv.FormatInt(r.length, 10)
+		} else {
+			env[abi.EnvContentLength] = r.rawLen
+		}
 	}
-	env["HTTP_HOST"] = r.Host
-	for name, values := range r.Header {
-		switch {
-		case name == "Content-Type":
-			env[abi.EnvContentType] = strings.Join(values, ", ")
-			continue
-		case name == "Content-Length", name == "Host":
-			continue
-		case name == "Proxy":
-			// httpoxy: as HTTP_PROXY, a client's header would pass for the
-			// proxy setting of the handler's environment (CGI above all).
-			continue
-		case strings.Contains(name, "_"):
-			// X_Forwarded and X-Forwarded would both become HTTP_X_FORWARDED:
-			// drop the underscore form so it cannot spoof the other.
+	env["HTTP_HOST"] = r.host
+	var dups map[string][]string // the values of fields that repeat, in order
+	for _, f := range r.fields {
+		info := c.fieldKey(f.name)
+		if info.skip {
 			continue
 		}
+		old, ok := env[info.key]
+		if !ok {
+			env[info.key] = f.value
+			continue
+		}
+		// Joined at the end, once: joining field by field is quadratic in
+		// a head of thousands of repeats.
+		if dups == nil {
+			dups = c.dups
+		}
+		if vs, ok := dups[info.key]; ok {
+			dups[info.key] = append(vs, f.value)
+		} else {
+			dups[info.key] = []string{old, f.value}
+		}
+	}
+	for key, vs := range dups {
 		sep := ", "
-		if name == "Cookie" {
+		if key == "HTTP_COOKIE" {
 			sep = "; "
 		}
-		env[abi.EnvHTTPPrefix+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))] = strings.Join(values, sep)
+		env[key] = strings.Join(vs, sep)
+	}
+	if len(dups) > maxCachedKeys {
+		c.dups = map[string][]string{} // do not keep a large one
+	} else {
+		clear(dups)
 	}
 	return env
 }

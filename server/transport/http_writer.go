@@ -3,171 +3,438 @@ package transport
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"slices"
 	"strconv"
-	"sync"
+	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/server"
 )
 
-// responseBuffer is how much of a response body the transport holds before
-// it hands anything to net/http. A response that fits is sent whole with a
-// Content-Length when its handler returns; one whose handler fails before
-// it flushed or outgrew the buffer is replaced by an error response, since
-// nothing of it left the host.
+// responseBuffer is how much of a response body the transport holds
+// before anything leaves the host. A response that fits is sent whole,
+// head and body in one write, with a Content-Length when its handler
+// returns; one whose handler fails before it flushed or outgrew the buffer
+// is replaced by an error response, since nothing of it was sent.
 const responseBuffer = 8 << 10
 
-var responseBuffers = sync.Pool{New: func() any { b := make([]byte, 0, responseBuffer); return &b }}
+// headRoom is the space kept in front of a held body for the response
+// head, so that both go out in one write without moving the body.
+const headRoom = 1 << 10
+
+// outBufferSize is the capacity of a response buffer: head room, held
+// body, and the CRLF that ends a chunk.
+const outBufferSize = headRoom + responseBuffer + 64
 
 // errBodyTooLong is returned to a handler writing more than the
 // Content-Length it set.
 var errBodyTooLong = errors.New("response body longer than its Content-Length")
 
-// httpWriter adapts net/http's ResponseWriter to server.ResponseWriter.
-// The first Write or Flush commits the metadata as far as the handler is
-// concerned (Committed, SetStatus); what reaches net/http is held back in
-// buf until a Flush, a full buffer or the end of the exchange.
+// Response framings, fixed when the head is sent.
+const (
+	framingNone    = iota // HEAD, 204, 304: no body bytes
+	framingLength         // Content-Length
+	framingChunked        // Transfer-Encoding: chunked
+	framingClose          // HTTP/1.0 without a length: the body ends with the connection
+)
+
+// httpWriter is a request's server.ResponseWriter. The first Write or
+// Flush commits the metadata as far as the handler is concerned
+// (Committed, SetStatus); what reaches the client is held in buf until a
+// Flush, a full buffer or the end of the exchange.
 type httpWriter struct {
-	w         http.ResponseWriter
-	rc        *http.ResponseController
+	c         *httpConn
+	header    http.Header // the handler's, reused by the connection's requests
+	junk      http.Header // what Header returns once committed
 	status    int
 	committed atomic.Bool
-	sent      bool    // the header went to net/http: the response can no longer be replaced
-	buf       *[]byte // held body bytes, from responseBuffers; nil when none
-	written   int64   // body bytes written by the handler
-	length    int64   // the Content-Length the handler set, -1 for none
+	head      bool  // a HEAD request: the body is counted, never sent
+	closing   bool  // the handler set Connection: close
+	length    int64 // the Content-Length the handler set, -1 for none
+	written   int64 // body bytes the handler wrote
+	sent      bool  // the head went out: the response can no longer be replaced
+	framing   int   // once sent
+	buf       []byte
+	pooled    *[]byte // buf's array, from the transport's pool; nil when none
 }
 
-func newHTTPWriter(w http.ResponseWriter) *httpWriter {
-	return &httpWriter{w: w, rc: http.NewResponseController(w), status: http.StatusOK, length: -1}
+func (w *httpWriter) reset(c *httpConn) {
+	if w.header == nil {
+		w.header = http.Header{}
+	} else {
+		clear(w.header)
+	}
+	w.c = c
+	w.status = http.StatusOK
+	w.committed.Store(false)
+	w.head = c.req.method == http.MethodHead
+	w.closing, w.length, w.written, w.sent, w.framing = false, -1, 0, false, framingNone
 }
 
 // Header returns the header map until the metadata is committed; after
-// that, a map whose changes go nowhere (the ResponseWriter contract), even
-// while the response is still held.
-func (h *httpWriter) Header() http.Header {
-	if h.committed.Load() {
-		return http.Header{}
+// that, a map whose changes go nowhere (the ResponseWriter contract).
+func (w *httpWriter) Header() http.Header {
+	if w.committed.Load() {
+		if w.junk == nil {
+			w.junk = http.Header{}
+		}
+		clear(w.junk)
+		return w.junk
 	}
-	return h.w.Header()
+	return w.header
 }
 
-func (h *httpWriter) SetStatus(code int) bool {
-	if h.committed.Load() {
+// SetStatus sets the status the response is sent with. It returns false
+// once the metadata is committed, and for a code that is not a final
+// status (200 to 999): informational responses are the transport's.
+func (w *httpWriter) SetStatus(code int) bool {
+	if w.committed.Load() || code < 200 || code > 999 {
 		return false
 	}
-	h.status = code
+	w.status = code
 	return true
 }
 
-func (h *httpWriter) Committed() bool { return h.committed.Load() }
+// Committed reports whether the first Write or Flush happened.
+func (w *httpWriter) Committed() bool { return w.committed.Load() }
 
 // commit fixes the metadata at the handler's first write or flush.
-func (h *httpWriter) commit() error {
-	if h.committed.Swap(true) {
+func (w *httpWriter) commit() error {
+	if w.committed.Swap(true) {
 		return nil
 	}
-	if v := h.w.Header()["Content-Length"]; len(v) == 1 {
-		n, err := strconv.ParseInt(v[0], 10, 64)
-		if err != nil || n < 0 {
-			return fmt.Errorf("invalid Content-Length %q", v[0])
+	if v, ok := w.header["Content-Length"]; ok {
+		n, ok := int64(-1), len(v) == 1
+		if ok {
+			n, ok = parseLength(trimOWS(v[0]))
 		}
-		h.length = n
+		if !ok {
+			return fmt.Errorf("invalid Content-Length %q", v)
+		}
+		w.length = n
 	}
+	w.closing = hasToken(w.header["Connection"], "close")
 	return nil
 }
 
-func (h *httpWriter) Write(p []byte) (int, error) {
-	if err := h.commit(); err != nil {
+func (w *httpWriter) Write(p []byte) (int, error) {
+	if err := w.commit(); err != nil {
 		return 0, err
 	}
-	if h.length >= 0 && h.written+int64(len(p)) > h.length {
-		return 0, fmt.Errorf("%w (%d bytes)", errBodyTooLong, h.length)
+	if !w.head && !bodyAllowed(w.status) {
+		return 0, http.ErrBodyNotAllowed
 	}
-	h.written += int64(len(p))
-	if !h.sent {
-		if h.buf == nil {
-			h.buf = responseBuffers.Get().(*[]byte)
+	if w.length >= 0 && w.written+int64(len(p)) > w.length {
+		return 0, fmt.Errorf("%w (%d bytes)", errBodyTooLong, w.length)
+	}
+	if w.c.werr != nil {
+		return 0, w.c.werr
+	}
+	w.written += int64(len(p))
+	if !w.sent {
+		if w.pooled == nil {
+			w.acquire()
 		}
-		if len(*h.buf)+len(p) <= responseBuffer {
-			*h.buf = append(*h.buf, p...)
+		if len(w.buf)-headRoom+len(p) <= responseBuffer {
+			w.buf = append(w.buf, p...)
 			return len(p), nil
 		}
-		if err := h.send(); err != nil {
+		if err := w.send(false); err != nil {
 			return 0, err
 		}
 	}
-	return h.w.Write(p)
+	if err := w.stream(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
-// send hands the header and the held body to net/http.
-func (h *httpWriter) send() error {
-	h.sent = true
-	h.w.WriteHeader(h.status)
-	if h.buf == nil {
-		return nil
-	}
-	var err error
-	if b := *h.buf; len(b) > 0 {
-		_, err = h.w.Write(b) // net/http copies or writes it before returning
-	}
-	h.release() // only now: the pool hands the buffer to other exchanges
-	return err
-}
-
-func (h *httpWriter) release() {
-	if h.buf != nil {
-		*h.buf = (*h.buf)[:0]
-		responseBuffers.Put(h.buf)
-		h.buf = nil
-	}
-}
-
-func (h *httpWriter) Flush() error {
-	if err := h.commit(); err != nil {
+// Flush commits the metadata and sends what is held.
+func (w *httpWriter) Flush() error {
+	if err := w.commit(); err != nil {
 		return err
 	}
-	if !h.sent {
-		if err := h.send(); err != nil {
+	if !w.sent {
+		if err := w.send(false); err != nil {
 			return err
 		}
 	}
-	return h.rc.Flush()
+	return w.flushPending()
 }
 
-// finish sends what a successful handler left held, framed by a
-// Content-Length when the whole body is known. It returns an error, and
-// sends nothing, when that body contradicts the Content-Length the handler
-// set.
-func (h *httpWriter) finish(method string) error {
-	if err := h.commit(); err != nil {
+// SetReadDeadline bounds the handler's reads of the request body.
+func (w *httpWriter) SetReadDeadline(t time.Time) error {
+	w.c.rdWant = t
+	return nil
+}
+
+// SetWriteDeadline bounds writes of the response.
+func (w *httpWriter) SetWriteDeadline(t time.Time) error {
+	w.c.wdWant = t
+	return nil
+}
+
+func (w *httpWriter) acquire() {
+	w.pooled = w.c.t.outBuffers.Get().(*[]byte)
+	w.buf = (*w.pooled)[:headRoom]
+}
+
+func (w *httpWriter) release() {
+	if w.pooled != nil {
+		w.c.t.outBuffers.Put(w.pooled)
+		w.pooled, w.buf = nil, nil
+	}
+}
+
+// held returns the body bytes held before the head was sent.
+func (w *httpWriter) held() []byte {
+	if w.pooled == nil {
+		return nil
+	}
+	return w.buf[headRoom:]
+}
+
+// send writes the head and what is held. final means the handler has
+// returned, so the held body is the whole body.
+func (w *httpWriter) send(final bool) error {
+	c, r := w.c, &w.c.req
+	w.sent = true
+	allowed := bodyAllowed(w.status)
+	switch {
+	case !allowed || w.head:
+		w.framing = framingNone
+	case final || w.length >= 0:
+		w.framing = framingLength
+	case !r.http10():
+		w.framing = framingChunked
+	default:
+		w.framing = framingClose
+	}
+	body := w.held()
+	h := appendStatusLine(c.hdr[:0], r, w.status)
+	h, typed, dated := w.appendFields(h, allowed)
+	if allowed && !typed && len(body) > 0 {
+		h = appendField(h, "Content-Type", http.DetectContentType(body))
+	}
+	switch {
+	case w.framing == framingLength:
+		h = appendLength(h, max(w.length, w.written))
+	case w.framing == framingChunked:
+		h = append(h, "Transfer-Encoding: chunked\r\n"...)
+	case w.head && allowed && w.length >= 0:
+		h = appendLength(h, w.length)
+	case w.head && allowed && final && w.written > 0:
+		h = appendLength(h, w.written)
+	}
+	if !dated {
+		h = c.appendDate(h)
+	}
+	h = appendConnection(h, r, w.closeAfter())
+	h = append(h, "\r\n"...)
+	if w.framing == framingChunked && len(body) > 0 {
+		h = appendChunkHeader(h, len(body))
+		w.buf = append(w.buf, "\r\n"...)
+	}
+	c.hdr = h
+	if w.framing == framingNone || len(body) == 0 {
+		if w.pooled != nil {
+			w.buf = w.buf[:0]
+		}
+		return c.write(h)
+	}
+	var err error
+	if len(h) <= headRoom {
+		start := headRoom - len(h)
+		copy(w.buf[start:], h)
+		err = c.write(w.buf[start:])
+	} else if err = c.write(h); err == nil {
+		err = c.write(w.buf[headRoom:])
+	}
+	w.buf = w.buf[:0]
+	return err
+}
+
+// closeAfter reports whether the connection ends after this response.
+func (w *httpWriter) closeAfter() bool {
+	c := w.c
+	return c.req.close || w.closing || c.last || w.framing == framingClose || c.werr != nil || c.t.draining.Load()
+}
+
+// appendFields appends the handler's header fields in name order, leaving
+// out those the transport owns (framing and connection) and, when the
+// status has no body, Content-Type. Invalid names are dropped and control
+// bytes in values become spaces, as net/http does. It reports whether the
+// handler set Content-Type and Date.
+func (w *httpWriter) appendFields(h []byte, allowed bool) (_ []byte, typed, dated bool) {
+	if len(w.header) == 1 {
+		// The common case, a guest that sets its Content-Type: no need to
+		// walk and sort the map.
+		if v, ok := w.header["Content-Type"]; ok {
+			if allowed {
+				for _, v := range v {
+					h = appendField(h, "Content-Type", v)
+				}
+			}
+			return h, true, false
+		}
+	}
+	keys := w.c.keyScratch[:0]
+	for k := range w.header {
+		keys = append(keys, k)
+	}
+	if len(keys) > 1 {
+		slices.Sort(keys)
+	}
+	for _, k := range keys {
+		switch {
+		case k == "Content-Type":
+			typed = true
+			if !allowed {
+				continue
+			}
+		case k == "Date":
+			dated = true
+		case hostOwnedField(k) || !isToken(k):
+			continue
+		}
+		for _, v := range w.header[k] {
+			h = appendField(h, k, v)
+		}
+	}
+	clear(keys)
+	w.c.keyScratch = keys[:0]
+	return h, typed, dated
+}
+
+// hostOwnedField reports the fields the transport writes itself.
+func hostOwnedField(k string) bool {
+	switch k {
+	case "Content-Length", "Connection", "Transfer-Encoding", "Keep-Alive", "Proxy-Connection", "Upgrade", "Trailer", "Te":
+		return true
+	}
+	return false
+}
+
+// stream sends p, framed, after the head went out.
+func (w *httpWriter) stream(p []byte) error {
+	switch w.framing {
+	case framingNone:
+		return nil
+	case framingChunked:
+		if len(p) == 0 {
+			return nil
+		}
+		if err := w.reserve(20); err != nil {
+			return err
+		}
+		w.buf = appendChunkHeader(w.buf, len(p))
+		if err := w.pending(p); err != nil {
+			return err
+		}
+		if err := w.reserve(2); err != nil {
+			return err
+		}
+		w.buf = append(w.buf, "\r\n"...)
+		return nil
+	}
+	return w.pending(p)
+}
+
+// pending adds p to the bytes waiting to be sent; what does not fit goes
+// out at once.
+func (w *httpWriter) pending(p []byte) error {
+	if w.pooled == nil {
+		w.acquire()
+		w.buf = w.buf[:0]
+	}
+	if len(w.buf)+len(p) <= cap(w.buf) {
+		w.buf = append(w.buf, p...)
+		return nil
+	}
+	if err := w.flushPending(); err != nil {
 		return err
 	}
-	if h.sent {
+	if len(p) >= cap(w.buf)/2 {
+		return w.c.write(p)
+	}
+	w.buf = append(w.buf, p...)
+	return nil
+}
+
+// reserve makes room for n more pending bytes.
+func (w *httpWriter) reserve(n int) error {
+	if w.pooled == nil {
+		w.acquire()
+		w.buf = w.buf[:0]
+	}
+	if cap(w.buf)-len(w.buf) >= n {
+		return nil
+	}
+	return w.flushPending()
+}
+
+func (w *httpWriter) flushPending() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	err := w.c.write(w.buf)
+	w.buf = w.buf[:0]
+	return err
+}
+
+// finish completes the response of a handler that returned without
+// error: what is held goes out framed by its Content-Length, a chunked
+// body gets its last chunk. It returns an error, and sends nothing, when
+// the body contradicts the Content-Length the handler set; a write error
+// is not returned (the connection is gone, c.werr says so).
+func (w *httpWriter) finish() error {
+	defer w.release()
+	if err := w.commit(); err != nil {
+		return err
+	}
+	if !w.sent {
+		if w.length >= 0 && w.length != w.written && !w.head && bodyAllowed(w.status) {
+			return fmt.Errorf("the handler set Content-Length %d and wrote %d bytes", w.length, w.written)
+		}
+		w.send(true)
 		return nil
 	}
 	switch {
-	case h.length >= 0 && h.length != h.written && method != http.MethodHead:
-		h.release()
-		return fmt.Errorf("the handler set Content-Length %d and wrote %d bytes", h.length, h.written)
-	case h.length < 0 && bodyAllowed(h.status) && (method != http.MethodHead || h.written > 0):
-		h.w.Header().Set("Content-Length", strconv.FormatInt(h.written, 10))
+	case w.framing == framingLength && w.written < w.length:
+		return fmt.Errorf("the handler set Content-Length %d and wrote %d bytes", w.length, w.written)
+	case w.framing == framingChunked:
+		if w.reserve(5) == nil {
+			w.buf = append(w.buf, "0\r\n\r\n"...)
+		}
 	}
-	return h.send()
+	w.flushPending()
+	return nil
 }
 
 // discard drops a response that never left the host, so an error response
 // can take its place; it reports false when part of it has been sent.
-func (h *httpWriter) discard() bool {
-	if h.sent {
-		return false
+func (w *httpWriter) discard() bool {
+	w.release()
+	return !w.sent
+}
+
+// writeError sends a response of the transport's own: status and a one-line
+// text body, as net/http's Error writes it.
+func (c *httpConn) writeError(status int, msg string, closing bool) {
+	h := appendStatusLine(c.hdr[:0], &c.req, status)
+	h = append(h, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n"...)
+	h = appendLength(h, int64(len(msg)+1))
+	h = c.appendDate(h)
+	h = appendConnection(h, &c.req, closing)
+	h = append(h, "\r\n"...)
+	if c.req.method != http.MethodHead {
+		h = append(h, msg...)
+		h = append(h, '\n')
 	}
-	h.release()
-	return true
+	c.hdr = h
+	c.write(h)
 }
 
 // bodyAllowed reports whether a response with this status has a body
@@ -176,61 +443,85 @@ func bodyAllowed(status int) bool {
 	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
-// SetReadDeadline bounds reads of the request body.
-func (h *httpWriter) SetReadDeadline(t time.Time) error { return h.rc.SetReadDeadline(t) }
-
-// SetWriteDeadline bounds writes of the response.
-func (h *httpWriter) SetWriteDeadline(t time.Time) error { return h.rc.SetWriteDeadline(t) }
-
-// requestBody is a request body as its handler reads it: it remembers
-// whether the body ended cleanly and its first error, which decide whether
-// the connection may carry another request.
-type requestBody struct {
-	r       io.Reader
-	eof     bool
-	err     error
-	touched bool // the handler read from it
+// appendStatusLine appends "HTTP/1.x code reason": HTTP/1.0 for an
+// HTTP/1.0 request, HTTP/1.1 otherwise.
+func appendStatusLine(h []byte, r *request, status int) []byte {
+	if r.http10() {
+		h = append(h, "HTTP/1.0 "...)
+	} else {
+		h = append(h, "HTTP/1.1 "...)
+	}
+	h = strconv.AppendInt(h, int64(status), 10)
+	h = append(h, ' ')
+	if text := http.StatusText(status); text != "" {
+		h = append(h, text...)
+	} else {
+		h = append(h, "status code "...)
+		h = strconv.AppendInt(h, int64(status), 10)
+	}
+	return append(h, "\r\n"...)
 }
 
-func (b *requestBody) Read(p []byte) (int, error) {
-	b.touched = true
-	if b.eof {
-		return 0, io.EOF
-	}
-	if b.err != nil {
-		return 0, b.err
-	}
-	n, err := b.r.Read(p)
+// appendConnection appends the Connection field the response needs: close
+// on HTTP/1.1 when the connection ends after it, keep-alive when an
+// HTTP/1.0 client asked for it and gets it.
+func appendConnection(h []byte, r *request, closing bool) []byte {
 	switch {
-	case err == io.EOF:
-		b.eof = true
-	case err != nil:
-		b.err = err
+	case closing && !r.http10():
+		return append(h, "Connection: close\r\n"...)
+	case !closing && r.http10() && r.http10KA:
+		return append(h, "Connection: keep-alive\r\n"...)
 	}
-	return n, err
+	return h
 }
 
-// limitReader fails reads past a body limit with abi.ErrInputTooLarge.
-type limitReader struct {
-	r    io.Reader
-	left int64
+func appendLength(h []byte, n int64) []byte {
+	h = append(h, "Content-Length: "...)
+	h = strconv.AppendInt(h, n, 10)
+	return append(h, "\r\n"...)
 }
 
-func (l *limitReader) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		// Probe for one more byte: a body of exactly the limit is fine.
-		var one [1]byte
-		if n, err := l.r.Read(one[:]); n == 0 {
-			return 0, err
+func appendChunkHeader(h []byte, n int) []byte {
+	h = strconv.AppendInt(h, int64(n), 16)
+	return append(h, "\r\n"...)
+}
+
+// appendField appends "name: value" with control bytes of the value
+// turned into spaces.
+func appendField(h []byte, name, value string) []byte {
+	h = append(h, name...)
+	h = append(h, ": "...)
+	if validFieldValue(value) {
+		h = append(h, value...)
+	} else {
+		for i := 0; i < len(value); i++ {
+			if c := value[i]; c < ' ' && c != '\t' || c == 0x7f {
+				h = append(h, ' ')
+			} else {
+				h = append(h, c)
+			}
 		}
-		return 0, fmt.Errorf("%w: %w", server.ErrTooLarge, abi.ErrInputTooLarge)
 	}
-	if int64(len(p)) > l.left {
-		p = p[:l.left]
-	}
-	n, err := l.r.Read(p)
-	l.left -= int64(n)
-	return n, err
+	return append(h, "\r\n"...)
 }
 
-var _ server.ResponseWriter = (*httpWriter)(nil)
+// hasToken reports whether one of the comma-separated values holds token
+// (any case).
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(trimOWS(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var (
+	_ server.ResponseWriter = (*httpWriter)(nil)
+	_ server.ReadDeadliner  = (*httpWriter)(nil)
+	_ server.WriteDeadliner = (*httpWriter)(nil)
+)

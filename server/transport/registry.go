@@ -17,14 +17,18 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxLineBytes caps one line of the line transport (default 64 KiB).
 	MaxLineBytes int
-	// ReadHeaderTimeout bounds reading HTTP request headers (default 10s).
+	// ReadHeaderTimeout bounds reading an HTTP request's line and headers
+	// from their first byte, and a new connection's wait for its first
+	// request (default 10s).
 	ReadHeaderTimeout time.Duration
-	// IdleTimeout closes idle HTTP keep-alive connections, and connections
-	// of the line, json and jsonrpc transports that wait this long for the
-	// first byte of their next message with nothing being served (default
-	// 120s).
+	// IdleTimeout closes idle HTTP keep-alive connections (after between
+	// IdleTimeout and 9/8 of it: the deadline is renewed only now and
+	// then), and connections of the line, json and jsonrpc transports that
+	// wait this long for the first byte of their next message with nothing
+	// being served (default 120s).
 	IdleTimeout time.Duration
-	// MaxHeaderBytes caps HTTP request headers (default 64 KiB).
+	// MaxHeaderBytes caps an HTTP request's line and headers with their
+	// CRLFs, exactly (default 64 KiB); a longer head is answered 431.
 	MaxHeaderBytes int
 	// MaxBodyBytes caps an HTTP request body; 0 means no cap.
 	MaxBodyBytes int64
