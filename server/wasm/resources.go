@@ -108,6 +108,9 @@ type MemoryBudget struct {
 	used  int64
 	peak  int64         // the highest used since TakePeak
 	freed chan struct{} // closed and replaced whenever memory is released
+	// pools are the idle instances of the routes that share the budget,
+	// which a reservation that does not fit closes, oldest first.
+	pools []*pool
 }
 
 // NewMemoryBudget returns a budget of limit bytes (limit > 0).
@@ -154,7 +157,10 @@ func (b *MemoryBudget) charge(n int64, force bool) bool {
 // rest is for the initial memory of new instances.
 const growthReserve = 8
 
-// reserve takes n bytes, waiting for them until ctx ends.
+// reserve takes n bytes, waiting for them until ctx ends. While they do
+// not fit, it first closes idle instances of the routes that share the
+// budget: an instance that serves nobody must not keep a new one from
+// starting.
 func (b *MemoryBudget) reserve(ctx context.Context, n int64) error {
 	for {
 		b.mu.Lock()
@@ -165,13 +171,54 @@ func (b *MemoryBudget) reserve(ctx context.Context, n int64) error {
 			return nil
 		}
 		freed := b.freed
+		pools := b.pools
 		b.mu.Unlock()
+		if reclaimOne(pools) {
+			continue
+		}
 		select {
 		case <-freed:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+}
+
+// reclaimOne closes one idle instance of pools, taking them in turn, and
+// reports whether there was one.
+func reclaimOne(pools []*pool) bool {
+	for _, p := range pools {
+		if p.closeOldest() {
+			return true
+		}
+	}
+	return false
+}
+
+// addIdle and removeIdle register and unregister a route's pool of idle
+// instances, for reserve. A nil budget keeps no list.
+func (b *MemoryBudget) addIdle(p *pool) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pools = append(b.pools[:len(b.pools):len(b.pools)], p)
+}
+
+func (b *MemoryBudget) removeIdle(p *pool) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	pools := make([]*pool, 0, len(b.pools))
+	for _, q := range b.pools {
+		if q != p {
+			pools = append(pools, q)
+		}
+	}
+	b.pools = pools
 }
 
 func (b *MemoryBudget) release(n int64) {
