@@ -109,7 +109,8 @@ type MemoryBudget struct {
 	peak  int64         // the highest used since TakePeak
 	freed chan struct{} // closed and replaced whenever memory is released
 	// pools are the idle instances of the routes that share the budget,
-	// which a reservation that does not fit closes, oldest first.
+	// which a reservation or a growth that does not fit closes (each
+	// route's oldest first).
 	pools []*pool
 }
 
@@ -141,16 +142,23 @@ func (b *MemoryBudget) TakePeak() int64 {
 // charge takes n bytes for growth if they fit below the growth limit, or
 // unconditionally when force is set. Growth stops short of the whole budget
 // (see growthReserve) so that guests growing their memory cannot keep new
-// instances, of any route, from starting.
+// instances, of any route, from starting. Idle instances are closed to make
+// room first.
 func (b *MemoryBudget) charge(n int64, force bool) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !force && b.used+n > b.limit-b.limit/growthReserve {
-		return false
+	for {
+		b.mu.Lock()
+		if force || b.used+n <= b.limit-b.limit/growthReserve {
+			b.used += n
+			b.peak = max(b.peak, b.used)
+			b.mu.Unlock()
+			return true
+		}
+		pools := b.pools
+		b.mu.Unlock()
+		if !reclaimOne(pools) {
+			return false
+		}
 	}
-	b.used += n
-	b.peak = max(b.peak, b.used)
-	return true
 }
 
 // growthReserve: growth may use all but 1/growthReserve of the budget; the
