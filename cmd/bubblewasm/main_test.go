@@ -80,7 +80,7 @@ func TestFailuresBindNothing(t *testing.T) {
 		{"no arguments", []string{"run"}, exitUsage, "run needs a module"},
 		{"unknown flag", []string{"run", "--nope", mod}, exitUsage, "flag provided but not defined"},
 		{"module and config", []string{"run", "-c", "x.toml", mod}, exitUsage, "not both"},
-		{"bad --instances", []string{"run", "--instances", "many", mod}, exitUsage, `"many" is not fresh or pool`},
+		{"bad --instances", []string{"run", "--instances", "many", mod}, exitUsage, `"many" is not snapshot, fresh or pool`},
 		{"missing module", []string{"run", filepath.Join(dir, "nope.wasm")}, exitConfig, "no such file"},
 		{"missing config", []string{"run", "-c", filepath.Join(dir, "nope.toml")}, exitConfig, "no such file"},
 		{"config syntax", []string{"run", "-c", write("syntax.toml", listeners+"[[route]\n")}, exitConfig, "syntax.toml:5"},

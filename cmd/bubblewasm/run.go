@@ -35,7 +35,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "TOML config `FILE`", EnvVars: []string{"BUBBLEWASM_CONFIG"}},
 			&cli.StringSliceFlag{Name: "listen", Aliases: []string{"l"}, Usage: "listen on `ADDRESS` (tcp://HOST:PORT or unix:///PATH); repeatable; replaces the config's listeners (default: the config's, else " + defaultListen + ")", EnvVars: []string{"BUBBLEWASM_LISTEN"}},
 			&cli.StringFlag{Name: "transport", Aliases: []string{"t"}, Value: "http", Usage: "transport of the --listen addresses: http, line or raw", EnvVars: []string{"BUBBLEWASM_TRANSPORT"}},
-			&cli.StringFlag{Name: "instances", Usage: "with MODULE.wasm: `fresh` instance per exchange or reuse from a pool", Value: "fresh", EnvVars: []string{"BUBBLEWASM_INSTANCES"}},
+			&cli.StringFlag{Name: "instances", Usage: "with MODULE.wasm: `snapshot` (every exchange on an instance restored to its state after init), fresh (a new instance per exchange) or pool (reused instances that keep their state) (default: snapshot, or fresh for a module a snapshot cannot capture)", EnvVars: []string{"BUBBLEWASM_INSTANCES"}},
 			&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error (default: the config's, else info)", EnvVars: []string{"BUBBLEWASM_LOG_LEVEL"}},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", EnvVars: []string{"BUBBLEWASM_LOG_FORMAT"}},
 		},
@@ -84,8 +84,10 @@ func loadConfig(c *cli.Context) (*config.Config, error) {
 	}
 	if file == "" {
 		inst := c.String("instances")
-		if inst != config.InstancesFresh && inst != config.InstancesPool {
-			return nil, fail(exitUsage, fmt.Errorf("--instances: %q is not fresh or pool", inst))
+		switch inst {
+		case config.DefaultInstances, config.InstancesSnapshot, config.InstancesFresh, config.InstancesPool:
+		default:
+			return nil, fail(exitUsage, fmt.Errorf("--instances: %q is not snapshot, fresh or pool", inst))
 		}
 		cfg, err := app.ModuleConfig(c.Args().First())
 		if err != nil {

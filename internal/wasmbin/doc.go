@@ -5,10 +5,14 @@
 // Parse walks the structure of every section of a WebAssembly 2.0 module:
 // types, imports, functions, tables, memories, globals and their constant
 // expressions, exports, the start function, element segments, the data
-// count, code entries (their sizes and local declarations, not their
-// instructions), data segments, and the "name" custom section's
-// subsections. It stops at the first error, which names the section and the
-// byte offset where reading failed.
+// count, code entries (their sizes and local declarations), data segments,
+// and the "name" custom section's subsections. It stops at the first error,
+// which names the section and the byte offset where reading failed.
+// Module.Instructions decodes a function body on demand: every
+// WebAssembly 2.0 instruction with its immediates, the 0xfc and 0xfd
+// prefixes included, so that a caller can find the instructions it cares
+// about (the snapshot analysis looks for those that change tables and
+// segments).
 //
 // # Bounds
 //

@@ -29,3 +29,39 @@ func SetSection(secs []Section, s Section) []Section {
 	}
 	return append(secs, s)
 }
+
+// EncodeExports returns the body of an export section that holds exports.
+func EncodeExports(exports []Export) []byte {
+	b := AppendU32(nil, uint32(len(exports)))
+	for _, e := range exports {
+		b = AppendName(b, e.Name)
+		b = append(b, byte(e.Kind))
+		b = AppendU32(b, e.Index)
+	}
+	return b
+}
+
+// EncodeData returns the body of a data section that holds segs.
+func EncodeData(segs []DataSegment) []byte {
+	n := 5
+	for _, d := range segs {
+		n += 16 + len(d.Offset) + len(d.Init)
+	}
+	b := AppendU32(make([]byte, 0, n), uint32(len(segs)))
+	for _, d := range segs {
+		switch {
+		case d.Passive:
+			b = append(b, 1)
+		case d.Memory == 0:
+			b = append(b, 0)
+			b = append(b, d.Offset...)
+		default:
+			b = append(b, 2)
+			b = AppendU32(b, d.Memory)
+			b = append(b, d.Offset...)
+		}
+		b = AppendU32(b, uint32(len(d.Init)))
+		b = append(b, d.Init...)
+	}
+	return b
+}

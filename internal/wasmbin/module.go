@@ -136,6 +136,28 @@ type Code struct {
 	// then the instructions up to and including the final end. It aliases
 	// the parsed binary.
 	Entry []byte
+
+	expr span // the instructions, in the parsed binary
+}
+
+// span is a range of a binary.
+type span struct {
+	b        []byte
+	pos, end int
+}
+
+// DataSegment is a data segment.
+type DataSegment struct {
+	// Passive marks a passive segment (memory.init copies it); an active
+	// one is copied into memory Memory at Offset when the module is
+	// instantiated.
+	Passive bool
+	Memory  uint32
+	// Offset is an active segment's constant expression, its end
+	// instruction included. It aliases the parsed binary.
+	Offset []byte
+	// Init is the segment's bytes. It aliases the parsed binary.
+	Init []byte
 }
 
 // Custom is a custom section.
@@ -187,6 +209,8 @@ type Module struct {
 	HasStart bool
 	// Elements and Data count element and data segments.
 	Elements, Data int
+	// DataSegments are the data segments, in order.
+	DataSegments []DataSegment
 	// DataCount is the data count section's value, when there is one.
 	DataCount    uint32
 	HasDataCount bool

@@ -175,29 +175,33 @@ func (p *parser) code(c *cursor) {
 			c.err = e.err
 			return
 		}
-		p.m.Code = append(p.m.Code, Code{Locals: uint32(locals), Entry: e.b[start:e.end]})
+		p.m.Code = append(p.m.Code, Code{Locals: uint32(locals), Entry: e.b[start:e.end], expr: span{b: e.b, pos: e.pos, end: e.end}})
 	}
 }
 
 func (p *parser) data(c *cursor) {
 	n := c.count("data segments", 2)
+	p.m.DataSegments = make([]DataSegment, 0, n)
 	for i := 0; i < n && c.ok(); i++ {
 		at := c.pos
+		var d DataSegment
 		switch flags := c.u32(); {
 		case !c.ok():
 		case flags == 0:
-			p.constExpr(c)
+			d.Offset = p.constExpr(c)
 		case flags == 1:
+			d.Passive = true
 		case flags == 2:
-			c.u32() // memory index
-			p.constExpr(c)
+			d.Memory = c.u32()
+			d.Offset = p.constExpr(c)
 		default:
 			c.pos = at
 			c.fail("data segment %d has flags %d", i, flags)
 			return
 		}
 		at = c.pos
-		c.take(c.u32(), "data segment", at)
+		d.Init = c.take(c.u32(), "data segment", at)
+		p.m.DataSegments = append(p.m.DataSegments, d)
 		p.m.Data++
 	}
 }

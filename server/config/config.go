@@ -18,9 +18,14 @@ const (
 	// EngineWasmtime selects the wasmtime runtime.
 	EngineWasmtime = "wasmtime"
 
+	// InstancesSnapshot runs every exchange on an instance restored to the
+	// state it had right after initialization: nothing of one exchange
+	// reaches the next, at the cost of a reused instance.
+	InstancesSnapshot = "snapshot"
 	// InstancesFresh runs every exchange in a new module instance.
 	InstancesFresh = "fresh"
-	// InstancesPool reuses idle module instances across exchanges.
+	// InstancesPool reuses idle module instances across exchanges and
+	// keeps their state: what one exchange leaves, the next sees.
 	InstancesPool = "pool"
 
 	// ABIAuto serves a module by what it exports: a WASI command (_start
@@ -102,8 +107,11 @@ const (
 	// route's handler left unread.
 	DefaultDrainTimeout = 2 * time.Second
 
-	// DefaultInstances is a route's instance policy.
-	DefaultInstances = InstancesFresh
+	// DefaultInstances is a route's instance policy when the file names
+	// none: the server serves snapshot instances, or fresh ones (with a log
+	// line saying why) for a module a snapshot cannot capture, which a
+	// route that names instances = "snapshot" refuses instead.
+	DefaultInstances = ""
 	// DefaultABI is how a route's module is called.
 	DefaultABI = ABIAuto
 	// DefaultPoolSize is stored in Route.PoolSize when the file leaves
@@ -299,10 +307,11 @@ type Route struct {
 	// build` in the config file's directory with $OUT set to Module); ""
 	// when the file has none.
 	Build string
-	// Instances is "fresh" or "pool".
+	// Instances is "snapshot", "fresh", "pool", or DefaultInstances ("")
+	// when the file names none.
 	Instances string
-	// PoolSize is the most idle instances a "pool" route keeps; 0 lets
-	// the server pick.
+	// PoolSize is the most idle instances a "snapshot" or "pool" route
+	// keeps; 0 lets the server pick (the route's max_concurrency).
 	PoolSize int
 	// MaxConcurrency is how many exchanges the route runs at once.
 	MaxConcurrency int
@@ -322,8 +331,8 @@ type Route struct {
 	// InitTimeout bounds the route's first instance at load; 0 means
 	// DefaultInitTimeout.
 	InitTimeout time.Duration
-	// PoolIdleTimeout closes a "pool" route's instances idle this long; 0
-	// means DefaultPoolIdleTimeout.
+	// PoolIdleTimeout closes a "snapshot" or "pool" route's instances idle
+	// this long; 0 means DefaultPoolIdleTimeout.
 	PoolIdleTimeout time.Duration
 	// MaxWaiting bounds the route's exchanges parked at once
 	// (bubblewasm_park_v1); 0 means DefaultMaxWaiting.

@@ -108,7 +108,7 @@ func TestDefaults(t *testing.T) {
 			Module:                 filepath.Join(wd(t), "m.wasm"),
 			Engine:                 "wazero",
 			ABI:                    "auto",
-			Instances:              "fresh",
+			Instances:              "",
 			MaxConcurrency:         64,
 			Timeout:                30 * time.Second,
 			Memory:                 64 << 20,
@@ -246,7 +246,7 @@ max_value_bytes = "1KiB"
 			Module:                 "/srv/other.wasm",
 			Engine:                 "wasmtime",
 			ABI:                    "cgi",
-			Instances:              "fresh",
+			Instances:              "",
 			MaxConcurrency:         64,
 			Timeout:                30 * time.Second,
 			Memory:                 64 << 20,
@@ -383,7 +383,7 @@ func TestRouteGood(t *testing.T) {
 	r := func(c *Config) Route { return c.Routes[0] }
 	runGood(t, []goodCase{
 		{"defaults", route1, func(c *Config) any { return r(c) }, Route{Name: "route1", Module: filepath.Join(dir, "m.wasm"), Engine: "wazero", ABI: "auto",
-			Instances: "fresh", MaxConcurrency: 64, Timeout: 30 * time.Second, Memory: 64 << 20, MaxStack: 4 << 20,
+			Instances: "", MaxConcurrency: 64, Timeout: 30 * time.Second, Memory: 64 << 20, MaxStack: 4 << 20,
 			MaxResponseHeaders: 100, MaxResponseHeaderBytes: 64 << 10, Guest: DefaultGuestLimits(), Line: 1}},
 		{"name", route1 + "name = \"hello\"\n", func(c *Config) any { return r(c).Name }, "hello"},
 		{"default names", route1 + route1, func(c *Config) any { return []string{c.Routes[0].Name, c.Routes[1].Name} }, []string{"route1", "route2"}},
@@ -398,6 +398,8 @@ func TestRouteGood(t *testing.T) {
 		{"engine", route1 + "engine = \"wasmtime\"\n", func(c *Config) any { return r(c).Engine }, "wasmtime"},
 		{"engine overrides top", "engine = \"wasmtime\"\n" + route1 + "engine = \"wazero\"\n", func(c *Config) any { return r(c).Engine }, "wazero"},
 		{"instances fresh", route1 + "instances = \"fresh\"\n", func(c *Config) any { return r(c).Instances }, "fresh"},
+		{"instances snapshot", route1 + "instances = \"snapshot\"\npool_size = 3\npool_idle_timeout = \"5s\"\n", func(c *Config) any { return []any{r(c).Instances, r(c).PoolSize, r(c).PoolIdleTimeout} }, []any{"snapshot", 3, 5 * time.Second}},
+		{"pool_size by default", route1 + "pool_size = 3\n", func(c *Config) any { return []any{r(c).Instances, r(c).PoolSize} }, []any{"", 3}},
 		{"instances pool", route1 + "instances = \"pool\"\n", func(c *Config) any { return []any{r(c).Instances, r(c).PoolSize} }, []any{"pool", 0}},
 		{"pool_size", route1 + "instances = \"pool\"\npool_size = 8\n", func(c *Config) any { return r(c).PoolSize }, 8},
 		{"pool_size zero", route1 + "instances = \"pool\"\npool_size = 0\n", func(c *Config) any { return r(c).PoolSize }, 0},
@@ -445,8 +447,10 @@ func TestRouteBad(t *testing.T) {
 		{"match table", route1 + "match = { A = { B = \"c\" } }\n", `bubble.toml:3: route[1].match.A: must be a pattern string, not table`},
 		{"match subtable value", route1 + "[route.match]\nA = \"ok\"\nB = [\"x\"]\n", `bubble.toml:5: route[1].match.B: must be a pattern string, not array`},
 		{"engine unknown", route1 + "engine = \"v8\"\n", `bubble.toml:3: route[1].engine: unknown engine "v8" (allowed: "wazero", "wasmtime")`},
-		{"instances unknown", route1 + "instances = \"shared\"\n", `bubble.toml:3: route[1].instances: unknown instances policy "shared" (allowed: "fresh", "pool")`},
-		{"pool_size with fresh", route1 + "pool_size = 4\n", `bubble.toml:3: route[1].pool_size: only valid with instances = "pool", not "fresh"`},
+		{"instances unknown", route1 + "instances = \"shared\"\n", `bubble.toml:3: route[1].instances: unknown instances policy "shared" (allowed: "snapshot", "fresh", "pool")`},
+		{"pool_size with fresh", route1 + "instances = \"fresh\"\npool_size = 4\n", `bubble.toml:4: route[1].pool_size: only valid where instances are kept between exchanges (instances = "snapshot", the default, or "pool"), not with "fresh"`},
+		{"pool_idle_timeout with fresh", route1 + "instances = \"fresh\"\npool_idle_timeout = \"1s\"\n", `bubble.toml:4: route[1].pool_idle_timeout: only valid where instances are kept between exchanges (instances = "snapshot", the default, or "pool"), not with "fresh"`},
+		{"abi cgi snapshot", route1 + "abi = \"cgi\"\ninstances = \"snapshot\"\n", `bubble.toml:4: route[1].instances: instances = "snapshot" cannot serve abi = "cgi": a CGI module runs _start in a fresh instance for every exchange`},
 		{"pool_size negative", route1 + "instances = \"pool\"\npool_size = -1\n", `bubble.toml:4: route[1].pool_size: must be at least 0, got -1`},
 		{"pool_size string", route1 + "instances = \"pool\"\npool_size = \"8\"\n", `bubble.toml:4: route[1].pool_size: must be an integer, not string`},
 		{"max_concurrency zero", route1 + "max_concurrency = 0\n", `bubble.toml:3: route[1].max_concurrency: must be at least 1, got 0`},
@@ -522,7 +526,7 @@ instances = "many"
 		`bubble.toml:4: route[1].module: required key is missing`,
 		`bubble.toml:5: route[1].timeout: invalid duration "soon": time: invalid duration "soon"`,
 		`bubble.toml:6: route[1].memory: invalid size "lots": want a whole number of bytes with an optional unit, such as "64KiB"`,
-		`bubble.toml:9: route[2].instances: unknown instances policy "many" (allowed: "fresh", "pool")`,
+		`bubble.toml:9: route[2].instances: unknown instances policy "many" (allowed: "snapshot", "fresh", "pool")`,
 	}, "\n")
 	_, err := Parse("bubble.toml", []byte(src))
 	if got := errText(err); got != want {

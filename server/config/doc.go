@@ -94,8 +94,14 @@
 //	                           # and anything else as an ABI v1 handler
 //	match = { PATH_INFO = "/hello/*" }  # env key -> pattern; absent matches all
 //	engine = "wasmtime"        # overrides the top-level engine
-//	instances = "fresh"        # "fresh" | "pool" (not with abi = "cgi")
-//	pool_size = 8              # instances = "pool" only: max idle instances, 0 = default
+//	instances = "snapshot"     # "snapshot" | "fresh" | "pool" (CGI modules: "fresh" only).
+//	                           # snapshot: every exchange on an instance restored to its
+//	                           # state right after init (nothing of one exchange reaches the
+//	                           # next); fresh: a new instance per exchange; pool: reused
+//	                           # instances that keep their state. Absent: snapshot, or
+//	                           # fresh (logged) for a module a snapshot cannot capture
+//	                           # (server/wasm/snapshot.go), which "snapshot" refuses
+//	pool_size = 8              # not with "fresh": max idle instances, 0 = max_concurrency
 //	max_concurrency = 64       # > 0
 //	timeout = "30s"            # wall clock per exchange, > 0
 //	memory = "64MiB"           # 64KiB..4GiB, a whole number of 64KiB pages
@@ -103,7 +109,7 @@
 //	                           # a deeper call traps (see server/wasm/stackguard.go)
 //	init_timeout = "10s"       # bound on the first instance's init at load (start function,
 //	                           # _initialize, bubble_init); past it the load fails
-//	pool_idle_timeout = "60s"  # instances = "pool" only: close instances idle this long
+//	pool_idle_timeout = "60s"  # not with "fresh": close instances idle this long
 //	pubsub = ["chat", "news.*"]  # channels the module may publish/subscribe to (names and
 //	                           # patterns: non-empty dot-separated segments; abi/ABI.md,
 //	                           # "Names and grants")

@@ -73,11 +73,18 @@ func (c *checker) routeLimits(t table, r *Route, instancesOK bool) {
 		}
 	}
 	if f, ok := c.get(t, "pool_idle_timeout"); ok {
-		if instancesOK && r.Instances != InstancesPool {
-			c.errorf(f.path, f.line, "only valid with instances = %q, not %q", InstancesPool, r.Instances)
-		}
+		c.keptInstances(f, r.Instances, instancesOK)
 		if d, ok := c.duration(f, 1); ok {
 			r.PoolIdleTimeout = d
 		}
+	}
+}
+
+// keptInstances refuses a key about idle instances (pool_size,
+// pool_idle_timeout) on a route whose instances are not kept between
+// exchanges.
+func (c *checker) keptInstances(f field, instances string, instancesOK bool) {
+	if instancesOK && instances == InstancesFresh {
+		c.errorf(f.path, f.line, "only valid where instances are kept between exchanges (instances = %q, the default, or %q), not with %q", InstancesSnapshot, InstancesPool, instances)
 	}
 }

@@ -27,7 +27,7 @@ var (
 		"max_batch", "max_batch_concurrency", "init_timeout", "pool_idle_timeout", "max_waiting"}
 
 	engines   = []string{EngineWazero, EngineWasmtime}
-	instances = []string{InstancesFresh, InstancesPool}
+	instances = []string{InstancesSnapshot, InstancesFresh, InstancesPool}
 	abis      = []string{ABIAuto, ABIV1, ABICGI}
 	logLevels = []string{LogDebug, LogInfo, LogWarn, LogError}
 	builtins  = []string{BuiltinLongPoll}
@@ -519,14 +519,12 @@ func (c *checker) route(t table, engine string) Route {
 	instancesOK := true
 	if f, ok := c.get(t, "instances"); ok {
 		r.Instances, instancesOK = c.oneOf(f, "instances policy", instances)
-		if instancesOK && abiOK && r.Instances == InstancesPool && r.ABI == ABICGI {
-			c.errorf(f.path, f.line, "instances = %q cannot serve abi = %q: a CGI module runs _start in a fresh instance for every exchange", InstancesPool, ABICGI)
+		if instancesOK && abiOK && r.Instances != InstancesFresh && r.ABI == ABICGI {
+			c.errorf(f.path, f.line, "instances = %q cannot serve abi = %q: a CGI module runs _start in a fresh instance for every exchange", r.Instances, ABICGI)
 		}
 	}
 	if f, ok := c.get(t, "pool_size"); ok {
-		if instancesOK && r.Instances != InstancesPool {
-			c.errorf(f.path, f.line, "only valid with instances = %q, not %q", InstancesPool, r.Instances)
-		}
+		c.keptInstances(f, r.Instances, instancesOK)
 		if n, ok := c.integer(f, 0); ok {
 			r.PoolSize = n
 		}

@@ -81,7 +81,7 @@ func BenchmarkInstantiate(b *testing.B) {
 func BenchmarkHandle(b *testing.B) {
 	for name, bin := range benchModules(b) {
 		for _, e := range testutil.Engines() {
-			for _, life := range []wasm.Lifecycle{wasm.Pool, wasm.Fresh} {
+			for _, life := range []wasm.Lifecycle{wasm.Snapshot, wasm.Pool, wasm.Fresh} {
 				b.Run(e.Name+"/"+name+"/"+string(life), func(b *testing.B) {
 					ctx := context.Background()
 					h, err := wasm.New(ctx, e.New(b), bin, wasm.Options{Lifecycle: life})

@@ -55,7 +55,7 @@ func TestABIConformanceOverHTTP(t *testing.T) {
 	body := strings.Repeat("abcdefghij", 20)
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			for _, lc := range bothLifecycles {
+			for _, lc := range allLifecycles {
 				for _, framing := range []string{"content-length", "chunked"} {
 					t.Run(string(lc)+"/"+framing, func(t *testing.T) {
 						logger, logs := captureLogger(t)
@@ -182,8 +182,9 @@ func TestABIConformanceOverHTTP(t *testing.T) {
 	}
 }
 
-// Fresh instances never share state; pooled ones are reused (the counter
-// grows) but serve one exchange at a time, even under concurrent load.
+// Fresh and snapshot instances never share state; pooled ones are reused
+// (the counter grows). Snapshot and pool instances serve one exchange at a
+// time, even under concurrent load, and are reused.
 func TestFreshVersusPool(t *testing.T) {
 	const (
 		sequential = 5
@@ -192,7 +193,7 @@ func TestFreshVersusPool(t *testing.T) {
 	reqBody := bytes.Repeat([]byte("0123456789abcdef"), 128) // 2 KiB: 128 reads of 16 bytes
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			for _, lc := range bothLifecycles {
+			for _, lc := range allLifecycles {
 				t.Run(string(lc), func(t *testing.T) {
 					logger, _ := captureLogger(t)
 					eng := &countingEngine{Engine: e.New(t)}
@@ -207,9 +208,9 @@ func TestFreshVersusPool(t *testing.T) {
 						}
 						inst, n := parseCounter(t, r.body)
 						switch lc {
-						case wasm.Fresh:
+						case wasm.Fresh, wasm.Snapshot:
 							if inst != id || n != 1 {
-								t.Fatalf("fresh request %s saw inst=%s n=%d: state survived an exchange", id, inst, n)
+								t.Fatalf("%s request %s saw inst=%s n=%d: state survived an exchange", lc, id, inst, n)
 							}
 						case wasm.Pool:
 							if inst != "s0" || n != i+1 {
@@ -262,8 +263,14 @@ func TestFreshVersusPool(t *testing.T) {
 					byInst := map[string][]int{}
 					for _, r := range results {
 						byInst[r.inst] = append(byInst[r.inst], r.n)
-						if lc == wasm.Fresh && (r.inst != r.id || r.n != 1) {
-							t.Errorf("fresh request %s saw inst=%s n=%d", r.id, r.inst, r.n)
+						if lc != wasm.Pool && (r.inst != r.id || r.n != 1) {
+							t.Errorf("%s request %s saw inst=%s n=%d", lc, r.id, r.inst, r.n)
+						}
+					}
+					if lc == wasm.Snapshot {
+						t.Logf("%d exchanges, %d instances made", concurrent+sequential, eng.made.Load())
+						if eng.made.Load() >= int64(concurrent+sequential) {
+							t.Errorf("snapshot made %d instances for %d exchanges: no reuse", eng.made.Load(), concurrent+sequential)
 						}
 					}
 					if lc == wasm.Pool {
@@ -314,7 +321,7 @@ func (g *gatedReader) Read(p []byte) (int, error) {
 func TestFlushStreamsBeforeExchangeEnds(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			for _, lc := range bothLifecycles {
+			for _, lc := range allLifecycles {
 				t.Run(string(lc), func(t *testing.T) {
 					logger, _ := captureLogger(t)
 					base := serveHTTP(t, logger, mount("/flush", mustHandler(t, e.New(t), watModule(t, "flush"), wasm.Options{Name: "flush", Logger: logger, Lifecycle: lc})))

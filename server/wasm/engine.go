@@ -6,6 +6,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/internal/wasmbin"
+	"github.com/bubblewasm/bubblewasm/server/internal/memimage"
 )
 
 // Engine compiles modules. Implementations adapt one wasm runtime.
@@ -35,6 +36,14 @@ type Limits struct {
 	// (default DefaultStackBytes); a deeper call traps. It is enforced by
 	// instrumenting the binary (see guardStack).
 	StackBytes uint32
+	// FixedStdio keeps an instance's WASI standard streams as they were
+	// made: fd_close, fd_renumber and fd_fdstat_set_flags fail with
+	// ENOTSUP on descriptors 0, 1 and 2 (and EBADF on any other: there are
+	// no others). It is set for ABI v1 handlers, whose instances serve
+	// more than one exchange (pool, snapshot), so that no exchange can
+	// change the descriptors the next one sees; a CGI command keeps full
+	// WASI.
+	FixedStdio bool
 }
 
 // Module is a compiled module.
@@ -77,6 +86,36 @@ type InstanceConfig struct {
 	// the engine gives it any: its initial size, then every growth. A
 	// refused growth makes the guest's memory.grow return -1.
 	Memory MemoryMeter
+	// Data are active data segments that the adapter writes into the new
+	// instance's memory after instantiating it, before it calls the
+	// StartExport, _initialize and bubble_init exports: the snapshot
+	// rewrite took them out of the module (see snapshot.go). A segment
+	// outside the memory fails the instantiation.
+	Data []DataInit
+	// Image, when set, makes the instance from a snapshot: its memory
+	// starts as Image.Memory (contents and size; mapped copy-on-write where
+	// the image is memimage.Image.Mapped), its mutable globals as
+	// Image.Globals, and nothing of the module's initialization runs (Data
+	// is ignored). Such an instance can be Reset.
+	Image *Image
+}
+
+// Image is the state of an instance right after its initialization, which
+// the snapshot lifecycle makes instances from and resets them to.
+type Image struct {
+	// Memory is the contents of the linear memory (its size is the
+	// memory's size).
+	Memory *memimage.Image
+	// Globals are the module's mutable globals, by the export names the
+	// snapshot rewrite gave them.
+	Globals []GlobalValue
+}
+
+// GlobalValue is the value of a global as a Global returns it: the bits
+// of an i32 (zero-extended), i64, f32 or f64.
+type GlobalValue struct {
+	Name string
+	Bits uint64
 }
 
 // Instance is an instantiated module. It serves one exchange at a time.
@@ -89,6 +128,15 @@ type Instance interface {
 	MemorySize() uint64
 	// Global returns the value of an exported global, if there is one.
 	Global(name string) (uint64, bool)
+	// Memory returns the instance's linear memory as it is now (nil when it
+	// has none). It aliases the memory and stays valid until the memory
+	// grows or the instance closes.
+	Memory() []byte
+	// Reset makes an instance made from an Image the image again: its
+	// memory (where it maps the image, only the pages written since) and
+	// its mutable globals. It fails when the memory grew or the instance
+	// was not made from an image; then the instance must be closed.
+	Reset() error
 	// Close releases the instance.
 	Close(ctx context.Context) error
 }

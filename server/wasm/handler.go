@@ -8,23 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/server"
-)
-
-// Lifecycle says how a route's instances live.
-type Lifecycle string
-
-const (
-	// Fresh makes a new instance for every exchange and closes it after:
-	// nothing survives from one exchange to the next.
-	Fresh Lifecycle = "fresh"
-	// Pool reuses instances, one exchange at a time each. An instance that
-	// failed in any way is closed, never reused.
-	Pool Lifecycle = "pool"
 )
 
 // Options configure a Handler. Zero values mean the defaults.
@@ -33,9 +20,15 @@ type Options struct {
 	Name string
 	// Logger receives guest output and records; nil discards them.
 	Logger *slog.Logger
-	// Lifecycle is Fresh (default) or Pool.
+	// Lifecycle is Snapshot, Fresh or Pool. Empty means Snapshot when the
+	// module can be snapshotted, and Fresh (with a log line saying why)
+	// when it cannot; a route that asks for Snapshot refuses such a module.
 	Lifecycle Lifecycle
-	// PoolSize caps idle pooled instances (default 2×GOMAXPROCS).
+	// PoolSize caps the idle instances a Snapshot or Pool route keeps
+	// (default MaxConcurrency: as many as the route runs at once, so that
+	// a route serving its concurrency makes no instance in steady state).
+	// Idle instances are also closed after PoolIdleTimeout, and when the
+	// memory budget needs their memory for a new instance.
 	PoolSize int
 	// MaxConcurrency caps exchanges running at once (default 64).
 	MaxConcurrency int
@@ -56,9 +49,9 @@ type Options struct {
 	// bubble_init (default DefaultInitTimeout). Later instances are bound
 	// by their exchange's Timeout instead.
 	InitTimeout time.Duration
-	// PoolIdleTimeout closes a pooled instance left idle this long
-	// (default DefaultPoolIdleTimeout), so that a burst's instances and
-	// their memory do not stay forever.
+	// PoolIdleTimeout closes an idle instance (Snapshot, Pool) left idle
+	// this long (default DefaultPoolIdleTimeout), so that a burst's
+	// instances and their memory do not stay forever.
 	PoolIdleTimeout time.Duration
 	// Gate, when set, is a bound shared with other routes: each exchange
 	// holds one of its places while it runs (instantiation and init
@@ -92,7 +85,9 @@ const (
 type Handler struct {
 	opts   Options
 	module Module
-	pool   *pool // nil unless the lifecycle is Pool
+	life   Lifecycle // resolved: Snapshot, Fresh or Pool
+	image  *Image    // the snapshot (Snapshot)
+	pool   *pool     // idle instances (Snapshot, Pool)
 	slots  chan struct{}
 	share  *share // the route's part of Options.Gate, nil without one
 	cgi    bool   // the module is a WASI command served as CGI (cgi.go)
@@ -101,6 +96,10 @@ type Handler struct {
 	initBytes int64
 	lot       lot // parked exchanges (park.go)
 }
+
+// Lifecycle returns the route's lifecycle: the one Options asked for, or
+// the one New chose.
+func (h *Handler) Lifecycle() Lifecycle { return h.life }
 
 // guest is an instance with the writers that log its stdout and stderr and
 // the account its memory is charged to.
@@ -138,22 +137,18 @@ func Load(ctx context.Context, engine Engine, path string, opts Options) (*Handl
 }
 
 // New compiles and validates a module, then makes one instance to prove it
-// initializes (kept for reuse when the lifecycle is Pool).
+// initializes: for Snapshot, the instance whose state becomes the
+// snapshot (and then a first instance made from it); for Pool, the first
+// pooled instance.
 func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.Lifecycle == "" {
-		opts.Lifecycle = Fresh
-	}
-	if opts.Lifecycle != Fresh && opts.Lifecycle != Pool {
-		return nil, fmt.Errorf("unknown instance lifecycle %q (want fresh or pool)", opts.Lifecycle)
-	}
-	if opts.PoolSize <= 0 {
-		opts.PoolSize = 2 * runtime.GOMAXPROCS(0)
-	}
 	if opts.MaxConcurrency <= 0 {
 		opts.MaxConcurrency = DefaultMaxConcurrency
+	}
+	if opts.PoolSize <= 0 {
+		opts.PoolSize = opts.MaxConcurrency
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
@@ -177,7 +172,16 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 	if opts.Limits.StackBytes == 0 {
 		opts.Limits.StackBytes = DefaultStackBytes
 	}
-	bin, err := prepare(ctx, engine, bin, opts.Limits)
+	parsed, err := prepare(ctx, engine, bin)
+	if err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
+	life, err := resolveLifecycle(parsed, opts)
+	if err != nil {
+		return nil, err
+	}
+	opts.Limits.FixedStdio = opts.ABI != ABICGI && !isCommand(parsed)
+	bin, plan, err := rewrite(parsed, opts.Limits, life == Snapshot)
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
@@ -193,103 +197,81 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 		m.Close(ctx)
 		return nil, err
 	}
-	h := &Handler{opts: opts, module: m, slots: make(chan struct{}, opts.MaxConcurrency), share: newShare(opts.Gate, opts.MaxConcurrency), cgi: cgi}
+	h := &Handler{opts: opts, module: m, life: life, slots: make(chan struct{}, opts.MaxConcurrency), share: newShare(opts.Gate, opts.MaxConcurrency), cgi: cgi}
 	h.lot.max, h.lot.drain = int64(opts.MaxWaiting), opts.Drain
 	if cgi {
 		return h, nil // a command runs only per exchange: nothing to instantiate ahead
 	}
-	inst, err := h.firstInstance(ctx)
-	if err != nil {
+	if err := h.start(ctx, plan); err != nil {
 		m.Close(ctx)
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
-	h.initBytes = int64(inst.MemorySize())
-	if opts.Lifecycle == Pool {
-		h.pool = newPool(opts.PoolSize, opts.PoolIdleTimeout)
-	}
-	h.release(ctx, inst)
 	return h, nil
 }
 
-// firstInstance makes New's instance within the route's InitTimeout, so
-// that a start function, _initialize or bubble_init that never returns
-// fails the load instead of holding it forever.
-func (h *Handler) firstInstance(ctx context.Context) (*guest, error) {
+// start makes New's instance within the route's InitTimeout, so that a
+// start function, _initialize or bubble_init that never returns fails the
+// load instead of holding it forever. For Snapshot it takes the snapshot
+// from it and makes the first instance from the snapshot.
+func (h *Handler) start(ctx context.Context, plan *snapshotPlan) error {
 	ctx, cancel := context.WithTimeout(ctx, h.opts.InitTimeout)
 	defer cancel()
 	if err := h.share.acquire(ctx); err != nil {
-		return nil, fmt.Errorf("no place among the %d guest runs allowed at once within init_timeout %s: %w", h.opts.Gate.Cap(), h.opts.InitTimeout, err)
+		return fmt.Errorf("no place among the %d guest runs allowed at once within init_timeout %s: %w", h.opts.Gate.Cap(), h.opts.InitTimeout, err)
 	}
 	defer h.share.release()
+	timedOut := func(err error) error {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			return fmt.Errorf("init did not finish within init_timeout %s: %w", h.opts.InitTimeout, err)
+		}
+		return err
+	}
 	mem, err := h.opts.Memory.openAccount(ctx, 0)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	g, err := h.instantiate(ctx, mem)
-	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-		err = fmt.Errorf("init did not finish within init_timeout %s: %w", h.opts.InitTimeout, err)
+	var data []DataInit
+	if plan != nil {
+		data = plan.data
 	}
-	return g, err
+	g, err := h.instantiate(ctx, mem, nil, data)
+	if err != nil {
+		return timedOut(err)
+	}
+	h.initBytes = int64(g.MemorySize())
+	if h.life != Snapshot {
+		if h.life == Pool {
+			h.pool = newPool(h.opts.PoolSize, h.opts.PoolIdleTimeout, h.opts.Memory)
+		}
+		h.release(g, true)
+		return nil
+	}
+	h.image, err = takeSnapshot(g, plan.globals)
+	g.close(ctx)
+	if err != nil {
+		return err
+	}
+	h.pool = newPool(h.opts.PoolSize, h.opts.PoolIdleTimeout, h.opts.Memory)
+	if g, err = h.acquire(ctx); err != nil {
+		h.pool.close(ctx)
+		h.image.Memory.Close()
+		return timedOut(fmt.Errorf("from the snapshot: %w", err))
+	}
+	h.release(g, true)
+	return nil
 }
 
-// Close stops the pool and closes its instances, then the module.
+// Close stops the pool and closes its instances, then the module and the
+// snapshot.
 func (h *Handler) Close(ctx context.Context) error {
 	if h.pool != nil {
 		h.pool.close(ctx)
 	}
-	return h.module.Close(ctx)
-}
-
-// instantiate makes an instance whose memory is charged to mem (nil: not
-// metered). It owns mem: on error mem is closed.
-func (h *Handler) instantiate(ctx context.Context, mem *memoryAccount) (*guest, error) {
-	g := &guest{
-		stdout: &lineLogger{logger: h.opts.Logger, level: slog.LevelInfo, stream: "stdout"},
-		stderr: &lineLogger{logger: h.opts.Logger, level: slog.LevelWarn, stream: "stderr"},
-		mem:    mem,
+	err := h.module.Close(ctx)
+	if h.image != nil {
+		h.image.Memory.Close()
 	}
-	inst, err := h.module.Instantiate(ctx, InstanceConfig{
-		Stdout: g.stdout,
-		Stderr: g.stderr,
-		Init:   &hostExchange{x: &server.Exchange{Env: server.Env{}, Reader: eofReader{}, Writer: closedWriter{}}, logger: h.opts.Logger},
-		Memory: mem.meter(),
-	})
-	g.flushLogs()
-	if err != nil {
-		mem.close()
-		return nil, err
-	}
-	g.Instance = inst
-	return g, nil
-}
-
-// acquire returns an idle pooled instance or a new one. A new instance
-// first reserves its initial memory from the budget, waiting for it until
-// ctx ends (then the exchange is overloaded, 503).
-func (h *Handler) acquire(ctx context.Context) (*guest, error) {
-	if g := h.pool.get(); g != nil {
-		return g, nil
-	}
-	mem, err := h.opts.Memory.openAccount(ctx, max(h.initBytes, minReserve))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", server.ErrOverloaded, err)
-	}
-	g, err := h.instantiate(ctx, mem)
-	if err != nil {
-		return nil, fmt.Errorf("%w: instantiate: %w", server.ErrHandlerFailed, err)
-	}
-	return g, nil
-}
-
-// minReserve is the least a new instance reserves from the memory budget,
-// so that a full budget admits no new instance at all.
-const minReserve = 64 << 10
-
-// release keeps a healthy instance for reuse when the pool has room.
-func (h *Handler) release(ctx context.Context, g *guest) {
-	if !h.pool.put(g) {
-		g.close(ctx)
-	}
+	return err
 }
 
 // gate takes a place in the shared gate, if the route has one, within ctx;
@@ -344,19 +326,18 @@ func (h *Handler) run(ctx context.Context, x *server.Exchange, hx *hostExchange)
 		return h.ctxError(ctx, err)
 	}
 	code, err := inst.Handle(ctx, hx)
-	inst.flushLogs()
 	switch {
 	case err != nil:
 		if used, ok := inst.Global(StackGlobal); ok && uint32(used) > h.opts.Limits.StackBytes {
 			err = fmt.Errorf("call stack exceeded the route's budget of %d bytes (runaway recursion?): %w", h.opts.Limits.StackBytes, err)
 		}
-		inst.close(context.Background())
+		h.release(inst, false)
 		return h.ctxError(ctx, fmt.Errorf("%w: %w", server.ErrHandlerFailed, err))
 	case code != 0:
-		inst.close(context.Background())
+		h.release(inst, false)
 		return h.ctxError(ctx, fmt.Errorf("%w: %s returned %d", server.ErrHandlerFailed, abi.ExportHandle, code))
 	}
-	h.release(ctx, inst)
+	h.release(inst, true)
 	return nil
 }
 

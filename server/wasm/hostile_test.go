@@ -23,13 +23,13 @@ import (
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 
-var bothLifecycles = []wasm.Lifecycle{wasm.Fresh, wasm.Pool}
+var allLifecycles = []wasm.Lifecycle{wasm.Snapshot, wasm.Fresh, wasm.Pool}
 
-// A trap is HTTP 500 and leaves the server serving, on both lifecycles.
+// A trap is HTTP 500 and leaves the server serving, on every lifecycle.
 func TestTrapIs500AndServerKeepsServing(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			for _, lc := range bothLifecycles {
+			for _, lc := range allLifecycles {
 				t.Run(string(lc), func(t *testing.T) {
 					logger, logs := captureLogger(t)
 					eng := &countingEngine{Engine: e.New(t)}
@@ -123,7 +123,7 @@ func TestPoolDiscardsFailedInstance(t *testing.T) {
 func TestInfiniteLoopTimesOut(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			for _, lc := range bothLifecycles {
+			for _, lc := range allLifecycles {
 				for _, variant := range []string{"spin", "host"} {
 					t.Run(string(lc)+"/"+variant, func(t *testing.T) {
 						logger, logs := captureLogger(t)
@@ -212,7 +212,7 @@ func TestMemoryBombStopsAtCap(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Run("http", func(t *testing.T) {
-				for _, lc := range bothLifecycles {
+				for _, lc := range allLifecycles {
 					t.Run(string(lc), func(t *testing.T) {
 						logger, _ := captureLogger(t)
 						h := mustHandler(t, e.New(t), watModule(t, "membomb"), wasm.Options{Name: "bomb", Logger: logger, Lifecycle: lc, Limits: wasm.Limits{MemoryPages: pages}})
@@ -581,7 +581,7 @@ func TestOutOfBoundsPointers(t *testing.T) {
 	}
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			for _, lc := range bothLifecycles {
+			for _, lc := range allLifecycles {
 				t.Run(string(lc), func(t *testing.T) {
 					logger, logs := captureLogger(t)
 					base := serveHTTP(t, logger,
@@ -713,7 +713,7 @@ func (r *rawHTTP) response(t testing.TB) (int, string) {
 func TestTimeoutKeepsKeepAliveConnection(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			for _, lc := range bothLifecycles {
+			for _, lc := range allLifecycles {
 				t.Run(string(lc), func(t *testing.T) {
 					logger, _ := captureLogger(t)
 					base := serveHTTP(t, logger,

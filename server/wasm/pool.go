@@ -6,11 +6,14 @@ import (
 	"time"
 )
 
-// pool keeps idle instances of a Pool route, newest on top, and closes
-// those idle longer than its timeout.
+// pool keeps the idle instances of a Snapshot or Pool route, newest on
+// top. It closes those idle longer than its timeout, and gives up its
+// oldest ones when the memory budget needs room for a new instance (of any
+// route).
 type pool struct {
 	size   int
 	idle   time.Duration
+	budget *MemoryBudget // nil without one
 	mu     sync.Mutex
 	list   []*guest // oldest first
 	closed bool
@@ -18,9 +21,10 @@ type pool struct {
 	done   sync.WaitGroup
 }
 
-func newPool(size int, idle time.Duration) *pool {
-	p := &pool{size: size, idle: idle, stop: make(chan struct{})}
+func newPool(size int, idle time.Duration, budget *MemoryBudget) *pool {
+	p := &pool{size: size, idle: idle, budget: budget, stop: make(chan struct{})}
 	p.done.Go(p.sweep)
+	budget.addIdle(p)
 	return p
 }
 
@@ -47,13 +51,29 @@ func (p *pool) put(g *guest) bool {
 	if p == nil {
 		return false
 	}
+	now := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.list) >= p.size || p.closed {
 		return false
 	}
-	g.idleSince = time.Now()
+	g.idleSince = now
 	p.list = append(p.list, g)
+	return true
+}
+
+// closeOldest closes the instance idle longest and reports whether there
+// was one.
+func (p *pool) closeOldest() bool {
+	p.mu.Lock()
+	if len(p.list) == 0 {
+		p.mu.Unlock()
+		return false
+	}
+	g := p.list[0]
+	p.list = append(p.list[:0], p.list[1:]...)
+	p.mu.Unlock()
+	g.close(context.Background())
 	return true
 }
 
@@ -92,6 +112,7 @@ func (p *pool) close(ctx context.Context) {
 	if was {
 		return
 	}
+	p.budget.removeIdle(p)
 	close(p.stop)
 	p.done.Wait()
 	for _, g := range list {

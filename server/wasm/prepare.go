@@ -15,8 +15,9 @@ import (
 //  2. the engine validates the module as written (its custom sections left
 //     out), so the rewrites cannot turn an invalid module into a valid one
 //     (see guardStack for why no index the module names changes meaning);
-//  3. the rewrites cap tables (capTables) and bound the call stack
-//     (guardStack).
+//  3. then (rewrite) the snapshot rewrite prepares a module for the
+//     snapshot lifecycle (snapshotRewrite), and the rewrites cap tables
+//     (capTables) and bound the call stack (guardStack).
 //
 // Of the custom sections only a well-formed "name" section reaches the
 // engine, re-encoded from what the reader decoded (module and function
@@ -25,7 +26,7 @@ import (
 // accept there (wazero refuses a module whose last custom section is empty,
 // and a malformed name section, which wasmtime and the specification
 // ignore). Dropping them makes both engines see the same thing.
-func prepare(ctx context.Context, engine Engine, bin []byte, limits Limits) ([]byte, error) {
+func prepare(ctx context.Context, engine Engine, bin []byte) (*wasmbin.Module, error) {
 	m, err := wasmbin.Parse(bin)
 	if err != nil {
 		return nil, fmt.Errorf("malformed module: %w", err)
@@ -33,22 +34,31 @@ func prepare(ctx context.Context, engine Engine, bin []byte, limits Limits) ([]b
 	if err := engine.Validate(ctx, wasmbin.Encode(m.NonCustom())); err != nil {
 		return nil, fmt.Errorf("invalid module: %w", err)
 	}
-	return rewrite(m, limits)
+	return m, nil
 }
 
 // rewrite applies the load-time rewrites to a module that the engine
-// validated.
-func rewrite(m *wasmbin.Module, limits Limits) ([]byte, error) {
+// validated: the snapshot rewrite when snapshot is set (it returns what it
+// did; m must have passed notSnapshottable), then capTables and
+// guardStack.
+func rewrite(m *wasmbin.Module, limits Limits, snapshot bool) ([]byte, *snapshotPlan, error) {
 	secs, err := capTables(m, m.NonCustom(), limits.TableElements)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var plan *snapshotPlan
+	if snapshot {
+		secs, plan = snapshotRewrite(m, secs)
 	}
 	secs, names, err := guardStack(m, secs, limits.StackBytes)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if plan != nil && len(m.Funcs) > 0 {
+		plan.globals = append(plan.globals, StackGlobal)
 	}
 	if names != nil {
 		secs = append(secs, wasmbin.Section{ID: wasmbin.SecCustom, Body: wasmbin.EncodeNames(names)})
 	}
-	return wasmbin.Encode(secs), nil
+	return wasmbin.Encode(secs), plan, nil
 }

@@ -108,6 +108,10 @@ type MemoryBudget struct {
 	used  int64
 	peak  int64         // the highest used since TakePeak
 	freed chan struct{} // closed and replaced whenever memory is released
+	// pools are the idle instances of the routes that share the budget,
+	// which a reservation or a growth that does not fit closes (each
+	// route's oldest first).
+	pools []*pool
 }
 
 // NewMemoryBudget returns a budget of limit bytes (limit > 0).
@@ -138,23 +142,33 @@ func (b *MemoryBudget) TakePeak() int64 {
 // charge takes n bytes for growth if they fit below the growth limit, or
 // unconditionally when force is set. Growth stops short of the whole budget
 // (see growthReserve) so that guests growing their memory cannot keep new
-// instances, of any route, from starting.
+// instances, of any route, from starting. Idle instances are closed to make
+// room first.
 func (b *MemoryBudget) charge(n int64, force bool) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !force && b.used+n > b.limit-b.limit/growthReserve {
-		return false
+	for {
+		b.mu.Lock()
+		if force || b.used+n <= b.limit-b.limit/growthReserve {
+			b.used += n
+			b.peak = max(b.peak, b.used)
+			b.mu.Unlock()
+			return true
+		}
+		pools := b.pools
+		b.mu.Unlock()
+		if !reclaimOne(pools) {
+			return false
+		}
 	}
-	b.used += n
-	b.peak = max(b.peak, b.used)
-	return true
 }
 
 // growthReserve: growth may use all but 1/growthReserve of the budget; the
 // rest is for the initial memory of new instances.
 const growthReserve = 8
 
-// reserve takes n bytes, waiting for them until ctx ends.
+// reserve takes n bytes, waiting for them until ctx ends. While they do
+// not fit, it first closes idle instances of the routes that share the
+// budget: an instance that serves nobody must not keep a new one from
+// starting.
 func (b *MemoryBudget) reserve(ctx context.Context, n int64) error {
 	for {
 		b.mu.Lock()
@@ -165,13 +179,54 @@ func (b *MemoryBudget) reserve(ctx context.Context, n int64) error {
 			return nil
 		}
 		freed := b.freed
+		pools := b.pools
 		b.mu.Unlock()
+		if reclaimOne(pools) {
+			continue
+		}
 		select {
 		case <-freed:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+}
+
+// reclaimOne closes one idle instance of pools, taking them in turn, and
+// reports whether there was one.
+func reclaimOne(pools []*pool) bool {
+	for _, p := range pools {
+		if p.closeOldest() {
+			return true
+		}
+	}
+	return false
+}
+
+// addIdle and removeIdle register and unregister a route's pool of idle
+// instances, for reserve. A nil budget keeps no list.
+func (b *MemoryBudget) addIdle(p *pool) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pools = append(b.pools[:len(b.pools):len(b.pools)], p)
+}
+
+func (b *MemoryBudget) removeIdle(p *pool) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	pools := make([]*pool, 0, len(b.pools))
+	for _, q := range b.pools {
+		if q != p {
+			pools = append(pools, q)
+		}
+	}
+	b.pools = pools
 }
 
 func (b *MemoryBudget) release(n int64) {

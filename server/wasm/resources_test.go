@@ -154,9 +154,10 @@ func TestMemoryBudget(t *testing.T) {
 			logger, _ := captureLogger(t)
 			eng := e.New(t)
 			b := wasm.NewMemoryBudget(budget)
-			grow := mustHandler(t, eng, watModule(t, "growhold"), wasm.Options{Name: "grow", Logger: logger, Memory: b, Limits: wasm.Limits{MemoryPages: 256}})
-			hello := mustHandler(t, eng, watModule(t, "hello"), wasm.Options{Name: "hello", Logger: logger, Memory: b})
-			big := mustHandler(t, eng, watModule(t, "bigstart"), wasm.Options{Name: "big", Logger: logger, Memory: b, Timeout: 300 * time.Millisecond})
+			fresh := wasm.Fresh // what is charged is what exchanges use
+			grow := mustHandler(t, eng, watModule(t, "growhold"), wasm.Options{Name: "grow", Logger: logger, Lifecycle: fresh, Memory: b, Limits: wasm.Limits{MemoryPages: 256}})
+			hello := mustHandler(t, eng, watModule(t, "hello"), wasm.Options{Name: "hello", Logger: logger, Lifecycle: fresh, Memory: b})
+			big := mustHandler(t, eng, watModule(t, "bigstart"), wasm.Options{Name: "big", Logger: logger, Lifecycle: fresh, Memory: b, Timeout: 300 * time.Millisecond})
 			base := serveHTTP(t, logger, mount("/grow", grow), mount("/hello", hello), mount("/big", big))
 			if n := b.Used(); n != 0 {
 				t.Fatalf("%d bytes charged with no exchange running (fresh instances)", n)

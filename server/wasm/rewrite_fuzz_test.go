@@ -43,7 +43,7 @@ func FuzzRewrite(f *testing.F) {
 			return // invalid: refused before any rewrite
 		}
 		defer orig.rt.Close(ctx)
-		out, err := rewrite(m, fuzzLimits)
+		out, _, err := rewrite(m, fuzzLimits, false)
 		if err != nil {
 			if strings.Contains(err.Error(), "over the limit of") || strings.Contains(err.Error(), "reserved for the host's stack guard") {
 				return

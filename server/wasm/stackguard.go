@@ -85,15 +85,7 @@ func guardStack(m *wasmbin.Module, secs []wasmbin.Section, budget uint32) ([]was
 		globals = append(globals, g.Init...)
 	}
 	globals = append(globals, byte(wasmbin.I32), 1, 0x41, 0x00, 0x0b) // (mut i32) (i32.const 0)
-	exports := wasmbin.AppendU32(nil, uint32(len(m.Exports))+1)
-	for _, e := range m.Exports {
-		exports = wasmbin.AppendName(exports, e.Name)
-		exports = append(exports, byte(e.Kind))
-		exports = wasmbin.AppendU32(exports, e.Index)
-	}
-	exports = wasmbin.AppendName(exports, StackGlobal)
-	exports = append(exports, byte(wasmbin.KindGlobal))
-	exports = wasmbin.AppendU32(exports, depth)
+	exports := wasmbin.EncodeExports(append(m.Exports[:len(m.Exports):len(m.Exports)], wasmbin.Export{Name: StackGlobal, Kind: wasmbin.KindGlobal, Index: depth}))
 
 	for _, s := range []wasmbin.Section{
 		{ID: wasmbin.SecFunction, Body: funcs},

@@ -84,7 +84,7 @@ func guard(t testing.TB, bin []byte, budget uint32) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := rewrite(m, Limits{TableElements: DefaultTableElements, StackBytes: budget})
+	out, _, err := rewrite(m, Limits{TableElements: DefaultTableElements, StackBytes: budget}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

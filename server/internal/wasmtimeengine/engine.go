@@ -20,6 +20,7 @@ import (
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
 	"github.com/bubblewasm/bubblewasm/abi"
+	"github.com/bubblewasm/bubblewasm/server/internal/memimage"
 	"github.com/bubblewasm/bubblewasm/server/internal/validcache"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
@@ -239,6 +240,9 @@ func (e *Engine) Compile(ctx context.Context, bin []byte, limits wasm.Limits) (w
 			p.wasi = true
 			m.wasi = true
 			p.fdRead = p.name == "fd_read" && len(sig.Params) == 4 && len(sig.Results) == 1
+			if limits.FixedStdio && fixedStdio[p.name] && len(sig.Params) > 0 && sig.Params[0] == wasm.I32 && len(sig.Results) == 1 && sig.Results[0] == wasm.I32 {
+				p.fixed = ft
+			}
 		}
 		m.imports = append(m.imports, p)
 	}
@@ -328,6 +332,9 @@ type importPlan struct {
 	abi          int    // index in abiFuncs, or -1
 	wasi         bool
 	fdRead       bool // WASI's fd_read, which RunCommand serves itself when it has a stdin
+	// fixed is the type of a WASI function that Limits.FixedStdio
+	// replaces with refuseStdio, nil for the others.
+	fixed *wasmtime.FuncType
 }
 
 func (m *module) Imports() []wasm.Import { return m.funcImports }
@@ -372,29 +379,32 @@ func (m *module) newInstance(o wasiOptions, stdin io.Reader, meter wasm.MemoryMe
 }
 
 // instantiate links the imports and instantiates the module, running its
-// start function if it has one.
-func (i *instance) instantiate(ctx context.Context) error {
+// start function if it has one, with a memory that starts as image (nil:
+// zeroed) where the memory creator can map it; it reports whether it did.
+func (i *instance) instantiate(ctx context.Context, image *memimage.Image) (mapped bool, err error) {
 	ext := make([]wasmtime.AsExtern, len(i.m.imports))
 	for k, p := range i.m.imports {
 		switch {
 		case p.abi >= 0:
 			ext[k] = wasmtime.NewFunc(i.store, i.m.e.abiTypes[p.abi], i.hostFunc(abiFuncs[p.abi]))
+		case p.wasi && p.fixed != nil:
+			ext[k] = wasmtime.NewFunc(i.store, p.fixed, refuseStdio)
 		case p.wasi:
 			e := i.m.e.wasi.Get(i.store, p.module, p.name)
 			if e == nil {
-				return fmt.Errorf("module imports %s.%s, which WASI preview 1 does not have", p.module, p.name)
+				return false, fmt.Errorf("module imports %s.%s, which WASI preview 1 does not have", p.module, p.name)
 			}
 			ext[k] = e
 			if p.fdRead && i.stdin != nil {
 				ext[k] = wasmtime.NewFunc(i.store, i.m.e.fdReadType, i.fdRead(e.Func()))
 			}
 		case p.module == abi.ModuleName:
-			return fmt.Errorf("module imports %s.%s, which ABI v%d does not have", p.module, p.name, abi.Version)
+			return false, fmt.Errorf("module imports %s.%s, which ABI v%d does not have", p.module, p.name, abi.Version)
 		default:
-			return fmt.Errorf("module imports %s %s.%s, which bubblewasm does not provide", p.kind, p.module, p.name)
+			return false, fmt.Errorf("module imports %s %s.%s, which bubblewasm does not provide", p.kind, p.module, p.name)
 		}
 	}
-	return i.metered(func() error {
+	return i.metered(image, func() error {
 		return i.run(ctx, func() error {
 			inst, err := wasmtime.NewInstance(i.store, i.m.mod, ext)
 			i.inst = inst
@@ -410,12 +420,49 @@ func (m *module) Instantiate(ctx context.Context, cfg wasm.InstanceConfig) (wasm
 	}
 	i.x = cfg.Init
 	defer func() { i.x = nil }()
-	if err := i.instantiate(ctx); err != nil {
+	var image *memimage.Image
+	if cfg.Image != nil {
+		image = cfg.Image.Memory
+	}
+	mapped, err := i.instantiate(ctx, image)
+	if err == nil && i.mem == nil {
+		if e := i.inst.GetExport(i.store, "memory"); e != nil {
+			i.mem = e.Memory()
+		}
+	}
+	if err == nil && m.funcs[abi.ExportHandle] {
+		i.handle = i.inst.GetFunc(i.store, abi.ExportHandle)
+	}
+	if err == nil && i.handle == nil {
+		err = fmt.Errorf("module exports no %s function", abi.ExportHandle)
+	}
+	if err == nil && cfg.Image != nil {
+		err = i.fromImage(cfg.Image, mapped)
+	} else if err == nil {
+		err = i.initialize(ctx, cfg.Data)
+	}
+	if err != nil {
 		i.Close(ctx)
 		return nil, err
 	}
-	for _, name := range []string{abi.ExportInitialize, abi.ExportInit} {
-		if !m.funcs[name] {
+	return i, nil
+}
+
+// initialize runs what instantiation leaves to the adapter: it writes the
+// data segments, then calls the start function the snapshot rewrite
+// exported, _initialize and bubble_init.
+func (i *instance) initialize(ctx context.Context, data []wasm.DataInit) error {
+	if len(data) > 0 {
+		mem := i.Memory()
+		for k, d := range data {
+			if uint64(d.Offset)+uint64(len(d.Bytes)) > uint64(len(mem)) {
+				return fmt.Errorf("data segment %d (%d bytes at %d) does not fit in the memory: out of bounds memory access", k, len(d.Bytes), d.Offset)
+			}
+			copy(mem[d.Offset:], d.Bytes)
+		}
+	}
+	for _, name := range []string{wasm.StartExport, abi.ExportInitialize, abi.ExportInit} {
+		if !i.m.funcs[name] {
 			continue
 		}
 		f := i.inst.GetFunc(i.store, name)
@@ -428,23 +475,81 @@ func (m *module) Instantiate(ctx context.Context, cfg wasm.InstanceConfig) (wasm
 			err = fmt.Errorf("%s returned %d", name, v)
 		}
 		if err != nil {
-			i.Close(ctx)
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	if m.funcs[abi.ExportHandle] {
-		i.handle = i.inst.GetFunc(i.store, abi.ExportHandle)
-	}
-	if i.handle == nil {
-		i.Close(ctx)
-		return nil, fmt.Errorf("module exports no %s function", abi.ExportHandle)
-	}
+	return nil
+}
+
+// fromImage makes a new instance the image: its memory grown to the
+// image's size (where the memory creator mapped the image, its bytes are
+// there already; otherwise they are copied) and its globals set.
+func (i *instance) fromImage(im *wasm.Image, mapped bool) error {
 	if i.mem == nil {
-		if e := i.inst.GetExport(i.store, "memory"); e != nil {
-			i.mem = e.Memory()
+		return errors.New("a snapshot needs the module's memory")
+	}
+	i.image, i.mapped = im, mapped
+	if size, want := i.mem.DataSize(i.store), uintptr(im.Memory.Len()); size < want {
+		if _, err := i.mem.Grow(i.store, uint64((want-size)/pageSize)); err != nil {
+			return fmt.Errorf("memory could not grow to its snapshot's %d bytes: %w", want, err)
 		}
 	}
-	return i, nil
+	if !mapped {
+		copy(i.Memory(), im.Memory.Bytes())
+	}
+	i.globals = make([]*wasmtime.Global, len(im.Globals))
+	for k, g := range im.Globals {
+		var gl *wasmtime.Global
+		if e := i.inst.GetExport(i.store, g.Name); e != nil {
+			gl = e.Global()
+		}
+		if gl == nil || !gl.Type(i.store).Mutable() {
+			return fmt.Errorf("snapshot global %s is not a mutable global of the module", g.Name)
+		}
+		i.globals[k] = gl
+	}
+	return i.setGlobals()
+}
+
+// setGlobals sets the instance's mutable globals to its image's values.
+func (i *instance) setGlobals() error {
+	for k, g := range i.globals {
+		bits := i.image.Globals[k].Bits
+		var v wasmtime.Val
+		switch kind := g.Type(i.store).Content().Kind(); kind {
+		case wasmtime.KindI32:
+			v = wasmtime.ValI32(int32(uint32(bits)))
+		case wasmtime.KindI64:
+			v = wasmtime.ValI64(int64(bits))
+		case wasmtime.KindF32:
+			v = wasmtime.ValF32(math.Float32frombits(uint32(bits)))
+		case wasmtime.KindF64:
+			v = wasmtime.ValF64(math.Float64frombits(bits))
+		default:
+			return fmt.Errorf("snapshot global %s has type %v, which cannot be set", i.image.Globals[k].Name, kind)
+		}
+		if err := g.Set(i.store, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (i *instance) Memory() []byte {
+	if i.mem == nil || i.store == nil {
+		return nil
+	}
+	return i.mem.UnsafeData(i.store)
+}
+
+func (i *instance) Reset() error {
+	if i.image == nil || i.store == nil {
+		return errors.New("the instance was not made from a snapshot")
+	}
+	if err := i.image.Memory.Reset(i.Memory(), i.mapped); err != nil {
+		return err
+	}
+	return i.setGlobals()
 }
 
 // RunCommand instantiates a WASI command, runs _start and closes it.
@@ -455,7 +560,7 @@ func (m *module) RunCommand(ctx context.Context, cfg wasm.InstanceConfig) (uint3
 	}
 	defer i.Close(context.Background())
 	i.x = cfg.Init
-	err = i.instantiate(ctx)
+	_, err = i.instantiate(ctx, nil)
 	if err == nil && m.funcs[abi.ExportStart] {
 		start := i.inst.GetFunc(i.store, abi.ExportStart)
 		err = i.run(ctx, func() error {
@@ -491,6 +596,12 @@ type instance struct {
 	// meterHandle while the store lives.
 	meter       wasm.MemoryMeter
 	meterHandle cgo.Handle
+	// image is the snapshot the instance was made from, mapped whether its
+	// memory maps the image, and globals the mutable globals of
+	// image.Globals, in order.
+	image   *wasm.Image
+	mapped  bool
+	globals []*wasmtime.Global
 	// hostErr is the error of the host function that trapped the current
 	// call.
 	hostErr error

@@ -15,6 +15,13 @@ package wasmtimeengine
 // wasmtime_instance_new with no way to tell which instance it is for, so
 // instantiate pins its goroutine to its thread and names the meter in a
 // thread-local variable for the call (bw_meter).
+//
+// An instance made from a snapshot whose memory image is a memfd
+// (memimage.Image.Mapped) gets the image mapped copy-on-write over the
+// start of its reservation, named the same way (bw_image_fd,
+// bw_image_len); the bytes are there, readable and writable, before the
+// memory has grown over them (Instantiate grows it to the image's size
+// right after). A copied image is copied in by Instantiate.
 
 /*
 #include <stdbool.h>
@@ -57,9 +64,20 @@ static __thread uintptr_t bw_meter;
 
 static void bw_set_meter(uintptr_t m) { bw_meter = m; }
 
+// bw_image_fd and bw_image_len name the memory image (a memfd) that the
+// memory this thread is creating starts with; bw_image_len is 0 for none.
+static __thread int bw_image_fd;
+static __thread size_t bw_image_len;
+
+static void bw_set_image(int fd, size_t len) {
+	bw_image_fd = fd;
+	bw_image_len = len;
+}
+
 typedef struct {
 	uint8_t *base;
-	size_t size;     // accessible bytes
+	size_t size;     // the memory's size
+	size_t open;     // accessible bytes (an image's, before size grows over them)
 	size_t reserved; // bytes the memory may grow to in place
 	size_t mapped;   // the whole mapping: reserved plus the guard region
 	uintptr_t meter;
@@ -82,8 +100,11 @@ static wasmtime_error_t *bw_mem_grow_to(bw_memory *m, size_t new_size, int must)
 	if (m->meter != 0 && !bubblewasmMemoryGrow(m->meter, new_size - m->size, must)) {
 		return wasmtime_error_new("bubblewasm: the process's memory budget is used up");
 	}
-	if (mprotect(m->base + m->size, new_size - m->size, PROT_READ | PROT_WRITE) != 0) {
-		return wasmtime_error_new("bubblewasm: mprotect failed");
+	if (new_size > m->open) {
+		if (mprotect(m->base + m->open, new_size - m->open, PROT_READ | PROT_WRITE) != 0) {
+			return wasmtime_error_new("bubblewasm: mprotect failed");
+		}
+		m->open = new_size;
 	}
 	m->size = new_size;
 	return NULL;
@@ -126,6 +147,13 @@ static wasmtime_error_t *bw_new_memory(void *env, const wasm_memorytype_t *ty, s
 		return wasmtime_error_new("bubblewasm: cannot reserve address space for a memory");
 	}
 	m->base = p;
+	if (bw_image_len > 0) {
+		if (bw_image_len > reserved || mmap(p, bw_image_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, bw_image_fd, 0) == MAP_FAILED) {
+			bw_mem_free(m);
+			return wasmtime_error_new("bubblewasm: cannot map the memory's snapshot");
+		}
+		m->open = bw_image_len;
+	}
 	wasmtime_error_t *err = bw_mem_grow_to(m, minimum, 1); // admitted already: not refused
 	if (err != NULL) {
 		bw_mem_free(m);
@@ -153,6 +181,8 @@ import (
 	"unsafe"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
+
+	"github.com/bubblewasm/bubblewasm/server/internal/memimage"
 )
 
 // useMemoryCreator makes cfg's engine create linear memories with
@@ -173,20 +203,26 @@ func useMemoryCreator(cfg *wasmtime.Config) bool {
 }
 
 // metered runs create (which makes the store's memories) with the
-// instance's meter named to the memory creator, and keeps the meter's handle
-// for the memories' growth until the instance is closed.
-func (i *instance) metered(create func() error) error {
-	if i.meter == nil {
-		return create()
+// instance's meter and memory image named to the memory creator, and keeps
+// the meter's handle for the memories' growth until the instance is
+// closed. It reports whether the memory maps image.
+func (i *instance) metered(image *memimage.Image, create func() error) (mapped bool, err error) {
+	mapped = image != nil && image.Mapped() && i.m.e.metered
+	if i.meter == nil && !mapped {
+		return false, create()
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	if i.meterHandle == 0 {
+	if i.meter != nil && i.meterHandle == 0 {
 		i.meterHandle = cgo.NewHandle(i.meter)
 	}
 	C.bw_set_meter(C.uintptr_t(i.meterHandle))
 	defer C.bw_set_meter(0)
-	return create()
+	if mapped {
+		C.bw_set_image(C.int(image.Fd()), C.size_t(image.Len()))
+		defer C.bw_set_image(-1, 0)
+	}
+	return mapped, create()
 }
 
 // releaseMeter deletes the meter's handle once the store (and with it every

@@ -2,12 +2,18 @@
 
 package wasmtimeengine
 
-import "github.com/bytecodealliance/wasmtime-go/v39"
+import (
+	"github.com/bytecodealliance/wasmtime-go/v39"
+
+	"github.com/bubblewasm/bubblewasm/server/internal/memimage"
+)
 
 // useMemoryCreator has no memory creator to offer on this platform: guest
 // memory is wasmtime's own, bounded by the store limiter only.
 func useMemoryCreator(*wasmtime.Config) bool { return false }
 
-func (i *instance) metered(create func() error) error { return create() }
+func (i *instance) metered(_ *memimage.Image, create func() error) (bool, error) {
+	return false, create()
+}
 
 func (i *instance) releaseMeter() {}

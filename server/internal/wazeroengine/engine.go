@@ -24,6 +24,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/bubblewasm/bubblewasm/abi"
+	"github.com/bubblewasm/bubblewasm/server/internal/memimage"
 	"github.com/bubblewasm/bubblewasm/server/internal/validcache"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
@@ -70,7 +71,7 @@ func (e *Engine) Compile(ctx context.Context, bin []byte, limits wasm.Limits) (w
 		return nil, err
 	}
 	m := &module{rt: rt, compiled: compiled}
-	if err := m.linkImports(ctx); err != nil {
+	if err := m.linkImports(ctx, limits.FixedStdio); err != nil {
 		rt.Close(ctx)
 		return nil, err
 	}
@@ -89,14 +90,19 @@ type module struct {
 }
 
 // linkImports instantiates only the host modules the guest imports.
-func (m *module) linkImports(ctx context.Context) error {
+func (m *module) linkImports(ctx context.Context, fixedStdio bool) error {
 	need := map[string]bool{}
 	for _, f := range m.compiled.ImportedFunctions() {
 		mod, _, _ := f.Import()
 		need[mod] = true
 	}
 	if need[wasi_snapshot_preview1.ModuleName] {
-		if _, err := wasi_snapshot_preview1.Instantiate(ctx, m.rt); err != nil {
+		b := m.rt.NewHostModuleBuilder(wasi_snapshot_preview1.ModuleName)
+		wasi_snapshot_preview1.NewFunctionExporter().ExportFunctions(b)
+		if fixedStdio {
+			fixStdio(b)
+		}
+		if _, err := b.Instantiate(ctx); err != nil {
 			return err
 		}
 	}
@@ -191,13 +197,46 @@ func (m *module) Instantiate(ctx context.Context, cfg wasm.InstanceConfig) (wasm
 	if cfg.Init != nil {
 		ctx = context.WithValue(ctx, exchangeKey{}, cfg.Init)
 	}
-	mod, err := m.rt.InstantiateModule(withAllocator(ctx, cfg.Memory), m.compiled, mc)
+	var lm memory
+	mod, err := m.rt.InstantiateModule(withAllocator(ctx, cfg.Memory, imageMemory(cfg.Image), func(m memory) { lm = m }), m.compiled, mc)
 	if err != nil {
 		return nil, callError(err)
 	}
-	inst := &instance{mod: mod, handle: mod.ExportedFunction(abi.ExportHandle), mem: mod.Memory()}
-	for _, name := range []string{abi.ExportInitialize, abi.ExportInit} {
-		f := mod.ExportedFunction(name)
+	inst := &instance{mod: mod, handle: mod.ExportedFunction(abi.ExportHandle), mem: mod.Memory(), lm: lm}
+	if inst.handle == nil {
+		mod.Close(context.Background())
+		return nil, fmt.Errorf("module exports no %s function", abi.ExportHandle)
+	}
+	if cfg.Image != nil {
+		err = inst.fromImage(cfg.Image)
+	} else {
+		err = inst.initialize(ctx, cfg.Data)
+	}
+	if err != nil {
+		mod.Close(context.Background())
+		return nil, err
+	}
+	return inst, nil
+}
+
+func imageMemory(im *wasm.Image) *memimage.Image {
+	if im == nil {
+		return nil
+	}
+	return im.Memory
+}
+
+// initialize runs what instantiation leaves to the adapter: it writes the
+// data segments, then calls the start function the snapshot rewrite
+// exported, _initialize and bubble_init.
+func (i *instance) initialize(ctx context.Context, data []wasm.DataInit) error {
+	for k, d := range data {
+		if i.mem == nil || !i.mem.Write(d.Offset, d.Bytes) {
+			return fmt.Errorf("data segment %d (%d bytes at %d) does not fit in the memory: out of bounds memory access", k, len(d.Bytes), d.Offset)
+		}
+	}
+	for _, name := range []string{wasm.StartExport, abi.ExportInitialize, abi.ExportInit} {
+		f := i.mod.ExportedFunction(name)
 		if f == nil {
 			continue
 		}
@@ -206,16 +245,38 @@ func (m *module) Instantiate(ctx context.Context, cfg wasm.InstanceConfig) (wasm
 			err = fmt.Errorf("%s returned %d", name, int32(res[0]))
 		}
 		if err != nil {
-			mod.Close(context.Background())
-			return nil, fmt.Errorf("%s: %w", name, callError(err))
+			return fmt.Errorf("%s: %w", name, callError(err))
 		}
 	}
-	if inst.handle == nil {
-		mod.Close(context.Background())
-		return nil, fmt.Errorf("module exports no %s function", abi.ExportHandle)
-	}
-	return inst, nil
+	return nil
 }
+
+// fromImage makes a new instance the image: its memory grown to the
+// image's size (the allocator put the image's bytes there already) and its
+// globals set.
+func (i *instance) fromImage(im *wasm.Image) error {
+	i.image = im
+	if i.mem == nil || i.lm == nil {
+		return errors.New("a snapshot needs the module's memory")
+	}
+	if size, want := uint64(i.mem.Size()), uint64(im.Memory.Len()); size < want {
+		if _, ok := i.mem.Grow(uint32((want - size) / wasmPage)); !ok {
+			return fmt.Errorf("memory could not grow to its snapshot's %d bytes", want)
+		}
+	}
+	i.globals = make([]api.MutableGlobal, len(im.Globals))
+	for k, g := range im.Globals {
+		mg, ok := i.mod.ExportedGlobal(g.Name).(api.MutableGlobal)
+		if !ok {
+			return fmt.Errorf("snapshot global %s is not a mutable global of the module", g.Name)
+		}
+		i.globals[k] = mg
+		mg.Set(g.Bits)
+	}
+	return nil
+}
+
+const wasmPage = 65536
 
 // RunCommand instantiates a WASI command, runs _start and closes it.
 func (m *module) RunCommand(ctx context.Context, cfg wasm.InstanceConfig) (uint32, error) {
@@ -236,7 +297,7 @@ func (m *module) RunCommand(ctx context.Context, cfg wasm.InstanceConfig) (uint3
 	if cfg.Init != nil {
 		ctx = context.WithValue(ctx, exchangeKey{}, cfg.Init)
 	}
-	mod, err := m.rt.InstantiateModule(withAllocator(ctx, cfg.Memory), m.compiled, mc)
+	mod, err := m.rt.InstantiateModule(withAllocator(ctx, cfg.Memory, nil, func(memory) {}), m.compiled, mc)
 	if mod != nil {
 		defer mod.Close(context.Background())
 	}
@@ -254,7 +315,12 @@ type instance struct {
 	mod    api.Module
 	handle api.Function
 	mem    api.Memory
+	lm     memory // mem's allocation
 	stack  [1]uint64
+	// image is the snapshot the instance was made from, and globals the
+	// mutable globals of image.Globals, in order.
+	image   *wasm.Image
+	globals []api.MutableGlobal
 }
 
 func (i *instance) Handle(ctx context.Context, x abi.Exchange) (int32, error) {
@@ -278,6 +344,27 @@ func (i *instance) Global(name string) (uint64, bool) {
 		return 0, false
 	}
 	return g.Get(), true
+}
+
+func (i *instance) Memory() []byte {
+	if i.mem == nil {
+		return nil
+	}
+	b, _ := i.mem.Read(0, i.mem.Size())
+	return b
+}
+
+func (i *instance) Reset() error {
+	if i.image == nil {
+		return errors.New("the instance was not made from a snapshot")
+	}
+	if err := i.image.Memory.Reset(i.Memory(), i.lm.mapsImage()); err != nil {
+		return err
+	}
+	for k, g := range i.globals {
+		g.Set(i.image.Globals[k].Bits)
+	}
+	return nil
 }
 
 func (i *instance) Close(ctx context.Context) error { return i.mod.Close(ctx) }

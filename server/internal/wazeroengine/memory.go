@@ -5,6 +5,7 @@ import (
 
 	"github.com/tetratelabs/wazero/experimental"
 
+	"github.com/bubblewasm/bubblewasm/server/internal/memimage"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 
@@ -19,38 +20,69 @@ import (
 // mapping is unmapped as soon as the instance is closed. Elsewhere it is a
 // Go slice, as before. Either way every byte is charged to the
 // instance's wasm.MemoryMeter before the guest gets it.
+//
+// An instance made from a snapshot (wasm.Image) gets a memory that starts
+// as the snapshot's: its first bytes map the image copy-on-write
+// (memimage), or hold a copy of it. wazero asks for the module's declared
+// minimum first; Instantiate then grows the memory to the image's size,
+// which uncovers the image's bytes, already there.
+
+// memory is a linear memory the allocator made.
+type memory interface {
+	experimental.LinearMemory
+	// mapsImage reports whether the memory maps its image copy-on-write.
+	mapsImage() bool
+}
 
 // withAllocator makes the instance instantiated with ctx use the adapter's
-// allocator, charging meter (nil: no charge).
-func withAllocator(ctx context.Context, meter wasm.MemoryMeter) context.Context {
+// allocator, charging meter (nil: no charge) and starting from image (nil:
+// zeroed). made receives the memory.
+func withAllocator(ctx context.Context, meter wasm.MemoryMeter, image *memimage.Image, made func(memory)) context.Context {
 	return experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(func(_, max uint64) experimental.LinearMemory {
-		if m := newMappedMemory(max, meter); m != nil {
-			return m
+		var m memory
+		if mm := newMappedMemory(max, meter, image); mm != nil {
+			m = mm
+		} else {
+			m = newSliceMemory(max, meter, image)
 		}
-		return &sliceMemory{max: max, meter: meter}
+		made(m)
+		return m
 	}))
 }
 
 // sliceMemory is a linear memory in a Go slice, grown by append.
 type sliceMemory struct {
-	buf     []byte
+	buf     []byte // the memory, or its image's copy while it is smaller
+	size    uint64 // the memory's size
 	max     uint64
 	meter   wasm.MemoryMeter
 	started bool // the initial allocation was made
+}
+
+func newSliceMemory(max uint64, meter wasm.MemoryMeter, image *memimage.Image) *sliceMemory {
+	m := &sliceMemory{max: max, meter: meter}
+	if image != nil && uint64(image.Len()) <= max {
+		m.buf = append([]byte(nil), image.Bytes()...)
+	}
+	return m
 }
 
 func (m *sliceMemory) Reallocate(size uint64) []byte {
 	if size > m.max {
 		return nil
 	}
-	if have := uint64(len(m.buf)); size > have {
-		if m.meter != nil && !m.meter.Grow(size-have, !m.started) {
+	if size > m.size {
+		if m.meter != nil && !m.meter.Grow(size-m.size, !m.started) {
 			return nil
 		}
-		m.buf = append(m.buf, make([]byte, size-have)...)
+		if have := uint64(len(m.buf)); size > have {
+			m.buf = append(m.buf, make([]byte, size-have)...)
+		}
+		m.size = size
 	}
 	m.started = true
 	return m.buf[:size]
 }
 
-func (m *sliceMemory) Free() { m.buf = nil }
+func (m *sliceMemory) Free()           { m.buf = nil }
+func (m *sliceMemory) mapsImage() bool { return false }

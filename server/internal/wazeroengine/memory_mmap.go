@@ -5,23 +5,27 @@ package wazeroengine
 import (
 	"syscall"
 
+	"github.com/bubblewasm/bubblewasm/server/internal/memimage"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 
 // mappedMemory is a linear memory in an anonymous mapping that reserves
-// its maximum: the first size bytes are readable and writable, the rest
-// inaccessible until the memory grows into them.
+// its maximum: the first size bytes are the memory, the bytes up to open
+// are readable and writable (an image's, before the memory has grown over
+// them), the rest inaccessible until the memory grows into them.
 type mappedMemory struct {
 	buf     []byte // the whole reservation
-	size    uint64 // accessible bytes
+	size    uint64 // the memory's size
+	open    uint64 // accessible bytes
 	meter   wasm.MemoryMeter
 	started bool
+	mapped  bool // buf starts with a copy-on-write mapping of an image
 }
 
 // newMappedMemory reserves max bytes of address space (nothing is
-// committed), or returns nil when it cannot (then the caller falls back to
-// a slice).
-func newMappedMemory(max uint64, meter wasm.MemoryMeter) *mappedMemory {
+// committed) and, with an image, maps or copies it into the first bytes.
+// It returns nil when it cannot (then the caller falls back to a slice).
+func newMappedMemory(max uint64, meter wasm.MemoryMeter, image *memimage.Image) *mappedMemory {
 	if max == 0 || max > 1<<32 {
 		return nil
 	}
@@ -29,7 +33,24 @@ func newMappedMemory(max uint64, meter wasm.MemoryMeter) *mappedMemory {
 	if err != nil {
 		return nil
 	}
-	return &mappedMemory{buf: buf, meter: meter}
+	m := &mappedMemory{buf: buf, meter: meter}
+	if image != nil {
+		n := uint64(image.Len())
+		ok := n <= max
+		if ok && !image.Mapped() {
+			ok = syscall.Mprotect(buf[:n], syscall.PROT_READ|syscall.PROT_WRITE) == nil
+		}
+		if ok {
+			m.mapped, err = image.Init(buf[:n])
+			ok = err == nil
+		}
+		if !ok {
+			syscall.Munmap(buf)
+			return nil
+		}
+		m.open = n
+	}
+	return m
 }
 
 // Reallocate makes size bytes accessible, in place: the address of the
@@ -42,8 +63,11 @@ func (m *mappedMemory) Reallocate(size uint64) []byte {
 		if m.meter != nil && !m.meter.Grow(size-m.size, !m.started) {
 			return nil
 		}
-		if err := syscall.Mprotect(m.buf[m.size:size], syscall.PROT_READ|syscall.PROT_WRITE); err != nil {
-			return nil
+		if size > m.open {
+			if err := syscall.Mprotect(m.buf[m.open:size], syscall.PROT_READ|syscall.PROT_WRITE); err != nil {
+				return nil
+			}
+			m.open = size
 		}
 		m.size = size
 	}
@@ -57,6 +81,8 @@ func (m *mappedMemory) Reallocate(size uint64) []byte {
 func (m *mappedMemory) Free() {
 	if m.buf != nil {
 		syscall.Munmap(m.buf)
-		m.buf, m.size = nil, 0
+		m.buf, m.size, m.open = nil, 0, 0
 	}
 }
+
+func (m *mappedMemory) mapsImage() bool { return m.mapped }
