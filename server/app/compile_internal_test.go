@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -72,6 +73,11 @@ func (m *countingModule) Close(ctx context.Context) error {
 // helloWAT is a handler with named functions and calls, so that the stack
 // guard rewrites it and a name section is re-encoded; greeting makes
 // distinct modules.
+//
+// The greeting's checksum is also a constant in the code: under the
+// snapshot lifecycle the data segment is written by the host, not
+// compiled, so modules that differ only in their data compile to the same
+// code (and share it).
 func helloWAT(t testing.TB, greeting string) []byte {
 	return testutil.WAT(t, fmt.Sprintf(`(module
   (import "bubblewasm_v1" "write" (func $write (param i32 i32) (result i32)))
@@ -80,7 +86,8 @@ func helloWAT(t testing.TB, greeting string) []byte {
   (func $say (param $n i32) (result i32) (call $write (i32.const 0) (local.get $n)))
   (func (export "bubble_handle") (result i32)
     (drop (call $say (i32.const %d)))
-    (i32.const 0)))`, greeting, len(greeting)))
+    (drop (i32.const %d))
+    (i32.const 0)))`, greeting, len(greeting), crc32.ChecksumIEEE([]byte(greeting))))
 }
 
 // Routes that serve the same module with the same limits share one

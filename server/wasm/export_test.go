@@ -6,3 +6,14 @@ func (h *Handler) Parked() int { return int(h.lot.parked.Load()) }
 // Waiting returns how many places of max_waiting are taken now: parked
 // exchanges and waits registered by running ones.
 func (h *Handler) Waiting() int { return int(h.lot.n.Load()) }
+
+// Idle returns how many instances the route keeps idle now (Snapshot,
+// Pool; 0 for Fresh).
+func (h *Handler) Idle() int {
+	if h.pool == nil {
+		return 0
+	}
+	h.pool.mu.Lock()
+	defer h.pool.mu.Unlock()
+	return len(h.pool.list)
+}

@@ -178,54 +178,57 @@ func TestParkResumes(t *testing.T) {
 
 // Parked exchanges hold no instance and no slot: with max_concurrency 2,
 // twenty exchanges park on one signal while no instance of a fresh route
-// is alive, and one send resumes them all, each with its payload.
+// is alive (on a snapshot route, only the idle ones it keeps for the next
+// exchanges), and one send resumes them all, each with its payload.
 func TestParkHoldsNoInstance(t *testing.T) {
 	const parked = 20
 	bin := watModule(t, "park")
 	for _, e := range testutil.Engines() {
-		t.Run(e.Name, func(t *testing.T) {
-			logger, _ := captureLogger(t)
-			ce := &countingEngine{Engine: e.New(t)}
-			ev := &fakeEvents{}
-			h := mustHandler(t, ce, bin, wasm.Options{Name: "park", Logger: logger, MaxConcurrency: 2, Services: ev.services()})
-			base := serveHTTP(t, logger, mount("/*", h))
-			results := make(chan httpResult, parked)
-			errs := make(chan error, parked)
-			for range parked {
-				go func() {
-					r, err := httpDoErr("GET", base+"/s?room", nil, nil)
-					if err != nil {
-						errs <- err
-						return
-					}
-					results <- r
-				}()
-			}
-			eventually(t, fmt.Sprintf("%d exchanges parked", parked), func() bool { return h.Parked() == parked })
-			if alive := ce.made.Load() - ce.closed.Load(); alive != 0 {
-				t.Errorf("%d instances alive while every exchange is parked, want 0", alive)
-			}
-			if n := ev.fire("room", []byte("hi")); n != parked {
-				t.Fatalf("the signal readied %d watches, want %d", n, parked)
-			}
-			want := "first\n" + resumed("signal", "room", "hi", 1)
-			for range parked {
-				select {
-				case r := <-results:
-					if r.status != 200 || r.body != want {
-						t.Errorf("a resumed exchange: %d %q, want 200 %q", r.status, r.body, want)
-					}
-				case err := <-errs:
-					t.Error(err)
+		for _, life := range []wasm.Lifecycle{wasm.Fresh, wasm.Snapshot} {
+			t.Run(e.Name+"/"+string(life), func(t *testing.T) {
+				logger, _ := captureLogger(t)
+				ce := &countingEngine{Engine: e.New(t)}
+				ev := &fakeEvents{}
+				h := mustHandler(t, ce, bin, wasm.Options{Name: "park", Logger: logger, Lifecycle: life, MaxConcurrency: 2, Services: ev.services()})
+				base := serveHTTP(t, logger, mount("/*", h))
+				results := make(chan httpResult, parked)
+				errs := make(chan error, parked)
+				for range parked {
+					go func() {
+						r, err := httpDoErr("GET", base+"/s?room", nil, nil)
+						if err != nil {
+							errs <- err
+							return
+						}
+						results <- r
+					}()
 				}
-			}
-			if p := ce.peak.Load(); p > 2 {
-				t.Errorf("%d runs at once, over max_concurrency 2", p)
-			}
-			if n := h.Waiting(); n != 0 {
-				t.Errorf("%d places still taken", n)
-			}
-		})
+				eventually(t, fmt.Sprintf("%d exchanges parked", parked), func() bool { return h.Parked() == parked })
+				if alive, idle := ce.made.Load()-ce.closed.Load(), h.Idle(); alive != int64(idle) {
+					t.Errorf("%d instances alive while every exchange is parked, %d of them idle: want none in use", alive, idle)
+				}
+				if n := ev.fire("room", []byte("hi")); n != parked {
+					t.Fatalf("the signal readied %d watches, want %d", n, parked)
+				}
+				want := "first\n" + resumed("signal", "room", "hi", 1)
+				for range parked {
+					select {
+					case r := <-results:
+						if r.status != 200 || r.body != want {
+							t.Errorf("a resumed exchange: %d %q, want 200 %q", r.status, r.body, want)
+						}
+					case err := <-errs:
+						t.Error(err)
+					}
+				}
+				if p := ce.peak.Load(); p > 2 {
+					t.Errorf("%d runs at once, over max_concurrency 2", p)
+				}
+				if n := h.Waiting(); n != 0 {
+					t.Errorf("%d places still taken", n)
+				}
+			})
+		}
 	}
 }
 
