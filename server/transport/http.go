@@ -31,6 +31,7 @@ type httpTransport struct {
 	mu       sync.Mutex
 	live     map[*httpConn]struct{}
 	draining atomic.Bool
+	stopping chan struct{} // closed by the first Shutdown: ends lingering waits
 }
 
 // NewHTTP returns the HTTP transport. Each request is one exchange: env gets
@@ -38,7 +39,7 @@ type httpTransport struct {
 // response. Status and headers are committed by the first write; a handler
 // that writes nothing still yields a valid (empty, 200 unless set) response.
 func NewHTTP(next server.Handler, opts Options) server.Handler {
-	t := &httpTransport{next: next, opts: opts.withDefaults(), methods: map[string]bool{}, live: map[*httpConn]struct{}{}}
+	t := &httpTransport{next: next, opts: opts.withDefaults(), methods: map[string]bool{}, live: map[*httpConn]struct{}{}, stopping: make(chan struct{})}
 	for _, m := range t.opts.Methods {
 		t.methods[m] = true
 	}
@@ -79,9 +80,11 @@ func (t *httpTransport) Serve(ctx context.Context, x *server.Exchange) error {
 // Shutdown makes every connection stop after the request it is serving;
 // connections waiting for a request are closed at once.
 func (t *httpTransport) Shutdown(ctx context.Context) error {
-	t.draining.Store(true)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if !t.draining.Swap(true) {
+		close(t.stopping)
+	}
 	for c := range t.live {
 		if c.state.CompareAndSwap(connIdle, connClosing) {
 			c.conn.SetReadDeadline(aLongTimeAgo)

@@ -222,12 +222,23 @@ func (c *httpConn) linger() {
 	if !c.t.setIdle(c) {
 		return
 	}
+	start := time.Now()
 	for n := 0; n < maxLinger; {
 		m, err := c.conn.Read(c.small)
 		n += m
 		if err != nil {
 			return
 		}
+	}
+	// Past maxLinger, wait out the rest without reading: the client's
+	// writes block on full buffers rather than fail, so it reads the
+	// response; closing now, with its bytes unread, would reset the
+	// connection under it (as net/http, which only waits).
+	wait := time.NewTimer(lingerTimeout - time.Since(start))
+	defer wait.Stop()
+	select {
+	case <-wait.C:
+	case <-c.t.stopping:
 	}
 }
 

@@ -1308,3 +1308,30 @@ func TestHTTPUnreadBodyKeepsConnection(t *testing.T) {
 		}
 	}
 }
+
+// A handler that answers without reading a large body ends the
+// connection, and the client still gets the answer: the transport reads
+// away up to 256 KiB and then waits without reading (the client's writes
+// block instead of failing) before closing. Closing at once would reset
+// the connection under a client that is still sending, which Go's client
+// reports as a write error ("broken pipe") instead of the response.
+func TestHTTPAnswerBeforeLargeBody(t *testing.T) {
+	h := server.HandlerFunc(func(ctx context.Context, x *server.Exchange) error {
+		x.Writer.SetStatus(http.StatusRequestEntityTooLarge)
+		_, err := io.WriteString(x.Writer, "too large\n")
+		return err
+	})
+	a := serveHTTP(t, h, transport.Options{})
+	client := testutil.HTTPClient(t, a)
+	for i := range 20 {
+		resp, err := client.Post(testutil.URL(a)+"/", "application/octet-stream", bytes.NewReader(make([]byte, 4<<20)))
+		if err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || string(body) != "too large\n" || !resp.Close {
+			t.Fatalf("request %d: %d %q close=%v", i+1, resp.StatusCode, body, resp.Close)
+		}
+	}
+}
