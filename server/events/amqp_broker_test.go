@@ -290,11 +290,18 @@ func TestAMQPBroker(t *testing.T) {
 		if _, err := b.Fetch(ctx, id, 0, 0); !errors.Is(err, ErrSubscriptionGone) {
 			t.Fatalf("Fetch = %v, want ErrSubscriptionGone", err)
 		}
-		// And a new subscriber binds again.
+		// And a new subscriber binds again. The overflow may have unbound
+		// at "2", with "3" still on its way through b's queue: then the new
+		// subscriber may get "3" first (a message published before a
+		// subscription can reach it on a broker of several nodes).
 		id = subscribe(t, b, "y", SubscribeOptions{})
 		publish(t, a, "y", "4")
-		if got := fetchN(t, b, id, 1); got[0] != "4" {
-			t.Fatalf("got %q", got)
+		got := fetchN(t, b, id, 1)
+		if got[0] == "3" {
+			got = fetchN(t, b, id, 1)
+		}
+		if got[0] != "4" {
+			t.Fatalf("got %q, want \"4\"", got)
 		}
 	})
 
