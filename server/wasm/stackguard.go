@@ -1,8 +1,6 @@
 package wasm
 
 import (
-	"fmt"
-
 	"github.com/bubblewasm/bubblewasm/internal/wasmbin"
 )
 
@@ -18,6 +16,10 @@ const StackGlobal = "bubblewasm.stack"
 // and locals (return address, spills, engine bookkeeping).
 const frameOverhead = 64
 
+// InterruptGlobal is the export name of the global that the interrupt
+// guard checks (see guardStack).
+const InterruptGlobal = "bubblewasm.interrupt"
+
 // guardStack bounds the depth of a guest's call stack on any engine. Engines
 // keep the wasm call stack in host memory and some (wazero's compiler) grow
 // it by doubling up to a fixed ceiling of tens of MB, so one runaway
@@ -28,10 +30,22 @@ const frameOverhead = 64
 // and every call instruction reach the wrapper, which adds the callee's
 // estimated frame size (8 bytes per parameter and local, plus
 // frameOverhead) to a new mutable global, traps with unreachable once the
-// total exceeds budget, calls the original (moved to a new index, its body
-// untouched) and subtracts the size again on return. Nothing in a function
-// body is decoded or changed. It returns secs (m's non-custom sections)
-// rewritten, and the function names to keep, moved likewise.
+// total exceeds budget, calls the original (moved to a new index) and
+// subtracts the size again on return. It returns secs (m's non-custom
+// sections) rewritten, and the function names to keep, moved likewise.
+//
+// # The interrupt guard
+//
+// With interrupt set, it also adds a second mutable global, exported as
+// InterruptGlobal, that every wrapper and every loop of the original
+// functions checks (global.get; if; unreachable; end, right after the
+// loop instruction): an engine stops a running guest by setting it, and
+// the guest traps at its next call or loop iteration. It costs a load and
+// a branch there — where wazero's own interruption (CloseOnContextDone)
+// leaves the compiled code for Go at every loop iteration, which measured
+// 45% of a Go guest's exchange. A guest that neither calls nor loops ends
+// by itself. Only the loop instructions are decoded (wasmbin's instruction
+// decoder finds them); every other byte of a body is copied.
 //
 // # Why original code cannot reach what the rewrite adds
 //
@@ -45,33 +59,47 @@ const frameOverhead = 64
 // or export reaches the same code, only counted; types, tables, memories,
 // element and data segments, locals and labels keep their indices (no type
 // is added: a wrapper uses its function's type). What is new sits past
-// every index the original could name — the unguarded originals at
-// I+n..I+2n-1 and the counter global at G — so only the wrappers call the
-// originals and only the wrappers write the counter. An invalid module
-// that names I+n or G was refused by validation; TestRewriteRefusesNewIndices
-// proves it on both engines. The one new name, the StackGlobal export, is
-// refused if the module already uses it.
+// every index the original could name — the originals at I+n..I+2n-1, the
+// counter global at G and the interrupt global at G+1 — so only the
+// wrappers call the originals, only the wrappers write the counter, and
+// only the host writes the interrupt global (the guard's code only reads
+// it). An invalid module that names I+n or G was refused by validation;
+// TestRewriteRefusesNewIndices proves it on both engines. The new export
+// names begin with "bubblewasm.", which rewrite refuses in a module.
 //
 // What it costs: one extra call per guest call. What it changes: function
 // names stay on the wrappers and are copied to the originals; other debug
 // sections (DWARF, local names) are dropped, since code offsets move. A
 // tail call (return_call) to a defined function no longer shrinks the
 // stack, so unbounded tail recursion hits the budget.
-func guardStack(m *wasmbin.Module, secs []wasmbin.Section, budget uint32) ([]wasmbin.Section, *wasmbin.Names, error) {
+func guardStack(m *wasmbin.Module, secs []wasmbin.Section, budget uint32, interrupt bool) ([]wasmbin.Section, *wasmbin.Names, error) {
 	n := uint32(len(m.Funcs))
 	if n == 0 {
 		return secs, m.Names, nil
-	}
-	for _, e := range m.Exports {
-		if e.Name == StackGlobal {
-			return nil, nil, fmt.Errorf("export name %q is reserved for the host's stack guard", StackGlobal)
-		}
 	}
 	// The counter must not wrap: it never exceeds budget by more than one
 	// frame, and a frame is well under 1 GiB (MaxFunctionLocals).
 	budget = min(budget, 1<<31)
 	imported := m.Imported(wasmbin.KindFunc)
 	depth := m.Imported(wasmbin.KindGlobal) + uint32(len(m.Globals)) // index of the new global
+	var check []byte                                                   // the interrupt guard's check
+	if interrupt {
+		check = []byte{0x23}
+		check = wasmbin.AppendU32(check, depth+1)
+		check = append(check, 0x04, 0x40, 0x00, 0x0b) // if; unreachable; end
+		for j := range m.Code {
+			code, err := m.InsertCode(j, func(in wasmbin.Instr) []byte {
+				if in.Op == 0x03 { // loop
+					return check
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+			m.Code[j] = code
+		}
+	}
 
 	funcs := wasmbin.AppendU32(nil, 2*n)
 	for range 2 {
@@ -79,19 +107,25 @@ func guardStack(m *wasmbin.Module, secs []wasmbin.Section, budget uint32) ([]was
 			funcs = wasmbin.AppendU32(funcs, t)
 		}
 	}
-	globals := wasmbin.AppendU32(nil, uint32(len(m.Globals))+1)
+	added := []wasmbin.Export{{Name: StackGlobal, Kind: wasmbin.KindGlobal, Index: depth}}
+	if interrupt {
+		added = append(added, wasmbin.Export{Name: InterruptGlobal, Kind: wasmbin.KindGlobal, Index: depth + 1})
+	}
+	globals := wasmbin.AppendU32(nil, uint32(len(m.Globals)+len(added)))
 	for _, g := range m.Globals {
 		globals = append(globals, byte(g.Type), boolByte(g.Mutable))
 		globals = append(globals, g.Init...)
 	}
-	globals = append(globals, byte(wasmbin.I32), 1, 0x41, 0x00, 0x0b) // (mut i32) (i32.const 0)
-	exports := wasmbin.EncodeExports(append(m.Exports[:len(m.Exports):len(m.Exports)], wasmbin.Export{Name: StackGlobal, Kind: wasmbin.KindGlobal, Index: depth}))
+	for range added {
+		globals = append(globals, byte(wasmbin.I32), 1, 0x41, 0x00, 0x0b) // (mut i32) (i32.const 0)
+	}
+	exports := wasmbin.EncodeExports(append(m.Exports[:len(m.Exports):len(m.Exports)], added...))
 
 	for _, s := range []wasmbin.Section{
 		{ID: wasmbin.SecFunction, Body: funcs},
 		{ID: wasmbin.SecGlobal, Body: globals},
 		{ID: wasmbin.SecExport, Body: exports},
-		{ID: wasmbin.SecCode, Body: guardedCode(m, imported, depth, budget)},
+		{ID: wasmbin.SecCode, Body: guardedCode(m, imported, depth, budget, check)},
 	} {
 		secs = wasmbin.SetSection(secs, s)
 	}
@@ -106,8 +140,8 @@ func boolByte(b bool) byte {
 }
 
 // guardedCode returns the code section: wrappers first (they keep the
-// original indices), then the original entries unchanged.
-func guardedCode(m *wasmbin.Module, imported, depth, budget uint32) []byte {
+// original indices), each starting with check, then the original entries.
+func guardedCode(m *wasmbin.Module, imported, depth, budget uint32, check []byte) []byte {
 	n := uint32(len(m.Code))
 	out := wasmbin.AppendU32(nil, 2*n)
 	var w []byte
@@ -115,6 +149,7 @@ func guardedCode(m *wasmbin.Module, imported, depth, budget uint32) []byte {
 		params := uint32(len(m.Types[m.Funcs[j]].Params))
 		cost := min(frameOverhead+8*(uint64(params)+uint64(code.Locals)), uint64(budget)+1)
 		w = append(w[:0], 0x00) // no locals
+		w = append(w, check...) // the interrupt guard, if any
 		w = append(w, 0x23)     // global.get depth
 		w = wasmbin.AppendU32(w, depth)
 		w = append(w, 0x41) // i32.const cost
