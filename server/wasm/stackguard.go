@@ -36,16 +36,19 @@ const InterruptGlobal = "bubblewasm.interrupt"
 //
 // # The interrupt guard
 //
-// With interrupt set, it also adds a second mutable global, exported as
-// InterruptGlobal, that every wrapper and every loop of the original
-// functions checks (global.get; if; unreachable; end, right after the
-// loop instruction): an engine stops a running guest by setting it, and
-// the guest traps at its next call or loop iteration. It costs a load and
-// a branch there — where wazero's own interruption (CloseOnContextDone)
-// leaves the compiled code for Go at every loop iteration, which measured
-// 45% of a Go guest's exchange. A guest that neither calls nor loops ends
-// by itself. Only the loop instructions are decoded (wasmbin's instruction
-// decoder finds them); every other byte of a body is copied.
+// With interrupt set, it also adds two mutable globals: a flag, exported
+// as InterruptGlobal, that only the host writes, and a countdown. Every
+// wrapper and every loop of the original functions (right after the loop
+// instruction) counts down, and once every interruptTicks checks takes a
+// slow path (interruptCheck) that returns to the host for an instant and
+// traps with unreachable if the flag is set: an engine stops a running
+// guest by setting the flag, and the guest traps within interruptTicks
+// calls or loop iterations. It costs a few instructions there — where
+// wazero's own interruption (CloseOnContextDone) leaves the compiled code
+// for Go at every loop iteration, which measured 45% of a Go guest's
+// exchange. A guest that neither calls nor loops ends by itself. Only the
+// loop instructions are decoded (wasmbin's instruction decoder finds
+// them); every other byte of a body is copied.
 //
 // # Why original code cannot reach what the rewrite adds
 //
@@ -60,10 +63,10 @@ const InterruptGlobal = "bubblewasm.interrupt"
 // element and data segments, locals and labels keep their indices (no type
 // is added: a wrapper uses its function's type). What is new sits past
 // every index the original could name — the originals at I+n..I+2n-1, the
-// counter global at G and the interrupt global at G+1 — so only the
-// wrappers call the originals, only the wrappers write the counter, and
-// only the host writes the interrupt global (the guard's code only reads
-// it). An invalid module that names I+n or G was refused by validation;
+// counter global at G and the interrupt flag and countdown at G+1 and G+2
+// — so only the wrappers call the originals, only the wrappers write the
+// counter, only the guard's checks write the countdown, and only the host
+// writes the flag (the guard's code only reads it). An invalid module that names I+n or G was refused by validation;
 // TestRewriteRefusesNewIndices proves it on both engines. The new export
 // names begin with "bubblewasm.", which rewrite refuses in a module.
 //
@@ -82,11 +85,9 @@ func guardStack(m *wasmbin.Module, secs []wasmbin.Section, budget uint32, interr
 	budget = min(budget, 1<<31)
 	imported := m.Imported(wasmbin.KindFunc)
 	depth := m.Imported(wasmbin.KindGlobal) + uint32(len(m.Globals)) // index of the new global
-	var check []byte                                                   // the interrupt guard's check
+	var check []byte                                                 // the interrupt guard's check
 	if interrupt {
-		check = []byte{0x23}
-		check = wasmbin.AppendU32(check, depth+1)
-		check = append(check, 0x04, 0x40, 0x00, 0x0b) // if; unreachable; end
+		check = interruptCheck(depth+1, depth+2, m.Imported(wasmbin.KindMemory)+uint32(len(m.Memories)) > 0)
 		for j := range m.Code {
 			code, err := m.InsertCode(j, func(in wasmbin.Instr) []byte {
 				if in.Op == 0x03 { // loop
@@ -111,13 +112,18 @@ func guardStack(m *wasmbin.Module, secs []wasmbin.Section, budget uint32, interr
 	if interrupt {
 		added = append(added, wasmbin.Export{Name: InterruptGlobal, Kind: wasmbin.KindGlobal, Index: depth + 1})
 	}
-	globals := wasmbin.AppendU32(nil, uint32(len(m.Globals)+len(added)))
+	inits := []int64{0} // the counter
+	if interrupt {
+		inits = append(inits, 0, interruptTicks) // the flag, the countdown
+	}
+	globals := wasmbin.AppendU32(nil, uint32(len(m.Globals)+len(inits)))
 	for _, g := range m.Globals {
 		globals = append(globals, byte(g.Type), boolByte(g.Mutable))
 		globals = append(globals, g.Init...)
 	}
-	for range added {
-		globals = append(globals, byte(wasmbin.I32), 1, 0x41, 0x00, 0x0b) // (mut i32) (i32.const 0)
+	for _, v := range inits {
+		globals = append(globals, byte(wasmbin.I32), 1, 0x41) // (mut i32) (i32.const v)
+		globals = append(wasmbin.AppendS64(globals, v), 0x0b)
 	}
 	exports := wasmbin.EncodeExports(append(m.Exports[:len(m.Exports):len(m.Exports)], added...))
 
@@ -203,4 +209,46 @@ func movedNames(names *wasmbin.Names, imported, n uint32) *wasmbin.Names {
 	}
 	out.Funcs = append(out.Funcs, moved...)
 	return out
+}
+
+// interruptTicks is how many checks of the interrupt guard pass between two
+// visits of its slow path.
+const interruptTicks = 1 << 14
+
+// interruptCheck returns the interrupt guard's check, with flag the index
+// of the interrupt global and ticks that of the countdown:
+//
+//	global.get ticks; i32.const 1; i32.sub; global.set ticks
+//	global.get ticks; i32.eqz
+//	if
+//	  i32.const interruptTicks; global.set ticks
+//	  i32.const 0; memory.grow 0; drop   ;; only when there is a memory
+//	  global.get flag; if; unreachable; end
+//	end
+//
+// The slow path runs once every interruptTicks checks. Its memory.grow of
+// nothing is what lets a host stop the guest at all: compiled code cannot
+// be preempted by the Go scheduler, so a guest that loops without calling
+// the host would keep its thread (every thread, with as many such guests
+// as GOMAXPROCS) and the timer that ends its context would never fire;
+// wazero's compiled memory.grow returns to Go, where the scheduler can run
+// other goroutines. A module with no memory (none that the ABI accepts)
+// only checks the flag.
+func interruptCheck(flag, ticks uint32, memory bool) []byte {
+	b := []byte{0x23}
+	b = wasmbin.AppendU32(b, ticks)
+	b = append(b, 0x41, 0x01, 0x6b, 0x24) // i32.const 1; i32.sub; global.set
+	b = wasmbin.AppendU32(b, ticks)
+	b = append(b, 0x23)
+	b = wasmbin.AppendU32(b, ticks)
+	b = append(b, 0x45, 0x04, 0x40, 0x41) // i32.eqz; if; i32.const
+	b = wasmbin.AppendS64(b, interruptTicks)
+	b = append(b, 0x24)
+	b = wasmbin.AppendU32(b, ticks)
+	if memory {
+		b = append(b, 0x41, 0x00, 0x40, 0x00, 0x1a) // i32.const 0; memory.grow 0; drop
+	}
+	b = append(b, 0x23)
+	b = wasmbin.AppendU32(b, flag)
+	return append(b, 0x04, 0x40, 0x00, 0x0b, 0x0b) // if; unreachable; end; end
 }

@@ -64,6 +64,11 @@ func instantiate(t testing.TB, bin []byte) api.Module {
 	if err != nil {
 		t.Fatalf("instantiate: %v", err)
 	}
+	if f := mod.ExportedFunction(StartExport); f != nil { // the rewrite exported the start function
+		if _, err := f.Call(ctx); err != nil {
+			t.Fatalf("%s: %v", StartExport, err)
+		}
+	}
 	return mod
 }
 
