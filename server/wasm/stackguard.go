@@ -16,9 +16,13 @@ const StackGlobal = "bubblewasm.stack"
 // and locals (return address, spills, engine bookkeeping).
 const frameOverhead = 64
 
-// InterruptGlobal is the export name of the global that the interrupt
-// guard checks (see guardStack).
-const InterruptGlobal = "bubblewasm.interrupt"
+// Export names of the interrupt guard's globals (see guardStack): the flag
+// that stops the guest, and the countdown to its next check, which a host
+// sets to 1 with the flag so that the check comes at once.
+const (
+	InterruptGlobal      = "bubblewasm.interrupt"
+	InterruptTicksGlobal = "bubblewasm.interrupt.ticks"
+)
 
 // guardStack bounds the depth of a guest's call stack on any engine. Engines
 // keep the wasm call stack in host memory and some (wazero's compiler) grow
@@ -37,13 +41,14 @@ const InterruptGlobal = "bubblewasm.interrupt"
 // # The interrupt guard
 //
 // With interrupt set, it also adds two mutable globals: a flag, exported
-// as InterruptGlobal, that only the host writes, and a countdown. Every
-// wrapper and every loop of the original functions (right after the loop
-// instruction) counts down, and once every interruptTicks checks takes a
-// slow path (interruptCheck) that returns to the host for an instant and
-// traps with unreachable if the flag is set: an engine stops a running
-// guest by setting the flag, and the guest traps within interruptTicks
-// calls or loop iterations. It costs a few instructions there — where
+// as InterruptGlobal, that only the host writes, and a countdown, exported
+// as InterruptTicksGlobal. Every wrapper and every loop of the original
+// functions (right after the loop instruction) counts down, and once every
+// interruptTicks checks takes a slow path (interruptCheck) that returns to
+// the host for an instant and traps with unreachable if the flag is set:
+// an engine stops a running guest by setting the flag and the countdown to
+// 1, and the guest traps at its next call or loop iteration (or, if the
+// guest's own decrement overwrote the countdown, within interruptTicks). It costs a few instructions there — where
 // wazero's own interruption (CloseOnContextDone) leaves the compiled code
 // for Go at every loop iteration, which measured 45% of a Go guest's
 // exchange. A guest that neither calls nor loops ends by itself. Only the
@@ -65,8 +70,9 @@ const InterruptGlobal = "bubblewasm.interrupt"
 // every index the original could name — the originals at I+n..I+2n-1, the
 // counter global at G and the interrupt flag and countdown at G+1 and G+2
 // — so only the wrappers call the originals, only the wrappers write the
-// counter, only the guard's checks write the countdown, and only the host
-// writes the flag (the guard's code only reads it). An invalid module that names I+n or G was refused by validation;
+// counter, only the guard's checks and the host write the countdown, and
+// only the host writes the flag (the guard's code only reads it). An
+// invalid module that names I+n or G was refused by validation;
 // TestRewriteRefusesNewIndices proves it on both engines. The new export
 // names begin with "bubblewasm.", which rewrite refuses in a module.
 //
@@ -110,7 +116,8 @@ func guardStack(m *wasmbin.Module, secs []wasmbin.Section, budget uint32, interr
 	}
 	added := []wasmbin.Export{{Name: StackGlobal, Kind: wasmbin.KindGlobal, Index: depth}}
 	if interrupt {
-		added = append(added, wasmbin.Export{Name: InterruptGlobal, Kind: wasmbin.KindGlobal, Index: depth + 1})
+		added = append(added, wasmbin.Export{Name: InterruptGlobal, Kind: wasmbin.KindGlobal, Index: depth + 1},
+			wasmbin.Export{Name: InterruptTicksGlobal, Kind: wasmbin.KindGlobal, Index: depth + 2})
 	}
 	inits := []int64{0} // the counter
 	if interrupt {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero/api"
 
@@ -17,12 +18,17 @@ import (
 // loop iteration to check whether the module was closed: measured with
 // callgrind, 45% of the instructions of a Go SDK exchange and 25% of a WAT
 // one. A binary that has the interrupt guard instead (server/wasm's
-// guardStack; Limits.InterruptGuard) checks a global at every call and
-// loop, and the adapter stops a guest by setting it from a
+// guardStack; Limits.InterruptGuard) counts down at every call and loop
+// and, once every few thousand, leaves for Go for an instant (so that a
+// looping guest cannot keep the Go scheduler from running the timers and
+// goroutines that end its context) and checks a flag. The adapter stops a
+// guest by setting the flag and the countdown to 1 from a
 // context.AfterFunc: the guest traps at its next call or loop iteration,
-// and the call returns an error that wraps the context's. A binary
-// without the guard (the adapter's tests compile raw modules) keeps
-// wazero's way.
+// and the call returns an error that wraps the context's. A guest blocked
+// in a host function is not the guard's business: the host function
+// returns on the exchange's deadline (abi.Exchange), and the guest traps
+// at its next check. A binary without the guard (the adapter's tests
+// compile raw modules) keeps wazero's way.
 
 // guard is an instance's side of the interrupt guard.
 type guard struct {
@@ -31,8 +37,11 @@ type guard struct {
 	// carries bound and never ends (the guard does the stopping).
 	callCtx   context.Context
 	interrupt api.MutableGlobal // nil without the guard
-	pending   sync.WaitGroup    // an armed stop that may still run
-	stopped   bool              // stop ran during the current call
+	ticks     api.MutableGlobal
+	pending   sync.WaitGroup // an armed stop that may still run
+	// stopped is set by stop, which runs on another goroutine: call reads
+	// it only after pending says that stop ran or never will.
+	stopped atomic.Bool
 }
 
 func (g *guard) init(mod api.Module, b *binding, guarded bool) {
@@ -40,12 +49,18 @@ func (g *guard) init(mod api.Module, b *binding, guarded bool) {
 	if !guarded {
 		return
 	}
-	g.interrupt, _ = mod.ExportedGlobal(wasm.InterruptGlobal).(api.MutableGlobal)
+	flag, _ := mod.ExportedGlobal(wasm.InterruptGlobal).(api.MutableGlobal)
+	ticks, _ := mod.ExportedGlobal(wasm.InterruptTicksGlobal).(api.MutableGlobal)
+	if flag == nil || ticks == nil {
+		return // a module with no function has no guard
+	}
+	g.interrupt, g.ticks = flag, ticks
 	g.callCtx = context.WithValue(context.Background(), exchangeKey{}, b)
 }
 
 // call calls f with stack (parameters, then results), stopped when ctx
-// ends.
+// ends. The instance's flag is clear when it returns, so that a stop that
+// came as the guest returned does not fail the instance's next call.
 func (g *guard) call(ctx context.Context, f api.Function, stack []uint64) error {
 	if g.interrupt == nil {
 		return callError(f.CallWithStack(context.WithValue(ctx, exchangeKey{}, g.bound), stack))
@@ -63,12 +78,11 @@ func (g *guard) call(ctx context.Context, f api.Function, stack []uint64) error 
 		if stop() {
 			g.pending.Done()
 		} else {
-			g.pending.Wait() // stop must not set the global after this call
+			g.pending.Wait() // stop must not set the flag after this call
 		}
 	}
-	if g.stopped {
-		g.stopped = false
-		g.interrupt.Set(0) // it may have come after the guest returned
+	if g.stopped.Swap(false) {
+		g.interrupt.Set(0)
 		if err != nil {
 			return &interrupted{ctx: ctx.Err(), cause: err}
 		}
@@ -79,7 +93,8 @@ func (g *guard) call(ctx context.Context, f api.Function, stack []uint64) error 
 // stop runs when the call's context ends.
 func (g *guard) stop() {
 	g.interrupt.Set(1)
-	g.stopped = true
+	g.ticks.Set(1)
+	g.stopped.Store(true)
 	g.pending.Done()
 }
 
