@@ -2,9 +2,10 @@
 //
 // Each compiled module gets a wazero Runtime of its own, because the memory
 // limit is a runtime setting; all runtimes share one compilation cache, so a
-// module is compiled to machine code once per cache directory. Runtimes
-// close a module whose context is done (a timed-out exchange interrupts even
-// an infinite loop). The core host functions are the shared ones from
+// module is compiled to machine code once per cache directory. A guest call
+// ends with its context, even in an infinite loop: through the interrupt
+// guard of the rewritten binary (interrupt.go), or wazero's closing of a
+// module whose context is done for a binary without it. The core host functions are the shared ones from
 // package abi, bound to the exchange carried in the call's context. Linear
 // memories come from the adapter's allocator (memory.go): reserved up front,
 // grown in place, charged to the instance's wasm.MemoryMeter and unmapped
