@@ -17,6 +17,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/tetratelabs/wazero"
@@ -53,9 +54,23 @@ func New(cacheDir string) (*Engine, error) {
 // Name returns "wazero".
 func (e *Engine) Name() string { return "wazero" }
 
-// InterruptGuard returns true: the adapter stops guests through the
-// interrupt guard of the binary when it has one (interrupt.go).
-func (e *Engine) InterruptGuard() bool { return true }
+// InterruptGuard reports whether wazero compiles to machine code here: the
+// adapter then stops guests through the interrupt guard of the binary
+// (interrupt.go). wazero's interpreter, on other platforms, keeps its own
+// way: it is Go code that reads the guard's globals as Go memory, which
+// the stop must not write from another goroutine.
+func (e *Engine) InterruptGuard() bool { return compiles() }
+
+// compiles mirrors the platforms where wazero's default configuration
+// compiles (amd64 needs SSE4.1 too, which every amd64 CPU of the last
+// fifteen years has).
+func compiles() bool {
+	switch runtime.GOOS {
+	case "linux", "darwin", "freebsd", "netbsd", "windows":
+		return runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64"
+	}
+	return false
+}
 
 // Close releases the compilation cache handle.
 func (e *Engine) Close(ctx context.Context) error { return e.cache.Close(ctx) }
