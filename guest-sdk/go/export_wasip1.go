@@ -19,5 +19,6 @@ func bubbleInit() int32 {
 		println(host.NoHandler)
 		return 1
 	}
+	warmAllocator()
 	return 0
 }

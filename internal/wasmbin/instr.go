@@ -234,3 +234,31 @@ var reservedVector = func() (r [256]bool) {
 	}
 	return r
 }()
+
+// InsertCode returns the i-th code entry with, after each instruction
+// (after its immediates), the bytes that after returns for it (nil for
+// none). The local declarations are kept. The returned Code does not alias
+// the parsed binary, and its instructions can be decoded again with
+// Module.Instructions once it replaces m.Code[i].
+func (m *Module) InsertCode(i int, after func(Instr) []byte) (Code, error) {
+	code := m.Code[i]
+	e := code.expr
+	out := make([]byte, 0, len(code.Entry)+len(code.Entry)/4)
+	out = append(out, code.Entry[:len(code.Entry)-(e.end-e.pos)]...) // the local declarations
+	start := len(out)
+	c := &cursor{b: e.b, pos: e.pos, end: e.end, section: "code"}
+	for c.ok() && c.left() > 0 {
+		in := Instr{Offset: c.pos}
+		in.Op, in.Index = instr(c)
+		if !c.ok() {
+			break
+		}
+		out = append(out, e.b[in.Offset:c.pos]...)
+		out = append(out, after(in)...)
+	}
+	if c.err != nil {
+		c.err.Reason = fmt.Sprintf("function body %d: %s", i, c.err.Reason)
+		return Code{}, c.err
+	}
+	return Code{Locals: code.Locals, Entry: out, expr: span{b: out, pos: start, end: len(out)}}, nil
+}

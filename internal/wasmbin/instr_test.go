@@ -190,3 +190,45 @@ func FuzzInstructions(f *testing.F) {
 		}
 	})
 }
+
+// TestInsertCode checks that InsertCode puts bytes after the instructions
+// it is asked to, immediates included, keeps the local declarations, and
+// that the result decodes again.
+func TestInsertCode(t *testing.T) {
+	cases := []struct {
+		name       string
+		expr, want []byte
+	}{
+		{"no loop", []byte{0x41, 0x7f, 0x1a}, []byte{0x41, 0x7f, 0x1a}},
+		{"loop", []byte{0x03, 0x40, 0x0c, 0x00, 0x0b}, []byte{0x03, 0x40, 0x01, 0x0c, 0x00, 0x0b}},
+		{"nested loops", []byte{0x03, 0x40, 0x03, 0x7f, 0x41, 0x00, 0x0b, 0x1a, 0x0b},
+			[]byte{0x03, 0x40, 0x01, 0x03, 0x7f, 0x01, 0x41, 0x00, 0x0b, 0x1a, 0x0b}},
+		{"loop with a type index", []byte{0x03, 0x00, 0x0b}, []byte{0x03, 0x00, 0x01, 0x0b}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := wasmbin.Parse(bodyModule(c.expr...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, err := m.InsertCode(0, func(in wasmbin.Instr) []byte {
+				if in.Op == 0x03 {
+					return []byte{0x01} // nop
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := append(append([]byte{0}, c.want...), 0x0b) // no locals; the final end
+			if !bytes.Equal(code.Entry, want) || code.Locals != 0 {
+				t.Fatalf("entry % x, locals %d; want % x, 0", code.Entry, code.Locals, want)
+			}
+			m.Code[0] = code
+			var n int
+			if err := m.Instructions(0, func(wasmbin.Instr) bool { n++; return true }); err != nil {
+				t.Fatalf("the result does not decode: %v", err)
+			}
+		})
+	}
+}

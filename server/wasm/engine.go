@@ -21,6 +21,11 @@ type Engine interface {
 	// Compile validates and compiles a module. The returned Module honours
 	// limits for every instance it makes.
 	Compile(ctx context.Context, wasm []byte, limits Limits) (Module, error)
+	// InterruptGuard reports whether the engine would rather stop a guest
+	// (whose call's context ended) through the interrupt guard that the
+	// load-time rewrite can add than by its own means: New then adds it
+	// and sets Limits.InterruptGuard (see guardStack).
+	InterruptGuard() bool
 	// Close releases the engine; modules it compiled must be closed first.
 	Close(ctx context.Context) error
 }
@@ -36,6 +41,11 @@ type Limits struct {
 	// (default DefaultStackBytes); a deeper call traps. It is enforced by
 	// instrumenting the binary (see guardStack).
 	StackBytes uint32
+	// InterruptGuard says that the binary has the interrupt guard (see
+	// guardStack): every function entry and every loop checks the
+	// InterruptGlobal export and traps once it is non-zero, so the engine
+	// can stop a guest by setting it.
+	InterruptGuard bool
 	// FixedStdio keeps an instance's WASI standard streams as they were
 	// made: fd_close, fd_renumber and fd_fdstat_set_flags fail with
 	// ENOTSUP on descriptors 0, 1 and 2 (and EBADF on any other: there are

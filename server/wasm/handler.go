@@ -181,6 +181,7 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 		return nil, err
 	}
 	opts.Limits.FixedStdio = opts.ABI != ABICGI && !isCommand(parsed)
+	opts.Limits.InterruptGuard = engine.InterruptGuard()
 	bin, plan, err := rewrite(parsed, opts.Limits, life == Snapshot)
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)

@@ -17,7 +17,7 @@ import (
 
 // TestInitTimeout: a start function, _initialize or bubble_init that never
 // returns fails New within Options.InitTimeout, naming the bound, on every
-// engine, instead of holding the load forever.
+// lifecycle and engine, instead of holding the load forever.
 func TestInitTimeout(t *testing.T) {
 	const tail = `(func (export "bubble_handle") (result i32) (i32.const 0)))`
 	mods := []struct{ name, src string }{
@@ -28,16 +28,18 @@ func TestInitTimeout(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			for _, m := range mods {
-				t.Run(m.name, func(t *testing.T) {
-					h, err := wasm.New(context.Background(), e.New(t), testutil.WAT(t, m.src), wasm.Options{Name: "spin", InitTimeout: 200 * time.Millisecond})
-					if err == nil {
-						h.Close(context.Background())
-						t.Fatal("a module whose init never returns loaded")
-					}
-					if !strings.Contains(err.Error(), "init did not finish within init_timeout 200ms") {
-						t.Fatalf("error does not name the bound: %v", err)
-					}
-				})
+				for _, lc := range allLifecycles {
+					t.Run(m.name+"/"+string(lc), func(t *testing.T) {
+						h, err := wasm.New(context.Background(), e.New(t), testutil.WAT(t, m.src), wasm.Options{Name: "spin", Lifecycle: lc, InitTimeout: 200 * time.Millisecond})
+						if err == nil {
+							h.Close(context.Background())
+							t.Fatal("a module whose init never returns loaded")
+						}
+						if !strings.Contains(err.Error(), "init did not finish within init_timeout 200ms") {
+							t.Fatalf("error does not name the bound: %v", err)
+						}
+					})
+				}
 			}
 		})
 	}

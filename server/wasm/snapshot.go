@@ -70,9 +70,9 @@ import (
 //     "bubblewasm.global.N" (N its index), so that the host can read it
 //     after initialization and set it in every new or reset instance
 //     through the engines' public APIs;
-//   - the start section is removed and its function exported as
-//     StartExport, which the adapter calls after instantiation for the
-//     instance that initializes, and never for one made from the snapshot;
+//   - the start function, which exportStart made an export
+//     (StartExport) for every lifecycle, is called for the instance that
+//     initializes, and never for one made from the snapshot;
 //   - every active data segment becomes an empty passive one (indices are
 //     kept), and the host writes its bytes into the initializing instance's
 //     memory itself, where the engine would have (InstanceConfig.Data): an
@@ -83,12 +83,12 @@ import (
 //     data.drop.
 //
 // Only names that begin with "bubblewasm." are added; a module that
-// exports such a name itself is refused.
+// exports such a name itself is refused (rewrite).
 
 // Reserved export names of the snapshot rewrite.
 const (
-	// StartExport is the export name of a snapshotted module's start
-	// function.
+	// StartExport is the export name of a module's start function (see
+	// exportStart).
 	StartExport = "bubblewasm.start"
 	// GlobalExportPrefix begins the export names of a snapshotted module's
 	// mutable globals: "bubblewasm.global.N", N the global's index.
@@ -130,11 +130,6 @@ func notSnapshottable(m *wasmbin.Module) error {
 	for i, d := range m.DataSegments {
 		if _, ok := dataOffset(d); !d.Passive && !ok {
 			why = append(why, fmt.Sprintf("data segment %d has an offset that is not a constant", i))
-		}
-	}
-	for _, e := range m.Exports {
-		if strings.HasPrefix(e.Name, reservedPrefix) {
-			why = append(why, fmt.Sprintf("export name %q: names beginning with %q are reserved for the host", e.Name, reservedPrefix))
 		}
 	}
 	imported := m.Imported(wasmbin.KindFunc)
@@ -219,10 +214,6 @@ func snapshotRewrite(m *wasmbin.Module, secs []wasmbin.Section) ([]wasmbin.Secti
 			exports = append(exports, wasmbin.Export{Name: name, Kind: wasmbin.KindGlobal, Index: first + uint32(i)})
 			plan.globals = append(plan.globals, name)
 		}
-	}
-	if m.HasStart {
-		exports = append(exports, wasmbin.Export{Name: StartExport, Kind: wasmbin.KindFunc, Index: m.Start})
-		secs = removeSection(secs, wasmbin.SecStart)
 	}
 	m.Exports = exports
 	secs = wasmbin.SetSection(secs, wasmbin.Section{ID: wasmbin.SecExport, Body: wasmbin.EncodeExports(exports)})

@@ -1,8 +1,6 @@
 package wasm
 
 import (
-	"fmt"
-
 	"github.com/bubblewasm/bubblewasm/internal/wasmbin"
 )
 
@@ -18,6 +16,14 @@ const StackGlobal = "bubblewasm.stack"
 // and locals (return address, spills, engine bookkeeping).
 const frameOverhead = 64
 
+// Export names of the interrupt guard's globals (see guardStack): the flag
+// that stops the guest, and the countdown to its next check, which a host
+// sets to 1 with the flag so that the check comes at once.
+const (
+	InterruptGlobal      = "bubblewasm.interrupt"
+	InterruptTicksGlobal = "bubblewasm.interrupt.ticks"
+)
+
 // guardStack bounds the depth of a guest's call stack on any engine. Engines
 // keep the wasm call stack in host memory and some (wazero's compiler) grow
 // it by doubling up to a fixed ceiling of tens of MB, so one runaway
@@ -28,10 +34,26 @@ const frameOverhead = 64
 // and every call instruction reach the wrapper, which adds the callee's
 // estimated frame size (8 bytes per parameter and local, plus
 // frameOverhead) to a new mutable global, traps with unreachable once the
-// total exceeds budget, calls the original (moved to a new index, its body
-// untouched) and subtracts the size again on return. Nothing in a function
-// body is decoded or changed. It returns secs (m's non-custom sections)
-// rewritten, and the function names to keep, moved likewise.
+// total exceeds budget, calls the original (moved to a new index) and
+// subtracts the size again on return. It returns secs (m's non-custom
+// sections) rewritten, and the function names to keep, moved likewise.
+//
+// # The interrupt guard
+//
+// With interrupt set, it also adds two mutable globals: a flag, exported
+// as InterruptGlobal, that only the host writes, and a countdown, exported
+// as InterruptTicksGlobal. Every wrapper and every loop of the original
+// functions (right after the loop instruction) counts down, and once every
+// interruptTicks checks takes a slow path (interruptCheck) that returns to
+// the host for an instant and traps with unreachable if the flag is set:
+// an engine stops a running guest by setting the flag and the countdown to
+// 1, and the guest traps at its next call or loop iteration (or, if the
+// guest's own decrement overwrote the countdown, within interruptTicks). It costs a few instructions there — where
+// wazero's own interruption (CloseOnContextDone) leaves the compiled code
+// for Go at every loop iteration, which measured 45% of a Go guest's
+// exchange. A guest that neither calls nor loops ends by itself. Only the
+// loop instructions are decoded (wasmbin's instruction decoder finds
+// them); every other byte of a body is copied.
 //
 // # Why original code cannot reach what the rewrite adds
 //
@@ -45,33 +67,46 @@ const frameOverhead = 64
 // or export reaches the same code, only counted; types, tables, memories,
 // element and data segments, locals and labels keep their indices (no type
 // is added: a wrapper uses its function's type). What is new sits past
-// every index the original could name — the unguarded originals at
-// I+n..I+2n-1 and the counter global at G — so only the wrappers call the
-// originals and only the wrappers write the counter. An invalid module
-// that names I+n or G was refused by validation; TestRewriteRefusesNewIndices
-// proves it on both engines. The one new name, the StackGlobal export, is
-// refused if the module already uses it.
+// every index the original could name — the originals at I+n..I+2n-1, the
+// counter global at G and the interrupt flag and countdown at G+1 and G+2
+// — so only the wrappers call the originals, only the wrappers write the
+// counter, only the guard's checks and the host write the countdown, and
+// only the host writes the flag (the guard's code only reads it). An
+// invalid module that names I+n or G was refused by validation;
+// TestRewriteRefusesNewIndices proves it on both engines. The new export
+// names begin with "bubblewasm.", which rewrite refuses in a module.
 //
 // What it costs: one extra call per guest call. What it changes: function
 // names stay on the wrappers and are copied to the originals; other debug
 // sections (DWARF, local names) are dropped, since code offsets move. A
 // tail call (return_call) to a defined function no longer shrinks the
 // stack, so unbounded tail recursion hits the budget.
-func guardStack(m *wasmbin.Module, secs []wasmbin.Section, budget uint32) ([]wasmbin.Section, *wasmbin.Names, error) {
+func guardStack(m *wasmbin.Module, secs []wasmbin.Section, budget uint32, interrupt bool) ([]wasmbin.Section, *wasmbin.Names, error) {
 	n := uint32(len(m.Funcs))
 	if n == 0 {
 		return secs, m.Names, nil
-	}
-	for _, e := range m.Exports {
-		if e.Name == StackGlobal {
-			return nil, nil, fmt.Errorf("export name %q is reserved for the host's stack guard", StackGlobal)
-		}
 	}
 	// The counter must not wrap: it never exceeds budget by more than one
 	// frame, and a frame is well under 1 GiB (MaxFunctionLocals).
 	budget = min(budget, 1<<31)
 	imported := m.Imported(wasmbin.KindFunc)
 	depth := m.Imported(wasmbin.KindGlobal) + uint32(len(m.Globals)) // index of the new global
+	var check []byte                                                 // the interrupt guard's check
+	if interrupt {
+		check = interruptCheck(depth+1, depth+2, m.Imported(wasmbin.KindMemory)+uint32(len(m.Memories)) > 0)
+		for j := range m.Code {
+			code, err := m.InsertCode(j, func(in wasmbin.Instr) []byte {
+				if in.Op == 0x03 { // loop
+					return check
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+			m.Code[j] = code
+		}
+	}
 
 	funcs := wasmbin.AppendU32(nil, 2*n)
 	for range 2 {
@@ -79,19 +114,31 @@ func guardStack(m *wasmbin.Module, secs []wasmbin.Section, budget uint32) ([]was
 			funcs = wasmbin.AppendU32(funcs, t)
 		}
 	}
-	globals := wasmbin.AppendU32(nil, uint32(len(m.Globals))+1)
+	added := []wasmbin.Export{{Name: StackGlobal, Kind: wasmbin.KindGlobal, Index: depth}}
+	if interrupt {
+		added = append(added, wasmbin.Export{Name: InterruptGlobal, Kind: wasmbin.KindGlobal, Index: depth + 1},
+			wasmbin.Export{Name: InterruptTicksGlobal, Kind: wasmbin.KindGlobal, Index: depth + 2})
+	}
+	inits := []int64{0} // the counter
+	if interrupt {
+		inits = append(inits, 0, interruptTicks) // the flag, the countdown
+	}
+	globals := wasmbin.AppendU32(nil, uint32(len(m.Globals)+len(inits)))
 	for _, g := range m.Globals {
 		globals = append(globals, byte(g.Type), boolByte(g.Mutable))
 		globals = append(globals, g.Init...)
 	}
-	globals = append(globals, byte(wasmbin.I32), 1, 0x41, 0x00, 0x0b) // (mut i32) (i32.const 0)
-	exports := wasmbin.EncodeExports(append(m.Exports[:len(m.Exports):len(m.Exports)], wasmbin.Export{Name: StackGlobal, Kind: wasmbin.KindGlobal, Index: depth}))
+	for _, v := range inits {
+		globals = append(globals, byte(wasmbin.I32), 1, 0x41) // (mut i32) (i32.const v)
+		globals = append(wasmbin.AppendS64(globals, v), 0x0b)
+	}
+	exports := wasmbin.EncodeExports(append(m.Exports[:len(m.Exports):len(m.Exports)], added...))
 
 	for _, s := range []wasmbin.Section{
 		{ID: wasmbin.SecFunction, Body: funcs},
 		{ID: wasmbin.SecGlobal, Body: globals},
 		{ID: wasmbin.SecExport, Body: exports},
-		{ID: wasmbin.SecCode, Body: guardedCode(m, imported, depth, budget)},
+		{ID: wasmbin.SecCode, Body: guardedCode(m, imported, depth, budget, check)},
 	} {
 		secs = wasmbin.SetSection(secs, s)
 	}
@@ -106,8 +153,8 @@ func boolByte(b bool) byte {
 }
 
 // guardedCode returns the code section: wrappers first (they keep the
-// original indices), then the original entries unchanged.
-func guardedCode(m *wasmbin.Module, imported, depth, budget uint32) []byte {
+// original indices), each starting with check, then the original entries.
+func guardedCode(m *wasmbin.Module, imported, depth, budget uint32, check []byte) []byte {
 	n := uint32(len(m.Code))
 	out := wasmbin.AppendU32(nil, 2*n)
 	var w []byte
@@ -115,6 +162,7 @@ func guardedCode(m *wasmbin.Module, imported, depth, budget uint32) []byte {
 		params := uint32(len(m.Types[m.Funcs[j]].Params))
 		cost := min(frameOverhead+8*(uint64(params)+uint64(code.Locals)), uint64(budget)+1)
 		w = append(w[:0], 0x00) // no locals
+		w = append(w, check...) // the interrupt guard, if any
 		w = append(w, 0x23)     // global.get depth
 		w = wasmbin.AppendU32(w, depth)
 		w = append(w, 0x41) // i32.const cost
@@ -168,4 +216,46 @@ func movedNames(names *wasmbin.Names, imported, n uint32) *wasmbin.Names {
 	}
 	out.Funcs = append(out.Funcs, moved...)
 	return out
+}
+
+// interruptTicks is how many checks of the interrupt guard pass between two
+// visits of its slow path.
+const interruptTicks = 1 << 14
+
+// interruptCheck returns the interrupt guard's check, with flag the index
+// of the interrupt global and ticks that of the countdown:
+//
+//	global.get ticks; i32.const 1; i32.sub; global.set ticks
+//	global.get ticks; i32.eqz
+//	if
+//	  i32.const interruptTicks; global.set ticks
+//	  i32.const 0; memory.grow 0; drop   ;; only when there is a memory
+//	  global.get flag; if; unreachable; end
+//	end
+//
+// The slow path runs once every interruptTicks checks. Its memory.grow of
+// nothing is what lets a host stop the guest at all: compiled code cannot
+// be preempted by the Go scheduler, so a guest that loops without calling
+// the host would keep its thread (every thread, with as many such guests
+// as GOMAXPROCS) and the timer that ends its context would never fire;
+// wazero's compiled memory.grow returns to Go, where the scheduler can run
+// other goroutines. A module with no memory (none that the ABI accepts)
+// only checks the flag.
+func interruptCheck(flag, ticks uint32, memory bool) []byte {
+	b := []byte{0x23}
+	b = wasmbin.AppendU32(b, ticks)
+	b = append(b, 0x41, 0x01, 0x6b, 0x24) // i32.const 1; i32.sub; global.set
+	b = wasmbin.AppendU32(b, ticks)
+	b = append(b, 0x23)
+	b = wasmbin.AppendU32(b, ticks)
+	b = append(b, 0x45, 0x04, 0x40, 0x41) // i32.eqz; if; i32.const
+	b = wasmbin.AppendS64(b, interruptTicks)
+	b = append(b, 0x24)
+	b = wasmbin.AppendU32(b, ticks)
+	if memory {
+		b = append(b, 0x41, 0x00, 0x40, 0x00, 0x1a) // i32.const 0; memory.grow 0; drop
+	}
+	b = append(b, 0x23)
+	b = wasmbin.AppendU32(b, flag)
+	return append(b, 0x04, 0x40, 0x00, 0x0b, 0x0b) // if; unreachable; end; end
 }

@@ -64,6 +64,11 @@ func instantiate(t testing.TB, bin []byte) api.Module {
 	if err != nil {
 		t.Fatalf("instantiate: %v", err)
 	}
+	if f := mod.ExportedFunction(StartExport); f != nil { // the rewrite exported the start function
+		if _, err := f.Call(ctx); err != nil {
+			t.Fatalf("%s: %v", StartExport, err)
+		}
+	}
 	return mod
 }
 
@@ -155,5 +160,64 @@ func BenchmarkGuardStackCalls(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestInterruptGuard checks the rewrite's interrupt guard on wazero: a
+// loop that calls nothing but the host traps once the host sets the flag
+// and the countdown, at the loop's own check (the host function is an
+// import, which has no wrapper); with the flag clear the same instance
+// runs on; and the countdown's slow path alone, with the flag clear, only
+// restarts the countdown.
+func TestInterruptGuard(t *testing.T) {
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	t.Cleanup(func() { rt.Close(ctx) })
+	var mod api.Module
+	const never = 1 << 40
+	stopAt := uint64(never) // the iteration at which poke stops the guest
+	_, err := rt.NewHostModuleBuilder("env").
+		NewFunctionBuilder().WithFunc(func(i uint32) {
+		if uint64(i) == stopAt {
+			mod.ExportedGlobal(InterruptGlobal).(api.MutableGlobal).Set(1)
+			mod.ExportedGlobal(InterruptTicksGlobal).(api.MutableGlobal).Set(1)
+		}
+	}).Export("poke").Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := wasmbin.Parse(wat2wasm(t, `(module
+  (import "env" "poke" (func $poke (param i32)))
+  (memory 1)
+  (func (export "count") (param $n i32) (result i32) (local $i i32)
+    (loop $l
+      (call $poke (local.get $i))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $i)))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, _, err := rewrite(m, Limits{TableElements: DefaultTableElements, StackBytes: 1 << 20, InterruptGuard: true}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mod, err = rt.Instantiate(ctx, bin); err != nil {
+		t.Fatal(err)
+	}
+	count := mod.ExportedFunction("count")
+	// More iterations than interruptTicks: the slow path runs, and goes on.
+	if res, err := count.Call(ctx, 3*interruptTicks); err != nil || res[0] != 3*interruptTicks {
+		t.Fatalf("count(%d) = %v, %v; want it to run to the end", 3*interruptTicks, res, err)
+	}
+	stopAt = 10
+	if _, err := count.Call(ctx, 1000); err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("count with a stop at iteration 10: err = %v, want an unreachable trap", err)
+	}
+	stopAt = never
+	mod.ExportedGlobal(InterruptGlobal).(api.MutableGlobal).Set(0)
+	mod.ExportedGlobal(StackGlobal).(api.MutableGlobal).Set(0)
+	if res, err := count.Call(ctx, 100); err != nil || res[0] != 100 {
+		t.Fatalf("count(100) after the flag was cleared = %v, %v", res, err)
 	}
 }

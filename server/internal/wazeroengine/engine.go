@@ -2,9 +2,10 @@
 //
 // Each compiled module gets a wazero Runtime of its own, because the memory
 // limit is a runtime setting; all runtimes share one compilation cache, so a
-// module is compiled to machine code once per cache directory. Runtimes
-// close a module whose context is done (a timed-out exchange interrupts even
-// an infinite loop). The core host functions are the shared ones from
+// module is compiled to machine code once per cache directory. A guest call
+// ends with its context, even in an infinite loop: through the interrupt
+// guard of the rewritten binary (interrupt.go), or wazero's closing of a
+// module whose context is done for a binary without it. The core host functions are the shared ones from
 // package abi, bound to the exchange carried in the call's context. Linear
 // memories come from the adapter's allocator (memory.go): reserved up front,
 // grown in place, charged to the instance's wasm.MemoryMeter and unmapped
@@ -16,6 +17,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/tetratelabs/wazero"
@@ -52,6 +54,24 @@ func New(cacheDir string) (*Engine, error) {
 // Name returns "wazero".
 func (e *Engine) Name() string { return "wazero" }
 
+// InterruptGuard reports whether wazero compiles to machine code here: the
+// adapter then stops guests through the interrupt guard of the binary
+// (interrupt.go). wazero's interpreter, on other platforms, keeps its own
+// way: it is Go code that reads the guard's globals as Go memory, which
+// the stop must not write from another goroutine.
+func (e *Engine) InterruptGuard() bool { return compiles() }
+
+// compiles mirrors the platforms where wazero's default configuration
+// compiles (amd64 needs SSE4.1 too, which every amd64 CPU of the last
+// fifteen years has).
+func compiles() bool {
+	switch runtime.GOOS {
+	case "linux", "darwin", "freebsd", "netbsd", "windows":
+		return runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64"
+	}
+	return false
+}
+
 // Close releases the compilation cache handle.
 func (e *Engine) Close(ctx context.Context) error { return e.cache.Close(ctx) }
 
@@ -59,7 +79,7 @@ func (e *Engine) Close(ctx context.Context) error { return e.cache.Close(ctx) }
 func (e *Engine) Compile(ctx context.Context, bin []byte, limits wasm.Limits) (wasm.Module, error) {
 	cfg := wazero.NewRuntimeConfig().
 		WithCompilationCache(e.cache).
-		WithCloseOnContextDone(true).
+		WithCloseOnContextDone(!limits.InterruptGuard). // see interrupt.go
 		WithCoreFeatures(api.CoreFeaturesV2)
 	if limits.MemoryPages > 0 {
 		cfg = cfg.WithMemoryLimitPages(limits.MemoryPages)
@@ -70,7 +90,7 @@ func (e *Engine) Compile(ctx context.Context, bin []byte, limits wasm.Limits) (w
 		rt.Close(ctx)
 		return nil, err
 	}
-	m := &module{rt: rt, compiled: compiled}
+	m := &module{rt: rt, compiled: compiled, guarded: limits.InterruptGuard}
 	if err := m.linkImports(ctx, limits.FixedStdio); err != nil {
 		rt.Close(ctx)
 		return nil, err
@@ -87,6 +107,7 @@ type module struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 	config   wazero.ModuleConfig
+	guarded  bool // the binary has the interrupt guard (interrupt.go)
 }
 
 // linkImports instantiates only the host modules the guest imports.
@@ -134,13 +155,18 @@ func (m *module) linkImports(ctx context.Context, fixedStdio bool) error {
 
 type exchangeKey struct{}
 
+// binding is what a call's context carries for the host functions: the
+// exchange they serve, set for the duration of each guest call.
+type binding struct{ x abi.Exchange }
+
 // hostFunc binds a shared abi function to wazero's calling convention.
 func hostFunc(call func(abi.Exchange, abi.Memory, []uint64) error) api.GoModuleFunc {
 	return func(ctx context.Context, mod api.Module, stack []uint64) {
-		x, _ := ctx.Value(exchangeKey{}).(abi.Exchange)
-		if x == nil {
+		b, _ := ctx.Value(exchangeKey{}).(*binding)
+		if b == nil || b.x == nil {
 			panic(errors.New("bubblewasm host function called outside an exchange"))
 		}
+		x := b.x
 		mem := mod.Memory()
 		if mem == nil {
 			panic(&abi.GuestError{Func: "memory", Reason: "the module exports no memory"})
@@ -194,15 +220,15 @@ func (m *module) Instantiate(ctx context.Context, cfg wasm.InstanceConfig) (wasm
 	if cfg.Stderr != nil {
 		mc = mc.WithStderr(cfg.Stderr)
 	}
-	if cfg.Init != nil {
-		ctx = context.WithValue(ctx, exchangeKey{}, cfg.Init)
-	}
+	b := &binding{x: cfg.Init}
 	var lm memory
-	mod, err := m.rt.InstantiateModule(withAllocator(ctx, cfg.Memory, imageMemory(cfg.Image), func(m memory) { lm = m }), m.compiled, mc)
+	mod, err := m.rt.InstantiateModule(withAllocator(context.WithValue(ctx, exchangeKey{}, b), cfg.Memory, imageMemory(cfg.Image), func(m memory) { lm = m }), m.compiled, mc)
 	if err != nil {
 		return nil, callError(err)
 	}
-	inst := &instance{mod: mod, handle: mod.ExportedFunction(abi.ExportHandle), mem: mod.Memory(), lm: lm}
+	inst := newInstance(mod, b, m.guarded)
+	inst.handle, inst.lm = mod.ExportedFunction(abi.ExportHandle), lm
+	defer func() { b.x = nil }()
 	if inst.handle == nil {
 		mod.Close(context.Background())
 		return nil, fmt.Errorf("module exports no %s function", abi.ExportHandle)
@@ -240,12 +266,13 @@ func (i *instance) initialize(ctx context.Context, data []wasm.DataInit) error {
 		if f == nil {
 			continue
 		}
-		res, err := f.Call(ctx)
-		if err == nil && len(res) == 1 && int32(res[0]) != 0 {
+		var res [1]uint64
+		err := i.call(ctx, f, res[:])
+		if err == nil && len(f.Definition().ResultTypes()) == 1 && int32(res[0]) != 0 {
 			err = fmt.Errorf("%s returned %d", name, int32(res[0]))
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, callError(err))
+			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	return nil
@@ -280,7 +307,7 @@ const wasmPage = 65536
 
 // RunCommand instantiates a WASI command, runs _start and closes it.
 func (m *module) RunCommand(ctx context.Context, cfg wasm.InstanceConfig) (uint32, error) {
-	mc := m.config.WithStartFunctions(abi.ExportStart).WithArgs(cfg.Args...)
+	mc := m.config.WithArgs(cfg.Args...)
 	if cfg.Stdin != nil {
 		mc = mc.WithStdin(cfg.Stdin)
 	}
@@ -294,12 +321,18 @@ func (m *module) RunCommand(ctx context.Context, cfg wasm.InstanceConfig) (uint3
 		k, v, _ := strings.Cut(kv, "=")
 		mc = mc.WithEnv(k, v)
 	}
-	if cfg.Init != nil {
-		ctx = context.WithValue(ctx, exchangeKey{}, cfg.Init)
-	}
-	mod, err := m.rt.InstantiateModule(withAllocator(ctx, cfg.Memory, nil, func(memory) {}), m.compiled, mc)
+	b := &binding{x: cfg.Init}
+	mod, err := m.rt.InstantiateModule(withAllocator(context.WithValue(ctx, exchangeKey{}, b), cfg.Memory, nil, func(memory) {}), m.compiled, mc)
 	if mod != nil {
 		defer mod.Close(context.Background())
+	}
+	if err == nil {
+		i := newInstance(mod, b, m.guarded)
+		for _, name := range []string{wasm.StartExport, abi.ExportStart} {
+			if f := mod.ExportedFunction(name); f != nil && err == nil {
+				err = i.call(ctx, f, nil)
+			}
+		}
 	}
 	if err == nil {
 		return 0, nil
@@ -308,7 +341,7 @@ func (m *module) RunCommand(ctx context.Context, cfg wasm.InstanceConfig) (uint3
 	if errors.As(err, &exit) && exit.ExitCode() != sys.ExitCodeDeadlineExceeded && exit.ExitCode() != sys.ExitCodeContextCanceled {
 		return exit.ExitCode(), nil
 	}
-	return 0, callError(err)
+	return 0, err
 }
 
 type instance struct {
@@ -317,16 +350,24 @@ type instance struct {
 	mem    api.Memory
 	lm     memory // mem's allocation
 	stack  [1]uint64
+	guard  // interrupt.go
 	// image is the snapshot the instance was made from, and globals the
 	// mutable globals of image.Globals, in order.
 	image   *wasm.Image
 	globals []api.MutableGlobal
 }
 
+func newInstance(mod api.Module, b *binding, guarded bool) *instance {
+	i := &instance{mod: mod, mem: mod.Memory()}
+	i.guard.init(mod, b, guarded)
+	return i
+}
+
 func (i *instance) Handle(ctx context.Context, x abi.Exchange) (int32, error) {
-	ctx = context.WithValue(ctx, exchangeKey{}, x)
-	if err := i.handle.CallWithStack(ctx, i.stack[:]); err != nil {
-		return 0, callError(err)
+	i.bound.x = x
+	defer func() { i.bound.x = nil }()
+	if err := i.call(ctx, i.handle, i.stack[:]); err != nil {
+		return 0, err
 	}
 	return int32(uint32(i.stack[0])), nil
 }

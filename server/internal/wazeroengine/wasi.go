@@ -28,13 +28,18 @@ func fixStdio(b wazero.HostModuleBuilder) {
 	}
 	i32 := api.ValueTypeI32
 	for _, f := range []struct {
-		name   string
-		params []api.ValueType
+		name  string
+		names []string
 	}{
-		{"fd_close", []api.ValueType{i32}},
-		{"fd_renumber", []api.ValueType{i32, i32}},
-		{"fd_fdstat_set_flags", []api.ValueType{i32, i32}},
+		{"fd_close", []string{"fd"}},
+		{"fd_renumber", []string{"fd", "to"}},
+		{"fd_fdstat_set_flags", []string{"fd", "flags"}},
 	} {
-		b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(refuse), f.params, []api.ValueType{i32}).Export(f.name)
+		params := make([]api.ValueType, len(f.names))
+		for k := range params {
+			params[k] = i32
+		}
+		b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(refuse), params, []api.ValueType{i32}).
+			WithParameterNames(f.names...).WithResultNames("errno").Export(f.name)
 	}
 }
