@@ -2,6 +2,7 @@ package abi
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -90,6 +91,7 @@ func Funcs() []Func {
 	return []Func{
 		{FuncEnvGet, []string{"key_ptr", "key_len", "buf_ptr", "buf_len"}, 1, envGet},
 		{FuncEnvKeys, []string{"buf_ptr", "buf_len"}, 1, envKeys},
+		{FuncEnvAll, []string{"buf_ptr", "buf_len"}, 1, envAll},
 		{FuncRead, []string{"buf_ptr", "buf_len"}, 1, read},
 		{FuncWrite, []string{"buf_ptr", "buf_len"}, 1, write},
 		{FuncFlush, nil, 1, flush},
@@ -157,6 +159,40 @@ func envKeys(x Exchange, mem Memory, stack []uint64) error {
 		all = append(all, 0)
 	}
 	fill(stack, buf, all)
+	return nil
+}
+
+// maxEnvAll caps env_all's result so its length fits a non-negative i32.
+const maxEnvAll = 1<<31 - 1
+
+func envAll(x Exchange, mem Memory, stack []uint64) error {
+	buf, err := span(FuncEnvAll, mem, u32(stack[0]), u32(stack[1]))
+	if err != nil {
+		return err
+	}
+	keys := x.EnvKeys()
+	total := 0
+	for _, k := range keys {
+		v, _ := x.Env(k)
+		total += len(k) + 5 + len(v)
+	}
+	if total > maxEnvAll {
+		result(stack, ErrTooLarge)
+		return nil
+	}
+	if total > len(buf) {
+		result(stack, int32(total))
+		return nil
+	}
+	out := buf[:0]
+	for _, k := range keys {
+		v, _ := x.Env(k)
+		out = append(out, k...)
+		out = append(out, 0)
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(v)))
+		out = append(out, v...)
+	}
+	result(stack, int32(total))
 	return nil
 }
 

@@ -213,7 +213,7 @@ func untouched(m fakeMem, from, to int) bool {
 
 func TestFuncsTable(t *testing.T) {
 	want := map[string]struct{ params, results int }{
-		abi.FuncEnvGet: {4, 1}, abi.FuncEnvKeys: {2, 1}, abi.FuncRead: {2, 1},
+		abi.FuncEnvGet: {4, 1}, abi.FuncEnvKeys: {2, 1}, abi.FuncEnvAll: {2, 1}, abi.FuncRead: {2, 1},
 		abi.FuncWrite: {2, 1}, abi.FuncFlush: {0, 1}, abi.FuncSetStatus: {1, 1},
 		abi.FuncSetHeader: {4, 1}, abi.FuncAddHeader: {4, 1}, abi.FuncLog: {3, 0},
 	}
@@ -257,6 +257,7 @@ func TestOutOfBoundsRanges(t *testing.T) {
 		{abi.FuncEnvGet, "key", func(p, n uint32) []uint32 { return []uint32{p, n, 16, 16} }},
 		{abi.FuncEnvGet, "buf", func(p, n uint32) []uint32 { return []uint32{0, 1, p, n} }},
 		{abi.FuncEnvKeys, "buf", func(p, n uint32) []uint32 { return []uint32{p, n} }},
+		{abi.FuncEnvAll, "buf", func(p, n uint32) []uint32 { return []uint32{p, n} }},
 		{abi.FuncRead, "buf", func(p, n uint32) []uint32 { return []uint32{p, n} }},
 		{abi.FuncWrite, "buf", func(p, n uint32) []uint32 { return []uint32{p, n} }},
 		{abi.FuncSetHeader, "name", func(p, n uint32) []uint32 { return []uint32{p, n, 32, 1} }},
@@ -362,6 +363,39 @@ func TestEnvKeys(t *testing.T) {
 		t.Fatalf("full buffer: %d %q", r, m[:len(want)])
 	}
 	if r := mustOK(t, abi.FuncEnvKeys, &fakeExchange{}, m, 0, 0); r != 0 {
+		t.Fatalf("empty env: %d, want 0", r)
+	}
+}
+
+// env_all writes key, NUL, the value's length (u32 LE) and the value for
+// every key in order; a value may hold NUL and any byte; a short buffer is
+// untouched and the result says the size.
+func TestEnvAll(t *testing.T) {
+	x := &fakeExchange{env: map[string]string{"b": "", "a": "x\x00y", "REQUEST_METHOD": "GET"}}
+	want := "REQUEST_METHOD\x00\x03\x00\x00\x00GET" + "a\x00\x03\x00\x00\x00x\x00y" + "b\x00\x00\x00\x00\x00"
+	for _, tc := range []struct {
+		name    string
+		buf     uint32
+		written bool
+	}{
+		{"probe", 0, false},
+		{"one byte short", uint32(len(want) - 1), false},
+		{"exact", uint32(len(want)), true},
+		{"roomy", 128, true},
+	} {
+		m := mem(128, "")
+		r := mustOK(t, abi.FuncEnvAll, x, m, 0, tc.buf)
+		if r != int32(len(want)) {
+			t.Fatalf("%s: %d, want %d", tc.name, r, len(want))
+		}
+		if tc.written && (string(m[:len(want)]) != want || !untouched(m, len(want), 128)) {
+			t.Fatalf("%s: %q", tc.name, m[:len(want)])
+		}
+		if !tc.written && !untouched(m, 0, 128) {
+			t.Fatalf("%s: bytes were written", tc.name)
+		}
+	}
+	if r := mustOK(t, abi.FuncEnvAll, &fakeExchange{}, mem(8, ""), 0, 0); r != 0 {
 		t.Fatalf("empty env: %d, want 0", r)
 	}
 }

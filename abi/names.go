@@ -15,6 +15,11 @@ const (
 	// FuncEnvKeys is env_keys(buf_ptr, buf_len) -> i32: every key followed by
 	// a NUL byte, sorted; returns the total length (size negotiation).
 	FuncEnvKeys = "env_keys"
+	// FuncEnvAll is env_all(buf_ptr, buf_len) -> i32: every key and its
+	// value in one call, sorted by key: the key, a NUL byte, the value's
+	// length as 4 bytes little-endian, the value; returns the total length
+	// (size negotiation).
+	FuncEnvAll = "env_all"
 	// FuncRead is read(buf_ptr, buf_len) -> i32: bytes read, 0 at end of
 	// input, or a negative error.
 	FuncRead = "read"

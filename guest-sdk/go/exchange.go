@@ -55,16 +55,50 @@ func (x *Exchange) EnvKeys() []string {
 	}
 }
 
-// Environ returns the whole env as a new map.
+// Environ returns the whole env as a new map. It asks the host once
+// (env_all), and the keys and values share one string.
 func (x *Exchange) Environ() map[string]string {
-	keys := x.EnvKeys()
-	m := make(map[string]string, len(keys))
-	for _, k := range keys {
-		if v, ok := x.Env(k); ok {
-			m[k] = v
+	b := x.buf(0)
+	for {
+		n := host.Current.EnvAll(b)
+		if n <= 0 {
+			return map[string]string{}
 		}
+		if int(n) <= len(b) {
+			return parseEnvAll(string(b[:n]))
+		}
+		b = x.buf(int(n))
 	}
+}
+
+// parseEnvAll reads env_all's pairs: key, NUL, the value's length (u32
+// little-endian), the value. It stops at the first malformed pair.
+func parseEnvAll(all string) map[string]string {
+	m := make(map[string]string, envPairs(all, nil))
+	envPairs(all, m)
 	return m
+}
+
+// envPairs walks the pairs of all, storing each in m when m is not nil,
+// and returns how many it found.
+func envPairs(all string, m map[string]string) int {
+	pairs := 0
+	for all != "" {
+		k, rest, ok := strings.Cut(all, "\x00")
+		if !ok || len(rest) < 4 {
+			break
+		}
+		n := uint64(rest[0]) | uint64(rest[1])<<8 | uint64(rest[2])<<16 | uint64(rest[3])<<24
+		if n > uint64(len(rest)-4) {
+			break
+		}
+		if m != nil {
+			m[k] = rest[4 : 4+n]
+		}
+		pairs++
+		all = rest[4+n:]
+	}
+	return pairs
 }
 
 // Read reads input into p. It returns io.EOF at the end of the input and an

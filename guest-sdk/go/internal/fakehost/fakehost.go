@@ -6,6 +6,7 @@ package fakehost
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -85,6 +86,23 @@ func (h *Host) EnvKeys(buf []byte) int32 {
 		all.WriteByte(0)
 	}
 	return fill(buf, all.Bytes())
+}
+
+// EnvAll implements env_all.
+func (h *Host) EnvAll(buf []byte) int32 {
+	keys := make([]string, 0, len(h.Env))
+	for k := range h.Env {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var all []byte
+	for _, k := range keys {
+		all = append(all, k...)
+		all = append(all, 0)
+		all = binary.LittleEndian.AppendUint32(all, uint32(len(h.Env[k])))
+		all = append(all, h.Env[k]...)
+	}
+	return fill(buf, all)
 }
 
 // Read implements read.

@@ -34,6 +34,7 @@ const MaxSubscriptionID = 64
 type Host interface {
 	EnvGet(key string, buf []byte) int32
 	EnvKeys(buf []byte) int32
+	EnvAll(buf []byte) int32
 	Read(buf []byte) int32
 	Write(buf []byte) int32
 	Flush() int32

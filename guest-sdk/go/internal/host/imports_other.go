@@ -12,6 +12,7 @@ const noHostMsg = "bubble: no host outside wasip1; run the handler with bubblete
 
 func (noHost) EnvGet(string, []byte) int32    { panic(noHostMsg) }
 func (noHost) EnvKeys([]byte) int32           { panic(noHostMsg) }
+func (noHost) EnvAll([]byte) int32            { panic(noHostMsg) }
 func (noHost) Read([]byte) int32              { panic(noHostMsg) }
 func (noHost) Write([]byte) int32             { panic(noHostMsg) }
 func (noHost) Flush() int32                   { panic(noHostMsg) }

@@ -19,6 +19,10 @@ func (wasmHost) EnvKeys(buf []byte) int32 {
 	return envKeys(unsafe.Pointer(unsafe.SliceData(buf)), uint32(len(buf)))
 }
 
+func (wasmHost) EnvAll(buf []byte) int32 {
+	return envAll(unsafe.Pointer(unsafe.SliceData(buf)), uint32(len(buf)))
+}
+
 func (wasmHost) Read(buf []byte) int32 {
 	return read(unsafe.Pointer(unsafe.SliceData(buf)), uint32(len(buf)))
 }
@@ -50,6 +54,9 @@ func envGet(keyPtr unsafe.Pointer, keyLen uint32, bufPtr unsafe.Pointer, bufLen 
 
 //go:wasmimport bubblewasm_v1 env_keys
 func envKeys(bufPtr unsafe.Pointer, bufLen uint32) int32
+
+//go:wasmimport bubblewasm_v1 env_all
+func envAll(bufPtr unsafe.Pointer, bufLen uint32) int32
 
 //go:wasmimport bubblewasm_v1 read
 func read(bufPtr unsafe.Pointer, bufLen uint32) int32
