@@ -541,6 +541,8 @@ func TestOutOfBoundsPointers(t *testing.T) {
 		{"d", abi.FuncEnvGet, "buf overflow", "[4294967280, 4294967312)"},
 		{"e", abi.FuncEnvKeys, "past end", "[65544, 65548)"},
 		{"f", abi.FuncEnvKeys, "overflow", "[4294967280, 4294967312)"},
+		{"B", abi.FuncEnvAll, "past end", "[65544, 65548)"},
+		{"C", abi.FuncEnvAll, "overflow", "[4294967280, 4294967312)"},
 		{"g", abi.FuncRead, "past end", "[65544, 65548)"},
 		{"h", abi.FuncRead, "overflow", "[4294967280, 4294967312)"},
 		{"i", abi.FuncWrite, "past end", "[65544, 65548)"},

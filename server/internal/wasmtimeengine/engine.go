@@ -196,7 +196,15 @@ func i32Func(params, results int) *wasmtime.FuncType {
 	for i := range r {
 		r[i] = wasmtime.NewValType(wasmtime.KindI32)
 	}
-	return wasmtime.NewFuncType(p, r)
+	ft := wasmtime.NewFuncType(p, r)
+	// The C API fills a function type's parameter and result lists on
+	// their first use, in a cell that is not safe for threads: routes that
+	// instantiate at once (they load in parallel) raced there and aborted
+	// the process ("reentrant init"). Filled now, while one goroutine holds
+	// the type, they are only read afterwards.
+	ft.Params()
+	ft.Results()
+	return ft
 }
 
 // Validate checks a module with wasmtime's validator, which decodes and

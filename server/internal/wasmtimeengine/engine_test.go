@@ -438,3 +438,55 @@ func TestStackOverflow(t *testing.T) {
 		t.Fatalf("got %.300v, want %q", err, want)
 	}
 }
+
+// The first instances of a new engine, made at once on every core (routes
+// load in parallel), share the engine's host function types: the C API
+// fills a type's lists lazily in a cell that is not safe for threads, and
+// a race there aborted the process ("reentrant init"). Each round is a new
+// engine, so every round races on first use.
+func TestFirstInstancesAtOnce(t *testing.T) {
+	const wat = `(module
+  (import "bubblewasm_v1" "env_get" (func (param i32 i32 i32 i32) (result i32)))
+  (import "bubblewasm_v1" "env_keys" (func (param i32 i32) (result i32)))
+  (import "bubblewasm_v1" "env_all" (func (param i32 i32) (result i32)))
+  (import "bubblewasm_v1" "read" (func (param i32 i32) (result i32)))
+  (import "bubblewasm_v1" "write" (func (param i32 i32) (result i32)))
+  (import "bubblewasm_v1" "log" (func (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "bubble_handle") (result i32) (i32.const 0)))`
+	bin := testutil.WAT(t, wat)
+	for range 30 {
+		e := newEngine(t, "")
+		mods := make([]wasm.Module, 8)
+		for i := range mods {
+			m, err := e.Compile(context.Background(), bin, wasm.Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mods[i] = m
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		errs := make(chan error, len(mods))
+		for _, m := range mods {
+			wg.Go(func() {
+				<-start
+				inst, err := m.Instantiate(context.Background(), wasm.InstanceConfig{Init: &exchange{}})
+				if err != nil {
+					errs <- err
+					return
+				}
+				inst.Close(context.Background())
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		for _, m := range mods {
+			m.Close(context.Background())
+		}
+	}
+}

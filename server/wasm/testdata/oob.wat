@@ -18,6 +18,7 @@
 ;;   x write(0xFFFF, 2)       straddles the end
 ;;   z log(0, 0xFFFFFFFF, 1)  ptr + len is exactly 2^32 (wraps to 0)
 ;;   A write(1, 0xFFFFFFFF)   ptr + len is exactly 2^32 (wraps to 0)
+;;   B env_all past           C env_all overflow
 ;;
 ;; Boundary cases that are valid and must not trap:
 ;;   u write(0x10000, 0)      zero length at the end: returns 0
@@ -29,6 +30,7 @@
 (module
   (import "bubblewasm_v1" "env_get" (func $env_get (param i32 i32 i32 i32) (result i32)))
   (import "bubblewasm_v1" "env_keys" (func $env_keys (param i32 i32) (result i32)))
+  (import "bubblewasm_v1" "env_all" (func $env_all (param i32 i32) (result i32)))
   (import "bubblewasm_v1" "read" (func $read (param i32 i32) (result i32)))
   (import "bubblewasm_v1" "write" (func $write (param i32 i32) (result i32)))
   (import "bubblewasm_v1" "set_header" (func $set_header (param i32 i32 i32 i32) (result i32)))
@@ -84,6 +86,11 @@
       (then (local.set $r (call $env_keys (i32.const 0x10008) (i32.const 4)))))
     (if (i32.eq (local.get $c) (i32.const 102)) ;; f
       (then (local.set $r (call $env_keys (i32.const 0xFFFFFFF0) (i32.const 0x20)))))
+    ;; env_all
+    (if (i32.eq (local.get $c) (i32.const 66)) ;; B
+      (then (local.set $r (call $env_all (i32.const 0x10008) (i32.const 4)))))
+    (if (i32.eq (local.get $c) (i32.const 67)) ;; C
+      (then (local.set $r (call $env_all (i32.const 0xFFFFFFF0) (i32.const 0x20)))))
     ;; read
     (if (i32.eq (local.get $c) (i32.const 103)) ;; g
       (then (local.set $r (call $read (i32.const 0x10008) (i32.const 4)))))
