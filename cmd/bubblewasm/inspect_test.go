@@ -70,7 +70,7 @@ func TestInspectRepoModules(t *testing.T) {
 		if core == nil || core.Kind != "abi" || !core.Provided || wasi == nil || wasi.Kind != "wasi" || !wasi.Provided {
 			t.Fatalf("import modules: %+v", in.ImportModules)
 		}
-		if i := slices.IndexFunc(core.Imports, func(f ImportInfo) bool { return f.Name == "env_get" }); i < 0 || core.Imports[i].Signature != "(i32, i32, i32, i32) -> (i32)" {
+		if i := slices.IndexFunc(core.Imports, func(f ImportInfo) bool { return f.Name == "env_all" }); i < 0 || core.Imports[i].Signature != "(i32, i32) -> (i32)" {
 			t.Fatalf("bubblewasm_v1 imports: %+v", core.Imports)
 		}
 		if i := slices.IndexFunc(in.Exports, func(e ExportInfo) bool { return e.Name == "bubble_handle" }); i < 0 || in.Exports[i].Signature != "() -> (i32)" {
