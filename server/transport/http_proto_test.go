@@ -248,33 +248,6 @@ func TestHTTPIdleAndFirstRequestTimeouts(t *testing.T) {
 	})
 }
 
-// A client that goes away while its handler runs cancels the handler's
-// context, after the request body was read to its end too.
-func TestHTTPClientGoneAfterBody(t *testing.T) {
-	started := make(chan struct{})
-	ended := make(chan error, 1)
-	a := serveHTTP(t, func(ctx context.Context, x *server.Exchange) error {
-		if _, err := io.Copy(io.Discard, x.Reader); err != nil {
-			return err
-		}
-		close(started)
-		select {
-		case <-ctx.Done():
-			ended <- ctx.Err()
-		case <-time.After(testDeadline):
-			ended <- errors.New("the handler's context was not cancelled when the client left")
-		}
-		return nil
-	}, transport.Options{})
-	c := rawConn(t, a)
-	io.WriteString(c, "POST /wait HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
-	<-started
-	c.Close()
-	if err := <-ended; !errors.Is(err, context.Canceled) {
-		t.Fatal(err)
-	}
-}
-
 // A request pipelined while a slow handler runs is not taken for the
 // client going away: the handler finishes, and the pipelined request is
 // served after it.

@@ -1232,26 +1232,39 @@ func TestHTTPHead(t *testing.T) {
 	}
 }
 
+// A client that goes away while its handler runs cancels the handler's
+// context: with no body, and after a chunked body was read to its end
+// (the transport then watches the connection).
 func TestHTTPClientGoneCancelsHandler(t *testing.T) {
-	started := make(chan struct{})
-	ended := make(chan error, 1)
-	a := serveHTTP(t, func(ctx context.Context, x *server.Exchange) error {
-		close(started)
-		select {
-		case <-ctx.Done():
-			ended <- ctx.Err()
-			return ctx.Err()
-		case <-time.After(testDeadline):
-			ended <- errors.New("the handler's context was not cancelled when the client left")
-			return nil
-		}
-	}, transport.Options{})
-	c := rawConn(t, a)
-	io.WriteString(c, "GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
-	<-started
-	c.Close()
-	if err := <-ended; !errors.Is(err, context.Canceled) {
-		t.Fatal(err)
+	for _, tc := range []struct{ name, req string }{
+		{"no body", "GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"},
+		{"after the body", "POST /wait HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			started := make(chan struct{})
+			ended := make(chan error, 1)
+			a := serveHTTP(t, func(ctx context.Context, x *server.Exchange) error {
+				if _, err := io.Copy(io.Discard, x.Reader); err != nil {
+					return err
+				}
+				close(started)
+				select {
+				case <-ctx.Done():
+					ended <- ctx.Err()
+					return ctx.Err()
+				case <-time.After(testDeadline):
+					ended <- errors.New("the handler's context was not cancelled when the client left")
+					return nil
+				}
+			}, transport.Options{})
+			c := rawConn(t, a)
+			io.WriteString(c, tc.req)
+			<-started
+			c.Close()
+			if err := <-ended; !errors.Is(err, context.Canceled) {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
