@@ -7,5 +7,10 @@
 // [Exchange] (the host's view of one unit of work) — so that each wasm engine
 // is only an adapter that moves parameters in and results out.
 //
-// The package depends on the standard library only.
+// The values and rules both sides of the ABI need (result codes, log
+// levels, size limits, header and name rules) live in the leaf package
+// abi/spec, which the Go guest SDK imports; this package re-exports them
+// under the names it has always had, for host code.
+//
+// The package depends on the standard library and abi/spec only.
 package abi

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/bubblewasm/bubblewasm/abi/spec"
 )
 
 // Extension import modules. A module that imports one gets it only on a
@@ -21,25 +23,21 @@ const (
 	DialModule = "bubblewasm_dial_v1"
 )
 
-// ErrDenied is the result of an extension call on a channel, signal or
-// store the route was not granted.
-const ErrDenied int32 = -8
-
-// Size limits of the extensions' arguments. The host checks them before it
-// copies anything out of guest memory.
+// Size limits of the extensions' arguments (package spec). The host checks
+// them before it copies anything out of guest memory.
 const (
 	// MaxSubscriptionID is the longest subscription id subscribe writes;
 	// a longer id passed to fetch or unsubscribe is ERR_NOT_FOUND.
-	MaxSubscriptionID = 64
+	MaxSubscriptionID = spec.MaxSubscriptionID
 	// MaxNameBytes is the longest channel or signal name (ERR_INVALID
 	// beyond).
-	MaxNameBytes = 256
+	MaxNameBytes = spec.MaxNameBytes
 	// MaxKeyBytes is the longest key-value key: set answers ERR_TOO_LARGE
 	// beyond it, get ERR_NOT_FOUND and delete 0.
-	MaxKeyBytes = 256
+	MaxKeyBytes = spec.MaxKeyBytes
 	// MaxTargetBytes is the longest dial target name (ERR_DENIED beyond:
 	// no route names one).
-	MaxTargetBytes = 64
+	MaxTargetBytes = spec.MaxTargetBytes
 )
 
 // Errors the services behind the extensions return; ErrorCode maps them.

@@ -2,12 +2,15 @@ package abi
 
 import (
 	"net/textproto"
+
+	"github.com/bubblewasm/bubblewasm/abi/spec"
 )
 
 // Response header rules of set_header and add_header (ABI.md). The host
 // owns the framing of every response: a guest names what a response is, the
-// host decides how its bytes travel. Names, values and the budget are
-// checked here once, for ABI v1 handlers and CGI programs alike.
+// host decides how its bytes travel. Names and values are checked by the
+// rules of package spec, the budget here, for ABI v1 handlers and CGI
+// programs alike.
 
 // Default response header budget (route keys max_response_headers and
 // max_response_header_bytes).
@@ -21,58 +24,20 @@ const (
 )
 
 // HostOwnedHeader reports whether a response header belongs to the host's
-// framing of the response, so that a guest may not set it: Connection,
-// Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade, Trailer and TE.
-// Content-Length is not among them; see CheckResponseHeader.
-func HostOwnedHeader(name string) bool {
-	switch textproto.CanonicalMIMEHeaderKey(name) {
-	case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Trailer", "Te":
-		return true
-	}
-	return false
-}
+// framing of the response, so that a guest may not set it
+// (spec.HostOwnedHeader): Connection, Keep-Alive, Proxy-Connection,
+// Transfer-Encoding, Upgrade, Trailer and TE. Content-Length is not among
+// them; see CheckResponseHeader.
+func HostOwnedHeader(name string) bool { return spec.HostOwnedHeader(name) }
 
 // CheckResponseHeader returns ErrInvalid when a guest may not send the
 // header name: value on any response, whatever else the response holds,
-// and 0 when it may. The name must be an RFC 9110 token and not a
-// HostOwnedHeader; the value must hold no control byte other than HTAB
-// (RFC 9110 §5.5); a Content-Length value must be a plain decimal number
-// (the host then holds the body to it).
+// and 0 when it may. The rules are spec.ResponseHeaderOK's.
 func CheckResponseHeader(name, value []byte) int32 {
-	if !ValidHeaderName(name) || !ValidHeaderValue(value) || HostOwnedHeader(string(name)) {
-		return ErrInvalid
-	}
-	if isContentLength(name) && !validContentLength(value) {
+	if !spec.ResponseHeaderOK(name, value) {
 		return ErrInvalid
 	}
 	return 0
-}
-
-func isContentLength(name []byte) bool {
-	const cl = "content-length"
-	if len(name) != len(cl) {
-		return false
-	}
-	for i, c := range name {
-		if c|0x20 != cl[i] && c != '-' {
-			return false
-		}
-	}
-	return true
-}
-
-// validContentLength reports whether v is 1 to 18 decimal digits without a
-// superfluous leading zero.
-func validContentLength(v []byte) bool {
-	if len(v) == 0 || len(v) > 18 || len(v) > 1 && v[0] == '0' {
-		return false
-	}
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // HeaderLimits bound the response headers one exchange may set. Zero values

@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"syscall"
+
+	"github.com/bubblewasm/bubblewasm/abi/spec"
 )
 
 // Memory is a guest's linear memory as the host functions need it. wazero's
@@ -317,41 +319,10 @@ func ErrorCode(err error) int32 {
 	return ErrIO
 }
 
-// ValidHeaderName reports whether name is a non-empty RFC 9110 token.
-func ValidHeaderName(name []byte) bool {
-	if len(name) == 0 {
-		return false
-	}
-	for _, c := range name {
-		if c >= 0x80 || !isTokenChar[c] {
-			return false
-		}
-	}
-	return true
-}
+// ValidHeaderName reports whether name is a non-empty RFC 9110 token
+// (spec.ValidHeaderName).
+func ValidHeaderName(name []byte) bool { return spec.ValidHeaderName(name) }
 
 // ValidHeaderValue reports whether value holds no control byte other than
-// HTAB: no 0x00-0x08, 0x0A-0x1F or 0x7F (RFC 9110 §5.5). Bytes from 0x80 up
-// (obs-text) are allowed.
-func ValidHeaderValue(value []byte) bool {
-	for _, c := range value {
-		if c < 0x20 && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-var isTokenChar = func() (t [128]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
+// HTAB (spec.ValidHeaderValue).
+func ValidHeaderValue(value []byte) bool { return spec.ValidHeaderValue(value) }

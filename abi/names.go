@@ -1,5 +1,7 @@
 package abi
 
+import "github.com/bubblewasm/bubblewasm/abi/spec"
+
 // ModuleName is the import module that holds every host function of ABI
 // version 1. A guest that imports from it speaks version 1.
 const ModuleName = "bubblewasm_v1"
@@ -58,69 +60,34 @@ const (
 	ExportStart = "_start"
 )
 
-// Result codes returned by host functions. Non-negative results are lengths
-// or counts; these negative values are errors.
+// Result codes returned by host functions, from package spec (their one
+// home, shared with the Go guest SDK). Non-negative results are lengths or
+// counts; these negative values are errors.
 const (
-	// ErrNotFound: the env key does not exist.
-	ErrNotFound int32 = -1
-	// ErrInvalid: an argument is not acceptable.
-	ErrInvalid int32 = -2
-	// ErrCommitted: metadata can no longer change, output was written.
-	ErrCommitted int32 = -3
-	// ErrClosed: the peer went away or the output is closed.
-	ErrClosed int32 = -4
-	// ErrIO: input or output failed for another reason.
-	ErrIO int32 = -5
-	// ErrTimeout: the exchange deadline passed during the call.
-	ErrTimeout int32 = -6
-	// ErrTooLarge: the input exceeds a configured limit.
-	ErrTooLarge int32 = -7
-	// ErrDenied (-8, in ext.go) is the result of a call outside the route's
-	// grant.
-
-	// ErrFull: a store or service is at capacity (a key-value namespace
-	// with no room left, the route's or the host's subscription cap).
-	// Nothing was stored; the call may succeed once something is deleted,
-	// expires or ends. Unlike ErrTooLarge it says nothing about the size
-	// of what the guest passed.
-	ErrFull int32 = -9
+	ErrNotFound  = spec.ErrNotFound  // the env key does not exist
+	ErrInvalid   = spec.ErrInvalid   // an argument is not acceptable
+	ErrCommitted = spec.ErrCommitted // metadata can no longer change, output was written
+	ErrClosed    = spec.ErrClosed    // the peer went away or the output is closed
+	ErrIO        = spec.ErrIO        // input or output failed for another reason
+	ErrTimeout   = spec.ErrTimeout   // the exchange deadline passed during the call
+	ErrTooLarge  = spec.ErrTooLarge  // the input exceeds a configured limit
+	ErrDenied    = spec.ErrDenied    // an extension call outside the route's grant
+	ErrFull      = spec.ErrFull      // a store or service is at capacity
 )
 
 // ErrorName returns the ABI.md name of a negative result code, such as
 // "ERR_CLOSED", or "" for a code this version does not define.
-func ErrorName(code int32) string {
-	switch code {
-	case ErrNotFound:
-		return "ERR_NOT_FOUND"
-	case ErrInvalid:
-		return "ERR_INVALID"
-	case ErrCommitted:
-		return "ERR_COMMITTED"
-	case ErrClosed:
-		return "ERR_CLOSED"
-	case ErrIO:
-		return "ERR_IO"
-	case ErrTimeout:
-		return "ERR_TIMEOUT"
-	case ErrTooLarge:
-		return "ERR_TOO_LARGE"
-	case ErrDenied:
-		return "ERR_DENIED"
-	case ErrFull:
-		return "ERR_FULL"
-	}
-	return ""
-}
+func ErrorName(code int32) string { return spec.ErrorName(code) }
 
 // Log levels of FuncLog; they are log/slog's values. A guest's level is
 // clamped to one of them by LogLevel.
 const (
-	LogDebug int32 = -4
-	LogInfo  int32 = 0
-	LogWarn  int32 = 4
-	LogError int32 = 8
+	LogDebug = spec.LogDebug
+	LogInfo  = spec.LogInfo
+	LogWarn  = spec.LogWarn
+	LogError = spec.LogError
 )
 
 // MaxLogBytes is the longest log record a guest makes, through FuncLog or
 // one line of stdout or stderr: a longer one is cut by CutLog.
-const MaxLogBytes = 8 << 10
+const MaxLogBytes = spec.MaxLogBytes

@@ -3,6 +3,8 @@ package abi
 import (
 	"errors"
 	"time"
+
+	"github.com/bubblewasm/bubblewasm/abi/spec"
 )
 
 // ParkModule holds the functions with which a handler hands its wait to
@@ -13,7 +15,7 @@ const ParkModule = "bubblewasm_park_v1"
 
 // MaxStateBytes is the most a guest may stash with a park (stash answers
 // ERR_TOO_LARGE beyond).
-const MaxStateBytes = 4096
+const MaxStateBytes = spec.MaxStateBytes
 
 // Env keys of a resumed run (ENV.md).
 const (

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/bubblewasm/bubblewasm/abi"
 	bubble "github.com/bubblewasm/bubblewasm/guest-sdk/go"
 	"github.com/bubblewasm/bubblewasm/guest-sdk/go/bubbletest"
 )
@@ -321,28 +320,5 @@ func TestHeaderMethods(t *testing.T) {
 	h.Del("X-Request-ID")
 	if len(h) != 1 {
 		t.Errorf("after Del: %v", h)
-	}
-}
-
-// The SDK mirrors abi/names.go; this keeps the two in step.
-func TestMatchesABI(t *testing.T) {
-	for _, e := range []bubble.Errno{bubble.ErrNotFound, bubble.ErrInvalid, bubble.ErrCommitted,
-		bubble.ErrClosed, bubble.ErrIO, bubble.ErrTimeout, bubble.ErrTooLarge, bubble.ErrDenied, bubble.ErrFull} {
-		if name := abi.ErrorName(int32(e)); name != e.Error() {
-			t.Errorf("Errno(%d) is %q, abi says %q", e, e.Error(), name)
-		}
-	}
-	if abi.ErrorName(int32(bubble.ErrFull)-1) != "" {
-		t.Error("abi defines error codes the SDK does not know")
-	}
-	if bubble.ErrDenied != bubble.Errno(abi.ErrDenied) || bubble.ErrFull != bubble.Errno(abi.ErrFull) || bubble.MaxSubscriptionID != abi.MaxSubscriptionID {
-		t.Error("extension constants differ from abi")
-	}
-	levels := [][2]int32{{int32(bubble.LevelDebug), abi.LogDebug}, {int32(bubble.LevelInfo), abi.LogInfo},
-		{int32(bubble.LevelWarn), abi.LogWarn}, {int32(bubble.LevelError), abi.LogError}}
-	for _, l := range levels {
-		if l[0] != l[1] {
-			t.Errorf("level %d, abi says %d", l[0], l[1])
-		}
 	}
 }

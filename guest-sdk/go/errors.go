@@ -1,6 +1,9 @@
 package bubble
 
-import "github.com/bubblewasm/bubblewasm/guest-sdk/go/internal/host"
+import (
+	"github.com/bubblewasm/bubblewasm/abi/spec"
+	"github.com/bubblewasm/bubblewasm/guest-sdk/go/internal/host"
+)
 
 // Errno is a negative result code of the host ABI. The constants below are
 // the codes of ABI version 1; match them with errors.Is:
@@ -20,15 +23,15 @@ type Errno int32
 // host's subscription cap), not that what was passed is too large: the call
 // may succeed once something is deleted, expires or ends.
 const (
-	ErrNotFound  Errno = -1 // the env key does not exist
-	ErrInvalid   Errno = -2 // an argument is not acceptable
-	ErrCommitted Errno = -3 // status and headers can no longer change
-	ErrClosed    Errno = -4 // the peer went away or the output is closed
-	ErrIO        Errno = -5 // input or output failed for another reason
-	ErrTimeout   Errno = -6 // the exchange's deadline passed
-	ErrTooLarge  Errno = -7 // the input exceeds a configured limit
-	ErrDenied    Errno = -8 // an extension call outside the route's grant
-	ErrFull      Errno = -9 // a store or service is at capacity
+	ErrNotFound  = Errno(spec.ErrNotFound)  // the env key does not exist
+	ErrInvalid   = Errno(spec.ErrInvalid)   // an argument is not acceptable
+	ErrCommitted = Errno(spec.ErrCommitted) // status and headers can no longer change
+	ErrClosed    = Errno(spec.ErrClosed)    // the peer went away or the output is closed
+	ErrIO        = Errno(spec.ErrIO)        // input or output failed for another reason
+	ErrTimeout   = Errno(spec.ErrTimeout)   // the exchange's deadline passed
+	ErrTooLarge  = Errno(spec.ErrTooLarge)  // the input exceeds a configured limit
+	ErrDenied    = Errno(spec.ErrDenied)    // an extension call outside the route's grant
+	ErrFull      = Errno(spec.ErrFull)      // a store or service is at capacity
 )
 
 // ErrSubscriptionGone is ErrNotFound as [Fetch] and [Unsubscribe] report
@@ -38,27 +41,11 @@ const (
 // It is the same value as ErrNotFound, so errors.Is matches either.
 const ErrSubscriptionGone = ErrNotFound
 
-// Error returns the ABI name of the code, such as "ERR_CLOSED".
+// Error returns the ABI name of the code, such as "ERR_CLOSED", or
+// "ERR_UNKNOWN" for a code ABI version 1 does not define.
 func (e Errno) Error() string {
-	switch e {
-	case ErrNotFound:
-		return "ERR_NOT_FOUND"
-	case ErrInvalid:
-		return "ERR_INVALID"
-	case ErrCommitted:
-		return "ERR_COMMITTED"
-	case ErrClosed:
-		return "ERR_CLOSED"
-	case ErrIO:
-		return "ERR_IO"
-	case ErrTimeout:
-		return "ERR_TIMEOUT"
-	case ErrTooLarge:
-		return "ERR_TOO_LARGE"
-	case ErrDenied:
-		return "ERR_DENIED"
-	case ErrFull:
-		return "ERR_FULL"
+	if name := spec.ErrorName(int32(e)); name != "" {
+		return name
 	}
 	return "ERR_UNKNOWN"
 }
@@ -80,7 +67,7 @@ func (e *Error) Unwrap() error { return e.Errno }
 // callError converts a negative host result into an *Error.
 func callError(op string, code int32) error {
 	e := Errno(code)
-	if e < ErrFull {
+	if spec.ErrorName(code) == "" {
 		e = ErrIO
 	}
 	return &Error{Op: op, Errno: e}

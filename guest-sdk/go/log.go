@@ -1,16 +1,19 @@
 package bubble
 
-import "github.com/bubblewasm/bubblewasm/guest-sdk/go/internal/host"
+import (
+	"github.com/bubblewasm/bubblewasm/abi/spec"
+	"github.com/bubblewasm/bubblewasm/guest-sdk/go/internal/host"
+)
 
 // Level is the severity of a log record; the values are those of log/slog.
 type Level int32
 
 // Log levels of the host ABI.
 const (
-	LevelDebug Level = -4
-	LevelInfo  Level = 0
-	LevelWarn  Level = 4
-	LevelError Level = 8
+	LevelDebug = Level(spec.LogDebug)
+	LevelInfo  = Level(spec.LogInfo)
+	LevelWarn  = Level(spec.LogWarn)
+	LevelError = Level(spec.LogError)
 )
 
 // Log writes msg to the server log at level; the host tags it with the

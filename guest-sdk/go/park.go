@@ -1,9 +1,12 @@
 package bubble
 
-import "github.com/bubblewasm/bubblewasm/guest-sdk/go/internal/host"
+import (
+	"github.com/bubblewasm/bubblewasm/abi/spec"
+	"github.com/bubblewasm/bubblewasm/guest-sdk/go/internal/host"
+)
 
 // MaxState is the most a handler may [Stash]: 4096 bytes.
-const MaxState = 4096
+const MaxState = spec.MaxStateBytes
 
 // Wake says why a run of the handler resumes a parked exchange (the env
 // key bubble.wake).

@@ -1,9 +1,12 @@
 package bubble
 
-import "github.com/bubblewasm/bubblewasm/guest-sdk/go/internal/host"
+import (
+	"github.com/bubblewasm/bubblewasm/abi/spec"
+	"github.com/bubblewasm/bubblewasm/guest-sdk/go/internal/host"
+)
 
 // MaxSubscriptionID is the longest subscription id the host issues.
-const MaxSubscriptionID = 64
+const MaxSubscriptionID = spec.MaxSubscriptionID
 
 // fetchBufSize is the buffer Fetch and KVGet try first; larger messages and
 // values take a second call with a buffer of their exact size.

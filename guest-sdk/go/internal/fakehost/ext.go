@@ -3,9 +3,9 @@ package fakehost
 import (
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 
+	"github.com/bubblewasm/bubblewasm/abi/spec"
 	"github.com/bubblewasm/bubblewasm/guest-sdk/go/internal/host"
 )
 
@@ -192,9 +192,6 @@ func (e *Ext) Set(key string, value []byte, ttlMS int) {
 	e.kv[key] = Entry{value, max(ttlMS, 0)}
 }
 
-// maxKeyBytes is the server's longest key (abi.MaxKeyBytes).
-const maxKeyBytes = 256
-
 func (e *Ext) has(key string) bool {
 	_, ok := e.Get(key)
 	return ok
@@ -250,11 +247,11 @@ func (h *Host) ext() (*Ext, Config) {
 func channelCheck(patterns []string, name string) int32 {
 	switch {
 	case patterns == nil:
-		return host.ErrDenied
-	case !validName(name):
-		return host.ErrInvalid
-	case !allowed(patterns, name):
-		return host.ErrDenied
+		return spec.ErrDenied
+	case !spec.ValidName(name):
+		return spec.ErrInvalid
+	case !spec.Granted(patterns, name):
+		return spec.ErrDenied
 	}
 	return 0
 }
@@ -270,7 +267,7 @@ func (h *Host) Publish(channel string, msg []byte) int32 {
 		limit = DefaultMaxMessageBytes
 	}
 	if len(msg) > limit {
-		return host.ErrTooLarge
+		return spec.ErrTooLarge
 	}
 	return int32(e.Publish(channel, msg, true))
 }
@@ -280,15 +277,15 @@ func (h *Host) Subscribe(channel string, id []byte) int32 {
 	e, c := h.ext()
 	switch {
 	case c.PubSub == nil:
-		return host.ErrDenied
-	case len(id) < host.MaxSubscriptionID:
-		return host.ErrInvalid
+		return spec.ErrDenied
+	case len(id) < spec.MaxSubscriptionID:
+		return spec.ErrInvalid
 	}
 	if code := channelCheck(c.PubSub, channel); code != 0 {
 		return code
 	}
 	if c.MaxSubscriptions > 0 && e.subscriptions() >= c.MaxSubscriptions {
-		return host.ErrFull
+		return spec.ErrFull
 	}
 	return int32(copy(id, e.Subscribe(channel)))
 }
@@ -298,16 +295,16 @@ func (h *Host) Subscribe(channel string, id []byte) int32 {
 func (h *Host) Fetch(id string, timeoutMS int32, buf []byte) int32 {
 	e, c := h.ext()
 	if c.PubSub == nil {
-		return host.ErrDenied
+		return spec.ErrDenied
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s, ok := e.subs[id]
 	switch {
 	case !ok:
-		return host.ErrNotFound
+		return spec.ErrNotFound
 	case len(s.queue) == 0:
-		return host.ErrTimeout
+		return spec.ErrTimeout
 	}
 	msg := s.queue[0]
 	if len(msg) <= len(buf) {
@@ -322,9 +319,9 @@ func (h *Host) Unsubscribe(id string) int32 {
 	e, c := h.ext()
 	switch {
 	case c.PubSub == nil:
-		return host.ErrDenied
+		return spec.ErrDenied
 	case !e.Unsubscribe(id):
-		return host.ErrNotFound
+		return spec.ErrNotFound
 	}
 	return 0
 }
@@ -352,7 +349,7 @@ func (h *Host) SignalWait(name string, timeoutMS int32, buf []byte) int32 {
 			return int32(len(p))
 		}
 	}
-	return host.ErrTimeout
+	return spec.ErrTimeout
 }
 
 // SignalSend implements bubblewasm_signal_v1.send. No exchange waits while
@@ -372,11 +369,11 @@ func (h *Host) SignalSend(name string, payload []byte) int32 {
 func (h *Host) KVGet(key string, buf []byte) int32 {
 	e, c := h.ext()
 	if c.KV == "" {
-		return host.ErrDenied
+		return spec.ErrDenied
 	}
 	v, ok := e.Get(key)
 	if !ok {
-		return host.ErrNotFound
+		return spec.ErrNotFound
 	}
 	return fill(buf, v.Value)
 }
@@ -386,13 +383,13 @@ func (h *Host) KVSet(key string, value []byte, ttlMS int32) int32 {
 	e, c := h.ext()
 	switch {
 	case c.KV == "":
-		return host.ErrDenied
+		return spec.ErrDenied
 	case key == "":
-		return host.ErrInvalid
-	case len(key) > maxKeyBytes:
-		return host.ErrTooLarge
+		return spec.ErrInvalid
+	case len(key) > spec.MaxKeyBytes:
+		return spec.ErrTooLarge
 	case c.KVMaxKeys > 0 && !e.has(key) && len(e.Keys()) >= c.KVMaxKeys:
-		return host.ErrFull
+		return spec.ErrFull
 	}
 	e.Set(key, value, int(ttlMS))
 	return 0
@@ -402,7 +399,7 @@ func (h *Host) KVSet(key string, value []byte, ttlMS int32) int32 {
 func (h *Host) KVDelete(key string) int32 {
 	e, c := h.ext()
 	if c.KV == "" {
-		return host.ErrDenied
+		return spec.ErrDenied
 	}
 	e.Delete(key)
 	return 0
@@ -415,7 +412,7 @@ func (h *Host) DialCall(target string, req []byte, timeoutMS int32, buf []byte) 
 	h.dialed = false
 	f, ok := c.Dial[target]
 	if !ok || f == nil {
-		return host.ErrDenied
+		return spec.ErrDenied
 	}
 	reply, status, err := f(slices.Clone(req), int(timeoutMS))
 	if err != nil {
@@ -428,10 +425,10 @@ func (h *Host) DialCall(target string, req []byte, timeoutMS int32, buf []byte) 
 // DialReply implements bubblewasm_dial_v1.reply.
 func (h *Host) DialReply(buf []byte) int32 {
 	if _, c := h.ext(); c.Dial == nil {
-		return host.ErrDenied
+		return spec.ErrDenied
 	}
 	if !h.dialed {
-		return host.ErrNotFound
+		return spec.ErrNotFound
 	}
 	return fill(buf, h.reply)
 }
@@ -439,93 +436,10 @@ func (h *Host) DialReply(buf []byte) int32 {
 // DialStatus implements bubblewasm_dial_v1.status.
 func (h *Host) DialStatus() int32 {
 	if _, c := h.ext(); c.Dial == nil {
-		return host.ErrDenied
+		return spec.ErrDenied
 	}
 	if !h.dialed {
-		return host.ErrNotFound
+		return spec.ErrNotFound
 	}
 	return int32(h.status)
-}
-
-// validName is the server's rule for channel and signal names (package
-// server/events, CheckName): 1 to 256 bytes of printable ASCII without
-// spaces or the glob characters * ? [ ] \, in non-empty segments separated
-// by single dots.
-//
-// It and allowed are copies, kept equal by ext_test.go: importing
-// server/events here would make every guest project's tests depend on the
-// server's own dependencies (AMQP among them).
-func validName(s string) bool {
-	if s == "" || len(s) > 256 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c > '~' || strings.IndexByte(`*?[]\`, c) >= 0 {
-			return false
-		}
-		if s[i] == '.' && (i == 0 || i == len(s)-1 || s[i+1] == '.') {
-			return false
-		}
-	}
-	return true
-}
-
-// allowed is the server's grant matching (server/events, ChannelAllowed):
-// "*" matches everything; a pattern without '*' or '?' matches itself;
-// "BASE.*" matches BASE and every name below it; otherwise '*' matches a
-// run of characters other than '.' and '?' one such character.
-func allowed(patterns []string, name string) bool {
-	for _, p := range patterns {
-		if match(p, name) {
-			return true
-		}
-	}
-	return false
-}
-
-func match(p, name string) bool {
-	switch {
-	case p == "*":
-		return true
-	case !strings.ContainsAny(p, "*?"):
-		return p == name
-	case strings.HasSuffix(p, ".*") && !strings.ContainsAny(p[:len(p)-2], "*?"):
-		base := p[:len(p)-2]
-		return name == base || strings.HasPrefix(name, base+".")
-	}
-	for {
-		ps, prest, pmore := strings.Cut(p, ".")
-		ns, nrest, nmore := strings.Cut(name, ".")
-		if !matchSegment(ps, ns) {
-			return false
-		}
-		if !pmore || !nmore {
-			return pmore == nmore
-		}
-		p, name = prest, nrest
-	}
-}
-
-func matchSegment(p, s string) bool {
-	pi, si := 0, 0
-	star, mark := -1, 0
-	for si < len(s) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
-			pi++
-			si++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, si
-			pi++
-		case star >= 0:
-			mark++
-			pi, si = star+1, mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
 }

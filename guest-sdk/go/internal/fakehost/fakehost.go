@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/bubblewasm/bubblewasm/abi/spec"
 	"github.com/bubblewasm/bubblewasm/guest-sdk/go/internal/host"
 )
 
@@ -68,7 +69,7 @@ func fill(buf, data []byte) int32 {
 func (h *Host) EnvGet(key string, buf []byte) int32 {
 	v, ok := h.Env[key]
 	if !ok {
-		return host.ErrNotFound
+		return spec.ErrNotFound
 	}
 	return fill(buf, []byte(v))
 }
@@ -108,7 +109,7 @@ func (h *Host) EnvAll(buf []byte) int32 {
 // Read implements read.
 func (h *Host) Read(buf []byte) int32 {
 	if len(buf) == 0 {
-		return host.ErrInvalid
+		return spec.ErrInvalid
 	}
 	if h.eof || h.In == nil {
 		return 0
@@ -150,9 +151,9 @@ func (h *Host) Flush() int32 {
 func (h *Host) SetStatus(c int32) int32 {
 	switch {
 	case c < 200 || c > 999:
-		return host.ErrInvalid
+		return spec.ErrInvalid
 	case h.Committed:
-		return host.ErrCommitted
+		return spec.ErrCommitted
 	}
 	h.Status = int(c)
 	return 0
@@ -167,12 +168,12 @@ func (h *Host) AddHeader(name, value string) int32 { return h.header(name, value
 func (h *Host) header(name, value string, add bool) int32 {
 	k := host.CanonicalHeaderKey(name)
 	switch {
-	case !host.ResponseHeaderOK(name, value):
-		return host.ErrInvalid
+	case !spec.ResponseHeaderOK(name, value):
+		return spec.ErrInvalid
 	case h.Committed:
-		return host.ErrCommitted
+		return spec.ErrCommitted
 	case add && k == "Content-Length" && len(h.Header[k]) > 0:
-		return host.ErrInvalid // one length per response
+		return spec.ErrInvalid // one length per response
 	}
 	if add {
 		h.Header[k] = append(h.Header[k], value)
@@ -194,10 +195,10 @@ func code(err error) int32 {
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		return host.ErrTimeout
+		return spec.ErrTimeout
 	case errors.Is(err, io.ErrClosedPipe), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, context.Canceled), errors.Is(err, os.ErrClosed):
-		return host.ErrClosed
+		return spec.ErrClosed
 	}
-	return host.ErrIO
+	return spec.ErrIO
 }

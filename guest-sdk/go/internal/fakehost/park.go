@@ -3,11 +3,9 @@ package fakehost
 import (
 	"slices"
 
+	"github.com/bubblewasm/bubblewasm/abi/spec"
 	"github.com/bubblewasm/bubblewasm/guest-sdk/go/internal/host"
 )
-
-// MaxState is the most the guest may stash (ERR_TOO_LARGE beyond).
-const MaxState = 4096
 
 // Park is a wait a run registered: On is "message", "signal" or "timeout";
 // Name the subscription id or signal name.
@@ -34,13 +32,13 @@ var _ host.Park = (*Host)(nil)
 // records it; check is the grant and name check, run for a valid timeout.
 func (h *Host) register(p Park, check func() int32) int32 {
 	if p.TimeoutMS <= 0 {
-		return host.ErrInvalid
+		return spec.ErrInvalid
 	}
 	if code := check(); code != 0 {
 		return code
 	}
 	if h.Park.Pending != nil {
-		return host.ErrInvalid
+		return spec.ErrInvalid
 	}
 	h.Park.Pending = &p
 	return 0
@@ -52,10 +50,10 @@ func (h *Host) ParkMessage(id string, timeoutMS int32) int32 {
 	return h.register(Park{On: "message", Name: id, TimeoutMS: int(timeoutMS)}, func() int32 {
 		e, c := h.ext()
 		if c.PubSub == nil {
-			return host.ErrDenied
+			return spec.ErrDenied
 		}
 		if _, ok := e.Queued(id); !ok {
-			return host.ErrNotFound
+			return spec.ErrNotFound
 		}
 		return 0
 	})
@@ -82,8 +80,8 @@ func (h *Host) ParkCancel() int32 {
 
 // ParkStash implements bubblewasm_park_v1.stash.
 func (h *Host) ParkStash(state []byte) int32 {
-	if len(state) > MaxState {
-		return host.ErrTooLarge
+	if len(state) > spec.MaxStateBytes {
+		return spec.ErrTooLarge
 	}
 	h.Park.State, h.Park.Stashed = slices.Clone(state), true
 	return 0
@@ -92,7 +90,7 @@ func (h *Host) ParkStash(state []byte) int32 {
 // ParkState implements bubblewasm_park_v1.state.
 func (h *Host) ParkState(buf []byte) int32 {
 	if !h.Park.Stashed {
-		return host.ErrNotFound
+		return spec.ErrNotFound
 	}
 	return fill(buf, h.Park.State)
 }
@@ -100,7 +98,7 @@ func (h *Host) ParkState(buf []byte) int32 {
 // ParkPayload implements bubblewasm_park_v1.payload.
 func (h *Host) ParkPayload(buf []byte) int32 {
 	if !h.Park.Woken {
-		return host.ErrNotFound
+		return spec.ErrNotFound
 	}
 	return fill(buf, h.Park.Payload)
 }

@@ -7,27 +7,15 @@
 // share one registry without importing each other's internals.
 //
 // It must stay small and import almost nothing: it is linked into every
-// guest module.
+// guest module. The ABI's result codes, limits and rules come from the leaf
+// package abi/spec, shared with the host.
 package host
 
-import "sync"
+import (
+	"sync"
 
-// Result codes of ABI version 1 (see abi/ABI.md).
-const (
-	ErrNotFound  int32 = -1
-	ErrInvalid   int32 = -2
-	ErrCommitted int32 = -3
-	ErrClosed    int32 = -4
-	ErrIO        int32 = -5
-	ErrTimeout   int32 = -6
-	ErrTooLarge  int32 = -7
-	ErrDenied    int32 = -8 // an extension call outside the route's grant
-	ErrFull      int32 = -9 // a store or service is at capacity
+	"github.com/bubblewasm/bubblewasm/abi/spec"
 )
-
-// MaxSubscriptionID is the longest subscription id; subscribe's id buffer
-// must be at least this long.
-const MaxSubscriptionID = 64
 
 // Host is the raw import surface of ABI version 1. Buffers and strings stand
 // for (ptr, len) pairs; results are the ABI's i32 results, unchanged.
@@ -163,7 +151,7 @@ func Unregister() { handler = nil }
 // for bubble_handle.
 func Handle() int32 {
 	if handler == nil {
-		Current.Log(8, NoHandler)
+		Current.Log(spec.LogError, NoHandler)
 		return 1
 	}
 	return handler()
