@@ -21,13 +21,17 @@ var (
 	ErrOverloaded = errors.New("handler overloaded")
 	// ErrHandlerFailed: the handler reported failure or trapped (HTTP 500).
 	ErrHandlerFailed = errors.New("handler failed")
+	// ErrBadGateway: the program the handler runs answered with something
+	// that is not a response, such as a CGI module's malformed output
+	// (HTTP 502).
+	ErrBadGateway = errors.New("bad gateway")
 	// ErrServerClosed is returned by Server.Serve after Shutdown.
 	ErrServerClosed = errors.New("server closed")
 )
 
 // StatusOf returns the HTTP status that reports err: 404 for ErrNoRoute,
 // 400 ErrBadRequest, 413 ErrTooLarge, 504 ErrTimeout or a context deadline,
-// 503 ErrOverloaded, and 500 for anything else.
+// 503 ErrOverloaded, 502 ErrBadGateway, and 500 for anything else.
 func StatusOf(err error) int {
 	switch {
 	case errors.Is(err, ErrNoRoute):
@@ -40,6 +44,8 @@ func StatusOf(err error) int {
 		return http.StatusGatewayTimeout
 	case errors.Is(err, ErrOverloaded):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrBadGateway):
+		return http.StatusBadGateway
 	}
 	return http.StatusInternalServerError
 }

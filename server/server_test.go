@@ -31,6 +31,7 @@ func TestStatusOf(t *testing.T) {
 		{context.DeadlineExceeded, 504},
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), 504},
 		{server.ErrOverloaded, 503},
+		{server.ErrBadGateway, 502},
 		{server.ErrHandlerFailed, 500},
 		{errors.New("anything"), 500},
 		{context.Canceled, 500},

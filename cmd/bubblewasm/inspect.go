@@ -308,10 +308,6 @@ func (moduleInfo) Instantiate(context.Context, wasm.InstanceConfig) (wasm.Instan
 	return nil, errInspectOnly
 }
 
-func (moduleInfo) RunCommand(context.Context, wasm.InstanceConfig) (uint32, error) {
-	return 0, errInspectOnly
-}
-
 func (moduleInfo) Close(context.Context) error { return nil }
 
 func (in *Inspection) writeText(w io.Writer) {

@@ -41,8 +41,9 @@ import (
 //     module's exit status: the module itself only saw EIO.
 //   - Output that is not a CGI response (no header block, a malformed
 //     header line, an over-long header block, an invalid Status, or an exit
-//     0 before the blank line) is answered 502 Bad Gateway on HTTP and logged
-//     with the reason; other transports get a failed exchange.
+//     0 before the blank line) fails the exchange with server.ErrBadGateway
+//     and the reason: 502 Bad Gateway on HTTP, a failed exchange on other
+//     transports.
 //
 // Environment: every env key that is a valid variable name
 // ([A-Za-z_][A-Za-z0-9_]*) is passed as is (the CGI names, HTTP_*). Other
@@ -160,7 +161,7 @@ func (h *Handler) serveCGI(ctx context.Context, x *server.Exchange, hx *hostExch
 	in := &cgiInput{hx: hx}
 	out := &cgiOutput{hx: hx, w: x.Writer, stop: cancel, header: http.Header{}}
 	out.budget.Limits = h.responseHeaderLimits()
-	code, err := h.module.RunCommand(runCtx, InstanceConfig{
+	code, err := RunCommand(runCtx, h.module, InstanceConfig{
 		Stdin:   in,
 		Stdout:  out,
 		Stderr:  stderr,
@@ -171,7 +172,7 @@ func (h *Handler) serveCGI(ctx context.Context, x *server.Exchange, hx *hostExch
 	stderr.flush()
 	switch {
 	case out.bad != nil:
-		return h.badGateway(x, hx, out.bad)
+		return badGateway(out.bad)
 	case out.failed != nil:
 		return h.ctxError(ctx, fmt.Errorf("%w: writing the response: %w", server.ErrHandlerFailed, out.failed))
 	case err != nil:
@@ -181,29 +182,20 @@ func (h *Handler) serveCGI(ctx context.Context, x *server.Exchange, hx *hostExch
 	case code != 0:
 		return fmt.Errorf("%w: the CGI module exited with status %d", server.ErrHandlerFailed, code)
 	case !out.inBody && len(out.head) == 0:
-		return h.badGateway(x, hx, errors.New("the module exited without writing anything; a CGI response starts with header lines such as \"Content-Type: text/plain\" and a blank line"))
+		return badGateway(errors.New("the module exited without writing anything; a CGI response starts with header lines such as \"Content-Type: text/plain\" and a blank line"))
 	case !out.inBody:
-		return h.badGateway(x, hx, errors.New("the module's output ended inside the header block: no blank line after the headers"))
+		return badGateway(errors.New("the module's output ended inside the header block: no blank line after the headers"))
 	}
 	return nil
 }
 
-// badGateway answers an exchange whose module wrote something that is not
-// a CGI response: 502 on HTTP, a failed exchange elsewhere. Nothing has
-// been committed (the reasons all arise before the body).
-func (h *Handler) badGateway(x *server.Exchange, hx *hostExchange, reason error) error {
-	err := fmt.Errorf("%w: output is not a CGI response: %w", server.ErrHandlerFailed, reason)
-	if x.Env[abi.EnvTransport] != "http" || x.Writer.Committed() {
-		return err
-	}
-	h.opts.Logger.Error("CGI module output is not a CGI response; answered 502 Bad Gateway",
-		"uri", x.Env[abi.EnvRequestURI], "err", reason)
-	// The module's headers were never applied (they are at the blank line);
-	// what is there came from below, such as Connection: close.
-	x.Writer.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	x.Writer.SetStatus(http.StatusBadGateway)
-	hx.Write([]byte("Bad Gateway\n"))
-	return nil
+// badGateway is the error of an exchange whose module wrote something that
+// is not a CGI response: the transport answers it as it answers every
+// server.ErrBadGateway (502 on HTTP, a failed exchange elsewhere). Nothing
+// has been committed unless the transport's framing did (the reasons all
+// arise before the body).
+func badGateway(reason error) error {
+	return fmt.Errorf("%w: CGI module output is not a CGI response: %w", server.ErrBadGateway, reason)
 }
 
 // cgiInput is a CGI module's stdin: the exchange's input, read as the

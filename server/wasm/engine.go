@@ -2,6 +2,8 @@ package wasm
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 
 	"github.com/bubblewasm/bubblewasm/abi"
@@ -64,15 +66,11 @@ type Module interface {
 	Exports() []Export
 	// ExportsMemory reports whether the module exports a memory named name.
 	ExportsMemory(name string) bool
-	// Instantiate makes an instance: it runs _initialize and bubble_init when
-	// exported, with init bound to their host calls (log, mostly).
+	// Instantiate makes an instance with cfg's WASI streams, arguments and
+	// environment. Unless cfg.Command is set, it then runs _initialize and
+	// bubble_init when exported, with cfg.Init bound to their host calls
+	// (log, mostly), and the module must export bubble_handle.
 	Instantiate(ctx context.Context, cfg InstanceConfig) (Instance, error)
-	// RunCommand runs a WASI command module once: it instantiates the
-	// module with cfg's stdin, stdout, stderr, environment and arguments,
-	// calls _start, and closes the instance. It returns the exit code
-	// (proc_exit's argument, or 0 when _start returns); err is set when the
-	// module trapped, ran out of time (ctx) or could not run.
-	RunCommand(ctx context.Context, cfg InstanceConfig) (exitCode uint32, err error)
 	// Close releases the module.
 	Close(ctx context.Context) error
 }
@@ -81,15 +79,19 @@ type Module interface {
 type InstanceConfig struct {
 	// Stdout and Stderr receive the guest's WASI output.
 	Stdout, Stderr io.Writer
-	// Stdin is the guest's WASI standard input (RunCommand only; nil reads
-	// as empty).
+	// Stdin is the guest's WASI standard input, read as the guest asks for
+	// it, in its call (nil reads as empty).
 	Stdin io.Reader
-	// Environ is the guest's WASI environment as "KEY=value" strings
-	// (RunCommand only; ABI v1 handlers get none).
+	// Environ is the guest's WASI environment as "KEY=value" strings (ABI
+	// v1 handlers get none).
 	Environ []string
-	// Args are the guest's WASI arguments, program name first (RunCommand
-	// only).
+	// Args are the guest's WASI arguments, program name first.
 	Args []string
+	// Command makes the instance of a WASI command, whose entry point
+	// (_start) the caller runs with Instance.Call: Instantiate runs the
+	// module's start function (and StartExport) only, not _initialize or
+	// bubble_init, and does not require bubble_handle.
+	Command bool
 	// Init serves host calls made while the instance initializes.
 	Init abi.Exchange
 	// Memory, when set, is charged for the instance's linear memory before
@@ -134,6 +136,11 @@ type Instance interface {
 	// returns the guest's result, or an error when the call trapped, ran out
 	// of time (ctx) or could not run; after an error the instance is unusable.
 	Handle(ctx context.Context, x abi.Exchange) (int32, error)
+	// Call calls the exported function name, which takes no parameters
+	// (its results are dropped), with no exchange bound to the host
+	// functions. A call the guest ended with WASI's proc_exit returns an
+	// *ExitError; other errors are as Handle's.
+	Call(ctx context.Context, name string) error
 	// MemorySize is the current size of the instance's memory in bytes.
 	MemorySize() uint64
 	// Global returns the value of an exported global, if there is one.
@@ -149,6 +156,32 @@ type Instance interface {
 	Reset() error
 	// Close releases the instance.
 	Close(ctx context.Context) error
+}
+
+// ExitError is the error of a call that the guest ended with WASI's
+// proc_exit.
+type ExitError struct {
+	// Code is proc_exit's argument.
+	Code uint32
+}
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// RunCommand runs a WASI command module once: it makes an instance of m
+// with cfg (as a Command), calls _start and closes the instance. It returns
+// the exit code (proc_exit's argument, or 0 when _start returns); err is set
+// when the module trapped, ran out of time (ctx) or could not run.
+func RunCommand(ctx context.Context, m Module, cfg InstanceConfig) (exitCode uint32, err error) {
+	cfg.Command = true
+	inst, err := m.Instantiate(ctx, cfg)
+	if err == nil {
+		err = inst.Call(ctx, abi.ExportStart)
+		inst.Close(context.Background())
+	}
+	if exit, ok := errors.AsType[*ExitError](err); ok {
+		return exit.Code, nil
+	}
+	return 0, err
 }
 
 // ValueType is a wasm value type in a function signature; its String is

@@ -47,9 +47,9 @@
 // The core imports are wasmtime.NewFunc closures made per store for the
 // names the module imports, bound to the instance's current exchange. WASI
 // preview 1 is linked only into modules that import it, with stdout and
-// stderr sent synchronously to the InstanceConfig writers, no arguments, no
-// environment and no preopened directories (RunCommand adds its arguments,
-// environment and stdin).
+// stderr sent synchronously to the InstanceConfig writers, the
+// InstanceConfig's arguments and environment (none for ABI v1 handlers), its
+// Stdin read in the guest's fd_read (fdRead), and no preopened directories.
 //
 // Without cgo the package still builds, and New returns ErrUnavailable.
 package wasmtimeengine

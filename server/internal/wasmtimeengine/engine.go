@@ -343,7 +343,7 @@ type importPlan struct {
 	kind         string // "function", "memory", ...
 	abi          int    // index in abiFuncs, or -1
 	wasi         bool
-	fdRead       bool // WASI's fd_read, which RunCommand serves itself when it has a stdin
+	fdRead       bool // WASI's fd_read, which fdRead serves when the instance has a Stdin
 	// fixed is the type of a WASI function that Limits.FixedStdio
 	// replaces with refuseStdio, nil for the others.
 	fixed *wasmtime.FuncType
@@ -426,7 +426,7 @@ func (i *instance) instantiate(ctx context.Context, image *memimage.Image) (mapp
 }
 
 func (m *module) Instantiate(ctx context.Context, cfg wasm.InstanceConfig) (wasm.Instance, error) {
-	i, err := m.newInstance(wasiOptions{stdout: cfg.Stdout, stderr: cfg.Stderr}, nil, cfg.Memory)
+	i, err := m.newInstance(wasiOptions{stdout: cfg.Stdout, stderr: cfg.Stderr, args: cfg.Args, environ: cfg.Environ}, cfg.Stdin, cfg.Memory)
 	if err != nil {
 		return nil, err
 	}
@@ -445,16 +445,19 @@ func (m *module) Instantiate(ctx context.Context, cfg wasm.InstanceConfig) (wasm
 	if err == nil && m.funcs[abi.ExportHandle] {
 		i.handle = i.inst.GetFunc(i.store, abi.ExportHandle)
 	}
-	if err == nil && i.handle == nil {
+	if err == nil && i.handle == nil && !cfg.Command {
 		err = fmt.Errorf("module exports no %s function", abi.ExportHandle)
 	}
 	if err == nil && cfg.Image != nil {
 		err = i.fromImage(cfg.Image, mapped)
 	} else if err == nil {
-		err = i.initialize(ctx, cfg.Data)
+		err = i.initialize(ctx, cfg.Data, cfg.Command)
 	}
 	if err != nil {
 		i.Close(ctx)
+		if cfg.Command {
+			return nil, exitError(err)
+		}
 		return nil, err
 	}
 	return i, nil
@@ -462,8 +465,9 @@ func (m *module) Instantiate(ctx context.Context, cfg wasm.InstanceConfig) (wasm
 
 // initialize runs what instantiation leaves to the adapter: it writes the
 // data segments, then calls the start function the snapshot rewrite
-// exported, _initialize and bubble_init.
-func (i *instance) initialize(ctx context.Context, data []wasm.DataInit) error {
+// exported, and, unless the module is a command, _initialize and
+// bubble_init.
+func (i *instance) initialize(ctx context.Context, data []wasm.DataInit, command bool) error {
 	if len(data) > 0 {
 		mem := i.Memory()
 		for k, d := range data {
@@ -473,7 +477,11 @@ func (i *instance) initialize(ctx context.Context, data []wasm.DataInit) error {
 			copy(mem[d.Offset:], d.Bytes)
 		}
 	}
-	for _, name := range []string{wasm.StartExport, abi.ExportInitialize, abi.ExportInit} {
+	names := []string{wasm.StartExport, abi.ExportInitialize, abi.ExportInit}
+	if command {
+		names = names[:1]
+	}
+	for _, name := range names {
 		if !i.m.funcs[name] {
 			continue
 		}
@@ -485,6 +493,9 @@ func (i *instance) initialize(ctx context.Context, data []wasm.DataInit) error {
 		})
 		if v, ok := res.(int32); err == nil && ok && v != 0 {
 			err = fmt.Errorf("%s returned %d", name, v)
+		}
+		if err != nil && command {
+			return err
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -564,34 +575,16 @@ func (i *instance) Reset() error {
 	return i.setGlobals()
 }
 
-// RunCommand instantiates a WASI command, runs _start and closes it.
-func (m *module) RunCommand(ctx context.Context, cfg wasm.InstanceConfig) (uint32, error) {
-	i, err := m.newInstance(wasiOptions{stdout: cfg.Stdout, stderr: cfg.Stderr, args: cfg.Args, environ: cfg.Environ}, cfg.Stdin, cfg.Memory)
-	if err != nil {
-		return 0, err
-	}
-	defer i.Close(context.Background())
-	i.x = cfg.Init
-	_, err = i.instantiate(ctx, nil)
-	for _, name := range []string{wasm.StartExport, abi.ExportStart} {
-		if err == nil && m.funcs[name] {
-			start := i.inst.GetFunc(i.store, name)
-			err = i.run(ctx, func() error {
-				_, err := start.Call(i.store)
-				return err
-			})
-		}
-	}
-	if err == nil {
-		return 0, nil
-	}
+// exitError makes the error of a call that the guest ended with WASI's
+// proc_exit a *wasm.ExitError.
+func exitError(err error) error {
 	var werr *wasmtime.Error
 	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && errors.As(err, &werr) {
 		if code, ok := werr.ExitStatus(); ok {
-			return uint32(code), nil
+			return &wasm.ExitError{Code: uint32(code)}
 		}
 	}
-	return 0, err
+	return err
 }
 
 type instance struct {
@@ -605,7 +598,7 @@ type instance struct {
 	// x is the exchange host functions serve; the instance serves one at a
 	// time.
 	x     abi.Exchange
-	stdin io.Reader // RunCommand's
+	stdin io.Reader // InstanceConfig.Stdin, which fdRead serves
 	// meter is charged for the instance's memory (memory.go), through
 	// meterHandle while the store lives.
 	meter       wasm.MemoryMeter
@@ -668,6 +661,9 @@ func (i *instance) run(ctx context.Context, call func() error) error {
 }
 
 func (i *instance) Handle(ctx context.Context, x abi.Exchange) (int32, error) {
+	if i.handle == nil {
+		return 0, fmt.Errorf("module exports no %s function", abi.ExportHandle)
+	}
 	i.x = x
 	defer func() { i.x = nil }()
 	var res any
@@ -680,6 +676,17 @@ func (i *instance) Handle(ctx context.Context, x abi.Exchange) (int32, error) {
 	}
 	v, _ := res.(int32)
 	return v, nil
+}
+
+func (i *instance) Call(ctx context.Context, name string) error {
+	if i.inst == nil || !i.m.funcs[name] {
+		return fmt.Errorf("module exports no %s function", name)
+	}
+	f := i.inst.GetFunc(i.store, name)
+	return exitError(i.run(ctx, func() error {
+		_, err := f.Call(i.store)
+		return err
+	}))
 }
 
 func (i *instance) MemorySize() uint64 {
@@ -788,10 +795,14 @@ const (
 	errnoIO      = 29
 )
 
-// fdRead serves WASI's fd_read for RunCommand's stdin: reads of fd 0 read
-// the InstanceConfig's reader in the guest's call, as wazero does (wasmtime
-// itself only takes a file or bytes); other descriptors go to WASI's own
-// fd_read.
+// fdRead serves WASI's fd_read for an instance with a Stdin: reads of fd 0
+// read the InstanceConfig's reader in the guest's call, as wazero does;
+// other descriptors go to WASI's own fd_read. wasmtime's C API takes stdin
+// only as a file path or bytes (there is no stdin counterpart of
+// wasi_config_set_stdout_custom), and a pipe fed by a goroutine would read
+// the exchange ahead of the guest: input limits and timeouts would hit
+// modules that never read that far, a failed read would reach the guest as
+// the end of input, and the goroutine could outlive the exchange.
 func (i *instance) fdRead(wasi *wasmtime.Func) hostFn {
 	return func(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 		if args[0].I32() != 0 {

@@ -369,7 +369,7 @@ func TestRunCommandParity(t *testing.T) {
 		results[e.Name] = map[string]result{}
 		for _, exit := range []string{"0", "3"} {
 			var stdout, stderr bytes.Buffer
-			code, err := m.RunCommand(context.Background(), wasm.InstanceConfig{
+			code, err := wasm.RunCommand(context.Background(), m, wasm.InstanceConfig{
 				Stdin:   &slowReader{r: bytes.NewReader(input)},
 				Stdout:  &stdout,
 				Stderr:  &stderr,
@@ -406,21 +406,21 @@ func TestRunCommandExitAndTimeout(t *testing.T) {
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
   (memory (export "memory") 1)
   (func (export "_start") (call $exit (i32.const 42))))`, wasm.Limits{})
-	if code, err := exit.RunCommand(context.Background(), wasm.InstanceConfig{}); code != 42 || err != nil {
+	if code, err := wasm.RunCommand(context.Background(), exit, wasm.InstanceConfig{}); code != 42 || err != nil {
 		t.Errorf("proc_exit(42): %d, %v", code, err)
 	}
 	ret := compile(t, e, `(module (memory (export "memory") 1) (func (export "_start")))`, wasm.Limits{})
-	if code, err := ret.RunCommand(context.Background(), wasm.InstanceConfig{}); code != 0 || err != nil {
+	if code, err := wasm.RunCommand(context.Background(), ret, wasm.InstanceConfig{}); code != 0 || err != nil {
 		t.Errorf("_start returns: %d, %v", code, err)
 	}
 	trap := compile(t, e, `(module (memory (export "memory") 1) (func (export "_start") (unreachable)))`, wasm.Limits{})
-	if _, err := trap.RunCommand(context.Background(), wasm.InstanceConfig{}); err == nil || !strings.Contains(err.Error(), "unreachable") {
+	if _, err := wasm.RunCommand(context.Background(), trap, wasm.InstanceConfig{}); err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Errorf("trap: %v", err)
 	}
 	spin := compile(t, e, `(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))`, wasm.Limits{})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := spin.RunCommand(ctx, wasm.InstanceConfig{}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := wasm.RunCommand(ctx, spin, wasm.InstanceConfig{}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("infinite loop: %v", err)
 	}
 }

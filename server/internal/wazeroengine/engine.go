@@ -214,29 +214,45 @@ func (m *module) Close(ctx context.Context) error { return m.rt.Close(ctx) }
 
 func (m *module) Instantiate(ctx context.Context, cfg wasm.InstanceConfig) (wasm.Instance, error) {
 	mc := m.config
+	if cfg.Stdin != nil {
+		mc = mc.WithStdin(cfg.Stdin)
+	}
 	if cfg.Stdout != nil {
 		mc = mc.WithStdout(cfg.Stdout)
 	}
 	if cfg.Stderr != nil {
 		mc = mc.WithStderr(cfg.Stderr)
 	}
+	if len(cfg.Args) > 0 {
+		mc = mc.WithArgs(cfg.Args...)
+	}
+	for _, kv := range cfg.Environ {
+		k, v, _ := strings.Cut(kv, "=")
+		mc = mc.WithEnv(k, v)
+	}
 	b := &binding{x: cfg.Init}
 	var lm memory
 	mod, err := m.rt.InstantiateModule(withAllocator(context.WithValue(ctx, exchangeKey{}, b), cfg.Memory, imageMemory(cfg.Image), func(m memory) { lm = m }), m.compiled, mc)
 	if err != nil {
+		if mod != nil {
+			mod.Close(context.Background())
+		}
+		if cfg.Command {
+			return nil, exitError(err)
+		}
 		return nil, callError(err)
 	}
 	inst := newInstance(mod, b, m.guarded)
 	inst.handle, inst.lm = mod.ExportedFunction(abi.ExportHandle), lm
 	defer func() { b.x = nil }()
-	if inst.handle == nil {
+	if inst.handle == nil && !cfg.Command {
 		mod.Close(context.Background())
 		return nil, fmt.Errorf("module exports no %s function", abi.ExportHandle)
 	}
 	if cfg.Image != nil {
 		err = inst.fromImage(cfg.Image)
 	} else {
-		err = inst.initialize(ctx, cfg.Data)
+		err = inst.initialize(ctx, cfg.Data, cfg.Command)
 	}
 	if err != nil {
 		mod.Close(context.Background())
@@ -254,14 +270,19 @@ func imageMemory(im *wasm.Image) *memimage.Image {
 
 // initialize runs what instantiation leaves to the adapter: it writes the
 // data segments, then calls the start function the snapshot rewrite
-// exported, _initialize and bubble_init.
-func (i *instance) initialize(ctx context.Context, data []wasm.DataInit) error {
+// exported, and, unless the module is a command, _initialize and
+// bubble_init.
+func (i *instance) initialize(ctx context.Context, data []wasm.DataInit, command bool) error {
 	for k, d := range data {
 		if i.mem == nil || !i.mem.Write(d.Offset, d.Bytes) {
 			return fmt.Errorf("data segment %d (%d bytes at %d) does not fit in the memory: out of bounds memory access", k, len(d.Bytes), d.Offset)
 		}
 	}
-	for _, name := range []string{wasm.StartExport, abi.ExportInitialize, abi.ExportInit} {
+	names := []string{wasm.StartExport, abi.ExportInitialize, abi.ExportInit}
+	if command {
+		names = names[:1]
+	}
+	for _, name := range names {
 		f := i.mod.ExportedFunction(name)
 		if f == nil {
 			continue
@@ -270,6 +291,9 @@ func (i *instance) initialize(ctx context.Context, data []wasm.DataInit) error {
 		err := i.call(ctx, f, res[:])
 		if err == nil && len(f.Definition().ResultTypes()) == 1 && int32(res[0]) != 0 {
 			err = fmt.Errorf("%s returned %d", name, int32(res[0]))
+		}
+		if err != nil && command {
+			return exitError(err)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -305,45 +329,6 @@ func (i *instance) fromImage(im *wasm.Image) error {
 
 const wasmPage = 65536
 
-// RunCommand instantiates a WASI command, runs _start and closes it.
-func (m *module) RunCommand(ctx context.Context, cfg wasm.InstanceConfig) (uint32, error) {
-	mc := m.config.WithArgs(cfg.Args...)
-	if cfg.Stdin != nil {
-		mc = mc.WithStdin(cfg.Stdin)
-	}
-	if cfg.Stdout != nil {
-		mc = mc.WithStdout(cfg.Stdout)
-	}
-	if cfg.Stderr != nil {
-		mc = mc.WithStderr(cfg.Stderr)
-	}
-	for _, kv := range cfg.Environ {
-		k, v, _ := strings.Cut(kv, "=")
-		mc = mc.WithEnv(k, v)
-	}
-	b := &binding{x: cfg.Init}
-	mod, err := m.rt.InstantiateModule(withAllocator(context.WithValue(ctx, exchangeKey{}, b), cfg.Memory, nil, func(memory) {}), m.compiled, mc)
-	if mod != nil {
-		defer mod.Close(context.Background())
-	}
-	if err == nil {
-		i := newInstance(mod, b, m.guarded)
-		for _, name := range []string{wasm.StartExport, abi.ExportStart} {
-			if f := mod.ExportedFunction(name); f != nil && err == nil {
-				err = i.call(ctx, f, nil)
-			}
-		}
-	}
-	if err == nil {
-		return 0, nil
-	}
-	var exit *sys.ExitError
-	if errors.As(err, &exit) && exit.ExitCode() != sys.ExitCodeDeadlineExceeded && exit.ExitCode() != sys.ExitCodeContextCanceled {
-		return exit.ExitCode(), nil
-	}
-	return 0, err
-}
-
 type instance struct {
 	mod    api.Module
 	handle api.Function
@@ -364,12 +349,23 @@ func newInstance(mod api.Module, b *binding, guarded bool) *instance {
 }
 
 func (i *instance) Handle(ctx context.Context, x abi.Exchange) (int32, error) {
+	if i.handle == nil {
+		return 0, fmt.Errorf("module exports no %s function", abi.ExportHandle)
+	}
 	i.bound.x = x
 	defer func() { i.bound.x = nil }()
 	if err := i.call(ctx, i.handle, i.stack[:]); err != nil {
 		return 0, err
 	}
 	return int32(uint32(i.stack[0])), nil
+}
+
+func (i *instance) Call(ctx context.Context, name string) error {
+	f := i.mod.ExportedFunction(name)
+	if f == nil {
+		return fmt.Errorf("module exports no %s function", name)
+	}
+	return exitError(i.call(ctx, f, i.stack[:]))
 }
 
 func (i *instance) MemorySize() uint64 {
@@ -420,6 +416,16 @@ func callError(err error) error {
 		case sys.ExitCodeContextCanceled:
 			return fmt.Errorf("%w (%v)", context.Canceled, err)
 		}
+	}
+	return err
+}
+
+// exitError makes the error of a call that the guest ended with WASI's
+// proc_exit a *wasm.ExitError.
+func exitError(err error) error {
+	var exit *sys.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() != sys.ExitCodeDeadlineExceeded && exit.ExitCode() != sys.ExitCodeContextCanceled {
+		return &wasm.ExitError{Code: exit.ExitCode()}
 	}
 	return err
 }
