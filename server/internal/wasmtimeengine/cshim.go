@@ -4,9 +4,8 @@ package wasmtimeengine
 
 // wasmtime-go does not expose three parts of wasmtime's C API that the
 // adapter needs, so it calls them itself. libwasmtime is linked into the
-// binary by wasmtime-go's cgo flags; the declarations below repeat the
-// prototypes of wasmtime 39's wasi.h, wasmtime/store.h and wasmtime/error.h
-// (the headers are not on this package's include path).
+// binary by wasmtime-go's cgo flags; the functions are declared in cshim.h
+// (a test checks the declarations against wasmtime's headers).
 //
 //   - wasi_config_set_stdout_custom/stderr_custom: a guest's WASI stdout and
 //     stderr go to a callback, called synchronously in the guest's fd_write,
@@ -14,37 +13,18 @@ package wasmtimeengine
 //     InstanceConfig writers with no pipe, file or goroutine in between.
 //   - wasmtime_store_epoch_deadline_callback: at every epoch tick the running
 //     guest checks a per-store flag (a load, no Go call) and stops when the
-//     call's context has ended; see interrupt.
+//     call's context has ended; see interrupt. It takes the wasmtime_store_t,
+//     which wasmtime-go keeps unexported (see cpointer.go).
 //   - the rest of the WASI configuration (argv, env) on a wasi_config_t the
-//     adapter owns, given to the store with wasmtime_context_set_wasi.
+//     adapter owns, given to the store with wasmtime_context_set_wasi through
+//     the public Store.Context.
 
 /*
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdlib.h>
 #ifndef _WIN32
 #include <pthread.h>
 #endif
-
-typedef struct wasi_config_t wasi_config_t;
-typedef struct wasmtime_context wasmtime_context_t;
-typedef struct wasmtime_store wasmtime_store_t;
-typedef struct wasmtime_error wasmtime_error_t;
-typedef uint8_t wasmtime_update_deadline_kind_t;
-
-wasi_config_t *wasi_config_new(void);
-void wasi_config_delete(wasi_config_t *);
-bool wasi_config_set_argv(wasi_config_t *, size_t, const char *argv[]);
-bool wasi_config_set_env(wasi_config_t *, size_t, const char *names[], const char *values[]);
-void wasi_config_set_stdout_custom(wasi_config_t *, ptrdiff_t (*)(void *, const unsigned char *, size_t), void *, void (*)(void *));
-void wasi_config_set_stderr_custom(wasi_config_t *, ptrdiff_t (*)(void *, const unsigned char *, size_t), void *, void (*)(void *));
-wasmtime_error_t *wasmtime_context_set_wasi(wasmtime_context_t *, wasi_config_t *);
-void wasmtime_store_epoch_deadline_callback(wasmtime_store_t *,
-    wasmtime_error_t *(*)(wasmtime_context_t *, void *, uint64_t *, wasmtime_update_deadline_kind_t *),
-    void *, void (*)(void *));
-wasmtime_error_t *wasmtime_error_new(const char *);
-void wasmtime_error_delete(wasmtime_error_t *);
+#include "cshim.h"
 
 // bw_thread_stack returns the stack size of the threads cgo makes: Go's
 // runtime/cgo creates them with a default pthread_attr_t. 0 when unknown.
@@ -86,7 +66,7 @@ static wasmtime_error_t *bw_epoch(wasmtime_context_t *cx, void *data, uint64_t *
 		return wasmtime_error_new("bubblewasm: guest interrupted");
 	}
 	*delta = 1;
-	*kind = 0; // WASMTIME_UPDATE_DEADLINE_CONTINUE
+	*kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
 	return NULL;
 }
 
@@ -105,7 +85,6 @@ import "C"
 import (
 	"errors"
 	"io"
-	"reflect"
 	"runtime"
 	"runtime/cgo"
 	"strings"
@@ -115,24 +94,9 @@ import (
 	"github.com/bytecodealliance/wasmtime-go/v39"
 )
 
-// checkLayout makes sure a *wasmtime.Store begins with the pointer to its C
-// store, which storePtr reads (wasmtime-go keeps it unexported). A
-// wasmtime-go upgrade that changes this fails New instead of crashing.
-func checkLayout() error {
-	f, ok := reflect.TypeFor[wasmtime.Store]().FieldByName("_ptr")
-	if !ok || f.Offset != 0 || f.Type.Kind() != reflect.Pointer {
-		return errors.New("wasmtime engine: this wasmtime-go's Store layout is not the one the adapter was written for")
-	}
-	return nil
-}
-
 // threadStack is the native stack size of the threads Go makes for cgo
 // calls, in which wasmtime runs guests; 0 when unknown.
 func threadStack() int { return int(C.bw_thread_stack()) }
-
-func storePtr(s *wasmtime.Store) *C.wasmtime_store_t {
-	return (*C.wasmtime_store_t)(*(*unsafe.Pointer)(unsafe.Pointer(s)))
-}
 
 func contextPtr(s *wasmtime.Store) *C.wasmtime_context_t {
 	return (*C.wasmtime_context_t)(unsafe.Pointer(s.Context()))
@@ -143,7 +107,7 @@ func contextPtr(s *wasmtime.Store) *C.wasmtime_context_t {
 type interrupt struct{ flag *int32 }
 
 func watch(s *wasmtime.Store) (interrupt, error) {
-	p := C.bw_watch(storePtr(s))
+	p := C.bw_watch((*C.wasmtime_store_t)(cPointer(s)))
 	runtime.KeepAlive(s)
 	if p == nil {
 		return interrupt{}, errors.New("out of memory")

@@ -149,7 +149,7 @@ func loadCache(cfg *wasmtime.Config, dir string) error {
 		return err
 	}
 	if err := cfg.CacheConfigLoad(f.Name()); err != nil {
-		cause, _ := condense(err.Error())
+		cause, _ := describe(err)
 		return errors.New(cause)
 	}
 	return nil
@@ -214,7 +214,7 @@ func i32Func(params, results int) *wasmtime.FuncType {
 func (e *Engine) Validate(ctx context.Context, bin []byte) error {
 	return e.validated.Validate(bin, func(bin []byte) error {
 		if err := wasmtime.ModuleValidate(e.engine, bin); err != nil {
-			cause, _ := condense(err.Error())
+			cause, _ := describe(err)
 			return &callError{msg: cause, errs: []error{err}}
 		}
 		return nil
@@ -225,7 +225,7 @@ func (e *Engine) Validate(ctx context.Context, bin []byte) error {
 func (e *Engine) Compile(ctx context.Context, bin []byte, limits wasm.Limits) (wasm.Module, error) {
 	mod, err := wasmtime.NewModule(e.engine, bin)
 	if err != nil {
-		cause, _ := condense(err.Error())
+		cause, _ := describe(err)
 		return nil, &callError{msg: cause, errs: []error{err}}
 	}
 	m := &module{e: e, mod: mod, limits: limits, funcs: map[string]bool{}, memories: map[string]bool{}}
@@ -644,7 +644,7 @@ func (i *instance) run(ctx context.Context, call func() error) error {
 	if err == nil {
 		return nil
 	}
-	cause, trace := condense(err.Error())
+	cause, trace := describe(err)
 	switch {
 	case i.intr.isSet() && ctx.Err() != nil:
 		return &callError{msg: fmt.Sprintf("%v (wasm interrupted)%s", ctx.Err(), trace), errs: []error{ctx.Err(), err}}

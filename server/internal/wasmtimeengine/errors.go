@@ -3,8 +3,11 @@
 package wasmtimeengine
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/bytecodealliance/wasmtime-go/v39"
 )
 
 // maxFrames bounds the wasm stack trace kept in an error, as wazero does: a
@@ -22,7 +25,70 @@ type callError struct {
 func (e *callError) Error() string   { return e.msg }
 func (e *callError) Unwrap() []error { return e.errs }
 
-// condense turns wasmtime's error text, which is anyhow's debug format,
+// describe splits an error from wasmtime into its cause and at most
+// maxFrames frames of its wasm stack trace ("" when it has none).
+//
+// A trap of wasm code (a *wasmtime.Trap) says what it is with its code and
+// where with its frames. Every other error (a *wasmtime.Error: a host
+// function's, the epoch callback's, a WASI exit, compilation,
+// instantiation) has nothing but its text in wasmtime-go v39, and so has a
+// trap whose code wasmtime-go does not name: condense reads that text.
+func describe(err error) (cause, trace string) {
+	var trap *wasmtime.Trap
+	if errors.As(err, &trap) {
+		if code := trap.Code(); code != nil && trapCauses[*code] != "" {
+			return "wasm trap: " + trapCauses[*code], frameTrace(trap.Frames())
+		}
+	}
+	return condense(err.Error())
+}
+
+// trapCauses are the messages wasmtime gives its trap codes (wasmtime's
+// Display of wasmtime::Trap). Only the codes up to Interrupt: wasmtime-go
+// v39's constants after it are not wasmtime 39's numbers.
+var trapCauses = map[wasmtime.TrapCode]string{
+	wasmtime.StackOverflow:          "call stack exhausted",
+	wasmtime.MemoryOutOfBounds:      "out of bounds memory access",
+	wasmtime.HeapMisaligned:         "unaligned atomic",
+	wasmtime.TableOutOfBounds:       "undefined element: out of bounds table access",
+	wasmtime.IndirectCallToNull:     "uninitialized element",
+	wasmtime.BadSignature:           "indirect call type mismatch",
+	wasmtime.IntegerOverflow:        "integer overflow",
+	wasmtime.IntegerDivisionByZero:  "integer divide by zero",
+	wasmtime.BadConversionToInteger: "invalid conversion to integer",
+	wasmtime.UnreachableCodeReached: "wasm `unreachable` instruction executed",
+	wasmtime.Interrupt:              "interrupt",
+}
+
+// frameTrace formats the first maxFrames frames as wasmtime does, innermost
+// first: "0: 0x1d - <unknown>!<wasm function 1>".
+func frameTrace(frames []*wasmtime.Frame) string {
+	if len(frames) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\nwasm stack trace:")
+	for i, f := range frames[:min(len(frames), maxFrames)] {
+		fmt.Fprintf(&b, "\n\t%d: ", i)
+		if off := f.ModuleOffset(); off != ^uint(0) { // unknown
+			fmt.Fprintf(&b, "%#x - ", off)
+		}
+		module, fn := "<unknown>", fmt.Sprintf("<wasm function %d>", f.FuncIndex())
+		if n := f.ModuleName(); n != nil {
+			module = *n
+		}
+		if n := f.FuncName(); n != nil {
+			fn = *n
+		}
+		b.WriteString(module + "!" + fn)
+	}
+	if more := len(frames) - maxFrames; more > 0 {
+		fmt.Fprintf(&b, "\n\t... %d more frames", more)
+	}
+	return b.String()
+}
+
+// condense reads wasmtime's error text, which is anyhow's debug format,
 //
 //	error while executing at wasm backtrace:
 //	    0:   0x1d - <unknown>!<wasm function 1>

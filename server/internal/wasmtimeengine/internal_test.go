@@ -39,6 +39,49 @@ func TestCondense(t *testing.T) {
 	}
 }
 
+// A trap is described from its code and frames, not from its text.
+func TestDescribeTrap(t *testing.T) {
+	engine := wasmtime.NewEngine()
+	defer engine.Close()
+	for _, c := range []struct{ name, body, cause, trace string }{
+		{"unreachable", `(func (export "f") (unreachable))`,
+			"wasm trap: wasm `unreachable` instruction executed", "\nwasm stack trace:\n\t0: 0x"},
+		{"out of bounds", `(memory 1) (func (export "f") (drop (i32.load (i32.const 70000))))`,
+			"wasm trap: out of bounds memory access", "\nwasm stack trace:\n\t0: 0x"},
+		{"divide by zero", `(func (export "f") (drop (i32.div_u (i32.const 1) (i32.const 0))))`,
+			"wasm trap: integer divide by zero", "\nwasm stack trace:\n\t0: 0x"},
+		{"null element", `(table 1 funcref) (func (export "f") (call_indirect (i32.const 0)))`,
+			"wasm trap: uninitialized element", "\nwasm stack trace:\n\t0: 0x"},
+		{"recursion", `(func $f (export "f") (call $f))`,
+			"wasm trap: call stack exhausted", "\nwasm stack trace:\n\t0: "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			bin, err := wasmtime.Wat2Wasm("(module " + c.body + ")")
+			if err != nil {
+				t.Fatal(err)
+			}
+			mod, err := wasmtime.NewModule(engine, bin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			store := wasmtime.NewStore(engine)
+			defer store.Close()
+			inst, err := wasmtime.NewInstance(store, mod, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = inst.GetFunc(store, "f").Call(store)
+			cause, trace := describe(err)
+			if cause != c.cause || !strings.HasPrefix(trace, c.trace) || strings.Count(trace, "\n\t") > maxFrames+1 {
+				t.Fatalf("describe(%T) = %q, %q; want %q, %q...", err, cause, trace, c.cause, c.trace)
+			}
+			if c.name == "recursion" && !strings.HasSuffix(trace, " more frames") {
+				t.Fatalf("a runaway recursion's trace is not bounded:%s", trace)
+			}
+		})
+	}
+}
+
 // The handles of WASI output writers are released with their stores.
 func TestOutputHandlesReleased(t *testing.T) {
 	e, err := New("")

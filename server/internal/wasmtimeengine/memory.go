@@ -24,36 +24,9 @@ package wasmtimeengine
 // right after). A copied image is copied in by Instantiate.
 
 /*
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-
-typedef struct wasm_config_t wasm_config_t;
-typedef struct wasm_memorytype_t wasm_memorytype_t;
-typedef struct wasmtime_error wasmtime_error_t;
-
-typedef uint8_t *(*wasmtime_memory_get_callback_t)(void *env, size_t *byte_size, size_t *byte_capacity);
-typedef wasmtime_error_t *(*wasmtime_memory_grow_callback_t)(void *env, size_t new_size);
-typedef struct wasmtime_linear_memory {
-	void *env;
-	wasmtime_memory_get_callback_t get_memory;
-	wasmtime_memory_grow_callback_t grow_memory;
-	void (*finalizer)(void *);
-} wasmtime_linear_memory_t;
-typedef wasmtime_error_t *(*wasmtime_new_memory_callback_t)(
-    void *env, const wasm_memorytype_t *ty, size_t minimum, size_t maximum,
-    size_t reserved_size_in_bytes, size_t guard_size_in_bytes,
-    wasmtime_linear_memory_t *memory_ret);
-typedef struct wasmtime_memory_creator {
-	void *env;
-	wasmtime_new_memory_callback_t new_memory;
-	void (*finalizer)(void *);
-} wasmtime_memory_creator_t;
-
-void wasmtime_config_host_memory_creator_set(wasm_config_t *, wasmtime_memory_creator_t *);
-wasmtime_error_t *wasmtime_error_new(const char *);
+#include "cshim.h"
 
 // Defined in memory_export.go.
 extern int bubblewasmMemoryGrow(uintptr_t, size_t, int);
@@ -175,10 +148,8 @@ static void bw_use_memory_creator(wasm_config_t *cfg) {
 import "C"
 
 import (
-	"reflect"
 	"runtime"
 	"runtime/cgo"
-	"unsafe"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
@@ -186,14 +157,9 @@ import (
 )
 
 // useMemoryCreator makes cfg's engine create linear memories with
-// bw_new_memory. It reports false when this wasmtime-go's Config is not laid
-// out as expected (then wasmtime's own memories are used, unmetered).
+// bw_new_memory, and reports true.
 func useMemoryCreator(cfg *wasmtime.Config) bool {
-	f, ok := reflect.TypeFor[wasmtime.Config]().FieldByName("_ptr")
-	if !ok || f.Offset != 0 || f.Type.Kind() != reflect.Pointer {
-		return false
-	}
-	C.bw_use_memory_creator((*C.wasm_config_t)(*(*unsafe.Pointer)(unsafe.Pointer(cfg))))
+	C.bw_use_memory_creator((*C.wasm_config_t)(cPointer(cfg)))
 	runtime.KeepAlive(cfg)
 	// Copy-on-write memory images work only with wasmtime's own memories
 	// (with a creator, wasmtime 39 aborts on "memory_image is Some only for
