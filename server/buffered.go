@@ -82,4 +82,5 @@ func (w *BufferedWriter) Sent() http.Header { return w.sent }
 
 // Err returns the error of a Write past Max, if there was one.
 func (w *BufferedWriter) Err() error { return w.err }
+
 var _ ResponseWriter = (*BufferedWriter)(nil)
