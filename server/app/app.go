@@ -1,7 +1,8 @@
 // Package app assembles a running bubblewasm host from a validated
 // configuration: it loads every route's module on its engine, builds the
-// router, stacks each listener's transport over it, binds the listeners and
-// serves until its context ends, then shuts down gracefully.
+// router, makes each listener a server.Source (a bound socket with its
+// transport, or an AMQP consumer), serves them all into the router until
+// its context ends, then shuts them down gracefully.
 //
 // Loading comes before binding: a bad module or address is reported while
 // nothing is listening yet.
