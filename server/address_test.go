@@ -112,9 +112,7 @@ func FuzzParseAddress(f *testing.F) {
 	f.Add("tcp://[a]:80")
 	f.Add("tcp://+80:+80")
 	f.Add("unix://tcp://x:1")
-	f.Add("amqp://h/?queue=q")
-	f.Add("amqps://u:p@h:5671/v?queue=q&prefetch=2")
-	f.Add("amqp://u:p%zz@h/?queue=q")
+	f.Add("amqp://h/?queue=q") // package server/amqp's to parse
 	f.Fuzz(func(t *testing.T, s string) {
 		a, err := server.ParseAddress(s)
 		if err != nil {
