@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -15,8 +14,13 @@ import (
 
 // Address is a parsed network address: where a listener binds or a dialer
 // connects. ParseAddress is its only parser and String its inverse.
+//
+// A Source that is not a socket may describe where it takes its work from
+// with a network of its own and its server's host and port (an AMQP
+// consumer: "amqp" and its broker's); Listen and Dial refuse such an
+// address, and ParseAddress does not read it back.
 type Address struct {
-	// Network is "tcp", "unix" or "amqp".
+	// Network is "tcp" or "unix" (see above for others).
 	Network string
 	// Host is the TCP host (an IP literal, a name, or "" for all
 	// interfaces); empty for unix.
@@ -26,17 +30,12 @@ type Address struct {
 	// Path is the unix socket path; a leading '@' names a Linux abstract
 	// socket, which has no file.
 	Path string
-	// URL is the whole address of an amqp:// or amqps:// listener (a queue
-	// to consume, see package server/amqp), credentials and query included;
-	// Host and Port are its broker's. Empty for tcp and unix.
-	URL string
 }
 
 // ParseAddress parses "tcp://host:port" (IPv6 hosts in brackets:
 // "tcp://[::1]:8080") or "unix:///absolute/path" ("unix://relative/path"
-// and "unix://@abstract" work too), or an AMQP queue to consume:
-// "amqp://user:pass@host:5672/vhost?queue=work" (or amqps://), whose
-// query server/amqp interprets; queue is required.
+// and "unix://@abstract" work too). AMQP queues (amqp://, amqps://) are
+// package server/amqp's to parse.
 func ParseAddress(s string) (Address, error) {
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
@@ -51,7 +50,8 @@ func ParseAddress(s string) (Address, error) {
 		}
 		return Address{Network: "unix", Path: rest}, nil
 	case "amqp", "amqps":
-		return parseAMQP(s)
+		// The URL may hold a password: it is not repeated.
+		return Address{}, fmt.Errorf("address: an %s:// address is a queue to consume (package server/amqp), not a socket", scheme)
 	}
 	return Address{}, fmt.Errorf("address %q: unknown scheme %q (want tcp, unix, amqp or amqps)", s, scheme)
 }
@@ -74,67 +74,20 @@ func parseTCP(s, hostport string) (Address, error) {
 	return Address{Network: "tcp", Host: host, Port: port}, nil
 }
 
-// parseAMQP checks an AMQP listener address: a broker host and a queue.
-func parseAMQP(s string) (Address, error) {
-	u, err := url.Parse(s)
-	if err != nil {
-		return Address{}, fmt.Errorf("address %q: %v", redactURL(s), err)
-	}
-	redacted := u.Redacted()
-	if u.Hostname() == "" {
-		return Address{}, fmt.Errorf("address %q: no broker host", redacted)
-	}
-	port := 5672
-	if u.Scheme == "amqps" {
-		port = 5671
-	}
-	if p := u.Port(); p != "" {
-		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
-			return Address{}, fmt.Errorf("address %q: port %q is not a number from 1 to 65535", redacted, p)
-		}
-	}
-	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return Address{}, fmt.Errorf("address %q: query: %v", redacted, err)
-	}
-	if q.Get("queue") == "" {
-		return Address{}, fmt.Errorf("address %q: an amqp listener needs ?queue=NAME (the queue it consumes)", redacted)
-	}
-	return Address{Network: "amqp", Host: u.Hostname(), Port: port, URL: s}, nil
-}
-
-// redactURL hides the password of an unparsable URL in error messages.
-func redactURL(s string) string {
-	scheme, rest, _ := strings.Cut(s, "://")
-	if userinfo, hostpath, ok := strings.Cut(rest, "@"); ok && strings.Contains(userinfo, ":") {
-		user, _, _ := strings.Cut(userinfo, ":")
-		return scheme + "://" + user + ":xxxxx@" + hostpath
-	}
-	return s
-}
-
-// String returns the address in the form ParseAddress reads. The URL of an
-// amqp address is returned whole, password included: use Redacted in logs.
+// String returns the address in the form ParseAddress reads (for a
+// network other than tcp and unix, network://host:port).
 func (a Address) String() string {
-	if a.Network == "amqp" {
-		return a.URL
-	}
-	if a.Network == "unix" {
+	switch a.Network {
+	case "unix":
 		return "unix://" + a.Path
+	case "tcp", "":
+		return "tcp://" + net.JoinHostPort(a.Host, strconv.Itoa(a.Port))
 	}
-	return "tcp://" + net.JoinHostPort(a.Host, strconv.Itoa(a.Port))
+	return a.Network + "://" + net.JoinHostPort(a.Host, strconv.Itoa(a.Port))
 }
 
-// Redacted is String with an amqp URL's password replaced by "xxxxx".
-func (a Address) Redacted() string {
-	if a.Network == "amqp" {
-		if u, err := url.Parse(a.URL); err == nil {
-			return u.Redacted()
-		}
-		return redactURL(a.URL)
-	}
-	return a.String()
-}
+// socket reports whether the address is one Listen and Dial take.
+func (a Address) socket() bool { return a.Network == "tcp" || a.Network == "unix" || a.Network == "" }
 
 // ListenOptions tunes Listen.
 type ListenOptions struct {
@@ -147,8 +100,8 @@ type ListenOptions struct {
 // file is never removed, and binding fails instead.
 func (a Address) Listen(ctx context.Context, opts ListenOptions) (net.Listener, error) {
 	var lc net.ListenConfig
-	if a.Network == "amqp" {
-		return nil, fmt.Errorf("listen %s: an amqp address is a queue to consume, not a socket (see package server/amqp)", a.Redacted())
+	if !a.socket() {
+		return nil, fmt.Errorf("listen %s: not a socket address", a)
 	}
 	if a.Network != "unix" {
 		return lc.Listen(ctx, "tcp", net.JoinHostPort(a.Host, strconv.Itoa(a.Port)))
@@ -202,8 +155,8 @@ func removeStaleSocket(ctx context.Context, path string) error {
 // Dial connects to the address.
 func (a Address) Dial(ctx context.Context) (net.Conn, error) {
 	var d net.Dialer
-	if a.Network == "amqp" {
-		return nil, fmt.Errorf("dial %s: an amqp address is a queue, not a socket (see package server/amqp)", a.Redacted())
+	if !a.socket() {
+		return nil, fmt.Errorf("dial %s: not a socket address", a)
 	}
 	if a.Network == "unix" {
 		return d.DialContext(ctx, "unix", a.Path)

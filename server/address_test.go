@@ -5,7 +5,6 @@ import (
 	"context"
 	"io/fs"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,9 +112,7 @@ func FuzzParseAddress(f *testing.F) {
 	f.Add("tcp://[a]:80")
 	f.Add("tcp://+80:+80")
 	f.Add("unix://tcp://x:1")
-	f.Add("amqp://h/?queue=q")
-	f.Add("amqps://u:p@h:5671/v?queue=q&prefetch=2")
-	f.Add("amqp://u:p%zz@h/?queue=q")
+	f.Add("amqp://h/?queue=q") // package server/amqp's to parse
 	f.Fuzz(func(t *testing.T, s string) {
 		a, err := server.ParseAddress(s)
 		if err != nil {
@@ -129,15 +126,6 @@ func FuzzParseAddress(f *testing.F) {
 		case "unix":
 			if a.Path == "" || a.Host != "" || a.Port != 0 {
 				t.Fatalf("ParseAddress(%q) = %+v: inconsistent unix address", s, a)
-			}
-		case "amqp":
-			if a.URL != s || a.Host == "" || a.Port < 1 || a.Port > 65535 || a.Path != "" {
-				t.Fatalf("ParseAddress(%q) = %+v: inconsistent amqp address", s, a)
-			}
-			if u, err := url.Parse(s); err == nil && u.User != nil {
-				if p, ok := u.User.Password(); ok && p != "" && p != "xxxxx" && strings.Contains(a.Redacted(), ":"+u.User.String()[len(u.User.Username())+1:]+"@") {
-					t.Fatalf("Redacted() of %q shows the password: %q", s, a.Redacted())
-				}
 			}
 		default:
 			t.Fatalf("ParseAddress(%q) = %+v: network %q", s, a, a.Network)

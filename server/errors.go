@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 )
 
 // Sentinel errors. Handlers wrap them with %w; StatusOf and the transports
@@ -48,4 +49,21 @@ func StatusOf(err error) int {
 		return http.StatusBadGateway
 	}
 	return http.StatusInternalServerError
+}
+
+// ErrorMessage returns the one-line message that reports a failed exchange
+// to its peer (an error line, an AMQP reply header): the error's text for
+// the peer's own mistakes (no route, bad or too large input), a generic
+// phrase otherwise, whose details stay in the server log.
+func ErrorMessage(err error) string {
+	msg := "handler failed"
+	switch code := StatusOf(err); {
+	case errors.Is(err, ErrNoRoute), errors.Is(err, ErrTooLarge), errors.Is(err, ErrBadRequest):
+		msg = err.Error()
+	case code == http.StatusGatewayTimeout:
+		msg = "handler timed out"
+	case code == http.StatusServiceUnavailable:
+		msg = "handler overloaded"
+	}
+	return strings.ReplaceAll(msg, "\n", " ")
 }

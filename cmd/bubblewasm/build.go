@@ -11,7 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/bubblewasm/bubblewasm/server"
+	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/server/config"
 )
 
@@ -87,10 +87,7 @@ func buildAction(c *cli.Context) error {
 		return fail(exitUsage, fmt.Errorf("build takes no arguments (use -c FILE), got %q", c.Args().Slice()))
 	}
 	file := c.String("config")
-	cfg, err := config.LoadWith(file, config.Options{
-		ValidateAddress: func(s string) error { _, err := server.ParseAddress(s); return err },
-		ValidatePattern: func(s string) error { _, err := server.ParsePattern(s); return err },
-	})
+	cfg, err := config.LoadWith(file, app.ConfigOptions())
 	if err != nil {
 		return fail(exitConfig, err)
 	}

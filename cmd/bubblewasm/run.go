@@ -9,7 +9,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/server/config"
 )
@@ -96,10 +95,7 @@ func loadConfig(c *cli.Context) (*config.Config, error) {
 		cfg.Routes[0].Instances = inst
 		return cfg, nil
 	}
-	cfg, err := config.LoadWith(file, config.Options{
-		ValidateAddress: func(s string) error { _, err := server.ParseAddress(s); return err },
-		ValidatePattern: func(s string) error { _, err := server.ParsePattern(s); return err },
-	})
+	cfg, err := config.LoadWith(file, app.ConfigOptions())
 	if err != nil {
 		return nil, fail(exitConfig, err)
 	}

@@ -23,7 +23,6 @@ import (
 
 	"github.com/google/pprof/profile"
 
-	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/server/config"
 )
@@ -187,10 +186,7 @@ func serveApp(ctx context.Context, s scenario, modules, work, addr string) (stop
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadWith(path, config.Options{
-		ValidateAddress: func(s string) error { _, err := server.ParseAddress(s); return err },
-		ValidatePattern: func(s string) error { _, err := server.ParsePattern(s); return err },
-	})
+	cfg, err := config.LoadWith(path, app.ConfigOptions())
 	if err != nil {
 		return nil, err
 	}

@@ -78,7 +78,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -88,8 +87,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/bubblewasm/bubblewasm/abi"
+	"github.com/bubblewasm/bubblewasm/internal/bytesize"
 	"github.com/bubblewasm/bubblewasm/server"
-	"github.com/bubblewasm/bubblewasm/server/config"
 )
 
 // Env keys of AMQP exchanges.
@@ -126,27 +125,54 @@ type Settings struct {
 	DialURL string
 	// Redacted is the whole URL with the password hidden, for logs.
 	Redacted string
+	// Host and Port are the broker's.
+	Host     string
+	Port     int
 	Queue    string
 	Prefetch int
 	Requeue  bool // on_error=requeue
 	MaxBody  int64
 }
 
-// ParseURL parses a listener address (see the package documentation).
+// IsAddress reports whether s is an amqp:// or amqps:// address, which
+// ParseURL reads (other addresses are sockets: server.ParseAddress).
+func IsAddress(s string) bool {
+	return strings.HasPrefix(s, "amqp://") || strings.HasPrefix(s, "amqps://")
+}
+
+// ParseURL parses a listener address (see the package documentation), or
+// the address of a dial target, which is a listener's. It is the only
+// parser of AMQP addresses.
 func ParseURL(raw string) (Settings, error) {
-	if _, err := server.ParseAddress(raw); err != nil {
-		return Settings{}, err
+	if !IsAddress(raw) {
+		return Settings{}, fmt.Errorf("address %q: want amqp:// or amqps://", redactURL(raw))
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return Settings{}, err
+		return Settings{}, fmt.Errorf("address %q: %v", redactURL(raw), err)
 	}
-	s := Settings{Redacted: u.Redacted(), Prefetch: DefaultPrefetch, MaxBody: DefaultMaxBody}
-	q := u.Query()
+	s := Settings{Redacted: u.Redacted(), Host: u.Hostname(), Port: 5672, Prefetch: DefaultPrefetch, MaxBody: DefaultMaxBody}
 	bad := func(format string, args ...any) (Settings, error) {
 		return Settings{}, fmt.Errorf("address %q: %s", s.Redacted, fmt.Sprintf(format, args...))
 	}
-	s.Queue = q.Get("queue")
+	if s.Host == "" {
+		return bad("no broker host")
+	}
+	if u.Scheme == "amqps" {
+		s.Port = 5671
+	}
+	if p := u.Port(); p != "" {
+		if s.Port, err = strconv.Atoi(p); err != nil || s.Port < 1 || s.Port > 65535 {
+			return bad("port %q is not a number from 1 to 65535", p)
+		}
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return bad("query: %v", err)
+	}
+	if s.Queue = q.Get("queue"); s.Queue == "" {
+		return bad("an amqp listener needs ?queue=NAME (the queue it consumes)")
+	}
 	if v := q.Get("prefetch"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 65535 {
@@ -162,7 +188,7 @@ func ParseURL(raw string) (Settings, error) {
 		return bad("on_error=%q: want reject or requeue", v)
 	}
 	if v := q.Get("max_body"); v != "" {
-		n, err := config.ParseSize(v)
+		n, err := bytesize.Parse(v)
 		if err != nil || n < 1 {
 			return bad("max_body=%q: want a size > 0 such as 1MiB", v)
 		}
@@ -179,6 +205,22 @@ func ParseURL(raw string) (Settings, error) {
 	return s, nil
 }
 
+// Address is where the consumer takes its work from, for listings: the
+// broker's host and port, network "amqp". It is not a socket to bind.
+func (s Settings) Address() server.Address {
+	return server.Address{Network: "amqp", Host: s.Host, Port: s.Port}
+}
+
+// redactURL hides the password of an unparsable URL in error messages.
+func redactURL(s string) string {
+	scheme, rest, _ := strings.Cut(s, "://")
+	if userinfo, hostpath, ok := strings.Cut(rest, "@"); ok && strings.Contains(userinfo, ":") {
+		user, _, _ := strings.Cut(userinfo, ":")
+		return scheme + "://" + user + ":xxxxx@" + hostpath
+	}
+	return s
+}
+
 // Options tune New.
 type Options struct {
 	// Name is the listener's name (bubble.listener).
@@ -187,18 +229,20 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Consumer consumes one queue and serves its deliveries.
+// Consumer consumes one queue and serves its deliveries: it is the
+// server.Source of an amqp:// listener.
 type Consumer struct {
-	set     Settings
-	name    string
-	next    server.Handler
-	log     *slog.Logger
-	running sync.WaitGroup // handlers
+	set      Settings
+	name     string
+	next     server.Handler // set by Serve
+	log      *slog.Logger
+	tooLarge error          // a reply over MaxBody
+	running  sync.WaitGroup // handlers
 
 	stop     chan struct{} // closed by Shutdown
 	stopOnce sync.Once
-	done     chan struct{} // closed when Run returns
-	started  chan struct{} // closed when Run starts
+	done     chan struct{} // closed when Serve returns
+	started  chan struct{} // closed when Serve starts
 	runOnce  sync.Once
 
 	mu     sync.Mutex
@@ -207,43 +251,42 @@ type Consumer struct {
 	cancel context.CancelFunc // cancels handlers
 }
 
-// New returns a consumer of the queue the URL names; it connects when Run
-// is called.
-func New(rawURL string, next server.Handler, opts Options) (*Consumer, error) {
-	set, err := ParseURL(rawURL)
-	if err != nil {
-		return nil, err
-	}
+// New returns a consumer of the queue of set (see ParseURL); it connects
+// when Serve is called.
+func New(set Settings, opts Options) *Consumer {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Consumer{set: set, name: opts.Name, next: next,
-		log:  opts.Logger.With("listener", opts.Name, "queue", set.Queue),
-		stop: make(chan struct{}), done: make(chan struct{}), started: make(chan struct{}), ready: make(chan struct{})}, nil
+	return &Consumer{set: set, name: opts.Name,
+		log:      opts.Logger.With("listener", opts.Name, "queue", set.Queue),
+		tooLarge: fmt.Errorf("%w: output over the listener's max_body of %d bytes", server.ErrTooLarge, set.MaxBody),
+		stop:     make(chan struct{}), done: make(chan struct{}), started: make(chan struct{}), ready: make(chan struct{})}
 }
 
 // Settings returns the parsed URL.
 func (c *Consumer) Settings() Settings { return c.set }
 
-// Ready returns a channel closed once the consumer is consuming (for tests
-// and health checks); after a reconnection, call it again for the new one.
+// Ready returns a channel closed once the consumer is consuming; after a
+// reconnection, call it again for the new session's.
 func (c *Consumer) Ready() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ready
 }
 
-// Run consumes until Shutdown, reconnecting whenever the broker goes away.
-// Handlers get a context derived from ctx; Run returns
-// server.ErrServerClosed after Shutdown, or ctx's error when ctx ends first
-// (running handlers are then cancelled and awaited).
-func (c *Consumer) Run(ctx context.Context) error {
+// Serve consumes until Shutdown, serving each delivery with h and
+// reconnecting whenever the broker goes away. Handlers get a context
+// derived from ctx; Serve returns server.ErrServerClosed after Shutdown, or
+// ctx's error when ctx ends first (running handlers are then cancelled and
+// awaited).
+func (c *Consumer) Serve(ctx context.Context, h server.Handler) error {
 	first := false
 	c.runOnce.Do(func() { first = true })
 	if !first {
-		return errors.New("amqp: Run called twice")
+		return errors.New("amqp: Serve called twice")
 	}
 	defer close(c.done)
+	c.next = h
 	c.mu.Lock()
 	c.hctx, c.cancel = context.WithCancel(ctx)
 	c.mu.Unlock()
@@ -428,16 +471,16 @@ func (c *Consumer) serve(ch *amqp.Channel, d amqp.Delivery) {
 		}
 		return
 	}
-	w := &replyWriter{max: c.set.MaxBody}
+	w := &server.BufferedWriter{Max: c.set.MaxBody, TooLarge: c.tooLarge}
 	err := c.next.Serve(ctx, &server.Exchange{Env: c.env(d), Reader: bytes.NewReader(d.Body), Writer: w})
-	if err == nil && w.err != nil {
-		err = w.err
+	if err == nil && w.Err() != nil {
+		err = w.Err()
 	}
 	c.settle(ctx, ch, d, err, log, w)
 }
 
 // settle replies (when reply_to is set) and acks or nacks.
-func (c *Consumer) settle(ctx context.Context, ch *amqp.Channel, d amqp.Delivery, err error, log *slog.Logger, w ...*replyWriter) {
+func (c *Consumer) settle(ctx context.Context, ch *amqp.Channel, d amqp.Delivery, err error, log *slog.Logger, w ...*server.BufferedWriter) {
 	if err != nil {
 		log.Warn("amqp exchange failed", "err", err, "requeue", c.set.Requeue)
 		if !c.set.Requeue {
@@ -448,13 +491,13 @@ func (c *Consumer) settle(ctx context.Context, ch *amqp.Channel, d amqp.Delivery
 		}
 		return
 	}
-	var out *replyWriter
+	var out *server.BufferedWriter
 	if len(w) > 0 {
 		out = w[0]
 	}
 	if d.ReplyTo == "" {
-		if out != nil && out.buf.Len() > 0 {
-			log.Debug("amqp output discarded: the delivery has no reply_to", "bytes", out.buf.Len())
+		if out != nil && len(out.Bytes()) > 0 {
+			log.Debug("amqp output discarded: the delivery has no reply_to", "bytes", len(out.Bytes()))
 		}
 	} else if perr := c.reply(ctx, ch, d, out, nil, log); perr != nil {
 		// Not acked: the broker redelivers it once the channel is gone.
@@ -467,25 +510,25 @@ func (c *Consumer) settle(ctx context.Context, ch *amqp.Channel, d amqp.Delivery
 }
 
 // reply publishes the output (or the failure) to reply_to, if set.
-func (c *Consumer) reply(ctx context.Context, ch *amqp.Channel, d amqp.Delivery, out *replyWriter, failure error, log *slog.Logger) error {
+func (c *Consumer) reply(ctx context.Context, ch *amqp.Channel, d amqp.Delivery, out *server.BufferedWriter, failure error, log *slog.Logger) error {
 	if d.ReplyTo == "" {
 		return nil
 	}
 	p := amqp.Publishing{CorrelationId: d.CorrelationId, Headers: amqp.Table{}, Timestamp: time.Now()}
 	if failure != nil {
 		p.Headers[HeaderStatus] = int32(server.StatusOf(failure))
-		p.Headers[HeaderError] = errorMessage(failure)
+		p.Headers[HeaderError] = server.ErrorMessage(failure)
 	} else {
-		out.commit()
-		for k, v := range out.sent {
+		out.Flush()
+		for k, v := range out.Sent() {
 			if strings.EqualFold(k, "Content-Type") {
 				p.ContentType = v[0]
 				continue
 			}
 			p.Headers[strings.ToLower(k)] = strings.Join(v, ", ")
 		}
-		p.Headers[HeaderStatus] = int32(out.status())
-		p.Body = out.buf.Bytes()
+		p.Headers[HeaderStatus] = int32(out.Status())
+		p.Body = out.Bytes()
 	}
 	// The publish must not outlive a forced shutdown, nor hang.
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -495,22 +538,6 @@ func (c *Consumer) reply(ctx context.Context, ch *amqp.Channel, d amqp.Delivery,
 		return err
 	}
 	return nil
-}
-
-// errorMessage is the one-line message a failed exchange is reported with:
-// the error's text for the sender's own mistakes, a generic phrase
-// otherwise (details stay in the log). It matches the stream transports'.
-func errorMessage(err error) string {
-	msg := "handler failed"
-	switch code := server.StatusOf(err); {
-	case errors.Is(err, server.ErrNoRoute), errors.Is(err, server.ErrTooLarge), errors.Is(err, server.ErrBadRequest):
-		msg = err.Error()
-	case code == 504:
-		msg = "handler timed out"
-	case code == 503:
-		msg = "handler overloaded"
-	}
-	return strings.ReplaceAll(msg, "\n", " ")
 }
 
 // env is the exchange's env for a delivery.
@@ -577,13 +604,13 @@ func stringify(v any) string {
 // Shutdown stops consuming, waits for running handlers until ctx is done,
 // then cancels them, waits for them to return and closes the connection.
 // It returns ctx's error if handlers had to be cancelled. Safe to call more
-// than once, and before Run (Run then returns at once).
+// than once, and before Serve (Serve then returns at once).
 func (c *Consumer) Shutdown(ctx context.Context) error {
 	c.stopOnce.Do(func() { close(c.stop) })
 	select {
 	case <-c.started:
 	default:
-		// Run not started: it will see stop at its first check.
+		// Serve not started: it will see stop at its first check.
 		return nil
 	}
 	select {
@@ -598,60 +625,10 @@ func (c *Consumer) Shutdown(ctx context.Context) error {
 	return fmt.Errorf("amqp %s: forced to stop running handlers: %w", c.name, ctx.Err())
 }
 
-// replyWriter buffers a handler's output, up to max bytes.
-type replyWriter struct {
-	buf       bytes.Buffer
-	max       int64
-	header    http.Header
-	sent      http.Header // header as committed
-	code      int
-	committed bool
-	err       error
-}
-
-func (w *replyWriter) commit() {
-	if !w.committed {
-		w.committed = true
-		w.sent = w.header.Clone()
-	}
-}
-
-func (w *replyWriter) Write(p []byte) (int, error) {
-	w.commit()
-	if int64(w.buf.Len()+len(p)) > w.max {
-		w.err = fmt.Errorf("%w: output over the listener's max_body of %d bytes", server.ErrTooLarge, w.max)
-		return 0, w.err
-	}
-	return w.buf.Write(p)
-}
-
-func (w *replyWriter) Header() http.Header {
-	if w.header == nil {
-		w.header = http.Header{}
-	}
-	return w.header
-}
-
-func (w *replyWriter) SetStatus(code int) bool {
-	if w.committed {
-		return false
-	}
-	w.code = code
-	return true
-}
-
-func (w *replyWriter) Committed() bool { return w.committed }
-func (w *replyWriter) Flush() error    { w.commit(); return nil }
-
-func (w *replyWriter) status() int {
-	if w.code == 0 {
-		return http.StatusOK
-	}
-	return w.code
-}
-
 func randomHex(n int) string {
 	p := make([]byte, n)
 	rand.Read(p)
 	return hex.EncodeToString(p)
 }
+
+var _ server.Source = (*Consumer)(nil)

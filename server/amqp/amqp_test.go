@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,6 +59,37 @@ func TestParseURL(t *testing.T) {
 			t.Errorf("%s: error shows the password: %v", bad, err)
 		}
 	}
+}
+
+// FuzzParseURL: a URL that parses is consistent, and neither its Redacted
+// form nor an error shows its password (what ParseAddress checked when it
+// read AMQP addresses).
+func FuzzParseURL(f *testing.F) {
+	f.Add("amqp://h/?queue=q")
+	f.Add("amqps://u:p@h:5671/v?queue=q&prefetch=2")
+	f.Add("amqp://u:p%zz@h/?queue=q")
+	f.Add("amqp://u:secret@h:0/?queue=q")
+	f.Fuzz(func(t *testing.T, s string) {
+		set, err := bubbleamqp.ParseURL(s)
+		password := ""
+		if u, perr := url.Parse(s); perr == nil && u.User != nil {
+			if p, ok := u.User.Password(); ok && p != "xxxxx" && len(p) > 3 {
+				password = ":" + u.User.String()[len(u.User.Username())+1:] + "@"
+			}
+		}
+		if err != nil {
+			if password != "" && strings.Contains(err.Error(), password) {
+				t.Fatalf("ParseURL(%q) error shows the password: %v", s, err)
+			}
+			return
+		}
+		if set.Queue == "" || set.Host == "" || set.Port < 1 || set.Port > 65535 {
+			t.Fatalf("ParseURL(%q) = %+v: inconsistent", s, set)
+		}
+		if password != "" && strings.Contains(set.Redacted, password) {
+			t.Fatalf("Redacted of %q shows the password: %q", s, set.Redacted)
+		}
+	})
 }
 
 // TestConsumer runs every broker-backed case on one private node (a node
@@ -286,8 +318,8 @@ func TestConsumer(t *testing.T) {
 		if err := waitFor(t, sd, "Shutdown"); err != nil {
 			t.Errorf("Shutdown = %v", err)
 		}
-		if err := waitFor(t, errc, "Run"); !errors.Is(err, server.ErrServerClosed) {
-			t.Errorf("Run = %v", err)
+		if err := waitFor(t, errc, "Serve"); !errors.Is(err, server.ErrServerClosed) {
+			t.Errorf("Serve = %v", err)
 		}
 		if m := cl.messages(t, "drain"); m != 0 {
 			t.Errorf("queue holds %d: the drained delivery was not acked", m)
@@ -308,8 +340,8 @@ func TestConsumer(t *testing.T) {
 		if err := c.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 			t.Errorf("Shutdown = %v, want it to report the forced stop", err)
 		}
-		if err := waitFor(t, errc, "Run"); !errors.Is(err, server.ErrServerClosed) {
-			t.Errorf("Run = %v", err)
+		if err := waitFor(t, errc, "Serve"); !errors.Is(err, server.ErrServerClosed) {
+			t.Errorf("Serve = %v", err)
 		}
 	})
 }
@@ -320,15 +352,13 @@ func TestBrokerRestart(t *testing.T) {
 	b := rabbittest.Start(t)
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c, err := bubbleamqp.New(b.URL()+"?queue=survivor", server.HandlerFunc(func(ctx context.Context, x *server.Exchange) error {
+	c := bubbleamqp.New(parseURL(t, b.URL()+"?queue=survivor"), bubbleamqp.Options{Name: "restart", Logger: logger})
+	echo := server.HandlerFunc(func(ctx context.Context, x *server.Exchange) error {
 		_, err := io.Copy(x.Writer, x.Reader)
 		return err
-	}), bubbleamqp.Options{Name: "restart", Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	errc := make(chan error, 1)
-	go func() { errc <- c.Run(context.Background()) }()
+	go func() { errc <- c.Serve(context.Background(), echo) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
@@ -462,13 +492,10 @@ func (c *client) callWithin(t *testing.T, queue string, p amqp.Publishing, d tim
 
 func startConsumerRun(t *testing.T, url, name string, h server.Handler) (*bubbleamqp.Consumer, chan error) {
 	t.Helper()
-	c, err := bubbleamqp.New(url, h, bubbleamqp.Options{Name: name, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := bubbleamqp.New(parseURL(t, url), bubbleamqp.Options{Name: name, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	errc := make(chan error, 1)
 	stopped := make(chan struct{})
-	go func() { errc <- c.Run(context.Background()); close(stopped) }()
+	go func() { errc <- c.Serve(context.Background(), h); close(stopped) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
@@ -481,6 +508,15 @@ func startConsumerRun(t *testing.T, url, name string, h server.Handler) (*bubble
 	})
 	waitFor(t, c.Ready(), "the consumer to consume")
 	return c, errc
+}
+
+func parseURL(t *testing.T, url string) bubbleamqp.Settings {
+	t.Helper()
+	set, err := bubbleamqp.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
 }
 
 func startConsumer(t *testing.T, url, name string, h server.Handler) *bubbleamqp.Consumer {

@@ -1,7 +1,8 @@
 // Package app assembles a running bubblewasm host from a validated
 // configuration: it loads every route's module on its engine, builds the
-// router, stacks each listener's transport over it, binds the listeners and
-// serves until its context ends, then shuts down gracefully.
+// router, makes each listener a server.Source (a bound socket with its
+// transport, or an AMQP consumer), serves them all into the router until
+// its context ends, then shuts them down gracefully.
 //
 // Loading comes before binding: a bad module or address is reported while
 // nothing is listening yet.
@@ -16,14 +17,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/server"
-	"github.com/bubblewasm/bubblewasm/server/amqp"
 	"github.com/bubblewasm/bubblewasm/server/config"
 	"github.com/bubblewasm/bubblewasm/server/internal/wasmtimeengine"
 	"github.com/bubblewasm/bubblewasm/server/internal/wazeroengine"
@@ -59,12 +58,10 @@ type App struct {
 	handlersMu sync.Mutex
 	handlers   []*wasm.Handler
 	router     *server.Router
-	listeners  []config.Listener
-	bound      []server.Listener
-	srv        *server.Server
+	listeners  []listener      // addresses parsed by New (sources.go)
+	sources    []server.Source // one per listener, made by Listen
 	hub        *hub
-	limits     sharedLimits  // process-wide bounds (limits.go)
-	amqp       amqpListeners // listeners on amqp:// queues (see the end of this file)
+	limits     sharedLimits // process-wide bounds (limits.go)
 }
 
 // New loads every route's module and checks every listener address. It
@@ -81,32 +78,31 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		opts.newEngine = NewEngine
 	}
 	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, newEngine: opts.newEngine,
-		listeners: cfg.Listeners, hub: hub, limits: newSharedLimits(cfg.Limits)}
+		hub: hub, limits: newSharedLimits(cfg.Limits)}
+	lcs := cfg.Listeners
 	if len(opts.Listen) > 0 {
-		a.listeners = nil
+		lcs = nil
 		if opts.Transport == "" {
 			opts.Transport = config.DefaultTransport
 		}
 		for i, addr := range opts.Listen {
-			a.listeners = append(a.listeners, config.Listener{Name: fmt.Sprintf("listen%d", i+1), Address: addr, Transport: opts.Transport})
+			lcs = append(lcs, config.Listener{Name: fmt.Sprintf("listen%d", i+1), Address: addr, Transport: opts.Transport})
 		}
 	}
-	if len(a.listeners) == 0 {
+	if len(lcs) == 0 {
 		a.hub.close()
 		return nil, fmt.Errorf("%s: no listeners: add a [[listener]] or pass --listen", cfg.File)
 	}
 	var errs []error
-	for _, l := range a.listeners {
-		if addr, err := server.ParseAddress(l.Address); err != nil {
-			errs = append(errs, fmt.Errorf("listener %s: %w", l.Name, err))
-		} else if addr.Network == "amqp" {
-			if _, err := amqp.ParseURL(l.Address); err != nil {
-				errs = append(errs, fmt.Errorf("listener %s: %w", l.Name, err))
-			}
+	for _, lc := range lcs {
+		l, err := parseListener(lc)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("listener %s: %w", lc.Name, err))
 		}
-		if reg := transport.Default(); reg[l.Transport] == nil {
-			errs = append(errs, fmt.Errorf("listener %s: unknown transport %q (have %s)", l.Name, l.Transport, strings.Join(reg.Names(), ", ")))
+		if reg := transport.Default(); reg[lc.Transport] == nil {
+			errs = append(errs, fmt.Errorf("listener %s: unknown transport %q (have %s)", lc.Name, lc.Transport, strings.Join(reg.Names(), ", ")))
 		}
+		a.listeners = append(a.listeners, l)
 	}
 	routes, rerrs := a.loadRoutes(ctx, cfg.Routes)
 	errs = append(errs, rerrs...)
@@ -341,89 +337,6 @@ func pubsubConfig(p config.PubSub) config.PubSub {
 	return p
 }
 
-// Listen binds every listener, or none: on error, those already bound are
-// closed. It returns the real addresses (a requested port 0 resolved).
-func (a *App) Listen(ctx context.Context) ([]server.Address, error) {
-	var addrs []server.Address
-	for _, lc := range a.listeners {
-		addr, _ := server.ParseAddress(lc.Address)
-		if addr.Network == "amqp" {
-			addrs = append(addrs, a.amqp.add(lc, addr, a.router, a.logger))
-			continue
-		}
-		l, err := addr.Listen(ctx, server.ListenOptions{SocketMode: lc.SocketMode})
-		if err != nil {
-			for _, b := range a.bound {
-				b.Listener.Close()
-			}
-			a.bound = nil
-			a.amqp = amqpListeners{}
-			return nil, fmt.Errorf("listener %s: %w", lc.Name, err)
-		}
-		th, _ := transport.Default().New(lc.Transport, a.router, transport.Options{
-			Logger:            a.hub.exchangeLogger("\x00listener "+lc.Name, a.logger.With("listener", lc.Name)),
-			MaxLineBytes:      lc.MaxLineBytes,
-			ReadHeaderTimeout: lc.ReadHeaderTimeout,
-			IdleTimeout:       lc.IdleTimeout,
-			MaxHeaderBytes:    lc.MaxHeaderBytes,
-			MaxBodyBytes:      lc.MaxBodyBytes,
-			DrainTimeout:      lc.DrainTimeout,
-			Methods:           a.namedMethods(),
-			ReadTimeout:       lc.ReadTimeout,
-			MaxBatch:          lc.MaxBatch,
-			BatchConcurrency:  lc.BatchConcurrency,
-		})
-		a.bound = append(a.bound, server.Listener{Name: lc.Name, Listener: l, Handler: th,
-			MaxConns: lc.MaxConnections, WriteTimeout: lc.WriteTimeout})
-		real := server.ListenerAddress(l)
-		addrs = append(addrs, real)
-		a.logger.Info("listening", "listener", lc.Name, "address", real.String(), "transport", lc.Transport)
-	}
-	a.srv = server.NewServer(a.logger, a.bound...)
-	return addrs, nil
-}
-
-// Serve serves on the bound listeners until ctx ends, then shuts down: it
-// stops accepting and waits up to the configured shutdown timeout for
-// running exchanges. It returns nil after a clean shutdown.
-func (a *App) Serve(ctx context.Context) error {
-	if a.srv == nil {
-		return errors.New("app: Serve called before Listen")
-	}
-	errc := make(chan error, 1)
-	if len(a.bound) > 0 { // with only amqp listeners, Server.Serve would return at once
-		go func() { errc <- a.srv.Serve() }()
-	}
-	a.amqp.start(ctx)
-	trimCtx, stopTrim := context.WithCancel(ctx)
-	var trimming sync.WaitGroup
-	trim := trimmer{use: a.limits.memory, every: trimEvery, free: debug.FreeOSMemory, logger: a.logger}
-	trimming.Go(func() { trim.run(trimCtx) })
-	defer func() { stopTrim(); trimming.Wait() }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	timeout := a.cfg.ShutdownTimeout
-	if timeout <= 0 {
-		timeout = config.DefaultShutdownTimeout
-	}
-	a.logger.Info("shutting down", "timeout", timeout)
-	a.hub.drain() // end long polls and waits now: they would hold the drain to its deadline
-	sctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	amqpDone := make(chan error, 1) // consumers stop consuming now, alongside the sockets
-	go func() { amqpDone <- a.amqp.shutdown(sctx) }()
-	err := errors.Join(a.srv.Shutdown(sctx), <-amqpDone)
-	if len(a.bound) > 0 {
-		if serr := <-errc; serr != nil && !errors.Is(serr, server.ErrServerClosed) {
-			err = errors.Join(err, serr)
-		}
-	}
-	return err
-}
-
 // Close releases modules and engines. Call it after Serve returns.
 func (a *App) Close(ctx context.Context) error {
 	errs := []error{a.hub.close()}
@@ -459,53 +372,4 @@ func ModuleConfig(path string) (*config.Config, error) {
 			MaxStack: config.DefaultMaxStack,
 		}},
 	}, nil
-}
-
-// --- AMQP listeners ---
-//
-// A listener whose address is amqp:// or amqps:// binds no socket: it is a
-// consumer of a queue (package server/amqp) serving each delivery through
-// the same router. Listen creates the consumers, Serve runs each in its own
-// goroutine (a broker that is down makes it retry, never fails Serve), and
-// shutdown stops them with the socket listeners.
-
-type amqpListeners struct {
-	consumers []*amqp.Consumer
-	running   sync.WaitGroup
-}
-
-// add creates the consumer of a listener and returns its address.
-func (l *amqpListeners) add(lc config.Listener, addr server.Address, router server.Handler, logger *slog.Logger) server.Address {
-	c, err := amqp.New(lc.Address, router, amqp.Options{Name: lc.Name, Logger: logger})
-	if err != nil { // New checked the URL already
-		panic(fmt.Sprintf("listener %s: %v", lc.Name, err))
-	}
-	l.consumers = append(l.consumers, c)
-	logger.Info("listening", "listener", lc.Name, "address", addr.Redacted(), "transport", "amqp", "queue", c.Settings().Queue)
-	return addr
-}
-
-// start runs every consumer until shutdown.
-func (l *amqpListeners) start(ctx context.Context) {
-	for _, c := range l.consumers {
-		l.running.Add(1)
-		go func() {
-			defer l.running.Done()
-			c.Run(context.WithoutCancel(ctx)) // shutdown stops it, draining first
-		}()
-	}
-}
-
-// shutdown stops every consumer, letting running handlers finish until ctx
-// is done.
-func (l *amqpListeners) shutdown(ctx context.Context) error {
-	errs := make([]error, len(l.consumers))
-	var wg sync.WaitGroup
-	for i, c := range l.consumers {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = c.Shutdown(ctx) }()
-	}
-	wg.Wait()
-	l.running.Wait()
-	return errors.Join(errs...)
 }

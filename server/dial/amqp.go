@@ -15,7 +15,6 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/bubblewasm/bubblewasm/abi"
-	"github.com/bubblewasm/bubblewasm/server"
 	bamqp "github.com/bubblewasm/bubblewasm/server/amqp"
 )
 
@@ -43,12 +42,8 @@ type amqpDialer struct {
 	closed bool
 }
 
-func newAMQP(a server.Address, opts Options) (*amqpDialer, error) {
-	set, err := bamqp.ParseURL(a.URL)
-	if err != nil {
-		return nil, err
-	}
-	return &amqpDialer{url: set.DialURL, shown: set.Redacted, queue: set.Queue, max: opts.MaxReply, name: opts.Name, log: opts.Logger}, nil
+func newAMQP(set bamqp.Settings, opts Options) *amqpDialer {
+	return &amqpDialer{url: set.DialURL, shown: set.Redacted, queue: set.Queue, max: opts.MaxReply, name: opts.Name, log: opts.Logger}
 }
 
 // rpcSession is one connection's channel and the calls waiting on it.

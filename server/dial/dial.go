@@ -50,6 +50,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/server"
+	"github.com/bubblewasm/bubblewasm/server/amqp"
 )
 
 // DefaultMaxReply is the largest reply a call accepts by default: an AMQP
@@ -96,12 +97,16 @@ func (o Options) withDefaults() Options {
 // documentation). It connects nothing yet.
 func New(address string, opts Options) (Dialer, error) {
 	opts = opts.withDefaults()
+	if amqp.IsAddress(address) {
+		set, err := amqp.ParseURL(address)
+		if err != nil {
+			return nil, err
+		}
+		return newAMQP(set, opts), nil
+	}
 	a, err := server.ParseAddress(address)
 	if err != nil {
 		return nil, err
-	}
-	if a.Network == "amqp" {
-		return newAMQP(a, opts)
 	}
 	return &lineDialer{addr: a, max: opts.MaxReply}, nil
 }

@@ -66,7 +66,7 @@ func (t *jsonTransport) Serve(ctx context.Context, x *server.Exchange) error {
 		env[abi.EnvContentType] = "application/json"
 		if err := serveFramed(ctx, t.next, env, msg, in); err != nil {
 			t.opts.Logger.Warn("json exchange failed", "listener", env[abi.EnvListener], "index", index, "err", err)
-			writeJSONError(in.out, errorMessage(err), index)
+			writeJSONError(in.out, server.ErrorMessage(err), index)
 		}
 	})
 }

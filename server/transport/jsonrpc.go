@@ -310,18 +310,18 @@ func (t *jsonrpc) call(ctx context.Context, outer server.Env, raw []byte) callRe
 	}
 	env[abi.EnvContentType] = "application/json"
 	env[abi.EnvContentLength] = strconv.Itoa(len(req.params))
-	w := &callWriter{status: http.StatusOK}
+	w := &server.BufferedWriter{}
 	err := t.invoke(ctx, env, req.params, w)
 
 	code, data, note := outcome(err, w)
 	stopped := code != 0 && ctx.Err() != nil
 	if code != 0 && !stopped {
 		level := slog.LevelWarn
-		if code == rpcInternalError || w.status >= 500 {
+		if code == rpcInternalError || w.Status() >= 500 {
 			level = slog.LevelError
 		}
 		t.opts.Logger.Log(ctx, level, "jsonrpc call failed", "listener", env[abi.EnvListener], "method", req.method,
-			"id", env[abi.EnvJSONRPCID], "method_route", env[abi.EnvRoute], "status", w.status, "code", code, "err", err, "note", note)
+			"id", env[abi.EnvJSONRPCID], "method_route", env[abi.EnvRoute], "status", w.Status(), "code", code, "err", err, "note", note)
 	}
 	if req.id == nil {
 		return callResult{stopped: stopped} // notifications are never answered
@@ -331,16 +331,16 @@ func (t *jsonrpc) call(ctx context.Context, outer server.Env, raw []byte) callRe
 	}
 	msg := ""
 	if code != rpcInternalError {
-		msg = w.header.Get(JSONRPCErrorMessageHeader)
+		msg = w.Header().Get(JSONRPCErrorMessageHeader)
 		if msg == "" && code == rpcServerError {
-			msg = http.StatusText(w.status)
+			msg = http.StatusText(w.Status())
 		}
 	}
 	return callResult{resp: rpcErrorResponse(id, code, msg, data), stopped: stopped}
 }
 
 // invoke runs next on one call; a panic is an internal error.
-func (t *jsonrpc) invoke(ctx context.Context, env server.Env, params []byte, w *callWriter) (err error) {
+func (t *jsonrpc) invoke(ctx context.Context, env server.Env, params []byte, w *server.BufferedWriter) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			t.opts.Logger.Error("jsonrpc handler panicked", "method", env[abi.EnvJSONRPCMethod], "panic", p, "stack", string(debug.Stack()))
@@ -352,9 +352,9 @@ func (t *jsonrpc) invoke(ctx context.Context, env server.Env, params []byte, w *
 
 // outcome maps how a call ended to an error code (0: success) and the result
 // or error data, with a note for the log. NewJSONRPC documents the rules.
-func outcome(err error, w *callWriter) (code int, data json.RawMessage, note string) {
-	out := trimJSONSpace(w.buf.Bytes())
-	status := w.status
+func outcome(err error, w *server.BufferedWriter) (code int, data json.RawMessage, note string) {
+	out := trimJSONSpace(w.Bytes())
+	status := w.Status()
 	var outJSON json.RawMessage
 	if len(out) > 0 && json.Valid(out) && utf8.Valid(out) {
 		outJSON = out
@@ -362,7 +362,7 @@ func outcome(err error, w *callWriter) (code int, data json.RawMessage, note str
 	if errors.Is(err, server.ErrNoRoute) {
 		return rpcMethodNotFound, nil, ""
 	}
-	if custom := w.header.Get(JSONRPCErrorCodeHeader); status >= 400 && custom != "" {
+	if custom := w.Header().Get(JSONRPCErrorCodeHeader); status >= 400 && custom != "" {
 		c, perr := strconv.Atoi(custom)
 		switch {
 		case perr != nil:
@@ -438,42 +438,4 @@ func jsonString(s string) json.RawMessage {
 	return b
 }
 
-// callWriter collects a call's output and metadata in memory.
-type callWriter struct {
-	buf       bytes.Buffer
-	header    http.Header
-	status    int
-	committed bool
-}
-
-func (c *callWriter) Write(p []byte) (int, error) {
-	c.committed = true
-	return c.buf.Write(p)
-}
-
-func (c *callWriter) Header() http.Header {
-	if c.header == nil {
-		c.header = http.Header{}
-	}
-	return c.header
-}
-
-func (c *callWriter) SetStatus(code int) bool {
-	if c.committed {
-		return false
-	}
-	c.status = code
-	return true
-}
-
-func (c *callWriter) Committed() bool { return c.committed }
-
-func (c *callWriter) Flush() error {
-	c.committed = true
-	return nil
-}
-
-var (
-	_ server.Shutdowner     = (*jsonrpc)(nil)
-	_ server.ResponseWriter = (*callWriter)(nil)
-)
+var _ server.Shutdowner = (*jsonrpc)(nil)

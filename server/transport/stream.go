@@ -3,13 +3,11 @@ package transport
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/abi"
@@ -50,23 +48,7 @@ func (t *raw) Serve(ctx context.Context, x *server.Exchange) error {
 // errorLine is how stream transports report a failed exchange to the peer.
 // Details of internal failures stay in the server log.
 func errorLine(err error) string {
-	return "error: " + errorMessage(err) + "\n"
-}
-
-// errorMessage is the one-line message a failed exchange is reported with:
-// the error's text for the client's own mistakes (no route, bad or too large
-// input), a generic phrase otherwise.
-func errorMessage(err error) string {
-	msg := "handler failed"
-	switch code := server.StatusOf(err); {
-	case errors.Is(err, server.ErrNoRoute), errors.Is(err, server.ErrTooLarge), errors.Is(err, server.ErrBadRequest):
-		msg = err.Error()
-	case code == 504:
-		msg = "handler timed out"
-	case code == 503:
-		msg = "handler overloaded"
-	}
-	return strings.ReplaceAll(msg, "\n", " ")
+	return "error: " + server.ErrorMessage(err) + "\n"
 }
 
 // trackingWriter is a ResponseWriter that remembers whether and what was
