@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/internal/rabbittest"
+	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
@@ -21,7 +22,7 @@ import (
 func newAMQP(t testing.TB, url, exchange string, bo BrokerOptions) *AMQPBroker {
 	t.Helper()
 	b := newAMQPDown(t, url, exchange, bo)
-	eventually(t, "AMQP broker connected", b.Connected)
+	testutil.Eventually(t, "AMQP broker connected", b.Connected)
 	return b
 }
 
@@ -278,7 +279,7 @@ func TestAMQPBroker(t *testing.T) {
 		if err := b.Unsubscribe(ctx, id2); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "binding removed after the last Unsubscribe", func() bool { return !b.bindings()["x"] })
+		testutil.Eventually(t, "binding removed after the last Unsubscribe", func() bool { return !b.bindings()["x"] })
 
 		// A subscription dropped by overflow: the binding goes when the
 		// next message for the channel arrives.
@@ -286,7 +287,7 @@ func TestAMQPBroker(t *testing.T) {
 		publish(t, a, "y", "1")
 		publish(t, a, "y", "2") // overflows
 		publish(t, a, "y", "3") // finds no subscriber: unbinds
-		eventually(t, "binding removed after an overflow", func() bool { return !b.bindings()["y"] })
+		testutil.Eventually(t, "binding removed after an overflow", func() bool { return !b.bindings()["y"] })
 		if _, err := b.Fetch(ctx, id, 0, 0); !errors.Is(err, ErrSubscriptionGone) {
 			t.Fatalf("Fetch = %v, want ErrSubscriptionGone", err)
 		}
@@ -319,7 +320,7 @@ func TestAMQPBroker(t *testing.T) {
 			msgs, err := b.Fetch(context.Background(), id, 0, guard)
 			done <- fetchResult{msgs, err}
 		}()
-		eventually(t, "Fetch waiting", func() bool {
+		testutil.Eventually(t, "Fetch waiting", func() bool {
 			s, err := b.local.lookup(id)
 			if err != nil {
 				return false
@@ -421,7 +422,7 @@ func TestAMQPBrokerRestart(t *testing.T) {
 	fetchN(t, b, sb, 1)
 
 	node.Stop()
-	eventually(t, "both brokers notice the server is gone", func() bool { return !a.Connected() && !b.Connected() })
+	testutil.Eventually(t, "both brokers notice the server is gone", func() bool { return !a.Connected() && !b.Connected() })
 	if _, err := a.Publish(ctx, "c", []byte("lost")); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Publish while down = %v, want ErrUnavailable", err)
 	}
@@ -432,7 +433,7 @@ func TestAMQPBrokerRestart(t *testing.T) {
 	sb2 := subscribe(t, b, "d", SubscribeOptions{IdleTimeout: -1})
 
 	node.Restart()
-	eventually(t, "both brokers reconnected", func() bool { return a.Connected() && b.Connected() })
+	testutil.Eventually(t, "both brokers reconnected", func() bool { return a.Connected() && b.Connected() })
 	publish(t, a, "c", "after a")
 	publish(t, b, "c", "after b")
 	publish(t, a, "d", "made while down")

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 )
 
 func newBroker(t testing.TB, opts BrokerOptions) *MemoryBroker {
@@ -78,7 +80,7 @@ func (b *MemoryBroker) counts() (subs, channels, heap int) {
 
 func waitFetching(t testing.TB, b *MemoryBroker, id SubID, n int) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("%d Fetch calls waiting", n), func() bool {
+	testutil.Eventually(t, fmt.Sprintf("%d Fetch calls waiting", n), func() bool {
 		s := b.sub(id)
 		if s == nil {
 			return false
@@ -516,7 +518,7 @@ func TestIdleTimeout(t *testing.T) {
 	b := newBroker(t, BrokerOptions{})
 	idle := subscribe(t, b, "c", SubscribeOptions{IdleTimeout: 20 * time.Millisecond})
 	forever := subscribe(t, b, "c", SubscribeOptions{IdleTimeout: -1})
-	eventually(t, "the idle subscription dropped", func() bool { return b.sub(idle) == nil })
+	testutil.Eventually(t, "the idle subscription dropped", func() bool { return b.sub(idle) == nil })
 	if _, err := b.Fetch(context.Background(), idle, 0, 0); !errors.Is(err, ErrSubscriptionGone) {
 		t.Fatalf("Fetch of an idle-dropped subscription: %v", err)
 	}
