@@ -161,6 +161,12 @@ const (
 	MaxMemory = 4 << 30
 )
 
+// Engines returns the engine names the schema accepts, in the order its
+// error messages list them.
+func Engines() []string {
+	return []string{EngineWazero, EngineWasmtime}
+}
+
 // DefaultTransports returns the transport names accepted when
 // Options.Transports is nil: "raw", "line", "http", "json" and "jsonrpc".
 func DefaultTransports() []string {

@@ -26,7 +26,7 @@ var (
 		"pubsub_scope", "log_rate", "log_burst", "max_subscriptions",
 		"max_batch", "max_batch_concurrency", "init_timeout", "pool_idle_timeout", "max_waiting"}
 
-	engines   = []string{EngineWazero, EngineWasmtime}
+	engines   = Engines()
 	instances = []string{InstancesSnapshot, InstancesFresh, InstancesPool}
 	abis      = []string{ABIAuto, ABIV1, ABICGI}
 	logLevels = []string{LogDebug, LogInfo, LogWarn, LogError}
