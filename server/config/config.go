@@ -287,8 +287,6 @@ type Route struct {
 	Module string
 	// Match maps env keys to patterns; nil (match everything) if absent.
 	Match map[string]string
-	// MatchOrder is the keys of Match, sorted.
-	MatchOrder []string
 	// Engine is the route's engine, the top-level engine by default.
 	Engine string
 	// ABI is "auto", "v1" or "cgi". Where a Route is built by hand, ""
