@@ -353,56 +353,57 @@ func TestAMQPBroker(t *testing.T) {
 			t.Errorf("queue %s after Close: %v, want NOT_FOUND", queue, err)
 		}
 	})
+}
 
-	t.Run("Measure", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("measurement")
-		}
-		const bigQ = 1 << 16
-		bo := BrokerOptions{MaxQueueSize: bigQ}
-		a := newAMQP(t, url, "ex.measure", bo)
-		b := newAMQP(t, url, "ex.measure", bo)
-		ctx := testCtx(t)
+// BenchmarkAMQPBroker measures publish→receive across two brokers sharing
+// one AMQP server: the latency of one message to a Fetch already waiting,
+// and the throughput of a stream of 100-byte messages.
+func BenchmarkAMQPBroker(b *testing.B) {
+	node := rabbittest.Start(b)
+	url := node.URL()
 
-		// Latency: publish on a, a Fetch already waiting on b.
-		id := subscribe(t, b, "lat", SubscribeOptions{})
-		const rounds = 500
-		lat := make([]time.Duration, 0, rounds)
-		for i := range rounds {
+	b.Run("Latency", func(b *testing.B) {
+		pub := newAMQP(b, url, "ex.latency", BrokerOptions{})
+		sub := newAMQP(b, url, "ex.latency", BrokerOptions{})
+		ctx := testCtx(b)
+		id := subscribe(b, sub, "lat", SubscribeOptions{})
+		var lat []time.Duration
+		for i := 0; b.Loop(); i++ {
 			start := time.Now()
-			publish(t, a, "lat", strconv.Itoa(i))
-			msgs, err := b.Fetch(ctx, id, 1, guard)
+			publish(b, pub, "lat", strconv.Itoa(i))
+			msgs, err := sub.Fetch(ctx, id, 1, guard)
 			if err != nil || len(msgs) != 1 {
-				t.Fatalf("Fetch = %q, %v", msgs, err)
+				b.Fatalf("Fetch = %q, %v", msgs, err)
 			}
 			lat = append(lat, time.Since(start))
 		}
 		slices.Sort(lat)
-		t.Logf("publish→receive across two brokers: median %v, p99 %v, max %v (%d rounds)",
-			lat[rounds/2], lat[rounds*99/100], lat[rounds-1], rounds)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "median-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	})
 
-		// Throughput: one publisher, one subscriber on the other broker.
-		const n = 50000
-		id = subscribe(t, b, "tput", SubscribeOptions{QueueSize: bigQ})
+	b.Run("Throughput", func(b *testing.B) {
+		const batch = 1000 // published before the first is fetched
+		pub := newAMQP(b, url, "ex.throughput", BrokerOptions{})
+		sub := newAMQP(b, url, "ex.throughput", BrokerOptions{})
+		ctx := testCtx(b)
+		id := subscribe(b, sub, "tput", SubscribeOptions{QueueSize: batch})
 		msg := make([]byte, 100)
-		start := time.Now()
-		for range n {
-			if _, err := a.Publish(ctx, "tput", msg); err != nil {
-				t.Fatal(err)
+		for b.Loop() {
+			for range batch {
+				if _, err := pub.Publish(ctx, "tput", msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for got := 0; got < batch; {
+				msgs, err := sub.Fetch(ctx, id, 0, guard)
+				if err != nil || len(msgs) == 0 {
+					b.Fatalf("after %d: Fetch = %d messages, %v", got, len(msgs), err)
+				}
+				got += len(msgs)
 			}
 		}
-		pubDone := time.Since(start)
-		got := 0
-		for got < n {
-			msgs, err := b.Fetch(ctx, id, 0, guard)
-			if err != nil || len(msgs) == 0 {
-				t.Fatalf("after %d: Fetch = %d messages, %v", got, len(msgs), err)
-			}
-			got += len(msgs)
-		}
-		total := time.Since(start)
-		t.Logf("throughput: %d × 100 B published in %v (%.0f msg/s), all received after %v (%.0f msg/s)",
-			n, pubDone, n/pubDone.Seconds(), total, n/total.Seconds())
+		b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "msg/s")
 	})
 }
 
