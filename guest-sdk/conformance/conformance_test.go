@@ -45,7 +45,7 @@ const (
 // app.NewEngine, the constructor the CLI uses, for each of them; an engine
 // that this build does not include is reported as such, never dropped
 // silently.
-var engineNames = []string{config.EngineWazero, config.EngineWasmtime}
+var engineNames = config.Engines()
 
 var lifecycles = []wasm.Lifecycle{wasm.Snapshot, wasm.Fresh, wasm.Pool}
 

@@ -22,10 +22,8 @@ func TestExtensionImports(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds wasm modules")
 	}
+	// go test runs this test, so the go command of its GOROOT is there.
 	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goCmd); err != nil {
-		t.Skip("no go command:", err)
-	}
 	host := map[string]map[string]abi.Func{}
 	for _, m := range abi.Modules() {
 		host[m.Name] = map[string]abi.Func{}

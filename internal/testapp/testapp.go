@@ -41,13 +41,14 @@ func Start(t testing.TB, cfg *config.Config, opts app.Options) []server.Address 
 	return addrs
 }
 
-// Engines lists the engine names of this build (wasmtime needs cgo), so a
-// test can run a configuration on each. An engine the build lacks is
+// Engines lists the engine names of this build among those the schema
+// accepts (config.Engines; wasmtime needs cgo), so a test can run a
+// configuration on each. An engine the build lacks is
 // logged, not tested.
 func Engines(t testing.TB) []string {
 	t.Helper()
 	var out []string
-	for _, name := range []string{config.EngineWazero, config.EngineWasmtime} {
+	for _, name := range config.Engines() {
 		e, err := app.NewEngine(name, "")
 		if errors.Is(err, app.ErrEngineUnavailable) {
 			t.Logf("not testing on %s: %v", name, err)

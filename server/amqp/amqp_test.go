@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/bubblewasm/bubblewasm/internal/rabbittest"
 	"github.com/bubblewasm/bubblewasm/server"
 	bubbleamqp "github.com/bubblewasm/bubblewasm/server/amqp"
+	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 )
 
 // wait bounds every wait for the broker in these tests.
@@ -350,7 +350,7 @@ func TestConsumer(t *testing.T) {
 // serves what is published after it came back.
 func TestBrokerRestart(t *testing.T) {
 	b := rabbittest.Start(t)
-	var logs syncBuffer
+	var logs testutil.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c := bubbleamqp.New(parseURL(t, b.URL()+"?queue=survivor"), bubbleamqp.Options{Name: "restart", Logger: logger})
 	echo := server.HandlerFunc(func(ctx context.Context, x *server.Exchange) error {
@@ -543,21 +543,4 @@ func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
 		t.Fatalf("timed out waiting for %s", what)
 	}
 	panic("unreachable")
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
 	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/server/config"
+	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 )
 
 // resultWasm compiles testdata/result.wat into dir.
@@ -293,7 +294,7 @@ func TestReliabilityBrokerRestart(t *testing.T) {
 	const maxRequests = 1_000_000
 	b := rabbittest.Start(t)
 	wasm := resultWasm(t, t.TempDir())
-	var logs syncBuffer
+	var logs testutil.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	const queue = "rel.restart"
 	cl := dialClient(t, b.URL())
@@ -431,7 +432,7 @@ module = %q
 func TestReliabilityMalformed(t *testing.T) {
 	b := rabbittest.Start(t)
 	wasm := resultWasm(t, t.TempDir())
-	var logs syncBuffer
+	var logs testutil.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	const queue, dlq = "rel.mal", "rel.mal.dlq"
 	cl := dialClient(t, b.URL())

@@ -10,6 +10,7 @@ import (
 	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
 	"github.com/bubblewasm/bubblewasm/server/internal/ratelog"
+	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 )
 
 // One route per flood, so that each has a budget of its own: 20 records at
@@ -41,7 +42,7 @@ log_burst = 20
 `
 
 // linesWith returns the log lines that contain every one of want.
-func linesWith(logs *logBuffer, want ...string) []string {
+func linesWith(logs *testutil.LogBuffer, want ...string) []string {
 	var out []string
 	for l := range strings.SplitSeq(logs.String(), "\n") {
 		ok := l != ""
@@ -60,10 +61,10 @@ var droppedCount = regexp.MustCompile(`dropped=(\d+)`)
 // waitDropped waits for the route's "records dropped" reports to account
 // for every record the route's guests made beyond those logged, and
 // returns the number dropped.
-func waitDropped(t *testing.T, logs *logBuffer, route string, logged func() int, made int) int {
+func waitDropped(t *testing.T, logs *testutil.LogBuffer, route string, logged func() int, made int) int {
 	t.Helper()
 	dropped := 0
-	eventually(t, fmt.Sprintf("reports of %s's dropped records", route), func() bool {
+	testutil.Eventually(t, fmt.Sprintf("reports of %s's dropped records", route), func() bool {
 		dropped = 0
 		for _, l := range linesWith(logs, ratelog.DroppedMessage, "route="+route) {
 			if m := droppedCount.FindStringSubmatch(l); m != nil {
@@ -161,7 +162,7 @@ burst = 10
 		return len(linesWith(logs, "route=flood-log", "source=guest")) + len(linesWith(logs, "route=flood-stdout", "stream=stdout"))
 	}
 	reported := 0
-	eventually(t, "both routes' drops reported", func() bool {
+	testutil.Eventually(t, "both routes' drops reported", func() bool {
 		reported = 0
 		for _, l := range linesWith(logs, ratelog.DroppedMessage) {
 			if m := droppedCount.FindStringSubmatch(l); m != nil {

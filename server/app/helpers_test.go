@@ -6,13 +6,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,45 +21,12 @@ import (
 	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 )
 
-// logBuffer collects log records for assertions; it dumps itself into the
-// test log when the test fails.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func captureLogger(t testing.TB) (*slog.Logger, *logBuffer) {
-	b := &logBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			s := b.String()
-			if len(s) > 64<<10 {
-				s = "...\n" + s[len(s)-64<<10:]
-			}
-			t.Logf("captured log:\n%s", s)
-		}
-	})
-	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
-}
-
 // waitLog waits (bounded) until one line of the log contains all of want:
 // a record can be written just after the client saw the response.
-func waitLog(t testing.TB, logs *logBuffer, want ...string) string {
+func waitLog(t testing.TB, logs *testutil.LogBuffer, want ...string) string {
 	t.Helper()
 	var line string
-	eventually(t, fmt.Sprintf("a log line with %q", want), func() bool {
+	testutil.Eventually(t, fmt.Sprintf("a log line with %q", want), func() bool {
 		for l := range strings.SplitSeq(logs.String(), "\n") {
 			ok := true
 			for _, w := range want {
@@ -75,18 +40,6 @@ func waitLog(t testing.TB, logs *logBuffer, want ...string) string {
 		return false
 	})
 	return line
-}
-
-// eventually polls cond for at most 20 seconds.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 // header is the common head of every test configuration: the listener on
@@ -142,9 +95,9 @@ func loadConfig(t testing.TB, path string) *config.Config {
 
 // start serves body (see writeConfig) until the test ends and returns the
 // base URL and the captured log.
-func start(t testing.TB, engine, body string, wats ...string) (string, *logBuffer) {
+func start(t testing.TB, engine, body string, wats ...string) (string, *testutil.LogBuffer) {
 	t.Helper()
-	logger, logs := captureLogger(t)
+	logger, logs := testutil.CaptureLogger(t)
 	cfg := loadConfig(t, writeConfig(t, engine, body, wats...))
 	addrs := testapp.Start(t, cfg, app.Options{Logger: logger})
 	return testutil.URL(addrs[0]), logs

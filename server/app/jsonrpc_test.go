@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
+	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 )
 
 // rpcConfig serves JSON-RPC on a unix socket (sock) and under POST /rpc,
@@ -55,7 +56,7 @@ func rpcBatch(method string, n int) string {
 }
 
 // countLines counts the log lines that contain every one of want.
-func countLines(logs *logBuffer, want ...string) int {
+func countLines(logs *testutil.LogBuffer, want ...string) int {
 	n := 0
 	for l := range strings.SplitSeq(logs.String(), "\n") {
 		ok := l != ""
@@ -134,7 +135,7 @@ func TestJSONRPCBatchClientGone(t *testing.T) {
 					}
 					errc <- err
 				}()
-				eventually(t, "8 spinning calls", func() bool { return countLines(logs, "msg=spinning") == before+8 })
+				testutil.Eventually(t, "8 spinning calls", func() bool { return countLines(logs, "msg=spinning") == before+8 })
 				cancel()
 				line := waitLog(t, logs, "jsonrpc request stopped", "route=rpc")
 				if c, n := summaryField(t, line, "cancelled"), summaryField(t, line, "not_started"); c != 8 || n != calls-8 {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
+	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 )
 
 // Two routes share the namespace "shared"; a third has its own.
@@ -68,7 +69,7 @@ func TestKVExtension(t *testing.T) {
 				kv("a", "ok\n", "negative", "X-Op: set", "X-Key: negative", "X-Ttl-Ms: -5")
 				kv("a", "ok\n", "hour", "X-Op: set", "X-Key: hour", "X-Ttl-Ms: 3600000")
 				kv("a", "ok\n", "brief", "X-Op: set", "X-Key: brief", "X-Ttl-Ms: 50")
-				eventually(t, "the 50 ms key to expire", func() bool {
+				testutil.Eventually(t, "the 50 ms key to expire", func() bool {
 					_, got := do(t, "POST", base+"/b", "", "X-Op: get", "X-Key: brief")
 					if got != "value: brief\n" && got != "error -1\n" {
 						t.Fatalf("get brief: %q", got)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
 	"github.com/bubblewasm/bubblewasm/server/config"
+	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 )
 
 // TestWasmtimeSlowBodies is the attack of issue 8 item 10 at a small
@@ -78,7 +79,7 @@ match = { PATH_INFO = "/wz" }
 			t.Fatalf("client %d: %v", i, err)
 		}
 	}
-	eventually(t, "every slow request in a guest or waiting for a place", func() bool {
+	testutil.Eventually(t, "every slow request in a guest or waiting for a place", func() bool {
 		return parkedIn("wasm.(*share).acquire(") == slowBodies-share && stacksWith("wasm.(*hostExchange).Read(") == share
 	})
 	during := measure()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/server/config"
+	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 )
 
 // The news channel over the long-poll builtin, and pubsub.wat allowed to
@@ -120,7 +121,7 @@ func TestLongPollBuiltin(t *testing.T) {
 			}
 			got <- res
 		}()
-		eventually(t, "the GET to wait", func() bool { return parkedIn(brokerFetch) == 1 })
+		testutil.Eventually(t, "the GET to wait", func() bool { return parkedIn(brokerFetch) == 1 })
 		if n := publish(t, base, "hello"); n != 1 {
 			t.Fatalf("delivered to %d subscriptions, want 1", n)
 		}
@@ -230,7 +231,7 @@ func TestLongPollClientDisconnectLeaksNothing(t *testing.T) {
 			errs <- err
 		})
 	}
-	eventually(t, fmt.Sprintf("%d polls to wait", n), func() bool { return parkedIn(brokerFetch) == n })
+	testutil.Eventually(t, fmt.Sprintf("%d polls to wait", n), func() bool { return parkedIn(brokerFetch) == n })
 	peak := runtime.NumGoroutine()
 	cancel() // the clients close their connections
 	wg.Wait()
@@ -240,7 +241,7 @@ func TestLongPollClientDisconnectLeaksNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "every wait to end", func() bool { return parkedIn(brokerFetch) == 0 })
+	testutil.Eventually(t, "every wait to end", func() bool { return parkedIn(brokerFetch) == 0 })
 	tr.CloseIdleConnections()
 	goroutinesBack(t, baseline)
 	t.Logf("goroutines: %d before, %d with %d polls waiting (%.1f per poll, client included), back to %d",

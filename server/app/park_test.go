@@ -59,7 +59,7 @@ func startPark(t *testing.T, engine string) (base string, stop func() error) {
 	if err := os.WriteFile(filepath.Join(filepath.Dir(path), "park.wasm"), testutil.WAT(t, string(src)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logger, _ := captureLogger(t)
+	logger, _ := testutil.CaptureLogger(t)
 	cfg := loadConfig(t, path)
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, app.Options{Logger: logger})
@@ -126,7 +126,7 @@ func TestParkThroughServices(t *testing.T) {
 
 			msg := getAsync(base + "/p/m?" + id)
 			sig := getAsync(base + "/p/s?job.7")
-			eventually(t, "two exchanges parked", func() bool { return parkedIn(parkedWait) == 2 })
+			testutil.Eventually(t, "two exchanges parked", func() bool { return parkedIn(parkedWait) == 2 })
 			if status, body := do(t, "GET", base+"/p/t", ""); status != 609 || body != "parkerr" {
 				t.Errorf("a third park with max_waiting = 2: %d %q, want 609 (ERR_FULL)", status, body)
 			}
@@ -170,7 +170,7 @@ func TestShutdownResumesParked(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			base, stop := startPark(t, engine)
 			got := getAsync(base + "/p/l?bye") // parks for 10 minutes
-			eventually(t, "the exchange parked", func() bool { return parkedIn(parkedWait) == 1 })
+			testutil.Eventually(t, "the exchange parked", func() bool { return parkedIn(parkedWait) == 1 })
 			served := make(chan error, 1)
 			go func() { served <- stop() }()
 			select {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
+	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 )
 
 const pubsubRoutes = `
@@ -62,7 +63,7 @@ func TestPubSubExtension(t *testing.T) {
 					}
 					got <- body
 				}()
-				eventually(t, "the fetch to wait", func() bool { return parkedIn(brokerFetch) == 1 })
+				testutil.Eventually(t, "the fetch to wait", func() bool { return parkedIn(brokerFetch) == 1 })
 				ps("published 1\n", "live", "X-Op: publish", "X-Channel: chat.room1")
 				if body := <-got; body != "got: live\n" {
 					t.Fatalf("waiting fetch: %q", body)

@@ -13,6 +13,7 @@ import (
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
 
 	"github.com/bubblewasm/bubblewasm/server/app"
+	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 )
 
 // signalRoutes serves wait.wat and send.wat with signals = ["job.*"], and
@@ -51,7 +52,7 @@ timeout = "300ms"
 func sendUntil(t *testing.T, base, name, payload string, want int) {
 	t.Helper()
 	woken := 0
-	eventually(t, "a send to wake the waiters", func() bool {
+	testutil.Eventually(t, "a send to wake the waiters", func() bool {
 		status, body := do(t, "POST", base+"/send?"+name, payload)
 		if status != 200 {
 			t.Fatalf("send: %d %q", status, body)
@@ -97,7 +98,7 @@ func TestSignalsEndToEnd(t *testing.T) {
 				_, r := startWait(t, context.Background(), base+"/wait?42")
 				// The client has read "waiting" and the guest is parked in
 				// the wait: the output was streamed before it.
-				eventually(t, "the guest to park", func() bool { return parkedIn(signalWait) == 1 })
+				testutil.Eventually(t, "the guest to park", func() bool { return parkedIn(signalWait) == 1 })
 				if status, body := do(t, "POST", base+"/send?42", "hello there"); status != 200 || body != "1\n" {
 					t.Fatalf("send: %d %q, want it to wake 1", status, body)
 				}
@@ -156,7 +157,7 @@ func TestSignalsEndToEnd(t *testing.T) {
 				if s := string(rest); s != "" && s != "timeout\n" {
 					t.Fatalf("after the deadline: %q", s)
 				}
-				eventually(t, "no parked waiter", func() bool { return parkedIn(signalWait) == 0 })
+				testutil.Eventually(t, "no parked waiter", func() bool { return parkedIn(signalWait) == 0 })
 			})
 
 			t.Run("ungranted signal is ERR_DENIED and logged", func(t *testing.T) {
@@ -187,9 +188,9 @@ func TestSignalsEndToEnd(t *testing.T) {
 				for range 10 {
 					startWait(t, ctx, base+"/wait?gone")
 				}
-				eventually(t, "10 parked waiters", func() bool { return parkedIn(signalWait) == 10 })
+				testutil.Eventually(t, "10 parked waiters", func() bool { return parkedIn(signalWait) == 10 })
 				cancel() // closes the connections
-				eventually(t, "no parked waiters", func() bool { return parkedIn(signalWait) == 0 })
+				testutil.Eventually(t, "no parked waiters", func() bool { return parkedIn(signalWait) == 0 })
 				client.CloseIdleConnections()
 				goroutinesBack(t, baseline)
 				if _, body := do(t, "POST", base+"/send?gone", "late"); body != "0\n" {

@@ -8,6 +8,12 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/bubblewasm/bubblewasm/abi"
+	"github.com/bubblewasm/bubblewasm/server"
+	"github.com/bubblewasm/bubblewasm/server/events"
+	"github.com/bubblewasm/bubblewasm/server/transport"
+	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 
 // Names of engines, instance policies, transports and log levels that the
@@ -30,12 +36,12 @@ const (
 
 	// ABIAuto serves a module by what it exports: a WASI command (_start
 	// without bubble_handle) as CGI, anything else as an ABI v1 handler.
-	ABIAuto = "auto"
+	ABIAuto = string(wasm.ABIAuto)
 	// ABIV1 serves an ABI v1 handler (bubble_handle; abi/ABI.md).
-	ABIV1 = "v1"
+	ABIV1 = string(wasm.ABIV1)
 	// ABICGI serves a WASI command module as a CGI program: stdin, stdout,
 	// environment variables (see server/wasm/cgi.go).
-	ABICGI = "cgi"
+	ABICGI = string(wasm.ABICGI)
 
 	// TransportRaw names the raw transport.
 	TransportRaw = "raw"
@@ -85,27 +91,27 @@ const (
 	// DefaultTransport is a listener's transport.
 	DefaultTransport = TransportHTTP
 	// DefaultMaxLineBytes is the longest line a "line" listener accepts.
-	DefaultMaxLineBytes = 64 << 10
+	DefaultMaxLineBytes = transport.DefaultMaxLineBytes
 	// DefaultReadHeaderTimeout is how long an "http" listener waits for
 	// request headers.
-	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadHeaderTimeout = transport.DefaultReadHeaderTimeout
 	// DefaultIdleTimeout is how long an "http" listener keeps an idle
 	// keep-alive connection, and a "line", "json" or "jsonrpc" listener a
 	// connection waiting for its next message.
-	DefaultIdleTimeout = 120 * time.Second
+	DefaultIdleTimeout = transport.DefaultIdleTimeout
 	// DefaultMaxHeaderBytes is the largest request header block an "http"
 	// listener accepts.
-	DefaultMaxHeaderBytes = 64 << 10
+	DefaultMaxHeaderBytes = transport.DefaultMaxHeaderBytes
 	// DefaultMaxBodyBytes is an "http" listener's body limit: 0, unlimited.
 	DefaultMaxBodyBytes = 0
 	// DefaultMaxConnections caps a socket listener's open connections.
-	DefaultMaxConnections = 16384
+	DefaultMaxConnections = server.DefaultMaxConns
 	// DefaultWriteTimeout is how long a write to a connection may make no
 	// progress before the connection is closed.
-	DefaultWriteTimeout = 30 * time.Second
+	DefaultWriteTimeout = server.DefaultWriteTimeout
 	// DefaultDrainTimeout bounds reading away a request body an "http"
 	// route's handler left unread.
-	DefaultDrainTimeout = 2 * time.Second
+	DefaultDrainTimeout = transport.DefaultDrainTimeout
 
 	// DefaultInstances is a route's instance policy when the file names
 	// none: the server serves snapshot instances, or fresh ones (with a log
@@ -118,11 +124,11 @@ const (
 	// pool_size out; 0 lets the server pick (such as 2*GOMAXPROCS).
 	DefaultPoolSize = 0
 	// DefaultMaxConcurrency is how many exchanges a route runs at once.
-	DefaultMaxConcurrency = 64
+	DefaultMaxConcurrency = wasm.DefaultMaxConcurrency
 	// DefaultTimeout is a route's wall-clock limit per exchange.
-	DefaultTimeout = 30 * time.Second
+	DefaultTimeout = wasm.DefaultTimeout
 	// DefaultMemory is a route's memory cap in bytes.
-	DefaultMemory = 64 << 20
+	DefaultMemory = wasm.DefaultMemoryPages * PageSize
 	// DefaultQueueSize bounds a subscription's queue.
 	DefaultQueueSize = 64
 	// DefaultOverflow is the [pubsub] overflow policy.
@@ -130,23 +136,23 @@ const (
 	// DefaultBackend is the [pubsub] backend.
 	DefaultBackend = BackendMemory
 	// DefaultExchange is the AMQP exchange of backend "amqp".
-	DefaultExchange = "bubblewasm.pubsub"
+	DefaultExchange = events.DefaultExchange
 	// DefaultIdleSubscription drops subscriptions idle this long.
 	DefaultIdleSubscription = 60 * time.Second
 	// DefaultMaxMessageBytes caps a pub/sub message.
 	DefaultMaxMessageBytes = 64 << 10
 	// DefaultMaxStack is a route's call-stack budget; deeper calls trap.
-	DefaultMaxStack = 4 << 20
+	DefaultMaxStack = wasm.DefaultStackBytes
 	// MinStack and MaxStack bound max_stack.
 	MinStack = 64 << 10
 	MaxStack = 1 << 30
 	// DefaultMaxResponseHeaders caps the response header values a route's
 	// module sets per exchange; MaxResponseHeaders bounds the setting.
-	DefaultMaxResponseHeaders = 100
+	DefaultMaxResponseHeaders = abi.DefaultMaxResponseHeaders
 	MaxResponseHeaders        = 10000
 	// DefaultMaxResponseHeaderBytes caps their bytes (name, value and 4
 	// each); MaxResponseHeaderBytes bounds the setting.
-	DefaultMaxResponseHeaderBytes = 64 << 10
+	DefaultMaxResponseHeaderBytes = abi.DefaultMaxResponseHeaderBytes
 	MaxResponseHeaderBytes        = 1 << 20
 
 	// PageSize is the WebAssembly page size; memory must be a multiple.
@@ -155,8 +161,14 @@ const (
 	MaxMemory = 4 << 30
 )
 
+// Engines returns the engine names the schema accepts, in the order its
+// error messages list them.
+func Engines() []string {
+	return []string{EngineWazero, EngineWasmtime}
+}
+
 // DefaultTransports returns the transport names accepted when
-// Options.Transports is nil: "raw", "line" and "http".
+// Options.Transports is nil: "raw", "line", "http", "json" and "jsonrpc".
 func DefaultTransports() []string {
 	return []string{TransportRaw, TransportLine, TransportHTTP, TransportJSON, TransportJSONRPC}
 }
@@ -275,8 +287,6 @@ type Route struct {
 	Module string
 	// Match maps env keys to patterns; nil (match everything) if absent.
 	Match map[string]string
-	// MatchOrder is the keys of Match, sorted.
-	MatchOrder []string
 	// Engine is the route's engine, the top-level engine by default.
 	Engine string
 	// ABI is "auto", "v1" or "cgi". Where a Route is built by hand, ""

@@ -1,6 +1,10 @@
 package config
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/bubblewasm/bubblewasm/server/internal/ratelog"
+)
 
 // Settings that bound what guests cost the host through the log and the
 // event services: the guest log budget ([guest_log], route log_rate and
@@ -27,9 +31,9 @@ const (
 	DefaultGuestLogBurst = 10_000
 	// DefaultLogRate is the records per second one route's guests may log
 	// (route log_rate).
-	DefaultLogRate = 100
+	DefaultLogRate = ratelog.DefaultRate
 	// DefaultLogBurst is one route's bucket (route log_burst).
-	DefaultLogBurst = 1000
+	DefaultLogBurst = ratelog.DefaultBurst
 	// DefaultMaxSubscriptions is the process-wide subscription cap
 	// ([pubsub] max_subscriptions).
 	DefaultMaxSubscriptions = 1 << 20

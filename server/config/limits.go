@@ -2,7 +2,8 @@ package config
 
 import (
 	"math"
-	"time"
+
+	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 
 // Process-wide limits and the per-route settings that bound instance
@@ -24,9 +25,9 @@ const (
 	MinMemoryBudget = 1 << 20
 	// DefaultInitTimeout bounds a route's first instance at load
 	// (instantiation, start function, _initialize, bubble_init).
-	DefaultInitTimeout = 10 * time.Second
+	DefaultInitTimeout = wasm.DefaultInitTimeout
 	// DefaultPoolIdleTimeout closes pooled instances idle this long.
-	DefaultPoolIdleTimeout = 60 * time.Second
+	DefaultPoolIdleTimeout = wasm.DefaultPoolIdleTimeout
 )
 
 // Limits is the [limits] table: bounds shared by every route.

@@ -1,5 +1,7 @@
 package config
 
+import "github.com/bubblewasm/bubblewasm/server/wasm"
+
 // The route key max_waiting: how many of a route's exchanges may be parked
 // at once (bubblewasm_park_v1 in abi/ABI.md). A parked exchange holds no
 // instance, only its connection and a few kilobytes of host memory, so the
@@ -8,7 +10,7 @@ package config
 const (
 	// DefaultMaxWaiting is a route's max_waiting: room for 10,000 long
 	// polls at once.
-	DefaultMaxWaiting = 10_000
+	DefaultMaxWaiting = wasm.DefaultMaxWaiting
 	// MaxMaxWaiting is the largest max_waiting accepted.
 	MaxMaxWaiting = 1 << 20
 )

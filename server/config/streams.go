@@ -1,7 +1,7 @@
 package config
 
 import (
-	"time"
+	"github.com/bubblewasm/bubblewasm/server/transport"
 )
 
 // Settings of the stream transports (line, json, jsonrpc): how long a
@@ -11,14 +11,14 @@ import (
 const (
 	// DefaultReadTimeout is how long one message of a "line", "json" or
 	// "jsonrpc" listener may take to arrive once its first byte has.
-	DefaultReadTimeout = 30 * time.Second
+	DefaultReadTimeout = transport.DefaultReadTimeout
 	// DefaultMaxBatch is the most calls one JSON-RPC batch may hold.
-	DefaultMaxBatch = 100
+	DefaultMaxBatch = transport.DefaultMaxBatch
 	// MaxMaxBatch bounds max_batch.
 	MaxMaxBatch = 100_000
 	// DefaultBatchConcurrency is how many calls of one JSON-RPC batch run
 	// at once.
-	DefaultBatchConcurrency = 8
+	DefaultBatchConcurrency = transport.DefaultBatchConcurrency
 	// MaxBatchConcurrency bounds max_batch_concurrency.
 	MaxBatchConcurrency = 1024
 )

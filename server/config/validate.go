@@ -26,7 +26,7 @@ var (
 		"pubsub_scope", "log_rate", "log_burst", "max_subscriptions",
 		"max_batch", "max_batch_concurrency", "init_timeout", "pool_idle_timeout", "max_waiting"}
 
-	engines   = []string{EngineWazero, EngineWasmtime}
+	engines   = Engines()
 	instances = []string{InstancesSnapshot, InstancesFresh, InstancesPool}
 	abis      = []string{ABIAuto, ABIV1, ABICGI}
 	logLevels = []string{LogDebug, LogInfo, LogWarn, LogError}
@@ -509,7 +509,7 @@ func (c *checker) route(t table, engine string) Route {
 		r.ABI, abiOK = c.oneOf(f, "abi", abis)
 	}
 	if f, ok := c.get(t, "match"); ok {
-		r.Match, r.MatchOrder = c.match(f)
+		r.Match = c.match(f)
 	}
 	if f, ok := c.get(t, "engine"); ok {
 		if s, ok := c.oneOf(f, "engine", engines); ok {
@@ -774,15 +774,14 @@ func (c *checker) pubsubBackend(t table, p *PubSub) {
 }
 
 // match reads a route's match table of env key = pattern.
-func (c *checker) match(f field) (map[string]string, []string) {
+func (c *checker) match(f field) map[string]string {
 	m, ok := f.v.(map[string]any)
 	if !ok {
 		c.errorf(f.path, f.line, "must be a table of env key = pattern, not %s", typeName(f.v))
-		return nil, nil
+		return nil
 	}
 	match := make(map[string]string, len(m))
-	order := sortedKeys(m)
-	for _, k := range order {
+	for _, k := range sortedKeys(m) { // problems in key order
 		p := keyPath(f.path, k)
 		line := c.lineOf(p, f.line)
 		switch {
@@ -803,5 +802,5 @@ func (c *checker) match(f field) (map[string]string, []string) {
 		}
 		match[k] = pattern
 	}
-	return match, order
+	return match
 }

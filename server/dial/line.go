@@ -11,6 +11,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/server"
+	"github.com/bubblewasm/bubblewasm/server/internal/lineio"
 )
 
 // lineDialer calls a worker on a unix or tcp line/json listener: a
@@ -47,7 +48,10 @@ func (d *lineDialer) Call(ctx context.Context, req []byte) (Reply, error) {
 	if _, err := conn.Write(msg); err != nil {
 		return Reply{}, ctxError(ctx, fmt.Errorf("send to %s: %w", d.addr, err))
 	}
-	line, err := readLine(bufio.NewReader(conn), d.max)
+	line, err := lineio.Read(bufio.NewReader(conn), d.max)
+	if errors.Is(err, lineio.ErrTooLong) {
+		err = fmt.Errorf("%w: reply over %d bytes", abi.ErrInputTooLarge, d.max)
+	}
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			err = fmt.Errorf("%w: the worker at %s closed the connection before replying", io.ErrUnexpectedEOF, d.addr)
@@ -55,25 +59,4 @@ func (d *lineDialer) Call(ctx context.Context, req []byte) (Reply, error) {
 		return Reply{}, ctxError(ctx, err)
 	}
 	return Reply{Body: line}, nil
-}
-
-// readLine reads one line, its "\n" included, of at most max bytes.
-func readLine(r *bufio.Reader, max int) ([]byte, error) {
-	var line []byte
-	for {
-		chunk, err := r.ReadSlice('\n')
-		line = append(line, chunk...)
-		if len(line) > max {
-			return nil, fmt.Errorf("%w: reply over %d bytes", abi.ErrInputTooLarge, max)
-		}
-		switch {
-		case err == nil:
-			return line, nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case errors.Is(err, io.EOF):
-			return nil, io.EOF
-		}
-		return nil, err
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/internal/rabbittest"
+	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
@@ -21,7 +22,7 @@ import (
 func newAMQP(t testing.TB, url, exchange string, bo BrokerOptions) *AMQPBroker {
 	t.Helper()
 	b := newAMQPDown(t, url, exchange, bo)
-	eventually(t, "AMQP broker connected", b.Connected)
+	testutil.Eventually(t, "AMQP broker connected", b.Connected)
 	return b
 }
 
@@ -278,7 +279,7 @@ func TestAMQPBroker(t *testing.T) {
 		if err := b.Unsubscribe(ctx, id2); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "binding removed after the last Unsubscribe", func() bool { return !b.bindings()["x"] })
+		testutil.Eventually(t, "binding removed after the last Unsubscribe", func() bool { return !b.bindings()["x"] })
 
 		// A subscription dropped by overflow: the binding goes when the
 		// next message for the channel arrives.
@@ -286,7 +287,7 @@ func TestAMQPBroker(t *testing.T) {
 		publish(t, a, "y", "1")
 		publish(t, a, "y", "2") // overflows
 		publish(t, a, "y", "3") // finds no subscriber: unbinds
-		eventually(t, "binding removed after an overflow", func() bool { return !b.bindings()["y"] })
+		testutil.Eventually(t, "binding removed after an overflow", func() bool { return !b.bindings()["y"] })
 		if _, err := b.Fetch(ctx, id, 0, 0); !errors.Is(err, ErrSubscriptionGone) {
 			t.Fatalf("Fetch = %v, want ErrSubscriptionGone", err)
 		}
@@ -319,7 +320,7 @@ func TestAMQPBroker(t *testing.T) {
 			msgs, err := b.Fetch(context.Background(), id, 0, guard)
 			done <- fetchResult{msgs, err}
 		}()
-		eventually(t, "Fetch waiting", func() bool {
+		testutil.Eventually(t, "Fetch waiting", func() bool {
 			s, err := b.local.lookup(id)
 			if err != nil {
 				return false
@@ -352,56 +353,57 @@ func TestAMQPBroker(t *testing.T) {
 			t.Errorf("queue %s after Close: %v, want NOT_FOUND", queue, err)
 		}
 	})
+}
 
-	t.Run("Measure", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("measurement")
-		}
-		const bigQ = 1 << 16
-		bo := BrokerOptions{MaxQueueSize: bigQ}
-		a := newAMQP(t, url, "ex.measure", bo)
-		b := newAMQP(t, url, "ex.measure", bo)
-		ctx := testCtx(t)
+// BenchmarkAMQPBroker measures publish→receive across two brokers sharing
+// one AMQP server: the latency of one message to a Fetch already waiting,
+// and the throughput of a stream of 100-byte messages.
+func BenchmarkAMQPBroker(b *testing.B) {
+	node := rabbittest.Start(b)
+	url := node.URL()
 
-		// Latency: publish on a, a Fetch already waiting on b.
-		id := subscribe(t, b, "lat", SubscribeOptions{})
-		const rounds = 500
-		lat := make([]time.Duration, 0, rounds)
-		for i := range rounds {
+	b.Run("Latency", func(b *testing.B) {
+		pub := newAMQP(b, url, "ex.latency", BrokerOptions{})
+		sub := newAMQP(b, url, "ex.latency", BrokerOptions{})
+		ctx := testCtx(b)
+		id := subscribe(b, sub, "lat", SubscribeOptions{})
+		var lat []time.Duration
+		for i := 0; b.Loop(); i++ {
 			start := time.Now()
-			publish(t, a, "lat", strconv.Itoa(i))
-			msgs, err := b.Fetch(ctx, id, 1, guard)
+			publish(b, pub, "lat", strconv.Itoa(i))
+			msgs, err := sub.Fetch(ctx, id, 1, guard)
 			if err != nil || len(msgs) != 1 {
-				t.Fatalf("Fetch = %q, %v", msgs, err)
+				b.Fatalf("Fetch = %q, %v", msgs, err)
 			}
 			lat = append(lat, time.Since(start))
 		}
 		slices.Sort(lat)
-		t.Logf("publish→receive across two brokers: median %v, p99 %v, max %v (%d rounds)",
-			lat[rounds/2], lat[rounds*99/100], lat[rounds-1], rounds)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "median-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	})
 
-		// Throughput: one publisher, one subscriber on the other broker.
-		const n = 50000
-		id = subscribe(t, b, "tput", SubscribeOptions{QueueSize: bigQ})
+	b.Run("Throughput", func(b *testing.B) {
+		const batch = 1000 // published before the first is fetched
+		pub := newAMQP(b, url, "ex.throughput", BrokerOptions{})
+		sub := newAMQP(b, url, "ex.throughput", BrokerOptions{})
+		ctx := testCtx(b)
+		id := subscribe(b, sub, "tput", SubscribeOptions{QueueSize: batch})
 		msg := make([]byte, 100)
-		start := time.Now()
-		for range n {
-			if _, err := a.Publish(ctx, "tput", msg); err != nil {
-				t.Fatal(err)
+		for b.Loop() {
+			for range batch {
+				if _, err := pub.Publish(ctx, "tput", msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for got := 0; got < batch; {
+				msgs, err := sub.Fetch(ctx, id, 0, guard)
+				if err != nil || len(msgs) == 0 {
+					b.Fatalf("after %d: Fetch = %d messages, %v", got, len(msgs), err)
+				}
+				got += len(msgs)
 			}
 		}
-		pubDone := time.Since(start)
-		got := 0
-		for got < n {
-			msgs, err := b.Fetch(ctx, id, 0, guard)
-			if err != nil || len(msgs) == 0 {
-				t.Fatalf("after %d: Fetch = %d messages, %v", got, len(msgs), err)
-			}
-			got += len(msgs)
-		}
-		total := time.Since(start)
-		t.Logf("throughput: %d × 100 B published in %v (%.0f msg/s), all received after %v (%.0f msg/s)",
-			n, pubDone, n/pubDone.Seconds(), total, n/total.Seconds())
+		b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "msg/s")
 	})
 }
 
@@ -421,7 +423,7 @@ func TestAMQPBrokerRestart(t *testing.T) {
 	fetchN(t, b, sb, 1)
 
 	node.Stop()
-	eventually(t, "both brokers notice the server is gone", func() bool { return !a.Connected() && !b.Connected() })
+	testutil.Eventually(t, "both brokers notice the server is gone", func() bool { return !a.Connected() && !b.Connected() })
 	if _, err := a.Publish(ctx, "c", []byte("lost")); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Publish while down = %v, want ErrUnavailable", err)
 	}
@@ -432,7 +434,7 @@ func TestAMQPBrokerRestart(t *testing.T) {
 	sb2 := subscribe(t, b, "d", SubscribeOptions{IdleTimeout: -1})
 
 	node.Restart()
-	eventually(t, "both brokers reconnected", func() bool { return a.Connected() && b.Connected() })
+	testutil.Eventually(t, "both brokers reconnected", func() bool { return a.Connected() && b.Connected() })
 	publish(t, a, "c", "after a")
 	publish(t, b, "c", "after b")
 	publish(t, a, "d", "made while down")

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 )
 
 func newBroker(t testing.TB, opts BrokerOptions) *MemoryBroker {
@@ -78,7 +80,7 @@ func (b *MemoryBroker) counts() (subs, channels, heap int) {
 
 func waitFetching(t testing.TB, b *MemoryBroker, id SubID, n int) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("%d Fetch calls waiting", n), func() bool {
+	testutil.Eventually(t, fmt.Sprintf("%d Fetch calls waiting", n), func() bool {
 		s := b.sub(id)
 		if s == nil {
 			return false
@@ -516,7 +518,7 @@ func TestIdleTimeout(t *testing.T) {
 	b := newBroker(t, BrokerOptions{})
 	idle := subscribe(t, b, "c", SubscribeOptions{IdleTimeout: 20 * time.Millisecond})
 	forever := subscribe(t, b, "c", SubscribeOptions{IdleTimeout: -1})
-	eventually(t, "the idle subscription dropped", func() bool { return b.sub(idle) == nil })
+	testutil.Eventually(t, "the idle subscription dropped", func() bool { return b.sub(idle) == nil })
 	if _, err := b.Fetch(context.Background(), idle, 0, 0); !errors.Is(err, ErrSubscriptionGone) {
 		t.Fatalf("Fetch of an idle-dropped subscription: %v", err)
 	}
@@ -681,26 +683,29 @@ func TestRing(t *testing.T) {
 	}
 }
 
-// TestMemoryPerSubscriber measures the heap cost of subscriptions with
-// empty queues and with full queues of 10 (messages shared by all).
-func TestMemoryPerSubscriber(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measurement")
-	}
+// BenchmarkMemoryPerSubscriber measures the heap cost of subscriptions
+// with empty queues, and what 10 queued messages (shared by all) add.
+func BenchmarkMemoryPerSubscriber(b *testing.B) {
 	const n = 10_000
-	b := newBroker(t, BrokerOptions{})
-	h0, _ := heapStats()
-	for range n {
-		subscribe(t, b, "chat", SubscribeOptions{QueueSize: 10})
-	}
-	h1, _ := heapStats()
+	var empty, queued int64
 	msg := make([]byte, 100)
-	for range 10 {
-		b.Publish(context.Background(), "chat", msg)
+	for b.Loop() {
+		br := NewMemoryBroker(BrokerOptions{}, nil)
+		h0, _ := heapStats()
+		for range n {
+			subscribe(b, br, "chat", SubscribeOptions{QueueSize: 10})
+		}
+		h1, _ := heapStats()
+		for range 10 {
+			br.Publish(context.Background(), "chat", msg)
+		}
+		h2, _ := heapStats()
+		br.Close()
+		empty += int64(h1-h0) / n
+		queued += int64(h2-h1) / n
 	}
-	h2, _ := heapStats()
-	t.Logf("per subscription: %d bytes with an empty queue, +%d bytes with 10 queued messages of 100 bytes (shared)",
-		int64(h1-h0)/n, int64(h2-h1)/n)
+	b.ReportMetric(float64(empty)/float64(b.N), "B/sub")
+	b.ReportMetric(float64(queued)/float64(b.N), "B/sub-10-queued")
 }
 
 // TestHugeTimeouts: durations near the int64 limit mean "never", not a

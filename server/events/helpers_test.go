@@ -5,29 +5,20 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 )
 
-// guard bounds every wait in these tests: reaching it means something
-// failed to end, never that it was slow.
-const guard = 60 * time.Second
+// guard bounds every wait in these tests.
+const guard = testutil.Guard
 
 // testCtx is the test's context bounded by guard.
 func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), guard)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// eventually polls cond until it holds, failing the test after guard.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(guard)
-	for wait := time.Microsecond; !cond(); wait = min(2*wait, 10*time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("still waiting for %s after %v", what, guard)
-		}
-		time.Sleep(wait)
-	}
 }
 
 // recv returns the next value from ch, failing the test if none comes
@@ -43,14 +34,12 @@ func recv[T any](t testing.TB, ch <-chan T) T {
 	}
 }
 
-// goroutineBaseline records the goroutine count and registers a cleanup
-// check that it comes back down to it.
+// goroutineBaseline registers a cleanup check that every goroutine started
+// since (by the test or the code under test) has ended.
 func goroutineBaseline(t testing.TB) {
 	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		eventually(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= base })
-	})
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) })
 }
 
 // heapStats returns HeapInuse and StackInuse after a GC.

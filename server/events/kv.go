@@ -1,12 +1,13 @@
 package events
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/bubblewasm/bubblewasm/server/internal/indexheap"
 )
 
 // KV is a key-value store partitioned into namespaces (one per route or
@@ -148,9 +149,9 @@ type space struct {
 
 	mu    sync.Mutex
 	items map[string]*item
-	bytes int     // sum of len(key)+len(value) of items
-	exp   expHeap // items with an expiry, soonest first
-	lru   lruList // every item, most recently used first
+	bytes int                   // sum of len(key)+len(value) of items
+	exp   indexheap.Heap[*item] // items with an expiry, soonest first
+	lru   lruList               // every item, most recently used first
 }
 
 type item struct {
@@ -450,11 +451,11 @@ func (s *space) set(namespace, key string, value []byte, expires, now int64) err
 	it.expires = expires
 	switch {
 	case expires == 0 && it.hidx >= 0:
-		heap.Remove(&s.exp, it.hidx)
+		s.exp.Remove(it.hidx)
 	case expires != 0 && it.hidx >= 0:
-		heap.Fix(&s.exp, it.hidx)
+		s.exp.Fix(it.hidx)
 	case expires != 0:
-		heap.Push(&s.exp, it)
+		s.exp.Push(it)
 	}
 	return nil
 }
@@ -550,7 +551,7 @@ func (s *space) removeLocked(it *item) {
 	delete(s.items, it.key)
 	s.bytes -= it.size()
 	if it.hidx >= 0 {
-		heap.Remove(&s.exp, it.hidx)
+		s.exp.Remove(it.hidx)
 	}
 	s.lru.remove(it)
 }
@@ -599,27 +600,10 @@ func (s *space) empty() bool {
 	return len(s.items) == 0
 }
 
-// expHeap orders items by expiry for the janitor.
-type expHeap []*item
+// Less orders items by expiry in the janitor's heap.
+func (it *item) Less(o *item) bool { return it.expires < o.expires }
 
-func (h expHeap) Len() int           { return len(h) }
-func (h expHeap) Less(i, j int) bool { return h[i].expires < h[j].expires }
-func (h expHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].hidx, h[j].hidx = i, j
-}
-func (h *expHeap) Push(x any) {
-	it := x.(*item)
-	it.hidx = len(*h)
-	*h = append(*h, it)
-}
-func (h *expHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	it.hidx = -1
-	return it
-}
+// SetIndex records the item's index in the janitor's heap (hidx).
+func (it *item) SetIndex(i int) { it.hidx = i }
 
 var _ KV = (*MemoryKV)(nil)

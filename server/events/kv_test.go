@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 )
 
 func newKV(t testing.TB, opts KVOptions) *MemoryKV {
@@ -201,8 +203,8 @@ func TestKVJanitorRealTime(t *testing.T) {
 		}
 	}
 	k.Set(ctx, "keep", "k", []byte("v"), 0)
-	eventually(t, "keys invisible", func() bool { _, ok, _ := k.Get(ctx, "ns", "999"); return !ok })
-	eventually(t, "namespace reclaimed", func() bool { n, _, _ := k.stats(t, "ns"); return n == -1 })
+	testutil.Eventually(t, "keys invisible", func() bool { _, ok, _ := k.Get(ctx, "ns", "999"); return !ok })
+	testutil.Eventually(t, "namespace reclaimed", func() bool { n, _, _ := k.stats(t, "ns"); return n == -1 })
 	if v, ok, _ := k.Get(ctx, "keep", "k"); !ok || string(v) != "v" {
 		t.Fatal("a key without ttl was lost")
 	}

@@ -1,13 +1,14 @@
 package events
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"log/slog"
 	"math"
 	"sync"
 	"time"
+
+	"github.com/bubblewasm/bubblewasm/server/internal/indexheap"
 )
 
 // MemoryBroker is the in-memory Broker: one process, no persistence.
@@ -35,7 +36,7 @@ type MemoryBroker struct {
 	closed   bool
 
 	jmu     sync.Mutex // the idle heap and its timer
-	idle    idleHeap
+	idle    indexheap.Heap[*subscription]
 	timer   *time.Timer
 	armed   int64 // due time the timer is set for, -1 when not set
 	jclosed bool
@@ -205,7 +206,7 @@ func (b *MemoryBroker) Subscribe(ctx context.Context, name string, opts Subscrib
 	if s.idleNs >= 0 {
 		b.jmu.Lock()
 		s.due = addSat(now, s.idleNs)
-		heap.Push(&b.idle, s)
+		b.idle.Push(s)
 		b.armLocked()
 		b.jmu.Unlock()
 	}
@@ -387,7 +388,7 @@ func (b *MemoryBroker) unlink(s *subscription) {
 	ch.mu.Unlock()
 	b.jmu.Lock()
 	if s.hidx >= 0 && !b.jclosed { // Close dropped the whole heap
-		heap.Remove(&b.idle, s.hidx)
+		b.idle.Remove(s.hidx)
 	}
 	b.jmu.Unlock()
 }
@@ -430,16 +431,16 @@ func (b *MemoryBroker) sweepAt(now int64) {
 		s.mu.Lock()
 		switch {
 		case s.gone != nil: // ended; its unlink is on the way
-			heap.Pop(&b.idle)
+			b.idle.Pop()
 		case s.fetchers > 0:
 			s.due = addSat(now, s.idleNs)
-			heap.Fix(&b.idle, 0)
+			b.idle.Fix(0)
 		case addSat(s.last, s.idleNs) > now:
 			s.due = addSat(s.last, s.idleNs)
-			heap.Fix(&b.idle, 0)
+			b.idle.Fix(0)
 		default:
 			s.killLocked(fmt.Errorf("%w: not fetched for %v", ErrSubscriptionGone, time.Duration(s.idleNs)))
-			heap.Pop(&b.idle)
+			b.idle.Pop()
 			victims = append(victims, s)
 		}
 		s.mu.Unlock()
@@ -596,27 +597,10 @@ func (r *ring) take(max int) [][]byte {
 	return out
 }
 
-// idleHeap orders subscriptions by due time for the janitor.
-type idleHeap []*subscription
+// Less orders subscriptions by due time in the janitor's heap.
+func (s *subscription) Less(o *subscription) bool { return s.due < o.due }
 
-func (h idleHeap) Len() int           { return len(h) }
-func (h idleHeap) Less(i, j int) bool { return h[i].due < h[j].due }
-func (h idleHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].hidx, h[j].hidx = i, j
-}
-func (h *idleHeap) Push(x any) {
-	s := x.(*subscription)
-	s.hidx = len(*h)
-	*h = append(*h, s)
-}
-func (h *idleHeap) Pop() any {
-	old := *h
-	s := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	s.hidx = -1
-	return s
-}
+// SetIndex records the subscription's index in the janitor's heap (hidx).
+func (s *subscription) SetIndex(i int) { s.hidx = i }
 
 var _ Broker = (*MemoryBroker)(nil)

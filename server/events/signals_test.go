@@ -11,6 +11,10 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
 )
 
 func newSignals(t testing.TB) *MemorySignals {
@@ -71,7 +75,7 @@ func TestSignalCancelWhileWaiting(t *testing.T) {
 	ctx, cancel := context.WithCancel(testCtx(t))
 	done := make(chan error, 1)
 	go func() { _, err := s.Wait(ctx, "x", time.Hour); done <- err }()
-	eventually(t, "the waiter registered", func() bool { return s.waiting("x") == 1 })
+	testutil.Eventually(t, "the waiter registered", func() bool { return s.waiting("x") == 1 })
 	cancel()
 	if err := recv(t, done); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait after cancel: %v", err)
@@ -88,7 +92,7 @@ func TestSignalCloseWakesWaiters(t *testing.T) {
 	for i := range 50 {
 		go func() { _, err := s.Wait(testCtx(t), "n"+strconv.Itoa(i%5), time.Hour); done <- err }()
 	}
-	eventually(t, "50 waiters", func() bool {
+	testutil.Eventually(t, "50 waiters", func() bool {
 		n := 0
 		for i := range 5 {
 			n += s.waiting("n" + strconv.Itoa(i))
@@ -152,8 +156,8 @@ func TestSignalSendCountsExactly(t *testing.T) {
 func TestSignalManyWaiters(t *testing.T) {
 	const n = 10_000
 	t.Run("bare goroutines", func(t *testing.T) {
-		base := runtime.NumGoroutine()
 		for round := range 2 { // the first run warms the free lists up
+			before := goleak.IgnoreCurrent()
 			h0, st0 := heapStats()
 			block := make(chan struct{})
 			var started sync.WaitGroup
@@ -164,7 +168,7 @@ func TestSignalManyWaiters(t *testing.T) {
 			started.Wait()
 			h1, st1 := heapStats()
 			close(block)
-			eventually(t, "goroutines ended", func() bool { return runtime.NumGoroutine() <= base })
+			goleak.VerifyNone(t, before)
 			if round == 1 {
 				t.Logf("%d goroutines parked on a channel: heap %d B each, stacks %d B each (the caller's own cost)", n, int64(h1-h0)/n, int64(st1-st0)/n)
 			}
@@ -189,7 +193,7 @@ func TestSignalManyWaiters(t *testing.T) {
 					results <- string(p)
 				}()
 			}
-			eventually(t, "all waiters registered", func() bool {
+			testutil.Eventually(t, "all waiters registered", func() bool {
 				total := 0
 				for i := range names {
 					total += s.waiting(name(i))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/server"
+	"github.com/bubblewasm/bubblewasm/server/internal/lineio"
 )
 
 // DefaultReadTimeout is Options.ReadTimeout's default: how long one message
@@ -36,7 +37,8 @@ func (o Options) streamDefaults() Options {
 }
 
 var (
-	errLineTooLong = errors.New("line too long")
+	// errLineTooLong is a line over Options.MaxLineBytes.
+	errLineTooLong = lineio.ErrTooLong
 	// errReadTimeout ends a connection whose message did not arrive whole
 	// within Options.ReadTimeout of its first byte.
 	errReadTimeout = errors.New("message not complete within the read timeout")
@@ -200,29 +202,16 @@ func (c cancelOnError) Write(p []byte) (int, error) {
 // readLine reads one line without its LF or CRLF. A line over max bytes is
 // consumed to its end and reported as errLineTooLong.
 func readLine(br *bufio.Reader, max int) ([]byte, error) {
-	var buf []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if len(buf)+len(chunk) > max+2 { // +2 leaves room for the terminator
-			for errors.Is(err, bufio.ErrBufferFull) {
-				_, err = br.ReadSlice('\n')
-			}
-			if err != nil && !errors.Is(err, io.EOF) {
-				return nil, err
-			}
-			return nil, errLineTooLong // at EOF too: the next read ends the connection
-		}
-		buf = append(buf, chunk...)
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		buf = bytes.TrimSuffix(buf, []byte("\n"))
-		buf = bytes.TrimSuffix(buf, []byte("\r"))
-		if len(buf) > max {
-			return nil, errLineTooLong
-		}
-		return buf, err
+	buf, err := lineio.ReadOrSkip(br, max+2) // +2 leaves room for the terminator
+	if errors.Is(err, errLineTooLong) {
+		return nil, err // at EOF too: the next read ends the connection
 	}
+	buf = bytes.TrimSuffix(buf, []byte("\n"))
+	buf = bytes.TrimSuffix(buf, []byte("\r"))
+	if len(buf) > max {
+		return nil, errLineTooLong
+	}
+	return buf, err
 }
 
 func isDeadline(err error) bool {

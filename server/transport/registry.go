@@ -57,13 +57,21 @@ type Options struct {
 	BatchConcurrency int
 }
 
-// Defaults for Options.
+// Defaults for Options, and for the listener settings of the configuration
+// (server/config refers to these).
 const (
-	DefaultMaxLineBytes      = 64 << 10
+	// DefaultMaxLineBytes is the longest line a line-based transport accepts.
+	DefaultMaxLineBytes = 64 << 10
+	// DefaultReadHeaderTimeout is how long "http" waits for request headers.
 	DefaultReadHeaderTimeout = 10 * time.Second
-	DefaultIdleTimeout       = 120 * time.Second
-	DefaultMaxHeaderBytes    = 64 << 10
-	DefaultDrainTimeout      = 2 * time.Second
+	// DefaultIdleTimeout is how long a connection may wait for its next
+	// request or message.
+	DefaultIdleTimeout = 120 * time.Second
+	// DefaultMaxHeaderBytes is the largest request header block of "http".
+	DefaultMaxHeaderBytes = 64 << 10
+	// DefaultDrainTimeout bounds reading away a request body the handler
+	// left unread.
+	DefaultDrainTimeout = 2 * time.Second
 )
 
 func (o Options) withDefaults() Options {

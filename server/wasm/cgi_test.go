@@ -129,7 +129,7 @@ func TestCGI(t *testing.T) {
 }
 
 func testCGIProgram(t *testing.T, engine wasm.Engine, lang string, bin []byte) {
-	logger, logs := captureLogger(t)
+	logger, logs := testutil.CaptureLogger(t)
 	// One handler with the default timeout, one with a short one for the
 	// infinite loop; abi "auto" recognises the command module.
 	h := mustHandler(t, engine, bin, wasm.Options{Name: "cgi-" + lang, Logger: logger, ABI: wasm.ABIAuto})
@@ -419,7 +419,7 @@ const slurpCGI = `(module
 func TestCGIBodyNeverCompletes(t *testing.T) {
 	for _, eng := range testutil.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			h := mustHandler(t, eng.New(t), testutil.WAT(t, slurpCGI), wasm.Options{Name: "slurp", Logger: logger, ABI: wasm.ABICGI, Timeout: 500 * time.Millisecond})
 			base := serveHTTP(t, logger, mount("/slurp", h))
 			if resp, body := cgiDo(t, "POST", base+"/slurp", strings.NewReader("complete"), nil); resp.StatusCode != 200 || body != "ok\n" {

@@ -38,7 +38,7 @@ func parseResults(t testing.TB, line string) []int {
 }
 
 // logLine returns the captured log line holding msg.
-func logLine(t testing.TB, logs *logBuffer, msg string) string {
+func logLine(t testing.TB, logs *testutil.LogBuffer, msg string) string {
 	t.Helper()
 	waitLog(t, logs, msg)
 	for _, l := range strings.Split(logs.String(), "\n") {
@@ -58,7 +58,7 @@ func TestABIConformanceOverHTTP(t *testing.T) {
 			for _, lc := range allLifecycles {
 				for _, framing := range []string{"content-length", "chunked"} {
 					t.Run(string(lc)+"/"+framing, func(t *testing.T) {
-						logger, logs := captureLogger(t)
+						logger, logs := testutil.CaptureLogger(t)
 						h := mustHandler(t, e.New(t), watModule(t, "conform"), wasm.Options{Name: "conform", Logger: logger, Lifecycle: lc})
 						base := serveHTTP(t, logger, mount("/conform", h))
 						var rb io.Reader = strings.NewReader(body)
@@ -195,7 +195,7 @@ func TestFreshVersusPool(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			for _, lc := range allLifecycles {
 				t.Run(string(lc), func(t *testing.T) {
-					logger, _ := captureLogger(t)
+					logger, _ := testutil.CaptureLogger(t)
 					eng := &countingEngine{Engine: e.New(t)}
 					h := mustHandler(t, eng, watModule(t, "counter"), wasm.Options{Name: "counter", Logger: logger, Lifecycle: lc, PoolSize: 4, MaxConcurrency: 8})
 					base := serveHTTP(t, logger, mount("/counter", h))
@@ -249,7 +249,7 @@ func TestFreshVersusPool(t *testing.T) {
 							results[i] = result{id, inst, n}
 						})
 					}
-					eventually(t, "MaxConcurrency exchanges running", func() bool { return eng.running.Load() == 8 })
+					testutil.Eventually(t, "MaxConcurrency exchanges running", func() bool { return eng.running.Load() == 8 })
 					close(gate)
 					wg.Wait()
 					for _, err := range errs {
@@ -323,7 +323,7 @@ func TestFlushStreamsBeforeExchangeEnds(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			for _, lc := range allLifecycles {
 				t.Run(string(lc), func(t *testing.T) {
-					logger, _ := captureLogger(t)
+					logger, _ := testutil.CaptureLogger(t)
 					base := serveHTTP(t, logger, mount("/flush", mustHandler(t, e.New(t), watModule(t, "flush"), wasm.Options{Name: "flush", Logger: logger, Lifecycle: lc})))
 					c := dialHTTP(t, base)
 					c.send(t, "POST /flush HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")

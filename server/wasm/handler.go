@@ -68,16 +68,21 @@ type Options struct {
 	Drain <-chan struct{}
 }
 
-// Defaults for Options.
+// Defaults for Options, and for the route settings of the configuration
+// (server/config refers to these).
 const (
+	// DefaultMaxConcurrency is how many exchanges a route runs at once.
 	DefaultMaxConcurrency = 64
-	DefaultTimeout        = 30 * time.Second
-	DefaultMemoryPages    = 1024 // 64 MiB
+	// DefaultTimeout is a route's wall-clock limit per exchange.
+	DefaultTimeout = 30 * time.Second
+	// DefaultMemoryPages is a route's memory cap in 64 KiB pages: 64 MiB.
+	DefaultMemoryPages = 1024
 	// DefaultInitTimeout is generous: a module's init is measured in
 	// milliseconds (a Go or TinyGo runtime starting), and the bound exists
 	// only so that an init that never returns cannot hold a server's start
 	// (and every healthy route with it) forever.
-	DefaultInitTimeout     = 10 * time.Second
+	DefaultInitTimeout = 10 * time.Second
+	// DefaultPoolIdleTimeout closes pooled instances idle this long.
 	DefaultPoolIdleTimeout = 60 * time.Second
 )
 

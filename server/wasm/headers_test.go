@@ -107,7 +107,7 @@ func TestResponseHeaderBudget(t *testing.T) {
 	for _, eng := range testutil.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
 			e := eng.New(t)
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			bomb := mustHandler(t, e, testutil.WAT(t, headerBombWAT), wasm.Options{Name: "bomb", Logger: logger, Lifecycle: wasm.Pool})
 			count := mustHandler(t, e, testutil.WAT(t, headerCountWAT), wasm.Options{Name: "count", Logger: logger,
 				ResponseHeaders: abi.HeaderLimits{MaxCount: 7}})
@@ -138,7 +138,7 @@ func TestResponseFramingIsTheHosts(t *testing.T) {
 	for _, eng := range testutil.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
 			e := eng.New(t)
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			framing := mustHandler(t, e, testutil.WAT(t, framingWAT), wasm.Options{Name: "framing", Logger: logger})
 			base := serveHTTP(t, logger, mount("/framing", framing))
 			// Two responses pipelined on one connection: the second must
@@ -181,7 +181,7 @@ func TestTrapAfterBufferedWriteIs500(t *testing.T) {
 	for _, eng := range testutil.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
 			e := eng.New(t)
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			h := mustHandler(t, e, testutil.WAT(t, bufferedTrapWAT), wasm.Options{Name: "trap", Logger: logger})
 			hello := mustHandler(t, e, watModule(t, "hello"), wasm.Options{Name: "hello", Logger: logger})
 			base := serveHTTP(t, logger, mount("/trap", h), mount("/hello", hello))

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,39 +29,9 @@ func watModule(t testing.TB, name string) []byte {
 	return testutil.WAT(t, string(src))
 }
 
-// logBuffer collects log records of every level for assertions. It is safe
-// for concurrent use and dumps itself into the test log when the test fails.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// captureLogger returns a debug-level text logger and its buffer.
-func captureLogger(t testing.TB) (*slog.Logger, *logBuffer) {
-	b := &logBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("captured log:\n%s", b.String())
-		}
-	})
-	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
-}
-
 // waitLog waits (bounded) until the log contains all of want; a record can be
 // written just after the client saw the response.
-func waitLog(t testing.TB, logs *logBuffer, want ...string) {
+func waitLog(t testing.TB, logs *testutil.LogBuffer, want ...string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -231,18 +200,6 @@ func (i *countingInstance) Close(ctx context.Context) error {
 		i.e.closed.Add(1)
 	}
 	return i.Instance.Close(ctx)
-}
-
-// eventually polls cond (bounded) and fails the test if it never holds.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 // stubExchange is a minimal abi.Exchange for engine-level tests.

@@ -31,7 +31,7 @@ func TestTrapIs500AndServerKeepsServing(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			for _, lc := range allLifecycles {
 				t.Run(string(lc), func(t *testing.T) {
-					logger, logs := captureLogger(t)
+					logger, logs := testutil.CaptureLogger(t)
 					eng := &countingEngine{Engine: e.New(t)}
 					base := serveHTTP(t, logger,
 						mount("/trap", mustHandler(t, eng, watModule(t, "trap"), wasm.Options{Name: "trap", Logger: logger, Lifecycle: lc})),
@@ -46,7 +46,7 @@ func TestTrapIs500AndServerKeepsServing(t *testing.T) {
 					waitLog(t, logs, "http exchange failed", "route=trap", "status=500", "unreachable")
 					// Every instance that trapped was closed: only the one
 					// New made (and kept when pooled) may be open.
-					eventually(t, "trapped instances closed", func() bool { return eng.closed.Load() >= 3 })
+					testutil.Eventually(t, "trapped instances closed", func() bool { return eng.closed.Load() >= 3 })
 					if open := eng.made.Load() - eng.closed.Load(); open > 1 {
 						t.Fatalf("%d instances made, %d closed: trapped instances leak", eng.made.Load(), eng.closed.Load())
 					}
@@ -78,7 +78,7 @@ func TestPoolDiscardsFailedInstance(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			for _, failure := range []string{"trap", "fail"} {
 				t.Run(failure, func(t *testing.T) {
-					logger, _ := captureLogger(t)
+					logger, _ := testutil.CaptureLogger(t)
 					eng := &countingEngine{Engine: e.New(t)}
 					h := mustHandler(t, eng, watModule(t, "counter"), wasm.Options{Name: "counter", Logger: logger, Lifecycle: wasm.Pool, PoolSize: 1, MaxConcurrency: 1})
 					base := serveHTTP(t, logger, mount("/counter", h),
@@ -126,7 +126,7 @@ func TestInfiniteLoopTimesOut(t *testing.T) {
 			for _, lc := range allLifecycles {
 				for _, variant := range []string{"spin", "host"} {
 					t.Run(string(lc)+"/"+variant, func(t *testing.T) {
-						logger, logs := captureLogger(t)
+						logger, logs := testutil.CaptureLogger(t)
 						eng := &countingEngine{Engine: e.New(t)}
 						h := mustHandler(t, eng, watModule(t, "loop"), wasm.Options{Name: "loop", Logger: logger, Lifecycle: lc, Timeout: 300 * time.Millisecond})
 						base := serveHTTP(t, logger, mount("/loop", h),
@@ -139,7 +139,7 @@ func TestInfiniteLoopTimesOut(t *testing.T) {
 							expectHealthy(t, base)
 						}
 						waitLog(t, logs, "status=504", server.ErrTimeout.Error())
-						eventually(t, "timed-out instances closed", func() bool { return eng.closed.Load() >= 2 })
+						testutil.Eventually(t, "timed-out instances closed", func() bool { return eng.closed.Load() >= 2 })
 						if eng.running.Load() != 0 {
 							t.Fatalf("%d Handle calls still running", eng.running.Load())
 						}
@@ -172,7 +172,7 @@ func (d lineDispatch) Serve(ctx context.Context, x *server.Exchange) error {
 func TestLineTransportTrapAndTimeout(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			eng := e.New(t)
 			d := lineDispatch{
 				"hello": mustHandler(t, eng, watModule(t, "hello"), wasm.Options{Name: "hello", Logger: logger}),
@@ -214,7 +214,7 @@ func TestMemoryBombStopsAtCap(t *testing.T) {
 			t.Run("http", func(t *testing.T) {
 				for _, lc := range allLifecycles {
 					t.Run(string(lc), func(t *testing.T) {
-						logger, _ := captureLogger(t)
+						logger, _ := testutil.CaptureLogger(t)
 						h := mustHandler(t, e.New(t), watModule(t, "membomb"), wasm.Options{Name: "bomb", Logger: logger, Lifecycle: lc, Limits: wasm.Limits{MemoryPages: pages}})
 						base := serveHTTP(t, logger, mount("/bomb", h),
 							mount("/hello", mustHandler(t, e.New(t), watModule(t, "hello"), wasm.Options{Name: "hello", Logger: logger})))
@@ -272,7 +272,7 @@ func TestMemoryBombStopsAtCap(t *testing.T) {
 				}
 			})
 			t.Run("declared-max-over-cap", func(t *testing.T) {
-				logger, _ := captureLogger(t)
+				logger, _ := testutil.CaptureLogger(t)
 				h, err := wasm.New(context.Background(), e.New(t), watModule(t, "bigmax"), wasm.Options{Name: "bigmax", Logger: logger, Limits: wasm.Limits{MemoryPages: pages}})
 				if err != nil {
 					t.Logf("refused at load: %v", err)
@@ -345,7 +345,7 @@ const mebibyte = 1 << 20
 func TestDeepRecursion(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, logs := captureLogger(t)
+			logger, logs := testutil.CaptureLogger(t)
 			eng := &countingEngine{Engine: e.New(t)}
 			h := mustHandler(t, eng, watModule(t, "recurse"), wasm.Options{Name: "recurse", Logger: logger, MaxConcurrency: 2})
 			base := serveHTTP(t, logger, mount("/recurse", h),
@@ -428,7 +428,7 @@ func TestDeepFiniteRecursionInPool(t *testing.T) {
 			if e.NativeStack > 0 {
 				t.Skipf("%s runs guests on a fixed %d KiB native stack: 600000 frames do not fit (TestDeepRecursion checks the trap)", e.Name, e.NativeStack>>10)
 			}
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			h, err := wasm.New(context.Background(), e.New(t), watModule(t, "deep"), wasm.Options{Name: "deep", Logger: logger, Lifecycle: wasm.Pool, PoolSize: 1,
 				Limits: wasm.Limits{StackBytes: 1 << 30}}) // a budget that lets 600000 frames through
 			if err != nil {
@@ -458,7 +458,7 @@ func TestMaxConcurrencyQueues(t *testing.T) {
 	const limit, n = 2, 6
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			eng := &countingEngine{Engine: e.New(t)}
 			h := mustHandler(t, eng, watModule(t, "counter"), wasm.Options{Name: "counter", Logger: logger, Lifecycle: wasm.Pool, MaxConcurrency: limit})
 			base := serveHTTP(t, logger, mount("/counter", h))
@@ -475,7 +475,7 @@ func TestMaxConcurrencyQueues(t *testing.T) {
 					results <- err
 				}()
 			}
-			eventually(t, "the limit to be reached", func() bool { return eng.running.Load() == limit })
+			testutil.Eventually(t, "the limit to be reached", func() bool { return eng.running.Load() == limit })
 			// Feed every body a little; only the running ones can read.
 			for _, w := range writers {
 				go w.Write([]byte("some body bytes"))
@@ -503,7 +503,7 @@ func TestMaxConcurrencyQueues(t *testing.T) {
 func TestOverloadedIs503(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			eng := &countingEngine{Engine: e.New(t)}
 			h := mustHandler(t, eng, watModule(t, "counter"), wasm.Options{Name: "counter", Logger: logger, MaxConcurrency: 1})
 			pr, pw := io.Pipe()
@@ -511,7 +511,7 @@ func TestOverloadedIs503(t *testing.T) {
 			go func() {
 				blocked <- h.Serve(context.Background(), &server.Exchange{Env: server.Env{}, Reader: pr, Writer: server.NewStreamWriter(io.Discard)})
 			}()
-			eventually(t, "the blocker to run", func() bool { return eng.running.Load() == 1 })
+			testutil.Eventually(t, "the blocker to run", func() bool { return eng.running.Load() == 1 })
 			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 			defer cancel()
 			err := h.Serve(ctx, &server.Exchange{Env: server.Env{}, Reader: strings.NewReader(""), Writer: server.NewStreamWriter(io.Discard)})
@@ -585,7 +585,7 @@ func TestOutOfBoundsPointers(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			for _, lc := range allLifecycles {
 				t.Run(string(lc), func(t *testing.T) {
-					logger, logs := captureLogger(t)
+					logger, logs := testutil.CaptureLogger(t)
 					base := serveHTTP(t, logger,
 						mount("/oob", mustHandler(t, e.New(t), watModule(t, "oob"), wasm.Options{Name: "oob", Logger: logger, Lifecycle: lc})),
 						mount("/hello", mustHandler(t, e.New(t), watModule(t, "hello"), wasm.Options{Name: "hello", Logger: logger})))
@@ -598,7 +598,7 @@ func TestOutOfBoundsPointers(t *testing.T) {
 							}
 							// The record for this request (not an earlier one)
 							// names the function and the range.
-							eventually(t, "the failure to be logged", func() bool { return strings.Contains(logs.String()[mark:], "status=500") })
+							testutil.Eventually(t, "the failure to be logged", func() bool { return strings.Contains(logs.String()[mark:], "status=500") })
 							rec := logs.String()[mark:]
 							for _, w := range []string{"guest error in " + abi.ModuleName + "." + c.fn, "range " + c.rng, "outside guest memory"} {
 								if !strings.Contains(rec, w) {
@@ -717,7 +717,7 @@ func TestTimeoutKeepsKeepAliveConnection(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			for _, lc := range allLifecycles {
 				t.Run(string(lc), func(t *testing.T) {
-					logger, _ := captureLogger(t)
+					logger, _ := testutil.CaptureLogger(t)
 					base := serveHTTP(t, logger,
 						mount("/loop", mustHandler(t, e.New(t), watModule(t, "loop"), wasm.Options{Name: "loop", Logger: logger, Lifecycle: lc, Timeout: 300 * time.Millisecond})),
 						mount("/hello", mustHandler(t, e.New(t), watModule(t, "hello"), wasm.Options{Name: "hello", Logger: logger, Lifecycle: lc, Timeout: 300 * time.Millisecond})))
@@ -743,7 +743,7 @@ func TestTimeoutKeepsKeepAliveConnection(t *testing.T) {
 func TestStalledBodyTimesOut(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			eng := &countingEngine{Engine: e.New(t)}
 			base := serveHTTP(t, logger,
 				mount("/counter", mustHandler(t, eng, watModule(t, "counter"), wasm.Options{Name: "counter", Logger: logger, Lifecycle: wasm.Pool, Timeout: 300 * time.Millisecond})),
@@ -754,7 +754,7 @@ func TestStalledBodyTimesOut(t *testing.T) {
 				t.Fatalf("stalled body: %d %q, want 504", code, body)
 			}
 			expectHealthy(t, base)
-			eventually(t, "the stalled instance to be closed", func() bool { return eng.closed.Load() >= 1 })
+			testutil.Eventually(t, "the stalled instance to be closed", func() bool { return eng.closed.Load() >= 1 })
 			// The pool serves the next exchange on a new instance.
 			r := httpDo(t, "POST", base+"/counter", strings.NewReader("full body"), http.Header{"X-Id": {"next"}})
 			if inst, n := parseCounter(t, r.body); r.status != 200 || inst != "next" || n != 1 {
@@ -770,13 +770,13 @@ func TestStalledBodyTimesOut(t *testing.T) {
 func TestTimeoutBoundsBlockedWrite(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			eng := &countingEngine{Engine: e.New(t)}
 			base := serveHTTP(t, logger, mount("/spew", mustHandler(t, eng, watModule(t, "spew"), wasm.Options{Name: "spew", Logger: logger, Timeout: 300 * time.Millisecond})))
 			c := dialHTTP(t, base)
 			c.send(t, "GET /spew HTTP/1.1\r\nHost: x\r\n\r\n")
-			eventually(t, "the exchange to start", func() bool { return eng.handled.Load()+eng.running.Load() > 0 })
-			eventually(t, "the exchange to end while the client still holds the connection", func() bool {
+			testutil.Eventually(t, "the exchange to start", func() bool { return eng.handled.Load()+eng.running.Load() > 0 })
+			testutil.Eventually(t, "the exchange to end while the client still holds the connection", func() bool {
 				return eng.running.Load() == 0
 			})
 		})
@@ -789,7 +789,7 @@ func TestTimeoutBoundsBlockedWrite(t *testing.T) {
 func TestTableBombIsBounded(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			base := serveHTTP(t, logger,
 				mount("/bomb", mustHandler(t, e.New(t), watModule(t, "tablebomb"), wasm.Options{Name: "bomb", Logger: logger, Timeout: time.Second, Limits: wasm.Limits{MemoryPages: 16}})),
 				mount("/hello", mustHandler(t, e.New(t), watModule(t, "hello"), wasm.Options{Name: "hello", Logger: logger})))

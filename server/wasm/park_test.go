@@ -135,7 +135,7 @@ func TestParkResumes(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		for _, lc := range []wasm.Lifecycle{wasm.Fresh, wasm.Pool} {
 			t.Run(e.Name+"/"+string(lc), func(t *testing.T) {
-				logger, _ := captureLogger(t)
+				logger, _ := testutil.CaptureLogger(t)
 				h := mustHandler(t, e.New(t), bin, wasm.Options{Name: "park", Logger: logger, Lifecycle: lc})
 				base := serveHTTP(t, logger, mount("/*", h))
 				for _, c := range []struct {
@@ -186,7 +186,7 @@ func TestParkHoldsNoInstance(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		for _, life := range []wasm.Lifecycle{wasm.Fresh, wasm.Snapshot} {
 			t.Run(e.Name+"/"+string(life), func(t *testing.T) {
-				logger, _ := captureLogger(t)
+				logger, _ := testutil.CaptureLogger(t)
 				ce := &countingEngine{Engine: e.New(t)}
 				ev := &fakeEvents{}
 				h := mustHandler(t, ce, bin, wasm.Options{Name: "park", Logger: logger, Lifecycle: life, MaxConcurrency: 2, Services: ev.services()})
@@ -203,7 +203,7 @@ func TestParkHoldsNoInstance(t *testing.T) {
 						results <- r
 					}()
 				}
-				eventually(t, fmt.Sprintf("%d exchanges parked", parked), func() bool { return h.Parked() == parked })
+				testutil.Eventually(t, fmt.Sprintf("%d exchanges parked", parked), func() bool { return h.Parked() == parked })
 				if alive, idle := ce.made.Load()-ce.closed.Load(), h.Idle(); alive != int64(idle) {
 					t.Errorf("%d instances alive while every exchange is parked, %d of them idle: want none in use", alive, idle)
 				}
@@ -239,7 +239,7 @@ func TestParkMessage(t *testing.T) {
 	bin := watModule(t, "park")
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			ev := &fakeEvents{}
 			h := mustHandler(t, e.New(t), bin, wasm.Options{Name: "park", Logger: logger, Services: ev.services()})
 			base := serveHTTP(t, logger, mount("/*", h))
@@ -248,7 +248,7 @@ func TestParkMessage(t *testing.T) {
 				r, _ := httpDoErr("GET", base+"/m?sub-1", nil, nil)
 				done <- r
 			}()
-			eventually(t, "the exchange parked on sub-1", func() bool { return h.Parked() == 1 && ev.waiting("sub-1") == 1 })
+			testutil.Eventually(t, "the exchange parked on sub-1", func() bool { return h.Parked() == 1 && ev.waiting("sub-1") == 1 })
 			ev.fire("sub-1", nil)
 			if r := <-done; r.status != 200 || r.body != "first\n"+resumed("message", "sub-1", "", 1) {
 				t.Errorf("message wake: %d %q", r.status, r.body)
@@ -269,7 +269,7 @@ func TestParkMaxWaiting(t *testing.T) {
 	bin := watModule(t, "park")
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			h := mustHandler(t, e.New(t), bin, wasm.Options{Name: "park", Logger: logger, MaxWaiting: 3, Timeout: 10 * time.Minute})
 			base := serveHTTP(t, logger, mount("/*", h))
 			ctx, cancel := context.WithCancel(context.Background())
@@ -283,13 +283,13 @@ func TestParkMaxWaiting(t *testing.T) {
 					}
 				})
 			}
-			eventually(t, "3 exchanges parked", func() bool { return h.Parked() == 3 })
+			testutil.Eventually(t, "3 exchanges parked", func() bool { return h.Parked() == 3 })
 			if r := httpGet(t, base+"/t"); r.status != 609 || r.body != "parkerr" {
 				t.Errorf("a fourth park: %d %q, want 609 (ERR_FULL)", r.status, r.body)
 			}
 			cancel() // the three clients go away
 			gone.Wait()
-			eventually(t, "the parks of the clients that left ended", func() bool { return h.Parked() == 0 && h.Waiting() == 0 })
+			testutil.Eventually(t, "the parks of the clients that left ended", func() bool { return h.Parked() == 0 && h.Waiting() == 0 })
 			if r := httpGet(t, base+"/t?again"); r.status != 200 || r.body != "first\n"+resumed("timeout", "again", "", 1) {
 				t.Errorf("a park after the clients left: %d %q", r.status, r.body)
 			}
@@ -304,7 +304,7 @@ func TestParkDrainAndDeadline(t *testing.T) {
 	bin := watModule(t, "park")
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			drain := make(chan struct{})
 			ce := &countingEngine{Engine: e.New(t)}
 			h := mustHandler(t, ce, bin, wasm.Options{Name: "park", Logger: logger, Drain: drain, Timeout: 10 * time.Minute})
@@ -319,7 +319,7 @@ func TestParkDrainAndDeadline(t *testing.T) {
 				r, _ := httpDoErr("GET", base+"/l?bye", nil, nil)
 				done <- r
 			}()
-			eventually(t, "the exchange parked", func() bool { return h.Parked() == 1 })
+			testutil.Eventually(t, "the exchange parked", func() bool { return h.Parked() == 1 })
 			handled := ce.handled.Load()
 			close(drain)
 			if r := <-done; r.status != 200 || r.body != "first\n"+resumed("shutdown", "bye", "", 1) {

@@ -68,7 +68,7 @@ func TestRewriteRefusesNewIndices(t *testing.T) {
 		S(wasmbin.SecMemory, U(1), []byte{0}, U(1)),
 		S(wasmbin.SecExport, U(2), wasmbintest.Name("memory"), []byte{2}, U(0), wasmbintest.Name("bubble_handle"), []byte{0}, U(0)),
 		S(wasmbin.SecCode, U(1), U(4), []byte{0, 0x10, 0, 0x0b})) // call 0
-	logger, logs := captureLogger(t)
+	logger, logs := testutil.CaptureLogger(t)
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			engine := e.New(t)
@@ -111,7 +111,7 @@ func TestCustomSections(t *testing.T) {
 		{"two name sections", append(S(wasmbin.SecCustom, wasmbintest.Name("name"), []byte{0}, U(2), wasmbintest.Name("m")),
 			S(wasmbin.SecCustom, wasmbintest.Name("name"), []byte{0}, U(2), wasmbintest.Name("n"))...)},
 	}
-	logger, _ := captureLogger(t)
+	logger, _ := testutil.CaptureLogger(t)
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			engine := e.New(t)

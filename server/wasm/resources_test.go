@@ -94,7 +94,7 @@ func wait(t testing.TB, what string, c <-chan httpResult) httpResult {
 func TestGate(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			eng := e.New(t)
 			t.Run("refused when full", func(t *testing.T) {
 				g := wasm.NewGate(1)
@@ -103,7 +103,7 @@ func TestGate(t *testing.T) {
 				base := serveHTTP(t, logger, mount("/slow", slow), mount("/hello", hello))
 				body := newHeldBody(t)
 				done := body.start(base + "/slow")
-				eventually(t, "the slow guest holding the gate", func() bool { return g.InUse() == 1 })
+				testutil.Eventually(t, "the slow guest holding the gate", func() bool { return g.InUse() == 1 })
 				if r := httpGet(t, base+"/hello"); r.status != http.StatusServiceUnavailable {
 					t.Fatalf("GET /hello with the gate full: %d %q, want 503", r.status, r.body)
 				}
@@ -125,7 +125,7 @@ func TestGate(t *testing.T) {
 					bodies = append(bodies, b)
 					dones = append(dones, b.start(base+"/slow"))
 				}
-				eventually(t, "the slow route holding its share", func() bool { return g.InUse() == g.Share() })
+				testutil.Eventually(t, "the slow route holding its share", func() bool { return g.InUse() == g.Share() })
 				for range 3 {
 					expectHealthy(t, base)
 				}
@@ -154,7 +154,7 @@ func TestMemoryBudget(t *testing.T) {
 	const budget = 8 << 20
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			eng := e.New(t)
 			b := wasm.NewMemoryBudget(budget)
 			fresh := wasm.Fresh // what is charged is what exchanges use
@@ -172,7 +172,7 @@ func TestMemoryBudget(t *testing.T) {
 			body := newHeldBody(t)
 			done := body.start(base + "/grow")
 			growthLimit := int64(budget - budget/8)
-			eventually(t, "the guest growing to the budget", func() bool { return b.Used() > growthLimit-64<<10 })
+			testutil.Eventually(t, "the guest growing to the budget", func() bool { return b.Used() > growthLimit-64<<10 })
 			expectHealthy(t, base)
 			if r := httpGet(t, base+"/big"); r.status != http.StatusServiceUnavailable {
 				t.Fatalf("GET /big with the budget used up: %d %q, want 503", r.status, r.body)
@@ -186,7 +186,7 @@ func TestMemoryBudget(t *testing.T) {
 			if r.status != 200 || pages < 2 || pages >= 256 || pages*65536 > int(growthLimit) {
 				t.Fatalf("growing request: %d %q: want 200 and growth stopped by the budget (under %d bytes), before the cap of 256 pages", r.status, r.body, growthLimit)
 			}
-			eventually(t, "the memory given back", func() bool { return b.Used() == 0 })
+			testutil.Eventually(t, "the memory given back", func() bool { return b.Used() == 0 })
 			if r := httpGet(t, base+"/big"); r.status != 200 || r.body != "big" {
 				t.Fatalf("GET /big after: %d %q", r.status, r.body)
 			}
@@ -199,7 +199,7 @@ func TestMemoryBudget(t *testing.T) {
 func TestPoolShrinks(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			eng := &countingEngine{Engine: e.New(t)}
 			b := wasm.NewMemoryBudget(1 << 30)
 			h := mustHandler(t, eng, watModule(t, "growhold"), wasm.Options{Name: "pool", Logger: logger, Lifecycle: wasm.Pool, PoolSize: 4,
@@ -212,7 +212,7 @@ func TestPoolShrinks(t *testing.T) {
 				bodies = append(bodies, body)
 				dones = append(dones, body.start(base+"/pool"))
 			}
-			eventually(t, "four instances grown", func() bool { return b.Used() >= 4*4*65536 })
+			testutil.Eventually(t, "four instances grown", func() bool { return b.Used() >= 4*4*65536 })
 			for _, body := range bodies {
 				body.end()
 			}
@@ -221,7 +221,7 @@ func TestPoolShrinks(t *testing.T) {
 					t.Fatalf("%d %q", r.status, r.body)
 				}
 			}
-			eventually(t, "the idle pool emptied", func() bool { return eng.closed.Load() == eng.made.Load() && b.Used() == 0 })
+			testutil.Eventually(t, "the idle pool emptied", func() bool { return eng.closed.Load() == eng.made.Load() && b.Used() == 0 })
 			if r := httpDo(t, "POST", base+"/pool", strings.NewReader(""), nil); r.status != 200 || r.body != "pages=4" {
 				t.Fatalf("after the pool emptied: %d %q", r.status, r.body)
 			}
@@ -241,7 +241,7 @@ func TestMemoryGivenBack(t *testing.T) {
 	)
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, _ := captureLogger(t)
+			logger, _ := testutil.CaptureLogger(t)
 			b := wasm.NewMemoryBudget(4 << 30)
 			h := mustHandler(t, e.New(t), watModule(t, "growhold"), wasm.Options{Name: "bomb", Logger: logger, Memory: b, MaxConcurrency: n, Limits: wasm.Limits{MemoryPages: pages}})
 			base := serveHTTP(t, logger, mount("/bomb", h))
@@ -258,7 +258,7 @@ func TestMemoryGivenBack(t *testing.T) {
 				bodies = append(bodies, body)
 				dones = append(dones, body.start(base+"/bomb"))
 			}
-			eventually(t, "every bomb at its cap", func() bool { return b.Used() >= n*cap })
+			testutil.Eventually(t, "every bomb at its cap", func() bool { return b.Used() >= n*cap })
 			during := procStatus(t, "VmRSS")
 			for _, body := range bodies {
 				body.end()
@@ -268,7 +268,7 @@ func TestMemoryGivenBack(t *testing.T) {
 					t.Fatalf("%d %q", r.status, r.body)
 				}
 			}
-			eventually(t, "the budget given back", func() bool { return b.Used() == 0 })
+			testutil.Eventually(t, "the budget given back", func() bool { return b.Used() == 0 })
 			after := procStatus(t, "VmRSS")
 			peak := procStatus(t, "VmHWM")
 			t.Logf("%s, %d bombs of %d MiB: RSS %d MiB before, %d MiB with all grown, %d MiB after; peak %d MiB (reset: %v)",

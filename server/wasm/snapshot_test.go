@@ -93,7 +93,7 @@ func TestSnapshotIsolation(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			for _, c := range leakCases {
 				t.Run(c.module, func(t *testing.T) {
-					logger, _ := captureLogger(t)
+					logger, _ := testutil.CaptureLogger(t)
 					eng := &countingEngine{Engine: e.New(t)}
 					snap := mustHandler(t, eng, watModule(t, c.module), wasm.Options{Name: "snap", Logger: logger, MaxConcurrency: 4})
 					if got := snap.Lifecycle(); got != wasm.Snapshot {
@@ -133,7 +133,7 @@ func TestSnapshotIsolation(t *testing.T) {
 func TestSnapshotKeepsInitialization(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, logs := captureLogger(t)
+			logger, logs := testutil.CaptureLogger(t)
 			eng := &countingEngine{Engine: e.New(t)}
 			h := mustHandler(t, eng, watModule(t, "initstate"), wasm.Options{Name: "init", Logger: logger, Lifecycle: wasm.Snapshot, MaxConcurrency: 2})
 			base := serveHTTP(t, logger, mount("/init", h))
@@ -156,7 +156,7 @@ func TestSnapshotKeepsInitialization(t *testing.T) {
 func TestSnapshotRefusesWhatItCannotCapture(t *testing.T) {
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			logger, logs := captureLogger(t)
+			logger, logs := testutil.CaptureLogger(t)
 			bin := watModule(t, "tableset")
 			_, err := wasm.New(context.Background(), e.New(t), bin, wasm.Options{Name: "asked", Logger: logger, Lifecycle: wasm.Snapshot})
 			if err == nil || !strings.Contains(err.Error(), `instances = "snapshot"`) || !strings.Contains(err.Error(), "changes table 0 (instruction 0x26") {

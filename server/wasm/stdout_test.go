@@ -15,7 +15,7 @@ import (
 )
 
 // records parses a log of JSON records.
-func records(t *testing.T, logs *logBuffer) []map[string]any {
+func records(t *testing.T, logs *testutil.LogBuffer) []map[string]any {
 	var out []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		var r map[string]any
@@ -34,7 +34,7 @@ func TestGuestStdoutGoesToLog(t *testing.T) {
 	}
 	for _, e := range testutil.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			var logs logBuffer
+			var logs testutil.LogBuffer
 			logger := slog.New(slog.NewJSONHandler(&logs, nil))
 			h, err := wasm.New(context.Background(), e.New(t), testutil.WAT(t, string(src)), wasm.Options{Name: "printer", Logger: logger})
 			if err != nil {

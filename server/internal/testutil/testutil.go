@@ -1,6 +1,7 @@
 // Package testutil holds what bubblewasm's tests share: building WAT
 // sources with wat2wasm, the engine table every handler-level test runs on,
-// and servers started on loopback with their real addresses.
+// servers started on loopback with their real addresses, bounded waits
+// (Eventually) and captured logs (CaptureLogger).
 package testutil
 
 import (
