@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/server"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 )
 
 // TestSocket: a Socket serves its connections through its transport into

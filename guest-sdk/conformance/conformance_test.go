@@ -40,7 +40,7 @@ const (
 )
 
 // engineNames are the engines the configuration schema accepts. The engine
-// table of the server's own tests (server/internal/testutil.Engines) is
+// table of the server's own tests (internal/testutil.Engines) is
 // internal to server/ and cannot be imported from here, so the test asks
 // app.NewEngine, the constructor the CLI uses, for each of them; an engine
 // that this build does not include is reported as such, never dropped

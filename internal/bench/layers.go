@@ -39,7 +39,7 @@ var layers = []layer{
 	// not know, the guest's compiled code above all.
 	{name: "engine call, guest code (wazero / wasmtime)", prefixes: []string{"runtime._ExternalCode",
 		"github.com/tetratelabs/wazero", "github.com/bytecodealliance/wasmtime-go", "_cgo", "runtime.cgocall",
-		bubble + "server/internal/wazeroengine.", bubble + "server/internal/wasmtimeengine."}},
+		bubble + "internal/wazeroengine.", bubble + "internal/wasmtimeengine."}},
 	{name: "ABI host functions", prefixes: []string{bubble + "abi."}},
 	{name: "wasm handler (slots, instances, host exchange)", prefixes: []string{bubble + "server/wasm."}},
 	{name: "router", prefixes: []string{bubble + "server.(*Router)", bubble + "server.(*Route)", bubble + "server.Pattern"}},

@@ -19,7 +19,7 @@ import (
 	"github.com/bubblewasm/bubblewasm/internal/rabbittest"
 	"github.com/bubblewasm/bubblewasm/server"
 	bubbleamqp "github.com/bubblewasm/bubblewasm/server/amqp"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 )
 
 // wait bounds every wait for the broker in these tests.

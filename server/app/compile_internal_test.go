@@ -16,7 +16,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/config"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 )
 
 // rpcConfig serves JSON-RPC on a unix socket (sock) and under POST /rpc,

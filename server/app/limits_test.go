@@ -12,7 +12,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
 	"github.com/bubblewasm/bubblewasm/server/config"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 )
 
 // TestWasmtimeSlowBodies is the attack of issue 8 item 10 at a small

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/server/config"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 )
 
 // The news channel over the long-poll builtin, and pubsub.wat allowed to

@@ -12,7 +12,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
 	"github.com/bubblewasm/bubblewasm/server/app"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 )
 
 // parkRoutes serve server/wasm/testdata/park.wat under /p/ (it parks by

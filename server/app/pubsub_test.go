@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 )
 
 const pubsubRoutes = `

@@ -13,7 +13,7 @@ import (
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
 
 	"github.com/bubblewasm/bubblewasm/server/app"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 )
 
 // signalRoutes serves wait.wat and send.wat with signals = ["job.*"], and

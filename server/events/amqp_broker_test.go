@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/internal/rabbittest"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/server"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/transport"
 )
 

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/server"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/transport"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/bubblewasm/bubblewasm/server"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 

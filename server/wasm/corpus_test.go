@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/internal/wasmbin/wasmbintest"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/internal/wasmbin"
-	"github.com/bubblewasm/bubblewasm/server/internal/memimage"
+	"github.com/bubblewasm/bubblewasm/internal/memimage"
 )
 
 // Engine compiles modules. Implementations adapt one wasm runtime.

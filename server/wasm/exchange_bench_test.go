@@ -15,7 +15,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/internal/testbuild"
 	"github.com/bubblewasm/bubblewasm/server"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 

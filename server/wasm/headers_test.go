@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/abi"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 

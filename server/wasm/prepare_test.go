@@ -8,7 +8,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/internal/wasmbin"
 	"github.com/bubblewasm/bubblewasm/internal/wasmbin/wasmbintest"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/bubblewasm/bubblewasm/internal/testbuild"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
-	"github.com/bubblewasm/bubblewasm/server/internal/wazeroengine"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/wazeroengine"
 )
 
 // callsIndex1 is a module with one function whose body calls function 1,

@@ -26,8 +26,8 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/bubblewasm/bubblewasm/abi"
-	"github.com/bubblewasm/bubblewasm/server/internal/memimage"
-	"github.com/bubblewasm/bubblewasm/server/internal/validcache"
+	"github.com/bubblewasm/bubblewasm/internal/memimage"
+	"github.com/bubblewasm/bubblewasm/internal/validcache"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 

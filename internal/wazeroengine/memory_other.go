@@ -3,7 +3,7 @@
 package wazeroengine
 
 import (
-	"github.com/bubblewasm/bubblewasm/server/internal/memimage"
+	"github.com/bubblewasm/bubblewasm/internal/memimage"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 

@@ -6,7 +6,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
-	"github.com/bubblewasm/bubblewasm/server/internal/validcache"
+	"github.com/bubblewasm/bubblewasm/internal/validcache"
 )
 
 // Validate decodes and validates a module in wazero's interpreter, which

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/abi"
-	"github.com/bubblewasm/bubblewasm/server/internal/testutil"
-	"github.com/bubblewasm/bubblewasm/server/internal/wasmtimeengine"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/wasmtimeengine"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 

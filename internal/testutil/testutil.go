@@ -14,8 +14,8 @@ import (
 	"testing"
 
 	"github.com/bubblewasm/bubblewasm/server"
-	"github.com/bubblewasm/bubblewasm/server/internal/wasmtimeengine"
-	"github.com/bubblewasm/bubblewasm/server/internal/wazeroengine"
+	"github.com/bubblewasm/bubblewasm/internal/wasmtimeengine"
+	"github.com/bubblewasm/bubblewasm/internal/wazeroengine"
 	"github.com/bubblewasm/bubblewasm/server/transport"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )

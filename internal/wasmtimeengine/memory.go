@@ -153,7 +153,7 @@ import (
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
-	"github.com/bubblewasm/bubblewasm/server/internal/memimage"
+	"github.com/bubblewasm/bubblewasm/internal/memimage"
 )
 
 // useMemoryCreator makes cfg's engine create linear memories with

@@ -5,7 +5,7 @@ package wazeroengine
 import (
 	"syscall"
 
-	"github.com/bubblewasm/bubblewasm/server/internal/memimage"
+	"github.com/bubblewasm/bubblewasm/internal/memimage"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 

@@ -20,8 +20,8 @@ import (
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
 	"github.com/bubblewasm/bubblewasm/abi"
-	"github.com/bubblewasm/bubblewasm/server/internal/memimage"
-	"github.com/bubblewasm/bubblewasm/server/internal/validcache"
+	"github.com/bubblewasm/bubblewasm/internal/memimage"
+	"github.com/bubblewasm/bubblewasm/internal/validcache"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 

@@ -5,7 +5,7 @@ import (
 
 	"github.com/tetratelabs/wazero/experimental"
 
-	"github.com/bubblewasm/bubblewasm/server/internal/memimage"
+	"github.com/bubblewasm/bubblewasm/internal/memimage"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 

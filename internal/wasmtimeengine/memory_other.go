@@ -5,7 +5,7 @@ package wasmtimeengine
 import (
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
-	"github.com/bubblewasm/bubblewasm/server/internal/memimage"
+	"github.com/bubblewasm/bubblewasm/internal/memimage"
 )
 
 // useMemoryCreator has no memory creator to offer on this platform: guest
