@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/server"
 )
 
 // TestSocket: a Socket serves its connections through its transport into

@@ -17,9 +17,9 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/bubblewasm/bubblewasm/internal/rabbittest"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server"
 	bubbleamqp "github.com/bubblewasm/bubblewasm/server/amqp"
-	"github.com/bubblewasm/bubblewasm/internal/testutil"
 )
 
 // wait bounds every wait for the broker in these tests.

@@ -29,9 +29,9 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/internal/rabbittest"
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/server/config"
-	"github.com/bubblewasm/bubblewasm/internal/testutil"
 )
 
 // resultWasm compiles testdata/result.wat into dir.

@@ -22,10 +22,10 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/abi"
-	"github.com/bubblewasm/bubblewasm/server"
-	"github.com/bubblewasm/bubblewasm/server/config"
 	"github.com/bubblewasm/bubblewasm/internal/wasmtimeengine"
 	"github.com/bubblewasm/bubblewasm/internal/wazeroengine"
+	"github.com/bubblewasm/bubblewasm/server"
+	"github.com/bubblewasm/bubblewasm/server/config"
 	"github.com/bubblewasm/bubblewasm/server/longpoll"
 	"github.com/bubblewasm/bubblewasm/server/transport"
 	"github.com/bubblewasm/bubblewasm/server/wasm"

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
-	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/server/app"
 )
 
 // cacheFiles lists the files under dir with their size and modification

@@ -9,8 +9,8 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
-	"github.com/bubblewasm/bubblewasm/server/internal/ratelog"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/server/internal/ratelog"
 )
 
 // One route per flood, so that each has a budget of its own: 20 records at

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
-	"github.com/bubblewasm/bubblewasm/server/config"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/server/config"
 )
 
 // TestWasmtimeSlowBodies is the attack of issue 8 item 10 at a small

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bubblewasm/bubblewasm/server/config"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/server/config"
 )
 
 // The news channel over the long-poll builtin, and pubsub.wat allowed to

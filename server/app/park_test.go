@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
-	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/server/app"
 )
 
 // parkRoutes serve server/wasm/testdata/park.wat under /p/ (it parks by

@@ -12,8 +12,8 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
 
-	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/server/app"
 )
 
 // signalRoutes serves wait.wat and send.wat with signals = ["job.*"], and

@@ -12,8 +12,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/transport"
 )
 

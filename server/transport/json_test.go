@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/bubblewasm/bubblewasm/abi"
-	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/transport"
 )
 

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/transport"
 )
 

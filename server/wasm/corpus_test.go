@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bubblewasm/bubblewasm/internal/wasmbin/wasmbintest"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/internal/wasmbin/wasmbintest"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 

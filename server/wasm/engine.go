@@ -7,8 +7,8 @@ import (
 	"io"
 
 	"github.com/bubblewasm/bubblewasm/abi"
-	"github.com/bubblewasm/bubblewasm/internal/wasmbin"
 	"github.com/bubblewasm/bubblewasm/internal/memimage"
+	"github.com/bubblewasm/bubblewasm/internal/wasmbin"
 )
 
 // Engine compiles modules. Implementations adapt one wasm runtime.

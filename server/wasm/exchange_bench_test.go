@@ -14,8 +14,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/bubblewasm/bubblewasm/internal/testbuild"
-	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 

@@ -7,9 +7,9 @@ import (
 	"log/slog"
 
 	"github.com/bubblewasm/bubblewasm/abi"
+	"github.com/bubblewasm/bubblewasm/internal/memimage"
 	"github.com/bubblewasm/bubblewasm/internal/wasmbin"
 	"github.com/bubblewasm/bubblewasm/server"
-	"github.com/bubblewasm/bubblewasm/internal/memimage"
 )
 
 // Lifecycle says how a route's instances live.

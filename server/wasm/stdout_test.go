@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 
