@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,11 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 )
 
 // spinWAT is a handler whose _initialize never returns.
@@ -53,7 +52,7 @@ func TestInitNeverReturns(t *testing.T) {
 			os.WriteFile(good, []byte(healthy), 0o644)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			var buf syncBuffer
+			var buf testutil.LogBuffer
 			exited := make(chan int, 1)
 			go func() { exited <- run(ctx, []string{"bubblewasm", "run", "-c", good}, &buf, &buf) }()
 			var body string
@@ -78,23 +77,4 @@ func TestInitNeverReturns(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines and the
-// test's.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -263,15 +263,10 @@ func classifyImportModule(name string) (kind string, provided bool) {
 	return "unknown", false
 }
 
+// signatureOf is the signature of ft: wasm.ValueType is the reader's
+// value type.
 func signatureOf(ft wasmbin.FuncType) wasm.Signature {
-	conv := func(ts []wasmbin.ValType) []wasm.ValueType {
-		out := make([]wasm.ValueType, len(ts))
-		for i, t := range ts {
-			out[i] = wasm.ValueType(t)
-		}
-		return out
-	}
-	return wasm.Signature{Params: conv(ft.Params), Results: conv(ft.Results)}
+	return wasm.Signature{Params: ft.Params, Results: ft.Results}
 }
 
 // moduleInfo adapts what the reader decoded to the query half of

@@ -1,19 +1,18 @@
 package chat_test
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/config"
 )
 
@@ -45,7 +44,7 @@ func TestChatInBrowser(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var browserLog lockedBuffer // the browser's stdout and stderr, for errors
+	var browserLog testutil.LogBuffer // the browser's stdout and stderr, for errors
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(path),
 		chromedp.Flag("headless", true),
@@ -119,23 +118,4 @@ func TestChatInBrowser(t *testing.T) {
 	if strings.Contains(out, "*") {
 		t.Errorf("page 0 shows a notice: %q", out)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer that the browser's output may be copied
-// into while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -104,14 +104,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // address.
 func Serve(t testing.TB, addr, transportName string, h server.Handler, opts transport.Options) server.Address {
 	t.Helper()
-	a, err := server.ParseAddress(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := a.Listen(context.Background(), server.ListenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := Listen(t, addr)
 	ServeListener(t, l, transportName, h, opts)
 	return server.ListenerAddress(l)
 }

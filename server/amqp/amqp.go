@@ -5,7 +5,9 @@
 //
 // consumes that queue and serves each delivery as one exchange through the
 // same router and routes as any other listener, so a module moves from a
-// unix socket to a queue by configuration alone.
+// unix socket to a queue by configuration alone. A [Consumer] is the
+// server.Source of such a listener: the app starts, readies and shuts it
+// down as it does a socket. [ParseURL] is the one parser of its address.
 //
 // # Address
 //
