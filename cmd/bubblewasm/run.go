@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"sync"
+	"syscall"
 
+	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/urfave/cli/v2"
 
 	"github.com/bubblewasm/bubblewasm/server/app"
@@ -43,6 +49,11 @@ func runCommand() *cli.Command {
 }
 
 func runAction(c *cli.Context) error {
+	// SIGHUP (systemctl reload) must not kill the server: caught from the
+	// start, answered once serving (reloads).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	cfg, err := loadConfig(c)
 	if err != nil {
 		return err
@@ -56,7 +67,9 @@ func runAction(c *cli.Context) error {
 		listen = []string{defaultListen}
 	}
 	ctx := c.Context
-	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Listen: listen, Transport: c.String("transport")})
+	sd := notifier{logger: logger}
+	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Listen: listen, Transport: c.String("transport"),
+		Inherited: inheritedSockets(), Stopping: func() { sd.notify(daemon.SdNotifyStopping) }})
 	if err != nil {
 		return fail(exitConfig, err)
 	}
@@ -64,11 +77,37 @@ func runAction(c *cli.Context) error {
 	if _, err := a.Listen(ctx); err != nil {
 		return fail(exitListen, err)
 	}
+	serving, stopServing := context.WithCancel(ctx)
+	var aside sync.WaitGroup
+	defer aside.Wait()
+	defer stopServing()
+	aside.Go(func() {
+		if a.Ready(serving) == nil {
+			sd.notify(daemon.SdNotifyReady)
+		}
+	})
+	aside.Go(func() { sd.watchdog(serving) })
+	aside.Go(func() { reloads(serving, hup, logger) })
 	if err := a.Serve(ctx); err != nil {
 		return fail(exitServe, err)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// reloads answers SIGHUP until ctx ends. Reloading the configuration is
+// not implemented yet, so the server keeps serving what it started with
+// and says so. Hot reload goes here: notify systemd RELOADING=1 (with
+// MONOTONIC_USEC, for Type=notify-reload), reload, then READY=1.
+func reloads(ctx context.Context, hup <-chan os.Signal, logger *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			logger.Warn("reload is not implemented yet; restart to apply changes", "signal", "SIGHUP")
+		}
+	}
 }
 
 func loadConfig(c *cli.Context) (*config.Config, error) {
