@@ -68,6 +68,14 @@ func runAction(c *cli.Context) error {
 	}
 	ctx := c.Context
 	sd := notifier{logger: logger}
+	// Beside the server until run returns: watchdog pings (from the start:
+	// loading modules can take a while), answers to SIGHUP, READY=1.
+	aside, stopAside := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stopAside()
+	wg.Go(func() { sd.watchdog(aside) })
+	wg.Go(func() { reloads(aside, hup, logger) })
 	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Listen: listen, Transport: c.String("transport"),
 		Inherited: inheritedSockets(), Stopping: func() { sd.notify(daemon.SdNotifyStopping) }})
 	if err != nil {
@@ -78,16 +86,12 @@ func runAction(c *cli.Context) error {
 		return fail(exitListen, err)
 	}
 	serving, stopServing := context.WithCancel(ctx)
-	var aside sync.WaitGroup
-	defer aside.Wait()
 	defer stopServing()
-	aside.Go(func() {
+	wg.Go(func() {
 		if a.Ready(serving) == nil {
 			sd.notify(daemon.SdNotifyReady)
 		}
 	})
-	aside.Go(func() { sd.watchdog(serving) })
-	aside.Go(func() { reloads(serving, hup, logger) })
 	if err := a.Serve(ctx); err != nil {
 		return fail(exitServe, err)
 	}

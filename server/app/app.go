@@ -1,7 +1,7 @@
 // Package app assembles a running bubblewasm host from a validated
 // configuration: it loads every route's module on its engine, builds the
 // router, makes each listener a server.Source (a bound socket with its
-// transport, or an AMQP consumer), serves them all into the router until
+// transport, a socket inherited from systemd, or an AMQP consumer), serves them all into the router until
 // its context ends, then shuts them down gracefully.
 //
 // Loading comes before binding: a bad module or address is reported while
