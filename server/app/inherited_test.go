@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/bubblewasm/bubblewasm/internal/testapp"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/app"
 )
@@ -41,18 +42,13 @@ name = "ctl"
 address = "systemd://ctl.socket"
 `+inheritedRoute, "named"))
 	var stopping atomic.Int32
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Stopping: func() { stopping.Add(1) },
+	t.Cleanup(func() { // after testapp.Start's, which stops the app
+		if n := stopping.Load(); n != 1 {
+			t.Errorf("Stopping called %d times, want once", n)
+		}
+	})
+	addrs := testapp.Start(t, cfg, app.Options{Logger: logger, Stopping: func() { stopping.Add(1) },
 		Inherited: map[string][]net.Listener{"web": {tcp}, "ctl.socket": {unix}, "spare": {spare}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(context.Background())
-	addrs, err := a.Listen(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if got, want := addrs[1].String(), "tcp://"+tcp.Addr().String(); got != want {
 		t.Errorf("listener activated: address %s, want the inherited socket's %s", got, want)
 	}
@@ -64,8 +60,6 @@ address = "systemd://ctl.socket"
 		c.Close()
 		t.Error("the inherited socket no listener names is still open")
 	}
-	served := make(chan error, 1)
-	go func() { served <- a.Serve(ctx) }()
 	for _, addr := range addrs[1:] {
 		c := testutil.HTTPClient(t, addr)
 		resp, err := c.Get(testutil.URL(addr) + "/")
@@ -78,14 +72,7 @@ address = "systemd://ctl.socket"
 		}
 	}
 	if n := stopping.Load(); n != 0 {
-		t.Fatalf("Stopping called %d times while serving", n)
-	}
-	cancel()
-	if err := <-served; err != nil {
-		t.Fatalf("serve: %v", err)
-	}
-	if n := stopping.Load(); n != 1 {
-		t.Errorf("Stopping called %d times, want once", n)
+		t.Errorf("Stopping called %d times while serving", n)
 	}
 }
 
