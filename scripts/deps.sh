@@ -22,6 +22,8 @@ after=()
 command -v wat2wasm >/dev/null || need+=(wabt)
 command -v curl >/dev/null || need+=(curl)
 command -v git >/dev/null || need+=(git)
+# systemd-socket-activate and systemd-analyze: the socket activation tests.
+command -v systemd-socket-activate >/dev/null || need+=(systemd)
 
 for f in scripts/deps.d/*.sh; do
 	[ -e "$f" ] || continue

@@ -15,12 +15,16 @@ import (
 // Address is a parsed network address: where a listener binds or a dialer
 // connects. ParseAddress is its only parser and String its inverse.
 //
+// An address "systemd://NAME" names a listening socket the process
+// inherited from systemd (socket activation): Network "systemd" and Name.
+// Listen and Dial refuse it; the app looks the socket up by name.
+//
 // A Source that is not a socket may describe where it takes its work from
 // with a network of its own and its server's host and port (an AMQP
 // consumer: "amqp" and its broker's); Listen and Dial refuse such an
 // address, and ParseAddress does not read it back.
 type Address struct {
-	// Network is "tcp" or "unix" (see above for others).
+	// Network is "tcp", "unix" or "systemd" (see above for others).
 	Network string
 	// Host is the TCP host (an IP literal, a name, or "" for all
 	// interfaces); empty for unix.
@@ -30,11 +34,19 @@ type Address struct {
 	// Path is the unix socket path; a leading '@' names a Linux abstract
 	// socket, which has no file.
 	Path string
+	// Name is the name of an inherited socket (systemd's
+	// FileDescriptorName=, LISTEN_FDNAMES); empty unless Network is
+	// "systemd".
+	Name string
 }
+
+// maxFDName is the longest socket name systemd accepts (FDNAME_MAX).
+const maxFDName = 255
 
 // ParseAddress parses "tcp://host:port" (IPv6 hosts in brackets:
 // "tcp://[::1]:8080") or "unix:///absolute/path" ("unix://relative/path"
-// and "unix://@abstract" work too). AMQP queues (amqp://, amqps://) are
+// and "unix://@abstract" work too), or "systemd://NAME", a socket
+// inherited from systemd by name (see Address). AMQP queues (amqp://, amqps://) are
 // package server/amqp's to parse.
 func ParseAddress(s string) (Address, error) {
 	scheme, rest, ok := strings.Cut(s, "://")
@@ -49,11 +61,16 @@ func ParseAddress(s string) (Address, error) {
 			return Address{}, fmt.Errorf("address %q: unix socket path is empty or invalid", s)
 		}
 		return Address{Network: "unix", Path: rest}, nil
+	case "systemd":
+		if err := checkFDName(rest); err != nil {
+			return Address{}, fmt.Errorf("address %q: %v", s, err)
+		}
+		return Address{Network: "systemd", Name: rest}, nil
 	case "amqp", "amqps":
 		// The URL may hold a password: it is not repeated.
 		return Address{}, fmt.Errorf("address: an %s:// address is a queue to consume (package server/amqp), not a socket", scheme)
 	}
-	return Address{}, fmt.Errorf("address %q: unknown scheme %q (want tcp, unix, amqp or amqps)", s, scheme)
+	return Address{}, fmt.Errorf("address %q: unknown scheme %q (want tcp, unix, systemd, amqp or amqps)", s, scheme)
 }
 
 func parseTCP(s, hostport string) (Address, error) {
@@ -74,12 +91,28 @@ func parseTCP(s, hostport string) (Address, error) {
 	return Address{Network: "tcp", Host: host, Port: port}, nil
 }
 
+// checkFDName checks a socket name by systemd's rules: 1 to 255
+// printable ASCII characters, no ':' (the separator of LISTEN_FDNAMES).
+func checkFDName(name string) error {
+	if name == "" || len(name) > maxFDName {
+		return fmt.Errorf("a systemd socket name has 1 to %d characters (FileDescriptorName= of the .socket unit)", maxFDName)
+	}
+	for _, c := range []byte(name) {
+		if c < ' ' || c > '~' || c == ':' {
+			return fmt.Errorf("a systemd socket name is printable ASCII without ':' (FileDescriptorName= of the .socket unit)")
+		}
+	}
+	return nil
+}
+
 // String returns the address in the form ParseAddress reads (for a
 // network other than tcp and unix, network://host:port).
 func (a Address) String() string {
 	switch a.Network {
 	case "unix":
 		return "unix://" + a.Path
+	case "systemd":
+		return "systemd://" + a.Name
 	case "tcp", "":
 		return "tcp://" + net.JoinHostPort(a.Host, strconv.Itoa(a.Port))
 	}

@@ -36,6 +36,18 @@ var addressCases = []struct {
 	{in: "unix://run/app.sock", want: server.Address{Network: "unix", Path: "run/app.sock"}},
 	{in: "unix://app.sock", want: server.Address{Network: "unix", Path: "app.sock"}},
 	{in: "unix://@bubble", want: server.Address{Network: "unix", Path: "@bubble"}},
+	// systemd (inherited sockets, by name)
+	{in: "systemd://web", want: server.Address{Network: "systemd", Name: "web"}},
+	{in: "systemd://bubblewasm.socket", want: server.Address{Network: "systemd", Name: "bubblewasm.socket"}},
+	{in: "systemd://LISTEN_FD_3", want: server.Address{Network: "systemd", Name: "LISTEN_FD_3"}},
+	{in: "systemd://" + strings.Repeat("n", 255), want: server.Address{Network: "systemd", Name: strings.Repeat("n", 255)}},
+	{in: "systemd://", bad: "1 to 255 characters"},
+	{in: "systemd://" + strings.Repeat("n", 256), bad: "1 to 255 characters"},
+	{in: "systemd://web:http", bad: "without ':'"},
+	{in: "systemd://we\x00b", bad: "printable ASCII"},
+	{in: "systemd://w\neb", bad: "printable ASCII"},
+	{in: "systemd://wéb", bad: "printable ASCII"},
+	{in: "systemd://\x7f", bad: "printable ASCII"},
 	// bad ports
 	{in: "tcp://127.0.0.1:65536", bad: "port"},
 	{in: "tcp://127.0.0.1:-1", bad: "port"},
@@ -112,6 +124,7 @@ func FuzzParseAddress(f *testing.F) {
 	f.Add("tcp://[a]:80")
 	f.Add("tcp://+80:+80")
 	f.Add("unix://tcp://x:1")
+	f.Add("systemd://unix:///x")
 	f.Add("amqp://h/?queue=q") // package server/amqp's to parse
 	f.Fuzz(func(t *testing.T, s string) {
 		a, err := server.ParseAddress(s)
@@ -126,6 +139,10 @@ func FuzzParseAddress(f *testing.F) {
 		case "unix":
 			if a.Path == "" || a.Host != "" || a.Port != 0 {
 				t.Fatalf("ParseAddress(%q) = %+v: inconsistent unix address", s, a)
+			}
+		case "systemd":
+			if a.Name == "" || len(a.Name) > 255 || strings.ContainsAny(a.Name, ":\x00") || a.Host != "" || a.Path != "" {
+				t.Fatalf("ParseAddress(%q) = %+v: inconsistent systemd address", s, a)
 			}
 		default:
 			t.Fatalf("ParseAddress(%q) = %+v: network %q", s, a, a.Network)
@@ -415,5 +432,23 @@ func TestDialAddress(t *testing.T) {
 	if c, err := (server.Address{Network: "unix", Path: p}).Dial(context.Background()); err == nil {
 		c.Close()
 		t.Fatalf("dial to missing socket %s succeeded", p)
+	}
+}
+
+// TestSystemdAddressIsNotBound checks that an inherited socket's address is
+// never bound or dialled by itself: only the app, which holds the
+// inherited sockets, can resolve it.
+func TestSystemdAddressIsNotBound(t *testing.T) {
+	a, err := server.ParseAddress("systemd://web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := a.Listen(context.Background(), server.ListenOptions{}); err == nil {
+		l.Close()
+		t.Fatal("Listen bound a systemd:// address")
+	}
+	if c, err := a.Dial(context.Background()); err == nil {
+		c.Close()
+		t.Fatal("Dial connected to a systemd:// address")
 	}
 }

@@ -12,10 +12,11 @@
 // A [Source] produces exchanges and serves them into a handler: it starts
 // with Serve, says when it accepts work with Ready, and stops with Shutdown,
 // finishing what runs. Package app composes sources without knowing their
-// kind. Two kinds exist: a [Socket] (one bound TCP or unix listener, its
-// connections run by a [Server] through a transport stack) and an AMQP
-// consumer (package amqp). A new kind of source — an inherited socket, a
-// TLS listener — implements Source and nothing else here changes.
+// kind. Two kinds exist: a [Socket] (one TCP or unix listener, bound here
+// or inherited from systemd by name, "systemd://NAME"; its connections run
+// by a [Server] through a transport stack) and an AMQP consumer (package
+// amqp). A new kind of source — a TLS listener, say — implements Source and
+// nothing else here changes.
 //
 // Network addresses have one parser, [ParseAddress], and connection limits
 // (timeouts, maximum connections) are applied here once for every

@@ -89,6 +89,9 @@ func TestFailuresBindNothing(t *testing.T) {
 		{"config bad module", []string{"run", "-c", write("mod.toml", listeners+"[[route]]\nname = \"bad\"\nmodule = \"junk.wasm\"\n")}, exitConfig, "mod.toml:5: route bad: module " + junk},
 		{"bad --listen", []string{"run", "--listen", "udp://1.2.3.4:5", mod}, exitConfig, `unknown scheme "udp"`},
 		{"bad --log-level", []string{"run", "--log-level", "loud", mod}, exitUsage, "--log-level"},
+		{"systemd socket not inherited", []string{"run", "--listen", "systemd://web", mod}, exitListen, `listener listen1: no listening socket named "web" was inherited from systemd`},
+		{"systemd socket name", []string{"run", "--listen", "systemd://web:80", mod}, exitConfig, `address "systemd://web:80": a systemd socket name is printable ASCII without ':'`},
+		{"config systemd socket name", []string{"run", "-c", write("sd.toml", "[[listener]]\naddress = \"systemd://"+strings.Repeat("w", 256)+"\"\n[[route]]\nmodule = \"m.wasm\"\n")}, exitConfig, "sd.toml:2: listener[1].address: address \"systemd://www"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -127,10 +130,7 @@ func TestListenFailureExitCode(t *testing.T) {
 func TestServeAndStop(t *testing.T) {
 	dir := t.TempDir()
 	mod := buildWAT(t, dir, helloWAT)
-	bin := filepath.Join(dir, "bubblewasm")
-	if msg, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, msg)
-	}
+	bin := buildCLI(t)
 	sock := filepath.Join(dir, "h.sock")
 	cmd := exec.Command(bin, "run", "--listen", "tcp://127.0.0.1:0", mod)
 	cmd.Env = append(os.Environ(), "BUBBLEWASM_LOG_FORMAT=json", "BUBBLEWASM_INSTANCES=pool")

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"sync"
+	"syscall"
 
+	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/urfave/cli/v2"
 
 	"github.com/bubblewasm/bubblewasm/server/app"
@@ -43,6 +49,11 @@ func runCommand() *cli.Command {
 }
 
 func runAction(c *cli.Context) error {
+	// SIGHUP (systemctl reload) must not kill the server: caught from the
+	// start, answered once serving (reloads).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	cfg, err := loadConfig(c)
 	if err != nil {
 		return err
@@ -56,7 +67,17 @@ func runAction(c *cli.Context) error {
 		listen = []string{defaultListen}
 	}
 	ctx := c.Context
-	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Listen: listen, Transport: c.String("transport")})
+	sd := notifier{logger: logger}
+	// Beside the server until run returns: watchdog pings (from the start:
+	// loading modules can take a while), answers to SIGHUP, READY=1.
+	aside, stopAside := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stopAside()
+	wg.Go(func() { sd.watchdog(aside) })
+	wg.Go(func() { reloads(aside, hup, logger) })
+	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Listen: listen, Transport: c.String("transport"),
+		Inherited: inheritedSockets(), Stopping: func() { sd.notify(daemon.SdNotifyStopping) }})
 	if err != nil {
 		return fail(exitConfig, err)
 	}
@@ -64,11 +85,33 @@ func runAction(c *cli.Context) error {
 	if _, err := a.Listen(ctx); err != nil {
 		return fail(exitListen, err)
 	}
+	serving, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	wg.Go(func() {
+		if a.Ready(serving) == nil {
+			sd.notify(daemon.SdNotifyReady)
+		}
+	})
 	if err := a.Serve(ctx); err != nil {
 		return fail(exitServe, err)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// reloads answers SIGHUP until ctx ends. Reloading the configuration is
+// not implemented yet, so the server keeps serving what it started with
+// and says so. Hot reload goes here: notify systemd RELOADING=1 (with
+// MONOTONIC_USEC, for Type=notify-reload), reload, then READY=1.
+func reloads(ctx context.Context, hup <-chan os.Signal, logger *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			logger.Warn("reload is not implemented yet; restart to apply changes", "signal", "SIGHUP")
+		}
+	}
 }
 
 func loadConfig(c *cli.Context) (*config.Config, error) {

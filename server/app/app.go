@@ -1,7 +1,7 @@
 // Package app assembles a running bubblewasm host from a validated
 // configuration: it loads every route's module on its engine, builds the
 // router, makes each listener a server.Source (a bound socket with its
-// transport, or an AMQP consumer), serves them all into the router until
+// transport, a socket inherited from systemd, or an AMQP consumer), serves them all into the router until
 // its context ends, then shuts them down gracefully.
 //
 // Loading comes before binding: a bad module or address is reported while
@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -43,6 +44,14 @@ type Options struct {
 	Listen []string
 	// Transport is the transport of the Listen addresses (default "http").
 	Transport string
+	// Inherited are listening sockets the process inherited, by name
+	// (systemd socket activation: activation.ListenersWithNames). A
+	// listener with the address "systemd://NAME" serves the one named
+	// NAME; Listen closes those no listener names. The app takes them over.
+	Inherited map[string][]net.Listener
+	// Stopping, when set, is called once when Serve begins to shut down
+	// (its context ended or a listener failed), before the drain.
+	Stopping func()
 
 	// newEngine replaces NewEngine (tests).
 	newEngine func(name, cacheDir string) (wasm.Engine, error)
@@ -61,7 +70,9 @@ type App struct {
 	listeners  []listener      // addresses parsed by New (sources.go)
 	sources    []server.Source // one per listener, made by Listen
 	hub        *hub
-	limits     sharedLimits // process-wide bounds (limits.go)
+	limits     sharedLimits     // process-wide bounds (limits.go)
+	inherited  inheritedSockets // systemd's sockets (inherited.go)
+	stopping   func()
 }
 
 // New loads every route's module and checks every listener address. It
@@ -78,7 +89,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		opts.newEngine = NewEngine
 	}
 	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, newEngine: opts.newEngine,
-		hub: hub, limits: newSharedLimits(cfg.Limits)}
+		hub: hub, limits: newSharedLimits(cfg.Limits), inherited: newInheritedSockets(opts.Inherited), stopping: opts.Stopping}
 	lcs := cfg.Listeners
 	if len(opts.Listen) > 0 {
 		lcs = nil

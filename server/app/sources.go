@@ -73,6 +73,7 @@ func (a *App) Listen(ctx context.Context) ([]server.Address, error) {
 		sources = append(sources, src)
 		addrs = append(addrs, addr)
 	}
+	a.inherited.closeUnused(a.logger)
 	a.sources = sources
 	return addrs, nil
 }
@@ -100,7 +101,7 @@ func (a *App) open(ctx context.Context, l listener) (server.Source, server.Addre
 	if reg[l.Transport] == nil { // New checked the name: never
 		return nil, server.Address{}, fmt.Errorf("unknown transport %q", l.Transport)
 	}
-	ln, err := l.socket.Listen(ctx, server.ListenOptions{SocketMode: l.SocketMode})
+	ln, err := a.bind(ctx, l.socket, server.ListenOptions{SocketMode: l.SocketMode})
 	if err != nil {
 		return nil, server.Address{}, err
 	}
@@ -154,6 +155,9 @@ func (a *App) Serve(ctx context.Context) error {
 		running--
 		errs = append(errs, err)
 	case <-ctx.Done():
+	}
+	if a.stopping != nil {
+		a.stopping()
 	}
 	errs = append(errs, a.shutdown())
 	for ; running > 0; running-- {

@@ -53,9 +53,14 @@
 //
 //	[[listener]]               # zero or more; the CLI may supply listeners instead
 //	name = "web"               # default "listener1", "listener2", ...; unique
-//	address = "tcp://127.0.0.1:8080"  # required; "tcp://...", "unix://..." or
+//	address = "tcp://127.0.0.1:8080"  # required; "tcp://...", "unix://...",
 //	                           # "amqp://user:pass@host:5672/vhost?queue=work" (a consumer:
-//	                           # prefetch=N, max_body=SIZE, on_error=reject|requeue)
+//	                           # prefetch=N, max_body=SIZE, on_error=reject|requeue) or
+//	                           # "systemd://NAME": a TCP or unix listening socket inherited
+//	                           # from systemd (socket activation), NAME its .socket unit's
+//	                           # FileDescriptorName= (default: the unit's name; 1..255
+//	                           # printable ASCII, no ':'); one not passed fails the start
+//	                           # (exit 4). Not a dial target
 //	transport = "http"         # "http" | "line" | "raw" | "json" | "jsonrpc"; default "http"
 //	socket_mode = "0660"       # unix addresses only: octal string, 1..0777
 //	max_line_bytes = "64KiB"   # transports "line", "json", "jsonrpc": size > 0

@@ -459,8 +459,8 @@ func (c *checker) address(f field, s string) string {
 		return ""
 	}
 	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok || (scheme != "tcp" && scheme != "unix" && scheme != "amqp" && scheme != "amqps") {
-		c.errorf(f.path, f.line, "invalid address %q: want tcp://host:port, unix://path or amqp://host/?queue=NAME", s)
+	if !ok || (scheme != "tcp" && scheme != "unix" && scheme != "systemd" && scheme != "amqp" && scheme != "amqps") {
+		c.errorf(f.path, f.line, "invalid address %q: want tcp://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME", s)
 		return ""
 	}
 	if rest == "" {
@@ -616,7 +616,11 @@ func (c *checker) dial(f field) map[string]string {
 			c.errorf(p, line, "must be an address string, not %s", typeName(m[k]))
 			continue
 		}
-		if c.address(field{p, line, s}, s) != "" {
+		switch c.address(field{p, line, s}, s) {
+		case "":
+		case "systemd":
+			c.errorf(p, line, "%q names a listening socket inherited from systemd; a dial target is tcp://, unix:// or amqp://", s)
+		default:
 			out[k] = s
 		}
 	}
