@@ -41,4 +41,9 @@ const (
 	EnvContentLength  = "CONTENT_LENGTH"
 	// EnvHTTPPrefix starts the key of every request header: HTTP_USER_AGENT.
 	EnvHTTPPrefix = "HTTP_"
+
+	// EnvVarPrefix starts the key of each of a route's variables
+	// ([route.vars]): var.db_password. Reserved: only the wasm handler
+	// sets these keys, from its own route's configuration.
+	EnvVarPrefix = "var."
 )

@@ -87,7 +87,9 @@ func buildAction(c *cli.Context) error {
 		return fail(exitUsage, fmt.Errorf("build takes no arguments (use -c FILE), got %q", c.Args().Slice()))
 	}
 	file := c.String("config")
-	cfg, err := config.LoadWith(file, app.ConfigOptions())
+	opts := app.ConfigOptions()
+	opts.SkipVarSources = true // building needs no secrets
+	cfg, err := config.LoadWith(file, opts)
 	if err != nil {
 		return fail(exitConfig, err)
 	}

@@ -281,6 +281,7 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 		Gate:            a.limits.gate(rc.Engine),
 		Memory:          a.limits.memory,
 		MaxWaiting:      rc.MaxWaiting,
+		Vars:            rc.Vars,
 		Drain:           a.hub.draining.Done(),
 	})
 	if err != nil {

@@ -347,6 +347,10 @@ type Route struct {
 	// MaxWaiting bounds the route's exchanges parked at once
 	// (bubblewasm_park_v1); 0 means DefaultMaxWaiting.
 	MaxWaiting int
+	// Vars are the route's variables (vars.go), resolved at load: env keys
+	// var.NAME for its module, NAME upper-cased for a CGI program. nil
+	// when the file has none; values are "" under Options.SkipVarSources.
+	Vars map[string]wasm.Secret
 	// Line is the line of the entry's [[route]] header (or of its inline
 	// table).
 	Line int
@@ -372,6 +376,13 @@ type Options struct {
 	// ValidatePattern, if set, checks each match pattern; its error
 	// becomes the message.
 	ValidatePattern func(pattern string) error
+	// LookupEnv, if set, replaces os.LookupEnv for route variables taken
+	// from the environment ({ env = "NAME" }).
+	LookupEnv func(name string) (string, bool)
+	// SkipVarSources checks route variables' declarations without reading
+	// the environment or files they name (`bubblewasm build` needs no
+	// secrets); their values are "".
+	SkipVarSources bool
 }
 
 // Load reads and validates the file; every error names the file, line and

@@ -138,8 +138,32 @@
 //	                           # 1..1048576; a park beyond answers ERR_FULL. A parked exchange
 //	                           # holds no instance and no max_concurrency slot
 //
+//	[route.vars]               # module routes only: values given to this route's module alone,
+//	                           # resolved at load (a missing one fails the load: FILE:LINE: KEY)
+//	greeting = "hello"         # a literal
+//	db_password = { env = "DB_PASSWORD" }  # the host's environment variable (set, maybe empty)
+//	api_key = { file = "/run/secrets/api" }  # a regular file, relative to the config file's
+//	                           # directory; one trailing newline (LF or CRLF) removed
+//
+// A route variable NAME reaches an ABI v1 module as the env key var.NAME
+// (abi/ENV.md) and a CGI program as the environment variable NAME
+// upper-cased (api_key as API_KEY), replacing any other key translated to
+// that name. Names are a lower-case letter then lower-case letters, digits
+// or '_', at most 64 bytes (lower case like the other dotted env keys, and
+// so that the CGI name maps back to one variable); a name whose CGI form
+// is a CGI meta-variable (PATH_INFO, SERVER_SOFTWARE, ...) or starts with
+// HTTP_ or BUBBLE_ is refused, so a variable can shadow neither the request
+// nor the host. A value is at most 64KiB without NUL bytes, a route has at
+// most 256 variables and 1MiB of values. No other route sees them, a
+// module's bubble_init does not, and the host never prints a value: every
+// value is treated as a secret, literals too (errors name the variable,
+// the environment variable or the file; Route.Vars holds wasm.Secret,
+// which prints as "[redacted]"). `bubblewasm build` checks the
+// declarations without reading the environment or the files.
+//
 // Any key not listed is an error, except inside match, whose keys are
-// environment variable names chosen by the user. An array of inline tables
+// environment variable names chosen by the user, and vars, whose keys are
+// variable names. An array of inline tables
 // (route = [{ module = "a.wasm" }]) is accepted wherever [[...]] is.
 //
 // Sizes are a non-negative integer number of bytes or a string holding an

@@ -52,6 +52,9 @@ import (
 // that is still not a valid name is skipped, and a translated key never
 // replaces a key that already has its name. GATEWAY_INTERFACE=CGI/1.1 and
 // SERVER_SOFTWARE=bubblewasm are added. Values containing NUL are skipped.
+// The route's variables (vars.go) come as their names upper-cased
+// (db_password as DB_PASSWORD), replacing any translated key of the same
+// name; var.* keys of the exchange's env are not passed.
 
 // ABI says how a route's module is called.
 type ABI string
@@ -165,7 +168,7 @@ func (h *Handler) serveCGI(ctx context.Context, x *server.Exchange, hx *hostExch
 		Stdin:   in,
 		Stdout:  out,
 		Stderr:  stderr,
-		Environ: cgiEnviron(x.Env),
+		Environ: cgiEnviron(x.Env, h.vars),
 		Args:    []string{h.opts.Name},
 		Memory:  mem.meter(),
 	})
@@ -407,9 +410,9 @@ func clip(b []byte, n int) string {
 
 // cgiEnviron returns a CGI module's environment (see the translation rules
 // at the top of this file), sorted.
-func cgiEnviron(env server.Env) []string {
+func cgiEnviron(env server.Env, rv *routeVars) []string {
 	vars := make(map[string]string, len(env)+2)
-	keys := env.Keys()
+	keys := slices.DeleteFunc(env.Keys(), isVarKey) // only rv's variables, below
 	for _, k := range keys {
 		if validEnvName(k) && !strings.ContainsRune(env[k], 0) {
 			vars[k] = env[k]
@@ -425,6 +428,7 @@ func cgiEnviron(env server.Env) []string {
 		}
 		vars[name] = env[k]
 	}
+	rv.cgi(vars)
 	vars["GATEWAY_INTERFACE"] = "CGI/1.1"
 	vars["SERVER_SOFTWARE"] = "bubblewasm"
 	out := make([]string, 0, len(vars))

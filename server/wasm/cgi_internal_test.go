@@ -163,7 +163,7 @@ func TestCGIEnviron(t *testing.T) {
 		"9LIVES":            "skipped",
 		"NUL":               "a\x00b",
 		"":                  "skipped",
-	})
+	}, nil)
 	want := []string{
 		"BUBBLE_LISTENER=kept", "BUBBLE_ROUTE=r", "BUBBLE_URL_SCHEME=http", "GATEWAY_INTERFACE=CGI/1.1",
 		"HTTP_X_A=1", "LINE_NUMBER=3", "REQUEST_METHOD=GET", "SERVER_SOFTWARE=bubblewasm",

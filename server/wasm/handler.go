@@ -66,6 +66,10 @@ type Options struct {
 	// Drain, when closed, ends every park at once (the exchange resumes
 	// with bubble.wake "shutdown") and refuses new ones.
 	Drain <-chan struct{}
+	// Vars are the route's variables by name (vars.go): env keys
+	// "var.NAME" for the guest, NAME upper-cased for a CGI program; never
+	// logged. New refuses bad names and values over the limits.
+	Vars map[string]Secret
 }
 
 // Defaults for Options, and for the route settings of the configuration
@@ -99,7 +103,8 @@ type Handler struct {
 	// initBytes is the memory an instance has once initialized, measured on
 	// New's instance: what a new instance reserves from Options.Memory.
 	initBytes int64
-	lot       lot // parked exchanges (park.go)
+	lot       lot        // parked exchanges (park.go)
+	vars      *routeVars // the route's variables (vars.go)
 }
 
 // Lifecycle returns the route's lifecycle: the one Options asked for, or
@@ -177,6 +182,10 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 	if opts.Limits.StackBytes == 0 {
 		opts.Limits.StackBytes = DefaultStackBytes
 	}
+	vars, err := newRouteVars(opts.Vars)
+	if err != nil {
+		return nil, err
+	}
 	parsed, err := prepare(ctx, engine, bin)
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
@@ -203,7 +212,7 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 		m.Close(ctx)
 		return nil, err
 	}
-	h := &Handler{opts: opts, module: m, life: life, slots: make(chan struct{}, opts.MaxConcurrency), share: newShare(opts.Gate, opts.MaxConcurrency), cgi: cgi}
+	h := &Handler{opts: opts, module: m, life: life, slots: make(chan struct{}, opts.MaxConcurrency), share: newShare(opts.Gate, opts.MaxConcurrency), cgi: cgi, vars: &vars}
 	h.lot.max, h.lot.drain = int64(opts.MaxWaiting), opts.Drain
 	if cgi {
 		return h, nil // a command runs only per exchange: nothing to instantiate ahead
@@ -294,7 +303,7 @@ func (h *Handler) gate(ctx context.Context) (func(), error) {
 func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
 	ctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
 	defer cancel()
-	hx := &hostExchange{x: x, logger: h.opts.Logger, ctx: ctx, services: h.opts.Services}
+	hx := &hostExchange{x: x, logger: h.opts.Logger, ctx: ctx, services: h.opts.Services, vars: h.vars}
 	hx.header.Limits = h.opts.ResponseHeaders
 	hx.deadline, _ = ctx.Deadline()
 	hx.rd, _ = x.Writer.(server.ReadDeadliner)
@@ -387,10 +396,11 @@ type hostExchange struct {
 	deadline time.Time
 	lot      *lot       // the route's parked exchanges; nil while an instance initializes
 	park     *parkState // a wait the guest registered, and what it resumes with (park.go)
+	vars     *routeVars // the route's variables; nil while an instance initializes
 }
 
-func (e *hostExchange) Env(key string) (string, bool) { v, ok := e.x.Env[key]; return v, ok }
-func (e *hostExchange) EnvKeys() []string             { return e.x.Env.Keys() }
+func (e *hostExchange) Env(key string) (string, bool) { return e.vars.env(e.x.Env, key) }
+func (e *hostExchange) EnvKeys() []string             { return e.vars.envKeys(e.x.Env.Keys()) }
 
 // Read bounds a blocked read by the exchange's deadline. The deadline is set
 // only for the duration of the call: left on an HTTP connection, it would

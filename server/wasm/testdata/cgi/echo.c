@@ -13,6 +13,7 @@
  *   loop      never finish
  *   redirect  answer with Location only
  *   notfound  answer 404 Not Found
+ *   environ   answer with the whole environment, one NAME=value a line
  *   anything else: 201 Created, some environment variables, "--", then the
  *   request body, streamed back chunk by chunk.
  *
@@ -63,6 +64,12 @@ int main(int argc, char **argv) {
 	}
 	if (strcmp(q, "notfound") == 0) {
 		printf("Status: 404 Not Found\nContent-Type: text/plain\n\nno such thing\n");
+		return 0;
+	}
+	if (strcmp(q, "environ") == 0) {
+		printf("Content-Type: text/plain\n\n");
+		for (char **e = environ; *e != NULL; e++)
+			printf("%s\n", *e);
 		return 0;
 	}
 	if (strcmp(q, "cut") == 0) {
