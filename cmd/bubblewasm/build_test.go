@@ -184,3 +184,56 @@ func TestBuildFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildNeverOverwritesSource reproduces a route whose module named its
+// C source by mistake: once build wrote wasm over hello.c. Now the config
+// is refused, and a file named .wasm that holds no module is not written.
+func TestBuildNeverOverwritesSource(t *testing.T) {
+	cSource := "int main(void) { return 0; }\n"
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"source.toml":    "[[route]]\nname = \"hello\"\nmodule = \"hello/hello.c\"\n",
+		"hello/hello.c":  cSource,
+		"hello/build.sh": "set -e\nclang --target=wasm32-wasi -O2 -o \"$1\" hello.c\n",
+		"recipe.toml":    "[[route]]\nname = \"named\"\nmodule = \"named.wasm\"\nbuild = \"wat2wasm m.wat -o \\\"$OUT\\\"\"\n",
+		"named.wasm":     cSource, // a source file given a .wasm name
+		"m.wat":          watHandler,
+		"empty.toml":     "[[route]]\nname = \"empty\"\nmodule = \"empty.wasm\"\nbuild = \"wat2wasm m.wat -o \\\"$OUT\\\"\"\n",
+		"empty.wasm":     "",
+		"dir.toml":       "[[route]]\nname = \"dir\"\nmodule = \"dir.wasm\"\nbuild = \"true\"\n",
+		"dir.wasm/x":     "",
+	})
+	unchanged := func(p string) {
+		t.Helper()
+		if b, err := os.ReadFile(filepath.Join(dir, p)); err != nil || string(b) != cSource {
+			t.Fatalf("%s was changed (%v):\n%q", p, err, b)
+		}
+	}
+	for _, args := range [][]string{{"build", "-c", filepath.Join(dir, "source.toml")}, {"build", "-n", "-c", filepath.Join(dir, "source.toml")}} {
+		code, out := runCLI(t, args...)
+		if want := `source.toml:3: route[1].module: "hello/hello.c" does not end in .wasm`; code != exitConfig || !strings.Contains(out, want) {
+			t.Fatalf("%q: exit %d, want %d and %q:\n%s", args, code, exitConfig, want, out)
+		}
+		unchanged("hello/hello.c")
+	}
+
+	code, out := runCLI(t, "build", "-c", filepath.Join(dir, "recipe.toml"))
+	want := "route named: " + filepath.Join(dir, "named.wasm") + " exists and is not a wasm module (it does not start with \\0asm); refusing to overwrite it"
+	if code != exitConfig || !strings.Contains(out, want) || strings.Contains(out, "building") {
+		t.Fatalf("exit %d, want %d and %q before any build:\n%s", code, exitConfig, want, out)
+	}
+	unchanged("named.wasm")
+
+	code, out = runCLI(t, "build", "-c", filepath.Join(dir, "dir.toml"))
+	if want := "route dir: " + filepath.Join(dir, "dir.wasm") + " is a directory"; code != exitConfig || !strings.Contains(out, want) {
+		t.Fatalf("exit %d, want %d and %q:\n%s", code, exitConfig, want, out)
+	}
+
+	// An empty file (an interrupted build) and a module are rebuilt.
+	for range 2 {
+		if code, out := runCLI(t, "build", "-c", filepath.Join(dir, "empty.toml")); code != exitOK {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		isWasm(t, filepath.Join(dir, "empty.wasm"))
+	}
+}

@@ -79,8 +79,10 @@
 //
 //	[[route]]                  # one or more
 //	name = "hello"             # default "route1", "route2", ...; unique
-//	module = "hello.wasm"      # relative to the config file's directory; a route has
-//	                           # exactly one of module, transport or builtin:
+//	module = "hello.wasm"      # relative to the config file's directory; must end in
+//	                           # .wasm (the built module, never its source; `bubblewasm
+//	                           # build` writes it). A route has exactly one of module,
+//	                           # transport or builtin:
 //	transport = "jsonrpc"      # a transport whose exchanges go back through the router
 //	                           # (POST /rpc -> one exchange per call, matched on jsonrpc.method)
 //	max_batch = 100            # transport = "jsonrpc" only: as on a jsonrpc listener
