@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,36 +29,29 @@ func runCommand() *cli.Command {
 			"   bubblewasm run hello.wasm\n" +
 			"   bubblewasm run --listen unix:///tmp/hello.sock --transport line hello.wasm\n" +
 			"   bubblewasm run -c examples/hello/bubble.toml",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "TOML config `FILE`", EnvVars: []string{"BUBBLEWASM_CONFIG"}},
-			&cli.StringSliceFlag{Name: "listen", Aliases: []string{"l"}, Usage: "listen on `ADDRESS` (tcp://HOST:PORT or unix:///PATH); repeatable; replaces the config's listeners (default: the config's, else " + defaultListen + ")", EnvVars: []string{"BUBBLEWASM_LISTEN"}},
-			&cli.StringFlag{Name: "transport", Aliases: []string{"t"}, Value: "http", Usage: "transport of the --listen addresses: http, line or raw", EnvVars: []string{"BUBBLEWASM_TRANSPORT"}},
-			&cli.StringFlag{Name: "instances", Usage: "with MODULE.wasm: `snapshot` (every exchange on an instance restored to its state after init), fresh (a new instance per exchange) or pool (reused instances that keep their state) (default: snapshot, or fresh for a module a snapshot cannot capture)", EnvVars: []string{"BUBBLEWASM_INSTANCES"}},
-			&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error (default: the config's, else info)", EnvVars: []string{"BUBBLEWASM_LOG_LEVEL"}},
-			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", EnvVars: []string{"BUBBLEWASM_LOG_FORMAT"}},
-		},
+		Flags:  serveFlags(),
 		Action: runAction,
 	}
 }
 
+// serveFlags are the flags of run and validate.
+func serveFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "TOML config `FILE`", EnvVars: []string{"BUBBLEWASM_CONFIG"}},
+		&cli.StringSliceFlag{Name: "listen", Aliases: []string{"l"}, Usage: "listen on `ADDRESS` (tcp://HOST:PORT or unix:///PATH); repeatable; replaces the config's listeners (default: the config's, else " + defaultListen + ")", EnvVars: []string{"BUBBLEWASM_LISTEN"}},
+		&cli.StringFlag{Name: "transport", Aliases: []string{"t"}, Value: "http", Usage: "transport of the --listen addresses: http, line or raw", EnvVars: []string{"BUBBLEWASM_TRANSPORT"}},
+		&cli.StringFlag{Name: "instances", Usage: "with MODULE.wasm: `snapshot` (every exchange on an instance restored to its state after init), fresh (a new instance per exchange) or pool (reused instances that keep their state) (default: snapshot, or fresh for a module a snapshot cannot capture)", EnvVars: []string{"BUBBLEWASM_INSTANCES"}},
+		&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error (default: the config's, else info)", EnvVars: []string{"BUBBLEWASM_LOG_LEVEL"}},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", EnvVars: []string{"BUBBLEWASM_LOG_FORMAT"}},
+	}
+}
+
 func runAction(c *cli.Context) error {
-	cfg, err := loadConfig(c)
+	a, _, logger, err := loadApp(c)
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(c.App.ErrWriter, firstNonEmpty(c.String("log-level"), cfg.LogLevel), c.String("log-format"))
-	if err != nil {
-		return fail(exitUsage, err)
-	}
-	listen := c.StringSlice("listen")
-	if len(listen) == 0 && len(cfg.Listeners) == 0 {
-		listen = []string{defaultListen}
-	}
 	ctx := c.Context
-	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Listen: listen, Transport: c.String("transport")})
-	if err != nil {
-		return fail(exitConfig, err)
-	}
 	defer a.Close(ctx)
 	if _, err := a.Listen(ctx); err != nil {
 		return fail(exitListen, err)
@@ -71,15 +63,37 @@ func runAction(c *cli.Context) error {
 	return nil
 }
 
+// loadApp does all run does before binding: it reads the config (or makes
+// one for a module), and loads and compiles every route's module.
+func loadApp(c *cli.Context) (*app.App, *config.Config, *slog.Logger, error) {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	logger, err := newLogger(c.App.ErrWriter, firstNonEmpty(c.String("log-level"), cfg.LogLevel), c.String("log-format"))
+	if err != nil {
+		return nil, nil, nil, fail(exitUsage, err)
+	}
+	listen := c.StringSlice("listen")
+	if len(listen) == 0 && len(cfg.Listeners) == 0 {
+		listen = []string{defaultListen}
+	}
+	a, err := app.New(c.Context, cfg, app.Options{Logger: logger, Listen: listen, Transport: c.String("transport")})
+	if err != nil {
+		return nil, nil, nil, fail(exitConfig, err)
+	}
+	return a, cfg, logger, nil
+}
+
 func loadConfig(c *cli.Context) (*config.Config, error) {
 	file := c.String("config")
 	switch {
 	case file != "" && c.NArg() > 0:
-		return nil, fail(exitUsage, errors.New("run takes a module or --config, not both"))
+		return nil, fail(exitUsage, fmt.Errorf("%s takes a module or --config, not both", c.Command.Name))
 	case c.NArg() > 1:
-		return nil, fail(exitUsage, fmt.Errorf("run takes one module, got %d arguments", c.NArg()))
+		return nil, fail(exitUsage, fmt.Errorf("%s takes one module, got %d arguments: %q", c.Command.Name, c.NArg(), c.Args().Slice()))
 	case file == "" && c.NArg() == 0:
-		return nil, fail(exitUsage, errors.New("run needs a module (bubblewasm run hello.wasm) or a config (bubblewasm run -c bubble.toml)"))
+		return nil, fail(exitUsage, fmt.Errorf("%[1]s needs a module (bubblewasm %[1]s hello.wasm) or a config (bubblewasm %[1]s -c bubble.toml)", c.Command.Name))
 	}
 	if file == "" {
 		inst := c.String("instances")
