@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -142,7 +143,11 @@ func (a *App) loadRoutes(ctx context.Context, rcs []config.Route) ([]server.Rout
 	for i, r := range results {
 		if r.err != nil {
 			rc := rcs[i]
-			errs = append(errs, fmt.Errorf("%s:%d: route %s: %w", a.cfg.File, rc.Line, rc.Name, r.err))
+			where := a.cfg.File
+			if rc.Line > 0 { // a config from the command line has no lines
+				where += ":" + strconv.Itoa(rc.Line)
+			}
+			errs = append(errs, fmt.Errorf("%s: route %s: %w", where, rc.Name, r.err))
 			continue
 		}
 		routes = append(routes, r.route)
