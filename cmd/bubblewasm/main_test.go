@@ -87,7 +87,9 @@ func TestFailuresBindNothing(t *testing.T) {
 		{"config unknown key", []string{"run", "-c", write("key.toml", listeners+"[[route]]\nmodule = \"m.wasm\"\ntimout = \"1s\"\n")}, exitConfig, "key.toml:7: route[1].timout"},
 		{"config bad address", []string{"run", "-c", write("addr.toml", "[[listener]]\naddress = \"tcp://127.0.0.1:99999\"\n[[route]]\nmodule = \"m.wasm\"\n")}, exitConfig, "addr.toml:2: listener[1].address"},
 		{"config bad module", []string{"run", "-c", write("mod.toml", listeners+"[[route]]\nname = \"bad\"\nmodule = \"junk.wasm\"\n")}, exitConfig, "mod.toml:5: route bad: module " + junk},
-		{"bad --listen", []string{"run", "--listen", "udp://1.2.3.4:5", mod}, exitConfig, `unknown scheme "udp"`},
+		{"bad --listen", []string{"run", "--listen", "udp://1.2.3.4:5", mod}, exitUsage, `--listen: address "udp://1.2.3.4:5": unknown scheme "udp"`},
+		{"garbage --listen", []string{"run", "--listen", "garbage", mod}, exitUsage, `--listen: address "garbage"`},
+		{"bad --transport", []string{"run", "--transport", "smtp", mod}, exitUsage, `--transport: "smtp" is not http, json, jsonrpc, line, raw`},
 		{"bad --log-level", []string{"run", "--log-level", "loud", mod}, exitUsage, "--log-level"},
 	}
 	for _, tc := range cases {

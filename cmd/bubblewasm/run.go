@@ -10,6 +10,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/server/config"
+	"github.com/bubblewasm/bubblewasm/server/transport"
 )
 
 // defaultListen is where `run` serves when neither --listen nor the config
@@ -66,6 +67,9 @@ func runAction(c *cli.Context) error {
 // loadApp does all run does before binding: it reads the config (or makes
 // one for a module), and loads and compiles every route's module.
 func loadApp(c *cli.Context) (*app.App, *config.Config, *slog.Logger, error) {
+	if err := checkListenFlags(c); err != nil {
+		return nil, nil, nil, err
+	}
 	cfg, err := loadConfig(c)
 	if err != nil {
 		return nil, nil, nil, err
@@ -83,6 +87,20 @@ func loadApp(c *cli.Context) (*app.App, *config.Config, *slog.Logger, error) {
 		return nil, nil, nil, fail(exitConfig, err)
 	}
 	return a, cfg, logger, nil
+}
+
+// checkListenFlags checks --listen and --transport: a bad one is a bad
+// command line (exit 2), not a bad configuration.
+func checkListenFlags(c *cli.Context) error {
+	for _, addr := range c.StringSlice("listen") {
+		if err := app.CheckAddress(addr); err != nil {
+			return fail(exitUsage, fmt.Errorf("--listen: %w", err))
+		}
+	}
+	if t := c.String("transport"); transport.Default()[t] == nil {
+		return fail(exitUsage, fmt.Errorf("--transport: %q is not %s", t, strings.Join(transport.Default().Names(), ", ")))
+	}
+	return nil
 }
 
 func loadConfig(c *cli.Context) (*config.Config, error) {

@@ -51,6 +51,8 @@ func TestValidateBindsNothing(t *testing.T) {
 		{"bad module", []string{"validate", "-c", write("bad.toml", listeners+"[[route]]\nname = \"bad\"\nmodule = \"junk.wasm\"\n")}, exitConfig, "bad.toml:5: route bad: module " + junk},
 		{"bad key", []string{"validate", "-c", write("key.toml", listeners+"[[route]]\nmodule = \"m.wasm\"\ntimout = \"1s\"\n")}, exitConfig, "key.toml:7: route[1].timout"},
 		{"missing module", []string{"validate", filepath.Join(dir, "nope.wasm")}, exitConfig, "no such file"},
+		{"missing module with a build command", []string{"validate", "-c", write("unbuilt.toml", listeners+"[[route]]\nname = \"later\"\nmodule = \"later.wasm\"\nbuild = \"true\"\n")}, exitConfig,
+			"unbuilt.toml:5: route later: module " + filepath.Join(dir, "later.wasm") + ": file does not exist: run `bubblewasm build -c " + filepath.Join(dir, "unbuilt.toml") + "` first (the route's build command writes it)"},
 		{"module and config", []string{"validate", "-c", good, mod}, exitUsage, "validate takes a module or --config, not both"},
 		{"two modules", []string{"validate", mod, mod}, exitUsage, "validate takes one module, got 2 arguments"},
 		{"unknown flag after the module", []string{"validate", mod, "--nope"}, exitUsage, "flag provided but not defined: -nope"},

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -258,6 +259,9 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 	engine, err := a.engine(rc.Engine)
 	if err != nil {
 		return server.Route{}, err
+	}
+	if _, err := os.Stat(rc.Module); errors.Is(err, fs.ErrNotExist) && rc.Build != "" {
+		return server.Route{}, fmt.Errorf("module %s: %w: run `bubblewasm build -c %s` first (the route's build command writes it)", rc.Module, fs.ErrNotExist, a.cfg.File)
 	}
 	h, err := wasm.Load(ctx, engine, rc.Module, wasm.Options{
 		Services:        services,
