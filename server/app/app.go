@@ -106,6 +106,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		}
 		a.listeners = append(a.listeners, l)
 	}
+	warnRoutes(opts.Logger, cfg)
 	routes, rerrs := a.loadRoutes(ctx, cfg.Routes)
 	errs = append(errs, rerrs...)
 	if err := errors.Join(errs...); err != nil {

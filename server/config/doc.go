@@ -94,7 +94,10 @@
 //	abi = "auto"               # "auto" | "v1" | "cgi": how the module is called; auto
 //	                           # serves a WASI command (_start, no bubble_handle) as CGI
 //	                           # and anything else as an ABI v1 handler
-//	match = { PATH_INFO = "/hello/*" }  # env key -> pattern; absent matches all
+//	match = { PATH_INFO = "/hello/*" }  # env key -> pattern; absent matches all. The server
+//	                           # warns at load about a key no transport sets (path: PATH_INFO),
+//	                           # a value in the wrong case (REQUEST_METHOD = "get") and routes
+//	                           # after one without match (never reached)
 //	engine = "wasmtime"        # overrides the top-level engine
 //	instances = "snapshot"     # "snapshot" | "fresh" | "pool" (CGI modules: "fresh" only).
 //	                           # snapshot: every exchange on an instance restored to its
