@@ -40,6 +40,16 @@ func isWasm(t *testing.T, p string) {
 	}
 }
 
+// goHandler is the source of a Go SDK handler module named name (go.mod,
+// handler.go) that builds against this source tree.
+func goHandler(t *testing.T, name string) map[string]string {
+	root := repoRoot(t)
+	return map[string]string{
+		"go.mod":     "module " + name + "\n\ngo " + goVersion(root) + "\n\nrequire github.com/bubblewasm/bubblewasm v0.0.0\n\nreplace github.com/bubblewasm/bubblewasm => " + root + "\n",
+		"handler.go": "package main\n\nimport bubble \"github.com/bubblewasm/bubblewasm/guest-sdk/go\"\n\nfunc init() {\n\tbubble.Handle(func(*bubble.Request) *bubble.Response { return &bubble.Response{Body: []byte(\"go\\n\")} })\n}\n\nfunc main() {}\n",
+	}
+}
+
 const watHandler = `(module
   (import "bubblewasm_v1" "write" (func $write (param i32 i32) (result i32)))
   (memory (export "memory") 1)
@@ -87,15 +97,14 @@ module = "script.wasm"
 name = "gohello"
 module = "gohello.wasm"
 `,
-		"out/hello.wat":      watHandler,
-		"cgi.c":              string(cgi),
-		"rs.rs":              string(rs),
-		"src/custom.wat":     watHandler,
-		"script/build.sh":    "set -e\nwat2wasm m.wat -o \"$1\"\n",
-		"script/m.wat":       watHandler,
-		"gohello/go.mod":     "module gohello\n\ngo " + goVersion(repoRoot(t)) + "\n\nrequire github.com/bubblewasm/bubblewasm v0.0.0\n\nreplace github.com/bubblewasm/bubblewasm => " + repoRoot(t) + "\n",
-		"gohello/handler.go": "package main\n\nimport bubble \"github.com/bubblewasm/bubblewasm/guest-sdk/go\"\n\nfunc init() {\n\tbubble.Handle(func(*bubble.Request) *bubble.Response { return &bubble.Response{Body: []byte(\"go\\n\")} })\n}\n\nfunc main() {}\n",
+		"out/hello.wat":   watHandler,
+		"cgi.c":           string(cgi),
+		"rs.rs":           string(rs),
+		"src/custom.wat":  watHandler,
+		"script/build.sh": "set -e\nwat2wasm m.wat -o \"$1\"\n",
+		"script/m.wat":    watHandler,
 	})
+	writeTree(t, filepath.Join(dir, "gohello"), goHandler(t, "gohello"))
 	cfg := filepath.Join(dir, "bubble.toml")
 
 	code, out := runCLI(t, "build", "--dry-run", "-c", cfg)

@@ -17,13 +17,9 @@ func TestGoCommandModule(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a Go module")
 	}
-	root := repoRoot(t)
 	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{
-		"go.mod":     "module gocmd\n\ngo " + goVersion(root) + "\n\nrequire github.com/bubblewasm/bubblewasm v0.0.0\n\nreplace github.com/bubblewasm/bubblewasm => " + root + "\n",
-		"handler.go": "package main\n\nimport bubble \"github.com/bubblewasm/bubblewasm/guest-sdk/go\"\n\nfunc init() {\n\tbubble.Handle(func(*bubble.Request) *bubble.Response { return &bubble.Response{Body: []byte(\"go\\n\")} })\n}\n\nfunc main() {}\n",
-	})
-	mod := filepath.Join(dir, "cmd.wasm")
+	writeTree(t, dir, goHandler(t, "gocommand"))
+	mod := filepath.Join(dir, "gocommand.wasm")
 	build := exec.Command("go", "build", "-o", mod, ".")
 	build.Dir = dir
 	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
@@ -38,7 +34,7 @@ func TestGoCommandModule(t *testing.T) {
 	}
 	for _, cmd := range []string{"validate", "run"} {
 		code, out := runCLI(t, cmd, mod)
-		if code != exitConfig || !strings.Contains(out, "route cmd: module "+mod+": not a bubblewasm ABI v1 handler: "+hint) {
+		if code != exitConfig || !strings.Contains(out, "route gocommand: module "+mod+": not a bubblewasm ABI v1 handler: "+hint) {
 			t.Fatalf("%s: exit %d, want %d and the hint:\n%s", cmd, code, exitConfig, out)
 		}
 	}
