@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,7 +40,9 @@ is the first of:
                     (an ABI v1 reactor, as the Go SDK builds them)
 
 Routes without a recipe are listed and skipped; routes sharing a module
-build it once. The toolchain's output is shown when a build fails, and the
+build it once. A module path that exists and is not a wasm module (no
+\0asm at its start: a source file named by mistake) is never overwritten:
+build stops before running anything. The toolchain's output is shown when a build fails, and the
 exit code is then 3.`
 
 func buildCommand() *cli.Command {
@@ -129,6 +134,11 @@ func buildAction(c *cli.Context) error {
 		fmt.Fprintf(out, "nothing to build: no route of %s has a build recipe (see bubblewasm build --help)\n", file)
 		return nil
 	}
+	for _, j := range jobs {
+		if err := checkOverwrite(j.out); err != nil {
+			return fail(exitConfig, fmt.Errorf("route %s: %w", j.routes[0], err))
+		}
+	}
 	for i, j := range jobs {
 		what := "route " + j.routes[0]
 		if len(j.routes) > 1 {
@@ -184,6 +194,34 @@ func (j *buildJob) run(c *cli.Context) error {
 	}
 	return nil
 }
+
+// checkOverwrite refuses an output path that holds something other than a
+// module: a directory, or a file that does not start with the wasm magic
+// bytes (such as a source file a route's module names by mistake). A
+// missing or empty file may be written.
+func checkOverwrite(out string) error {
+	f, err := os.Open(out)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || st.IsDir() {
+		return fmt.Errorf("%s is a directory, not a module; refusing to build over it", out)
+	}
+	magic := make([]byte, len(wasmMagic))
+	n, err := io.ReadFull(f, magic)
+	if n == 0 && err == io.EOF || bytes.Equal(magic, wasmMagic) {
+		return nil
+	}
+	return fmt.Errorf("%s exists and is not a wasm module (it does not start with \\0asm); refusing to overwrite it: "+
+		"a route's module must name the built .wasm file, not a source file (move the file away if it is an old output)", out)
+}
+
+// wasmMagic starts every WebAssembly binary module.
+var wasmMagic = []byte("\x00asm")
 
 var toolHints = map[string]string{
 	"clang":    "Debian: apt-get install clang lld wasi-libc libclang-rt-dev-wasm32",

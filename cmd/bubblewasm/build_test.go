@@ -40,6 +40,16 @@ func isWasm(t *testing.T, p string) {
 	}
 }
 
+// goHandler is the source of a Go SDK handler module named name (go.mod,
+// handler.go) that builds against this source tree.
+func goHandler(t *testing.T, name string) map[string]string {
+	root := repoRoot(t)
+	return map[string]string{
+		"go.mod":     "module " + name + "\n\ngo " + goVersion(root) + "\n\nrequire github.com/bubblewasm/bubblewasm v0.0.0\n\nreplace github.com/bubblewasm/bubblewasm => " + root + "\n",
+		"handler.go": "package main\n\nimport bubble \"github.com/bubblewasm/bubblewasm/guest-sdk/go\"\n\nfunc init() {\n\tbubble.Handle(func(*bubble.Request) *bubble.Response { return &bubble.Response{Body: []byte(\"go\\n\")} })\n}\n\nfunc main() {}\n",
+	}
+}
+
 const watHandler = `(module
   (import "bubblewasm_v1" "write" (func $write (param i32 i32) (result i32)))
   (memory (export "memory") 1)
@@ -87,15 +97,14 @@ module = "script.wasm"
 name = "gohello"
 module = "gohello.wasm"
 `,
-		"out/hello.wat":      watHandler,
-		"cgi.c":              string(cgi),
-		"rs.rs":              string(rs),
-		"src/custom.wat":     watHandler,
-		"script/build.sh":    "set -e\nwat2wasm m.wat -o \"$1\"\n",
-		"script/m.wat":       watHandler,
-		"gohello/go.mod":     "module gohello\n\ngo " + goVersion(repoRoot(t)) + "\n\nrequire github.com/bubblewasm/bubblewasm v0.0.0\n\nreplace github.com/bubblewasm/bubblewasm => " + repoRoot(t) + "\n",
-		"gohello/handler.go": "package main\n\nimport bubble \"github.com/bubblewasm/bubblewasm/guest-sdk/go\"\n\nfunc init() {\n\tbubble.Handle(func(*bubble.Request) *bubble.Response { return &bubble.Response{Body: []byte(\"go\\n\")} })\n}\n\nfunc main() {}\n",
+		"out/hello.wat":   watHandler,
+		"cgi.c":           string(cgi),
+		"rs.rs":           string(rs),
+		"src/custom.wat":  watHandler,
+		"script/build.sh": "set -e\nwat2wasm m.wat -o \"$1\"\n",
+		"script/m.wat":    watHandler,
 	})
+	writeTree(t, filepath.Join(dir, "gohello"), goHandler(t, "gohello"))
 	cfg := filepath.Join(dir, "bubble.toml")
 
 	code, out := runCLI(t, "build", "--dry-run", "-c", cfg)
@@ -182,5 +191,58 @@ func TestBuildFailures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBuildNeverOverwritesSource reproduces a route whose module named its
+// C source by mistake: once build wrote wasm over hello.c. Now the config
+// is refused, and a file named .wasm that holds no module is not written.
+func TestBuildNeverOverwritesSource(t *testing.T) {
+	cSource := "int main(void) { return 0; }\n"
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"source.toml":    "[[route]]\nname = \"hello\"\nmodule = \"hello/hello.c\"\n",
+		"hello/hello.c":  cSource,
+		"hello/build.sh": "set -e\nclang --target=wasm32-wasi -O2 -o \"$1\" hello.c\n",
+		"recipe.toml":    "[[route]]\nname = \"named\"\nmodule = \"named.wasm\"\nbuild = \"wat2wasm m.wat -o \\\"$OUT\\\"\"\n",
+		"named.wasm":     cSource, // a source file given a .wasm name
+		"m.wat":          watHandler,
+		"empty.toml":     "[[route]]\nname = \"empty\"\nmodule = \"empty.wasm\"\nbuild = \"wat2wasm m.wat -o \\\"$OUT\\\"\"\n",
+		"empty.wasm":     "",
+		"dir.toml":       "[[route]]\nname = \"dir\"\nmodule = \"dir.wasm\"\nbuild = \"true\"\n",
+		"dir.wasm/x":     "",
+	})
+	unchanged := func(p string) {
+		t.Helper()
+		if b, err := os.ReadFile(filepath.Join(dir, p)); err != nil || string(b) != cSource {
+			t.Fatalf("%s was changed (%v):\n%q", p, err, b)
+		}
+	}
+	for _, args := range [][]string{{"build", "-c", filepath.Join(dir, "source.toml")}, {"build", "-n", "-c", filepath.Join(dir, "source.toml")}} {
+		code, out := runCLI(t, args...)
+		if want := `source.toml:3: route[1].module: "hello/hello.c" does not end in .wasm`; code != exitConfig || !strings.Contains(out, want) {
+			t.Fatalf("%q: exit %d, want %d and %q:\n%s", args, code, exitConfig, want, out)
+		}
+		unchanged("hello/hello.c")
+	}
+
+	code, out := runCLI(t, "build", "-c", filepath.Join(dir, "recipe.toml"))
+	want := "route named: " + filepath.Join(dir, "named.wasm") + " exists and is not a wasm module (it does not start with \\0asm); refusing to overwrite it"
+	if code != exitConfig || !strings.Contains(out, want) || strings.Contains(out, "building") {
+		t.Fatalf("exit %d, want %d and %q before any build:\n%s", code, exitConfig, want, out)
+	}
+	unchanged("named.wasm")
+
+	code, out = runCLI(t, "build", "-c", filepath.Join(dir, "dir.toml"))
+	if want := "route dir: " + filepath.Join(dir, "dir.wasm") + " is a directory"; code != exitConfig || !strings.Contains(out, want) {
+		t.Fatalf("exit %d, want %d and %q:\n%s", code, exitConfig, want, out)
+	}
+
+	// An empty file (an interrupted build) and a module are rebuilt.
+	for range 2 {
+		if code, out := runCLI(t, "build", "-c", filepath.Join(dir, "empty.toml")); code != exitOK {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		isWasm(t, filepath.Join(dir, "empty.wasm"))
 	}
 }

@@ -60,12 +60,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		HideVersion:     true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		CommandNotFound: func(c *cli.Context, name string) {},
-		Commands:        []*cli.Command{runCommand(), newCommand(), buildCommand(), inspectCommand(), versionCommand()},
+		Commands:        []*cli.Command{runCommand(), validateCommand(), newCommand(), buildCommand(), inspectCommand(), versionCommand()},
+		Flags:           []cli.Flag{&cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version (as the version command does)"}},
+		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				printVersion(c.App.Writer)
+				return nil
+			}
+			if c.NArg() > 0 {
+				return fail(exitUsage, fmt.Errorf("unknown command %q (see bubblewasm --help)", c.Args().First()))
+			}
+			return cli.ShowAppHelp(c)
+		},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return fail(exitUsage, err)
 		},
 	}
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, flagsFirst(app.Commands, args))
 	if err == nil {
 		return exitOK
 	}

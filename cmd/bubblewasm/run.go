@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/server/config"
+	"github.com/bubblewasm/bubblewasm/server/transport"
 )
 
 // defaultListen is where `run` serves when neither --listen nor the config
@@ -36,15 +36,20 @@ func runCommand() *cli.Command {
 			"   bubblewasm run hello.wasm\n" +
 			"   bubblewasm run --listen unix:///tmp/hello.sock --transport line hello.wasm\n" +
 			"   bubblewasm run -c examples/hello/bubble.toml",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "TOML config `FILE`", EnvVars: []string{"BUBBLEWASM_CONFIG"}},
-			&cli.StringSliceFlag{Name: "listen", Aliases: []string{"l"}, Usage: "listen on `ADDRESS` (tcp://HOST:PORT or unix:///PATH); repeatable; replaces the config's listeners (default: the config's, else " + defaultListen + ")", EnvVars: []string{"BUBBLEWASM_LISTEN"}},
-			&cli.StringFlag{Name: "transport", Aliases: []string{"t"}, Value: "http", Usage: "transport of the --listen addresses: http, line or raw", EnvVars: []string{"BUBBLEWASM_TRANSPORT"}},
-			&cli.StringFlag{Name: "instances", Usage: "with MODULE.wasm: `snapshot` (every exchange on an instance restored to its state after init), fresh (a new instance per exchange) or pool (reused instances that keep their state) (default: snapshot, or fresh for a module a snapshot cannot capture)", EnvVars: []string{"BUBBLEWASM_INSTANCES"}},
-			&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error (default: the config's, else info)", EnvVars: []string{"BUBBLEWASM_LOG_LEVEL"}},
-			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", EnvVars: []string{"BUBBLEWASM_LOG_FORMAT"}},
-		},
+		Flags:  serveFlags(),
 		Action: runAction,
+	}
+}
+
+// serveFlags are the flags of run and validate.
+func serveFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "TOML config `FILE`", EnvVars: []string{"BUBBLEWASM_CONFIG"}},
+		&cli.StringSliceFlag{Name: "listen", Aliases: []string{"l"}, Usage: "listen on `ADDRESS` (tcp://HOST:PORT or unix:///PATH); repeatable; replaces the config's listeners (default: the config's, else " + defaultListen + ")", EnvVars: []string{"BUBBLEWASM_LISTEN"}},
+		&cli.StringFlag{Name: "transport", Aliases: []string{"t"}, Value: "http", Usage: "transport of the --listen addresses: http, line or raw", EnvVars: []string{"BUBBLEWASM_TRANSPORT"}},
+		&cli.StringFlag{Name: "instances", Usage: "with MODULE.wasm: `snapshot` (every exchange on an instance restored to its state after init), fresh (a new instance per exchange) or pool (reused instances that keep their state) (default: snapshot, or fresh for a module a snapshot cannot capture)", EnvVars: []string{"BUBBLEWASM_INSTANCES"}},
+		&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error (default: the config's, else info)", EnvVars: []string{"BUBBLEWASM_LOG_LEVEL"}},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", EnvVars: []string{"BUBBLEWASM_LOG_FORMAT"}},
 	}
 }
 
@@ -54,32 +59,23 @@ func runAction(c *cli.Context) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	cfg, err := loadConfig(c)
-	if err != nil {
-		return err
-	}
-	logger, err := newLogger(c.App.ErrWriter, firstNonEmpty(c.String("log-level"), cfg.LogLevel), c.String("log-format"))
-	if err != nil {
-		return fail(exitUsage, err)
-	}
-	listen := c.StringSlice("listen")
-	if len(listen) == 0 && len(cfg.Listeners) == 0 {
-		listen = []string{defaultListen}
-	}
 	ctx := c.Context
-	sd := notifier{logger: logger}
 	// Beside the server until run returns: watchdog pings (from the start:
 	// loading modules can take a while), answers to SIGHUP, READY=1.
 	aside, stopAside := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer stopAside()
-	wg.Go(func() { sd.watchdog(aside) })
-	wg.Go(func() { reloads(aside, hup, logger) })
-	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Listen: listen, Transport: c.String("transport"),
-		Inherited: inheritedSockets(), Stopping: func() { sd.notify(daemon.SdNotifyStopping) }})
+	var sd notifier
+	a, _, logger, err := loadApp(c, func(logger *slog.Logger, opts *app.Options) {
+		sd = notifier{logger: logger}
+		wg.Go(func() { sd.watchdog(aside) })
+		wg.Go(func() { reloads(aside, hup, logger) })
+		opts.Inherited = inheritedSockets()
+		opts.Stopping = func() { sd.notify(daemon.SdNotifyStopping) }
+	})
 	if err != nil {
-		return fail(exitConfig, err)
+		return err
 	}
 	defer a.Close(ctx)
 	if _, err := a.Listen(ctx); err != nil {
@@ -114,15 +110,60 @@ func reloads(ctx context.Context, hup <-chan os.Signal, logger *slog.Logger) {
 	}
 }
 
+// loadApp does all run does before binding: it reads the config (or makes
+// one for a module), and loads and compiles every route's module. before,
+// when set, runs once the logger exists and before modules load, and may
+// add to the app's options.
+func loadApp(c *cli.Context, before func(logger *slog.Logger, opts *app.Options)) (*app.App, *config.Config, *slog.Logger, error) {
+	if err := checkListenFlags(c); err != nil {
+		return nil, nil, nil, err
+	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	logger, err := newLogger(c.App.ErrWriter, firstNonEmpty(c.String("log-level"), cfg.LogLevel), c.String("log-format"))
+	if err != nil {
+		return nil, nil, nil, fail(exitUsage, err)
+	}
+	listen := c.StringSlice("listen")
+	if len(listen) == 0 && len(cfg.Listeners) == 0 {
+		listen = []string{defaultListen}
+	}
+	opts := app.Options{Logger: logger, Listen: listen, Transport: c.String("transport")}
+	if before != nil {
+		before(logger, &opts)
+	}
+	a, err := app.New(c.Context, cfg, opts)
+	if err != nil {
+		return nil, nil, nil, fail(exitConfig, err)
+	}
+	return a, cfg, logger, nil
+}
+
+// checkListenFlags checks --listen and --transport: a bad one is a bad
+// command line (exit 2), not a bad configuration.
+func checkListenFlags(c *cli.Context) error {
+	for _, addr := range c.StringSlice("listen") {
+		if err := app.CheckAddress(addr); err != nil {
+			return fail(exitUsage, fmt.Errorf("--listen: %w", err))
+		}
+	}
+	if t := c.String("transport"); transport.Default()[t] == nil {
+		return fail(exitUsage, fmt.Errorf("--transport: %q is not %s", t, strings.Join(transport.Default().Names(), ", ")))
+	}
+	return nil
+}
+
 func loadConfig(c *cli.Context) (*config.Config, error) {
 	file := c.String("config")
 	switch {
 	case file != "" && c.NArg() > 0:
-		return nil, fail(exitUsage, errors.New("run takes a module or --config, not both"))
+		return nil, fail(exitUsage, fmt.Errorf("%s takes a module or --config, not both", c.Command.Name))
 	case c.NArg() > 1:
-		return nil, fail(exitUsage, fmt.Errorf("run takes one module, got %d arguments", c.NArg()))
+		return nil, fail(exitUsage, fmt.Errorf("%s takes one module, got %d arguments: %q", c.Command.Name, c.NArg(), c.Args().Slice()))
 	case file == "" && c.NArg() == 0:
-		return nil, fail(exitUsage, errors.New("run needs a module (bubblewasm run hello.wasm) or a config (bubblewasm run -c bubble.toml)"))
+		return nil, fail(exitUsage, fmt.Errorf("%[1]s needs a module (bubblewasm %[1]s hello.wasm) or a config (bubblewasm %[1]s -c bubble.toml)", c.Command.Name))
 	}
 	if file == "" {
 		inst := c.String("instances")

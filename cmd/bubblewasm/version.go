@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -19,11 +20,16 @@ func versionCommand() *cli.Command {
 		Name:  "version",
 		Usage: "print the version, the ABI version and the engines",
 		Action: func(c *cli.Context) error {
-			fmt.Fprintf(c.App.Writer, "bubblewasm %s\nabi: %s (version %d)\ngo: %s\nengines: wazero %s, %s\n",
-				version, abi.ModuleName, abi.Version, runtime.Version(), moduleVersion("github.com/tetratelabs/wazero"), wasmtimeVersion())
+			printVersion(c.App.Writer)
 			return nil
 		},
 	}
+}
+
+// printVersion prints what `bubblewasm version` and `--version` print.
+func printVersion(w io.Writer) {
+	fmt.Fprintf(w, "bubblewasm %s\nabi: %s (version %d)\ngo: %s\nengines: wazero %s, %s\n",
+		version, abi.ModuleName, abi.Version, runtime.Version(), moduleVersion("github.com/tetratelabs/wazero"), wasmtimeVersion())
 }
 
 // wasmtimeVersion describes the wasmtime engine of this build: its

@@ -13,11 +13,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -115,6 +117,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		}
 		a.listeners = append(a.listeners, l)
 	}
+	warnRoutes(opts.Logger, cfg)
 	routes, rerrs := a.loadRoutes(ctx, cfg.Routes)
 	errs = append(errs, rerrs...)
 	if err := errors.Join(errs...); err != nil {
@@ -153,7 +156,11 @@ func (a *App) loadRoutes(ctx context.Context, rcs []config.Route) ([]server.Rout
 	for i, r := range results {
 		if r.err != nil {
 			rc := rcs[i]
-			errs = append(errs, fmt.Errorf("%s:%d: route %s: %w", a.cfg.File, rc.Line, rc.Name, r.err))
+			where := a.cfg.File
+			if rc.Line > 0 { // a config from the command line has no lines
+				where += ":" + strconv.Itoa(rc.Line)
+			}
+			errs = append(errs, fmt.Errorf("%s: route %s: %w", where, rc.Name, r.err))
 			continue
 		}
 		routes = append(routes, r.route)
@@ -264,6 +271,9 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 	engine, err := a.engine(rc.Engine)
 	if err != nil {
 		return server.Route{}, err
+	}
+	if _, err := os.Stat(rc.Module); errors.Is(err, fs.ErrNotExist) && rc.Build != "" {
+		return server.Route{}, fmt.Errorf("module %s: %w: run `bubblewasm build -c %s` first (the route's build command writes it)", rc.Module, fs.ErrNotExist, a.cfg.File)
 	}
 	h, err := wasm.Load(ctx, engine, rc.Module, wasm.Options{
 		Services:        services,

@@ -84,8 +84,10 @@
 //
 //	[[route]]                  # one or more
 //	name = "hello"             # default "route1", "route2", ...; unique
-//	module = "hello.wasm"      # relative to the config file's directory; a route has
-//	                           # exactly one of module, transport or builtin:
+//	module = "hello.wasm"      # relative to the config file's directory; must end in
+//	                           # .wasm (the built module, never its source; `bubblewasm
+//	                           # build` writes it). A route has exactly one of module,
+//	                           # transport or builtin:
 //	transport = "jsonrpc"      # a transport whose exchanges go back through the router
 //	                           # (POST /rpc -> one exchange per call, matched on jsonrpc.method)
 //	max_batch = 100            # transport = "jsonrpc" only: as on a jsonrpc listener
@@ -97,7 +99,10 @@
 //	abi = "auto"               # "auto" | "v1" | "cgi": how the module is called; auto
 //	                           # serves a WASI command (_start, no bubble_handle) as CGI
 //	                           # and anything else as an ABI v1 handler
-//	match = { PATH_INFO = "/hello/*" }  # env key -> pattern; absent matches all
+//	match = { PATH_INFO = "/hello/*" }  # env key -> pattern; absent matches all. The server
+//	                           # warns at load about a key no transport sets (path: PATH_INFO),
+//	                           # a value in the wrong case (REQUEST_METHOD = "get") and routes
+//	                           # after one without match (never reached)
 //	engine = "wasmtime"        # overrides the top-level engine
 //	instances = "snapshot"     # "snapshot" | "fresh" | "pool" (CGI modules: "fresh" only).
 //	                           # snapshot: every exchange on an instance restored to its

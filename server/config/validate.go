@@ -227,6 +227,22 @@ func (c *checker) path(f field) (string, bool) {
 	return s, true
 }
 
+// modulePath reads a route's module: a path that ends in ".wasm", so that
+// a source file named by mistake is refused here rather than served, or
+// overwritten by `bubblewasm build`, which writes the module.
+func (c *checker) modulePath(f field) (string, bool) {
+	s, ok := c.path(f)
+	if !ok {
+		return "", false
+	}
+	if raw, _ := f.v.(string); !strings.HasSuffix(raw, ".wasm") {
+		c.errorf(f.path, f.line, "%q does not end in .wasm: module names the built module (such as %q), not its source; to build it from source, add build = \"...\" (see bubblewasm build --help)",
+			f.v, strings.TrimSuffix(filepath.Base(s), filepath.Ext(s))+".wasm")
+		return "", false
+	}
+	return s, true
+}
+
 // arrayOfTables reads parent's key, which must be an array of tables.
 // present reports whether the key exists at all, and empty whether it is an
 // empty array.
@@ -649,7 +665,7 @@ func (c *checker) routeTarget(t table, r *Route) {
 	var set []string
 	if f, ok := c.get(t, "module"); ok {
 		set = append(set, "module")
-		if s, ok := c.path(f); ok {
+		if s, ok := c.modulePath(f); ok {
 			r.Module = s
 		}
 	}

@@ -644,6 +644,7 @@ func TestBadModules(t *testing.T) {
 		{"write signature", func(t testing.TB) []byte { return watModule(t, "bad_write_sig") }, []string{"bubblewasm_v1.write as (i32) -> (i32)", "want (i32, i32) -> (i32)"}},
 		{"unknown module", func(t testing.TB) []byte { return watModule(t, "bad_import_env") }, []string{"env.foo", "does not provide"}},
 		{"command module", func(t testing.TB) []byte { return watModule(t, "bad_command") }, []string{"command module", "_start"}},
+		{"handler built as a command", func(t testing.TB) []byte { return watModule(t, "bad_command_handler") }, []string{"exports _start as well as bubble_handle", "-buildmode=c-shared"}},
 		{"no memory", func(t testing.TB) []byte { return watModule(t, "bad_no_memory") }, []string{`does not export its memory as "memory"`}},
 		{"bubble_init non-zero", func(t testing.TB) []byte { return watModule(t, "bad_init") }, []string{"instantiate", "bubble_init", "7"}},
 		{"bubble_init traps", func(t testing.TB) []byte { return watModule(t, "bad_init_trap") }, []string{"instantiate", "bubble_init", "unreachable"}},

@@ -27,6 +27,15 @@ func Validate(m Module) error {
 	} else if !sameSig(sig, nil, i32) {
 		problems = append(problems, fmt.Sprintf("export %s has type %s, want () -> (i32)", abi.ExportHandle, sig))
 	}
+	_, start := exports[abi.ExportStart]
+	_, initialize := exports[abi.ExportInitialize]
+	if _, handle := exports[abi.ExportHandle]; handle && start && !initialize {
+		// A command's runtime is set up by _start, which a handler never
+		// runs: a Go module's bubble_handle then fails with "wasmexport
+		// function called before runtime initialization".
+		problems = append(problems, fmt.Sprintf("it exports %s as well as %s: it was built as a command, not a reactor, so its runtime is never initialized "+
+			"(Go: rebuild with -buildmode=c-shared, C: with -mexec-model=reactor, Rust: with --crate-type cdylib)", abi.ExportStart, abi.ExportHandle))
+	}
 	if sig, ok := exports[abi.ExportInit]; ok && !sameSig(sig, nil, i32) {
 		problems = append(problems, fmt.Sprintf("export %s has type %s, want () -> (i32)", abi.ExportInit, sig))
 	}
