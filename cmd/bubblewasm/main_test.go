@@ -92,7 +92,7 @@ func TestFailuresBindNothing(t *testing.T) {
 		{"bad --transport", []string{"run", "--transport", "smtp", mod}, exitUsage, `--transport: "smtp" is not http, json, jsonrpc, line, raw`},
 		{"bad --log-level", []string{"run", "--log-level", "loud", mod}, exitUsage, "--log-level"},
 		{"systemd socket not inherited", []string{"run", "--listen", "systemd://web", mod}, exitListen, `listener listen1: no listening socket named "web" was inherited from systemd`},
-		{"systemd socket name", []string{"run", "--listen", "systemd://web:80", mod}, exitConfig, `address "systemd://web:80": a systemd socket name is printable ASCII without ':'`},
+		{"systemd socket name", []string{"run", "--listen", "systemd://web:80", mod}, exitUsage, `address "systemd://web:80": a systemd socket name is printable ASCII without ':'`},
 		{"config systemd socket name", []string{"run", "-c", write("sd.toml", "[[listener]]\naddress = \"systemd://"+strings.Repeat("w", 256)+"\"\n[[route]]\nmodule = \"m.wasm\"\n")}, exitConfig, "sd.toml:2: listener[1].address: address \"systemd://www"},
 	}
 	for _, tc := range cases {
