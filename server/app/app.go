@@ -270,6 +270,8 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 		Gate:            a.limits.gate(rc.Engine),
 		Memory:          a.limits.memory,
 		MaxWaiting:      rc.MaxWaiting,
+		Queue:           rc.Queue,
+		QueueTimeout:    rc.QueueTimeout,
 		Drain:           a.hub.draining.Done(),
 	})
 	if err != nil {

@@ -347,6 +347,12 @@ type Route struct {
 	// MaxWaiting bounds the route's exchanges parked at once
 	// (bubblewasm_park_v1); 0 means DefaultMaxWaiting.
 	MaxWaiting int
+	// Queue bounds the route's exchanges waiting for a slot; 0 means
+	// DefaultQueue, NoQueue (queue = 0 in the file) that none wait.
+	Queue int
+	// QueueTimeout bounds one exchange's wait for a slot; 0 means
+	// DefaultQueueTimeout or half of Timeout, whichever is shorter.
+	QueueTimeout time.Duration
 	// Line is the line of the entry's [[route]] header (or of its inline
 	// table).
 	Line int

@@ -102,7 +102,7 @@
 //	                           # fresh (logged) for a module a snapshot cannot capture
 //	                           # (server/wasm/snapshot.go), which "snapshot" refuses
 //	pool_size = 8              # not with "fresh": max idle instances, 0 = max_concurrency
-//	max_concurrency = 64       # > 0
+//	max_concurrency = 64       # > 0; more exchanges wait in the queue (queue, queue_timeout)
 //	timeout = "30s"            # wall clock per exchange, > 0
 //	memory = "64MiB"           # 64KiB..4GiB, a whole number of 64KiB pages
 //	max_stack = "4MiB"         # call-stack budget (estimated frame bytes), 64KiB..1GiB;
@@ -132,6 +132,11 @@
 //	max_waiting = 10000        # exchanges of the route parked at once (bubblewasm_park_v1),
 //	                           # 1..1048576; a park beyond answers ERR_FULL. A parked exchange
 //	                           # holds no instance and no max_concurrency slot
+//	queue = 1024               # module routes: exchanges waiting for one of the max_concurrency
+//	                           # slots, 0..1048576 (0: none wait); one beyond is refused at once
+//	                           # with 503 and Retry-After: 1 (AMQP: requeued)
+//	queue_timeout = "5s"       # module routes: longest wait for a slot, > 0 and <= timeout;
+//	                           # default 5s or half of timeout, whichever is shorter; then 503
 //
 // Any key not listed is an error, except inside match, whose keys are
 // environment variable names chosen by the user. An array of inline tables

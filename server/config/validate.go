@@ -24,7 +24,8 @@ var (
 		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv", "dial",
 		"max_response_headers", "max_response_header_bytes",
 		"pubsub_scope", "log_rate", "log_burst", "max_subscriptions",
-		"max_batch", "max_batch_concurrency", "init_timeout", "pool_idle_timeout", "max_waiting"}
+		"max_batch", "max_batch_concurrency", "init_timeout", "pool_idle_timeout", "max_waiting",
+		"queue", "queue_timeout"}
 
 	engines   = Engines()
 	instances = []string{InstancesSnapshot, InstancesFresh, InstancesPool}
@@ -570,6 +571,7 @@ func (c *checker) route(t table, engine string) Route {
 	c.responseHeaderLimits(t, &r)
 	c.routeGuest(t, &r)
 	c.routeWaiting(t, &r)
+	c.routeQueue(t, &r) // after timeout, which bounds queue_timeout
 	c.streamRoute(t, &r) // the jsonrpc transport's keys
 	c.routeLimits(t, &r, instancesOK)
 	return r
