@@ -571,7 +571,7 @@ func (c *checker) route(t table, engine string) Route {
 	c.responseHeaderLimits(t, &r)
 	c.routeGuest(t, &r)
 	c.routeWaiting(t, &r)
-	c.routeQueue(t, &r) // after timeout, which bounds queue_timeout
+	c.routeQueue(t, &r)  // after timeout, which bounds queue_timeout
 	c.streamRoute(t, &r) // the jsonrpc transport's keys
 	c.routeLimits(t, &r, instancesOK)
 	return r
