@@ -26,11 +26,11 @@ import (
 const wait = 30 * time.Second
 
 func TestParseURL(t *testing.T) {
-	s, err := bubbleamqp.ParseURL("amqp://u:secret@127.0.0.1:5672/vh?queue=work&prefetch=4&on_error=requeue&max_body=64KiB&heartbeat=5")
+	s, err := bubbleamqp.ParseURL("amqp://u:secret@127.0.0.1:5672/vh?queue=work&prefetch=4&on_error=requeue&max_body=64KiB&max_deliveries=3&heartbeat=5")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Queue != "work" || s.Prefetch != 4 || !s.Requeue || s.MaxBody != 64<<10 {
+	if s.Queue != "work" || s.Prefetch != 4 || !s.Requeue || s.MaxBody != 64<<10 || s.MaxDeliveries != 3 {
 		t.Errorf("settings = %+v", s)
 	}
 	if s.DialURL != "amqp://u:secret@127.0.0.1:5672/vh?heartbeat=5" {
@@ -40,8 +40,11 @@ func TestParseURL(t *testing.T) {
 		t.Errorf("Redacted = %q shows the password", s.Redacted)
 	}
 	d, err := bubbleamqp.ParseURL("amqps://h/?queue=q")
-	if err != nil || d.Prefetch != bubbleamqp.DefaultPrefetch || d.Requeue || d.MaxBody != bubbleamqp.DefaultMaxBody {
+	if err != nil || d.Prefetch != bubbleamqp.DefaultPrefetch || d.Requeue || d.MaxBody != bubbleamqp.DefaultMaxBody || d.MaxDeliveries != bubbleamqp.DefaultMaxDeliveries {
 		t.Errorf("defaults = %+v, %v", d, err)
+	}
+	if u, err := bubbleamqp.ParseURL("amqp://h/?queue=q&max_deliveries=0"); err != nil || u.MaxDeliveries != 0 {
+		t.Errorf("max_deliveries=0 (no limit): %+v, %v", u, err)
 	}
 	for _, bad := range []string{
 		"amqp://h/",                             // no queue
@@ -51,6 +54,11 @@ func TestParseURL(t *testing.T) {
 		"amqp://h/?queue=q&max_body=0",
 		"amqp://h/?queue=q&max_body=lots",
 		"amqp:///?queue=q", // no host
+		"amqp://h/?queue=q&max_deliveries=-1",
+		"amqp://h/?queue=q&max_deliveries=1000001",
+		"amqp://h/?queue=q&max_deliveries=99999999999999999999",
+		"amqp://h/?queue=q&max_deliveries=five",
+		"amqp://h/?queue=q&max_deliveries=2.5",
 	} {
 		_, err := bubbleamqp.ParseURL(bad)
 		if err == nil {
@@ -216,6 +224,8 @@ func TestConsumer(t *testing.T) {
 			t.Errorf("queue holds %d", m)
 		}
 	})
+
+	backpressureCases(t, b, cl)
 
 	t.Run("prefetch bounds deliveries in flight", func(t *testing.T) {
 		const prefetch, total = 3, 10
@@ -492,7 +502,13 @@ func (c *client) callWithin(t *testing.T, queue string, p amqp.Publishing, d tim
 
 func startConsumerRun(t *testing.T, url, name string, h server.Handler) (*bubbleamqp.Consumer, chan error) {
 	t.Helper()
-	c := bubbleamqp.New(parseURL(t, url), bubbleamqp.Options{Name: name, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return startConsumerLogged(t, url, name, h, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// startConsumerLogged is startConsumerRun with the consumer's logger.
+func startConsumerLogged(t *testing.T, url, name string, h server.Handler, logger *slog.Logger) (*bubbleamqp.Consumer, chan error) {
+	t.Helper()
+	c := bubbleamqp.New(parseURL(t, url), bubbleamqp.Options{Name: name, Logger: logger})
 	errc := make(chan error, 1)
 	stopped := make(chan struct{})
 	go func() { errc <- c.Serve(context.Background(), h); close(stopped) }()

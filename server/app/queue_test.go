@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
+	"github.com/bubblewasm/bubblewasm/server/app"
+	"github.com/bubblewasm/bubblewasm/server/config"
 )
 
 // signalReader closes started at its first read, then waits for gate
@@ -72,5 +74,24 @@ timeout = "2m"
 	close(gate)
 	if got := <-first; got != "200 OK read 3\n" {
 		t.Errorf("first exchange: %q", got)
+	}
+}
+
+// max_deliveries in an amqp:// listener address: hostile values are named
+// by file, line and key before anything connects.
+func TestMaxDeliveriesInConfig(t *testing.T) {
+	for _, v := range []string{"-1", "1000001", "99999999999999999999", "five", "2.5", ""} {
+		body := "[[listener]]\naddress = \"amqp://127.0.0.1/?queue=q&max_deliveries=" + v + "\"\n[[route]]\nmodule = \"a.wasm\"\n"
+		_, err := config.ParseWith("bubble.toml", []byte(body), app.ConfigOptions())
+		if v == "" { // absent: the default
+			if err != nil {
+				t.Errorf("max_deliveries=: %v", err)
+			}
+			continue
+		}
+		want := `bubble.toml:2: listener[1].address: address "amqp://127.0.0.1/?queue=q&max_deliveries=` + v + `": max_deliveries="` + v + `": want a number from 0 (no limit) to 1000000`
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("max_deliveries=%s: %v, want %q", v, err, want)
+		}
 	}
 }

@@ -55,7 +55,10 @@
 //	name = "web"               # default "listener1", "listener2", ...; unique
 //	address = "tcp://127.0.0.1:8080"  # required; "tcp://...", "unix://..." or
 //	                           # "amqp://user:pass@host:5672/vhost?queue=work" (a consumer:
-//	                           # prefetch=N, max_body=SIZE, on_error=reject|requeue)
+//	                           # prefetch=N, max_body=SIZE, on_error=reject|requeue,
+//	                           # max_deliveries=N: 0..1000000, default 5, 0 = no limit; with
+//	                           # on_error=requeue a message failing its N-th delivery is
+//	                           # dead-lettered; an overloaded route's delivery is always requeued)
 //	transport = "http"         # "http" | "line" | "raw" | "json" | "jsonrpc"; default "http"
 //	socket_mode = "0660"       # unix addresses only: octal string, 1..0777
 //	max_line_bytes = "64KiB"   # transports "line", "json", "jsonrpc": size > 0
