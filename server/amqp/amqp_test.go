@@ -203,22 +203,9 @@ func TestConsumer(t *testing.T) {
 	})
 
 	t.Run("failure requeues with on_error=requeue", func(t *testing.T) {
-		seen := make(chan string, 4)
-		c := startConsumer(t, b.URL()+"?queue=retry&on_error=requeue", "q4", server.HandlerFunc(func(ctx context.Context, x *server.Exchange) error {
-			seen <- x.Env["amqp.redelivered"]
-			if x.Env["amqp.redelivered"] == "false" {
-				return errors.New("transient")
-			}
-			io.WriteString(x.Writer, "second time lucky")
-			return nil
-		}))
-		reply := cl.call(t, "retry", amqp.Publishing{Body: []byte("x")})
-		if string(reply.Body) != "second time lucky" {
-			t.Errorf("reply %q %v", reply.Body, reply.Headers)
-		}
-		if a, b := waitFor(t, seen, "first try"), waitFor(t, seen, "second try"); a != "false" || b != "true" {
-			t.Errorf("redelivered = %s then %s", a, b)
-		}
+		h := secondTimeLucky(errors.New("transient"))
+		c := startConsumer(t, b.URL()+"?queue=retry&on_error=requeue", "q4", h)
+		h.expectRetried(t, cl, "retry")
 		shutdown(t, c)
 		if m := cl.messages(t, "retry"); m != 0 {
 			t.Errorf("queue holds %d", m)
@@ -396,6 +383,37 @@ func TestBrokerRestart(t *testing.T) {
 }
 
 // --- helpers ---
+
+// luckyHandler fails a message's first delivery with err and answers its
+// redelivery, reporting each delivery's redelivered flag on seen.
+type luckyHandler struct {
+	err  error
+	seen chan string
+}
+
+func secondTimeLucky(err error) luckyHandler { return luckyHandler{err, make(chan string, 4)} }
+
+func (h luckyHandler) Serve(ctx context.Context, x *server.Exchange) error {
+	h.seen <- x.Env[bubbleamqp.EnvRedelivered]
+	if x.Env[bubbleamqp.EnvRedelivered] == "false" {
+		return h.err
+	}
+	io.WriteString(x.Writer, "second time lucky")
+	return nil
+}
+
+// expectRetried calls queue and checks that the reply came from the
+// message's second delivery.
+func (h luckyHandler) expectRetried(t *testing.T, cl *client, queue string) {
+	t.Helper()
+	reply := cl.call(t, queue, amqp.Publishing{Body: []byte("x")})
+	if string(reply.Body) != "second time lucky" {
+		t.Errorf("reply %q %v", reply.Body, reply.Headers)
+	}
+	if a, b := waitFor(t, h.seen, "first delivery"), waitFor(t, h.seen, "second delivery"); a != "false" || b != "true" {
+		t.Errorf("redelivered = %s then %s", a, b)
+	}
+}
 
 type client struct {
 	conn *amqp.Connection

@@ -5,6 +5,8 @@ import (
 	"context"
 	"hash/maphash"
 	"log/slog"
+	"math"
+	"reflect"
 	"sync"
 	"time"
 
@@ -142,25 +144,13 @@ func (f *failures) deliveries(d *amqp.Delivery) (n int, byBroker bool) {
 	return f.get(f.key(d)) + 1, false
 }
 
-// toInt reads an AMQP integer field.
+// toInt reads an AMQP integer field of any width.
 func toInt(v any) (int, bool) {
-	switch v := v.(type) {
-	case int8:
-		return int(v), true
-	case int16:
-		return int(v), true
-	case int32:
-		return int(v), true
-	case int64:
-		return int(v), true
-	case uint8:
-		return int(v), true
-	case uint16:
-		return int(v), true
-	case uint32:
-		return int(v), true
-	case int:
-		return v, true
+	switch rv := reflect.ValueOf(v); {
+	case rv.CanInt():
+		return int(rv.Int()), true
+	case rv.CanUint() && rv.Uint() <= math.MaxInt32:
+		return int(rv.Uint()), true
 	}
 	return 0, false
 }
