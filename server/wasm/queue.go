@@ -61,6 +61,7 @@ type queue struct {
 	timeout  time.Duration
 	waiting  atomic.Int64
 	rejected atomic.Uint64
+	resuming atomic.Int64 // resumed exchanges waiting outside the queue
 }
 
 // QueueRejected returns how many exchanges the route refused as overloaded
@@ -82,6 +83,8 @@ func (h *Handler) takeSlot(ctx context.Context, admitted bool) error {
 	default:
 	}
 	if admitted {
+		h.queue.resuming.Add(1)
+		defer h.queue.resuming.Add(-1)
 		return h.waitSlot(ctx, nil)
 	}
 	q := &h.queue

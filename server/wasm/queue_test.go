@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -14,11 +15,16 @@ import (
 )
 
 // gatedRequest sends a POST whose body waits for gate (so its exchange,
-// once running, blocks reading it) and delivers its result.
+// once running, blocks reading it; a nil gate sends no body) and delivers
+// its result.
 func gatedRequest(url string, gate <-chan struct{}) <-chan httpResult {
 	c := make(chan httpResult, 1)
 	go func() {
-		r, err := httpDoErr("POST", url, &gatedReader{gate: gate, r: strings.NewReader("body")}, nil)
+		var body io.Reader = http.NoBody
+		if gate != nil {
+			body = &gatedReader{gate: gate, r: strings.NewReader("body")}
+		}
+		r, err := httpDoErr("POST", url, body, nil)
 		if err != nil {
 			r.body = err.Error()
 		}
@@ -126,5 +132,47 @@ func TestQueueTimeoutAndNoQueue(t *testing.T) {
 				t.Errorf("the running exchange: %d %q", r.status, r.body)
 			}
 		})
+	}
+}
+
+// A parked exchange was admitted already: when a signal wakes many at once
+// while every slot is taken, they wait for a slot outside the queue, so
+// none is refused even with no queue at all.
+func TestResumedExchangesSkipTheQueue(t *testing.T) {
+	const parked = 10
+	logger, _ := testutil.CaptureLogger(t)
+	ce := &countingEngine{Engine: testutil.Engines()[0].New(t)}
+	ev := &fakeEvents{}
+	h := mustHandler(t, ce, watModule(t, "park"), wasm.Options{Name: "park", Logger: logger,
+		MaxConcurrency: 1, Queue: wasm.NoQueue, Timeout: 2 * time.Minute, Services: ev.services()})
+	base := serveHTTP(t, logger, mount("/*", h))
+	var results []<-chan httpResult
+	for i := range parked { // one at a time: with no queue, arrivals at once would be refused
+		results = append(results, gatedRequest(base+"/s?room", nil))
+		testutil.Eventually(t, fmt.Sprintf("%d exchanges parked", i+1), func() bool { return h.Parked() == i+1 })
+	}
+	// The slot is taken: /i reads its body first, which waits for gate.
+	gate := make(chan struct{})
+	blocker := gatedRequest(base+"/i", gate)
+	testutil.Eventually(t, "the slot taken", func() bool { return ce.running.Load() == 1 })
+	if n := ev.fire("room", []byte("hi")); n != parked {
+		t.Fatalf("the signal readied %d watches, want %d", n, parked)
+	}
+	testutil.Eventually(t, "every woken exchange waiting for the slot (or refused)", func() bool { return h.Resuming()+int(h.QueueRejected()) == parked })
+	if n := h.QueueRejected(); n != 0 {
+		t.Errorf("%d woken exchanges refused, want none", n)
+	}
+	close(gate)
+	want := "first\n" + resumed("signal", "room", "hi", 1)
+	for _, c := range results {
+		if r := <-c; r.status != 200 || r.body != want {
+			t.Errorf("a resumed exchange: %d %q, want 200 %q", r.status, r.body, want)
+		}
+	}
+	if r := <-blocker; r.status != 200 {
+		t.Errorf("the exchange that held the slot: %d %q", r.status, r.body)
+	}
+	if p := ce.peak.Load(); p != 1 {
+		t.Errorf("%d runs at once, over max_concurrency 1", p)
 	}
 }
