@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Sentinel errors. Handlers wrap them with %w; StatusOf and the transports
@@ -29,6 +30,12 @@ var (
 	// ErrServerClosed is returned by Server.Serve after Shutdown.
 	ErrServerClosed = errors.New("server closed")
 )
+
+// RetryAfter is how long a peer refused as overloaded (ErrOverloaded, 503)
+// is asked to wait before it tries again: the HTTP transport sends it as
+// Retry-After. A second is long enough for a burst to drain and short
+// enough that a client that honours it loses little.
+const RetryAfter = time.Second
 
 // StatusOf returns the HTTP status that reports err: 404 for ErrNoRoute,
 // 400 ErrBadRequest, 413 ErrTooLarge, 504 ErrTimeout or a context deadline,

@@ -22,7 +22,12 @@
 //	on_error=reject  a failed handler: basic.nack, requeue=false (the default;
 //	                 dead-lettering, if any, is the queue's policy)
 //	on_error=requeue a failed handler: basic.nack, requeue=true (the message
-//	                 comes back, redelivered=true: beware of poison messages)
+//	                 comes back, redelivered=true), up to max_deliveries
+//	max_deliveries=N with on_error=requeue, a message whose N-th delivery
+//	                 fails is dead-lettered instead (basic.nack,
+//	                 requeue=false), logged once and counted
+//	                 (Consumer.DeadLettered); 0..1000000, 0 = no limit;
+//	                 default 5. See "Poison messages" below.
 //	max_body=SIZE    largest body accepted (1MiB, 64KiB, bytes; default
 //	                 1MiB); a larger one is rejected (nack, requeue=false)
 //	                 without running a handler. It bounds the output too.
@@ -54,6 +59,27 @@
 // message) is published first, so an RPC caller is not left waiting. An
 // oversized body is answered the same way (413).
 //
+// Overload: a handler refused as overloaded (server.ErrOverloaded: the
+// route's max_concurrency and queue are full, or its queue_timeout passed)
+// is not the message's fault. Whatever on_error says, the delivery is
+// requeued (basic.nack, requeue=true) after server.RetryAfter, holding its
+// prefetch place meanwhile so that a busy consumer does not spin on
+// redeliveries; no reply is sent, the message's next delivery answers.
+// Consumer.OverloadRequeued counts them.
+//
+// # Poison messages
+//
+// With on_error=requeue, a message that always fails stops after
+// max_deliveries: the failed delivery that is its max_deliveries-th is
+// nacked with requeue=false (to the queue's dead-letter exchange, if it
+// has one), answered with the error when it has a reply_to, logged once
+// at error level ("amqp message dead-lettered") and counted. On quorum
+// queues the broker's x-delivery-count says which delivery it is (every
+// return counts there, overload requeues included); on classic queues,
+// which only say "redelivered", the consumer counts failed deliveries
+// itself in a bounded table (poison.go). A message that crashes the whole
+// process is beyond this count: give a quorum queue a delivery-limit for it.
+//
 // # Broker failures
 //
 // The consumer runs in its own goroutine. When the connection or channel
@@ -84,6 +110,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -134,6 +161,9 @@ type Settings struct {
 	Prefetch int
 	Requeue  bool // on_error=requeue
 	MaxBody  int64
+	// MaxDeliveries is max_deliveries: with Requeue, the delivery of a
+	// message whose failure dead-letters it; 0 means no limit.
+	MaxDeliveries int
 }
 
 // IsAddress reports whether s is an amqp:// or amqps:// address, which
@@ -153,7 +183,7 @@ func ParseURL(raw string) (Settings, error) {
 	if err != nil {
 		return Settings{}, fmt.Errorf("address %q: %v", redactURL(raw), err)
 	}
-	s := Settings{Redacted: u.Redacted(), Host: u.Hostname(), Port: 5672, Prefetch: DefaultPrefetch, MaxBody: DefaultMaxBody}
+	s := Settings{Redacted: u.Redacted(), Host: u.Hostname(), Port: 5672, Prefetch: DefaultPrefetch, MaxBody: DefaultMaxBody, MaxDeliveries: DefaultMaxDeliveries}
 	bad := func(format string, args ...any) (Settings, error) {
 		return Settings{}, fmt.Errorf("address %q: %s", s.Redacted, fmt.Sprintf(format, args...))
 	}
@@ -196,7 +226,14 @@ func ParseURL(raw string) (Settings, error) {
 		}
 		s.MaxBody = n
 	}
-	for _, k := range []string{"queue", "prefetch", "on_error", "max_body"} {
+	if v := q.Get("max_deliveries"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > MaxMaxDeliveries {
+			return bad("max_deliveries=%q: want a number from 0 (no limit) to %d", v, MaxMaxDeliveries)
+		}
+		s.MaxDeliveries = n
+	}
+	for _, k := range []string{"queue", "prefetch", "on_error", "max_body", "max_deliveries"} {
 		q.Del(k)
 	}
 	u.RawQuery = q.Encode()
@@ -240,6 +277,10 @@ type Consumer struct {
 	log      *slog.Logger
 	tooLarge error          // a reply over MaxBody
 	running  sync.WaitGroup // handlers
+	failures *failures      // failed deliveries per message (poison.go)
+
+	deadLettered     atomic.Uint64
+	overloadRequeued atomic.Uint64
 
 	stop     chan struct{} // closed by Shutdown
 	stopOnce sync.Once
@@ -262,8 +303,17 @@ func New(set Settings, opts Options) *Consumer {
 	return &Consumer{set: set, name: opts.Name,
 		log:      opts.Logger.With("listener", opts.Name, "queue", set.Queue),
 		tooLarge: fmt.Errorf("%w: output over the listener's max_body of %d bytes", server.ErrTooLarge, set.MaxBody),
+		failures: newFailures(trackedMessages),
 		stop:     make(chan struct{}), done: make(chan struct{}), started: make(chan struct{}), ready: make(chan struct{})}
 }
+
+// DeadLettered returns how many messages the consumer dead-lettered
+// because a failure was their max_deliveries-th delivery.
+func (c *Consumer) DeadLettered() uint64 { return c.deadLettered.Load() }
+
+// OverloadRequeued returns how many deliveries the consumer requeued
+// because their handler was overloaded.
+func (c *Consumer) OverloadRequeued() uint64 { return c.overloadRequeued.Load() }
 
 // Settings returns the parsed URL.
 func (c *Consumer) Settings() Settings { return c.set }
@@ -483,15 +533,23 @@ func (c *Consumer) serve(ch *amqp.Channel, d amqp.Delivery) {
 
 // settle replies (when reply_to is set) and acks or nacks.
 func (c *Consumer) settle(ctx context.Context, ch *amqp.Channel, d amqp.Delivery, err error, log *slog.Logger, w ...*server.BufferedWriter) {
+	if errors.Is(err, server.ErrOverloaded) {
+		c.requeueOverloaded(ctx, d, err, log)
+		return
+	}
 	if err != nil {
-		log.Warn("amqp exchange failed", "err", err, "requeue", c.set.Requeue)
-		if !c.set.Requeue {
+		requeue := c.set.Requeue && !c.poisoned(d, err, log)
+		log.Warn("amqp exchange failed", "err", err, "requeue", requeue)
+		if !requeue {
 			c.reply(ctx, ch, d, nil, err, log)
 		}
-		if nerr := d.Nack(false, c.set.Requeue); nerr != nil {
+		if nerr := d.Nack(false, requeue); nerr != nil {
 			log.Warn("amqp nack failed; the broker will redeliver", "err", nerr)
 		}
 		return
+	}
+	if d.Redelivered && c.failures.tracked() {
+		c.failures.forget(c.failures.key(&d))
 	}
 	var out *server.BufferedWriter
 	if len(w) > 0 {

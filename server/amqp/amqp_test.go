@@ -26,11 +26,11 @@ import (
 const wait = 30 * time.Second
 
 func TestParseURL(t *testing.T) {
-	s, err := bubbleamqp.ParseURL("amqp://u:secret@127.0.0.1:5672/vh?queue=work&prefetch=4&on_error=requeue&max_body=64KiB&heartbeat=5")
+	s, err := bubbleamqp.ParseURL("amqp://u:secret@127.0.0.1:5672/vh?queue=work&prefetch=4&on_error=requeue&max_body=64KiB&max_deliveries=3&heartbeat=5")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Queue != "work" || s.Prefetch != 4 || !s.Requeue || s.MaxBody != 64<<10 {
+	if s.Queue != "work" || s.Prefetch != 4 || !s.Requeue || s.MaxBody != 64<<10 || s.MaxDeliveries != 3 {
 		t.Errorf("settings = %+v", s)
 	}
 	if s.DialURL != "amqp://u:secret@127.0.0.1:5672/vh?heartbeat=5" {
@@ -40,8 +40,11 @@ func TestParseURL(t *testing.T) {
 		t.Errorf("Redacted = %q shows the password", s.Redacted)
 	}
 	d, err := bubbleamqp.ParseURL("amqps://h/?queue=q")
-	if err != nil || d.Prefetch != bubbleamqp.DefaultPrefetch || d.Requeue || d.MaxBody != bubbleamqp.DefaultMaxBody {
+	if err != nil || d.Prefetch != bubbleamqp.DefaultPrefetch || d.Requeue || d.MaxBody != bubbleamqp.DefaultMaxBody || d.MaxDeliveries != bubbleamqp.DefaultMaxDeliveries {
 		t.Errorf("defaults = %+v, %v", d, err)
+	}
+	if u, err := bubbleamqp.ParseURL("amqp://h/?queue=q&max_deliveries=0"); err != nil || u.MaxDeliveries != 0 {
+		t.Errorf("max_deliveries=0 (no limit): %+v, %v", u, err)
 	}
 	for _, bad := range []string{
 		"amqp://h/",                             // no queue
@@ -51,6 +54,11 @@ func TestParseURL(t *testing.T) {
 		"amqp://h/?queue=q&max_body=0",
 		"amqp://h/?queue=q&max_body=lots",
 		"amqp:///?queue=q", // no host
+		"amqp://h/?queue=q&max_deliveries=-1",
+		"amqp://h/?queue=q&max_deliveries=1000001",
+		"amqp://h/?queue=q&max_deliveries=99999999999999999999",
+		"amqp://h/?queue=q&max_deliveries=five",
+		"amqp://h/?queue=q&max_deliveries=2.5",
 	} {
 		_, err := bubbleamqp.ParseURL(bad)
 		if err == nil {
@@ -195,27 +203,16 @@ func TestConsumer(t *testing.T) {
 	})
 
 	t.Run("failure requeues with on_error=requeue", func(t *testing.T) {
-		seen := make(chan string, 4)
-		c := startConsumer(t, b.URL()+"?queue=retry&on_error=requeue", "q4", server.HandlerFunc(func(ctx context.Context, x *server.Exchange) error {
-			seen <- x.Env["amqp.redelivered"]
-			if x.Env["amqp.redelivered"] == "false" {
-				return errors.New("transient")
-			}
-			io.WriteString(x.Writer, "second time lucky")
-			return nil
-		}))
-		reply := cl.call(t, "retry", amqp.Publishing{Body: []byte("x")})
-		if string(reply.Body) != "second time lucky" {
-			t.Errorf("reply %q %v", reply.Body, reply.Headers)
-		}
-		if a, b := waitFor(t, seen, "first try"), waitFor(t, seen, "second try"); a != "false" || b != "true" {
-			t.Errorf("redelivered = %s then %s", a, b)
-		}
+		h := secondTimeLucky(errors.New("transient"))
+		c := startConsumer(t, b.URL()+"?queue=retry&on_error=requeue", "q4", h)
+		h.expectRetried(t, cl, "retry")
 		shutdown(t, c)
 		if m := cl.messages(t, "retry"); m != 0 {
 			t.Errorf("queue holds %d", m)
 		}
 	})
+
+	backpressureCases(t, b, cl)
 
 	t.Run("prefetch bounds deliveries in flight", func(t *testing.T) {
 		const prefetch, total = 3, 10
@@ -387,6 +384,37 @@ func TestBrokerRestart(t *testing.T) {
 
 // --- helpers ---
 
+// luckyHandler fails a message's first delivery with err and answers its
+// redelivery, reporting each delivery's redelivered flag on seen.
+type luckyHandler struct {
+	err  error
+	seen chan string
+}
+
+func secondTimeLucky(err error) luckyHandler { return luckyHandler{err, make(chan string, 4)} }
+
+func (h luckyHandler) Serve(ctx context.Context, x *server.Exchange) error {
+	h.seen <- x.Env[bubbleamqp.EnvRedelivered]
+	if x.Env[bubbleamqp.EnvRedelivered] == "false" {
+		return h.err
+	}
+	io.WriteString(x.Writer, "second time lucky")
+	return nil
+}
+
+// expectRetried calls queue and checks that the reply came from the
+// message's second delivery.
+func (h luckyHandler) expectRetried(t *testing.T, cl *client, queue string) {
+	t.Helper()
+	reply := cl.call(t, queue, amqp.Publishing{Body: []byte("x")})
+	if string(reply.Body) != "second time lucky" {
+		t.Errorf("reply %q %v", reply.Body, reply.Headers)
+	}
+	if a, b := waitFor(t, h.seen, "first delivery"), waitFor(t, h.seen, "second delivery"); a != "false" || b != "true" {
+		t.Errorf("redelivered = %s then %s", a, b)
+	}
+}
+
 type client struct {
 	conn *amqp.Connection
 	ch   *amqp.Channel
@@ -492,7 +520,13 @@ func (c *client) callWithin(t *testing.T, queue string, p amqp.Publishing, d tim
 
 func startConsumerRun(t *testing.T, url, name string, h server.Handler) (*bubbleamqp.Consumer, chan error) {
 	t.Helper()
-	c := bubbleamqp.New(parseURL(t, url), bubbleamqp.Options{Name: name, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return startConsumerLogged(t, url, name, h, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// startConsumerLogged is startConsumerRun with the consumer's logger.
+func startConsumerLogged(t *testing.T, url, name string, h server.Handler, logger *slog.Logger) (*bubbleamqp.Consumer, chan error) {
+	t.Helper()
+	c := bubbleamqp.New(parseURL(t, url), bubbleamqp.Options{Name: name, Logger: logger})
 	errc := make(chan error, 1)
 	stopped := make(chan struct{})
 	go func() { errc <- c.Serve(context.Background(), h); close(stopped) }()

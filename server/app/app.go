@@ -292,6 +292,8 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 		Memory:          a.limits.memory,
 		MaxWaiting:      rc.MaxWaiting,
 		Vars:            rc.Vars,
+		Queue:           rc.Queue,
+		QueueTimeout:    rc.QueueTimeout,
 		Drain:           a.hub.draining.Done(),
 	})
 	if err != nil {

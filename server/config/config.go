@@ -351,6 +351,12 @@ type Route struct {
 	// var.NAME for its module, NAME upper-cased for a CGI program. nil
 	// when the file has none; values are "" under Options.SkipVarSources.
 	Vars map[string]wasm.Secret
+	// Queue bounds the route's exchanges waiting for a slot; 0 means
+	// DefaultQueue, NoQueue (queue = 0 in the file) that none wait.
+	Queue int
+	// QueueTimeout bounds one exchange's wait for a slot; 0 means
+	// DefaultQueueTimeout or half of Timeout, whichever is shorter.
+	QueueTimeout time.Duration
 	// Line is the line of the entry's [[route]] header (or of its inline
 	// table).
 	Line int

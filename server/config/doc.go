@@ -55,7 +55,10 @@
 //	name = "web"               # default "listener1", "listener2", ...; unique
 //	address = "tcp://127.0.0.1:8080"  # required; "tcp://...", "unix://...",
 //	                           # "amqp://user:pass@host:5672/vhost?queue=work" (a consumer:
-//	                           # prefetch=N, max_body=SIZE, on_error=reject|requeue) or
+//	                           # prefetch=N, max_body=SIZE, on_error=reject|requeue,
+//	                           # max_deliveries=N: 0..1000000, default 5, 0 = no limit; with
+//	                           # on_error=requeue a message failing its N-th delivery is
+//	                           # dead-lettered; an overloaded route's delivery is always requeued) or
 //	                           # "systemd://NAME": a TCP or unix listening socket inherited
 //	                           # from systemd (socket activation), NAME its .socket unit's
 //	                           # FileDescriptorName= (default: the unit's name; 1..255
@@ -112,7 +115,7 @@
 //	                           # fresh (logged) for a module a snapshot cannot capture
 //	                           # (server/wasm/snapshot.go), which "snapshot" refuses
 //	pool_size = 8              # not with "fresh": max idle instances, 0 = max_concurrency
-//	max_concurrency = 64       # > 0
+//	max_concurrency = 64       # > 0; more exchanges wait in the queue (queue, queue_timeout)
 //	timeout = "30s"            # wall clock per exchange, > 0
 //	memory = "64MiB"           # 64KiB..4GiB, a whole number of 64KiB pages
 //	max_stack = "4MiB"         # call-stack budget (estimated frame bytes), 64KiB..1GiB;
@@ -142,6 +145,11 @@
 //	max_waiting = 10000        # exchanges of the route parked at once (bubblewasm_park_v1),
 //	                           # 1..1048576; a park beyond answers ERR_FULL. A parked exchange
 //	                           # holds no instance and no max_concurrency slot
+//	queue = 1024               # module routes: exchanges waiting for one of the max_concurrency
+//	                           # slots, 0..1048576 (0: none wait); one beyond is refused at once
+//	                           # with 503 and Retry-After: 1 (AMQP: requeued)
+//	queue_timeout = "5s"       # module routes: longest wait for a slot, > 0 and <= timeout;
+//	                           # default 5s or half of timeout, whichever is shorter; then 503
 //
 //	[route.vars]               # module routes only: values given to this route's module alone,
 //	                           # resolved at load (a missing one fails the load: FILE:LINE: KEY)

@@ -25,7 +25,7 @@ var (
 		"max_response_headers", "max_response_header_bytes",
 		"pubsub_scope", "log_rate", "log_burst", "max_subscriptions",
 		"max_batch", "max_batch_concurrency", "init_timeout", "pool_idle_timeout", "max_waiting",
-		"vars"}
+		"vars", "queue", "queue_timeout"}
 
 	engines   = Engines()
 	instances = []string{InstancesSnapshot, InstancesFresh, InstancesPool}
@@ -587,6 +587,7 @@ func (c *checker) route(t table, engine string) Route {
 	c.responseHeaderLimits(t, &r)
 	c.routeGuest(t, &r)
 	c.routeWaiting(t, &r)
+	c.routeQueue(t, &r)  // after timeout, which bounds queue_timeout
 	c.streamRoute(t, &r) // the jsonrpc transport's keys
 	c.routeLimits(t, &r, instancesOK)
 	c.routeVars(t, &r)

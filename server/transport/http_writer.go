@@ -421,10 +421,17 @@ func (w *httpWriter) discard() bool {
 }
 
 // writeError sends a response of the transport's own: status and a one-line
-// text body, as net/http's Error writes it.
+// text body, as net/http's Error writes it. A 503 (an overloaded route,
+// server.ErrOverloaded) says when to try again: Retry-After
+// server.RetryAfter.
 func (c *httpConn) writeError(status int, msg string, closing bool) {
 	h := appendStatusLine(c.hdr[:0], &c.req, status)
 	h = append(h, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n"...)
+	if status == http.StatusServiceUnavailable {
+		h = append(h, "Retry-After: "...)
+		h = strconv.AppendInt(h, int64(server.RetryAfter/time.Second), 10)
+		h = append(h, "\r\n"...)
+	}
 	h = appendLength(h, int64(len(msg)+1))
 	h = c.appendDate(h)
 	h = appendConnection(h, &c.req, closing)

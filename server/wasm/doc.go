@@ -1,7 +1,8 @@
 // Package wasm owns the route handler that runs WebAssembly modules: module
 // loading and validation against the ABI, the instance lifecycle (a fresh
 // instance per exchange, or a pool of reused ones), per-route limits
-// (timeout, memory, concurrency), the process-wide bounds routes share (a
+// (timeout, memory, concurrency and its bounded wait queue, queue.go), the
+// process-wide bounds routes share (a
 // gate on guest runs, a memory budget; resources.go), and the engine
 // interface that each wasm
 // runtime adapts to, and parking (park.go): an exchange whose run hands its

@@ -17,3 +17,7 @@ func (h *Handler) Idle() int {
 	defer h.pool.mu.Unlock()
 	return len(h.pool.list)
 }
+
+// Resuming returns how many resumed exchanges wait for a slot now
+// (outside the queue).
+func (h *Handler) Resuming() int { return int(h.queue.resuming.Load()) }

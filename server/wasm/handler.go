@@ -32,6 +32,14 @@ type Options struct {
 	PoolSize int
 	// MaxConcurrency caps exchanges running at once (default 64).
 	MaxConcurrency int
+	// Queue bounds the exchanges that wait for a slot when MaxConcurrency
+	// run (default DefaultQueue; NoQueue: none wait); the excess is
+	// refused at once as overloaded (queue.go).
+	Queue int
+	// QueueTimeout bounds one exchange's wait for a slot (default
+	// DefaultQueueTimeoutFor(Timeout)); past it the exchange is refused
+	// as overloaded.
+	QueueTimeout time.Duration
 	// Timeout bounds one exchange, waiting for a slot included (default 30s).
 	Timeout time.Duration
 	// Limits bound every instance.
@@ -105,6 +113,7 @@ type Handler struct {
 	initBytes int64
 	lot       lot        // parked exchanges (park.go)
 	vars      *routeVars // the route's variables (vars.go)
+	queue     queue      // exchanges waiting for a slot (queue.go)
 }
 
 // Lifecycle returns the route's lifecycle: the one Options asked for, or
@@ -163,6 +172,15 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
+	switch {
+	case opts.Queue == 0:
+		opts.Queue = DefaultQueue
+	case opts.Queue < 0:
+		opts.Queue = 0
+	}
+	if opts.QueueTimeout <= 0 {
+		opts.QueueTimeout = DefaultQueueTimeoutFor(opts.Timeout)
+	}
 	if opts.InitTimeout <= 0 {
 		opts.InitTimeout = DefaultInitTimeout
 	}
@@ -214,6 +232,7 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 	}
 	h := &Handler{opts: opts, module: m, life: life, slots: make(chan struct{}, opts.MaxConcurrency), share: newShare(opts.Gate, opts.MaxConcurrency), cgi: cgi, vars: &vars}
 	h.lot.max, h.lot.drain = int64(opts.MaxWaiting), opts.Drain
+	h.queue.max, h.queue.timeout = int64(opts.Queue), opts.QueueTimeout
 	if cgi {
 		return h, nil // a command runs only per exchange: nothing to instantiate ahead
 	}
@@ -312,17 +331,11 @@ func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
 }
 
 // run is one run of the exchange's handler: a slot, a place in the gate,
-// an instance, bubble_handle.
+// an instance, bubble_handle. A run after a park (hx.park set) was
+// admitted already and skips the queue.
 func (h *Handler) run(ctx context.Context, x *server.Exchange, hx *hostExchange) error {
-	select {
-	case h.slots <- struct{}{}:
-	case <-ctx.Done():
-		err := fmt.Errorf("%w: %d exchanges already running", server.ErrOverloaded, cap(h.slots))
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			// It never ran: overloaded (503), not a handler timeout (504).
-			return fmt.Errorf("%w; no slot freed within %s", err, h.opts.Timeout)
-		}
-		return h.ctxError(ctx, err)
+	if err := h.takeSlot(ctx, hx.park != nil); err != nil {
+		return err
 	}
 	defer func() { <-h.slots }()
 	ungate, err := h.gate(ctx)
