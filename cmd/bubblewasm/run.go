@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bubblewasm/bubblewasm/server/accesslog"
 	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/server/config"
 )
@@ -51,12 +53,17 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return fail(exitUsage, err)
 	}
+	access, closeAccess, err := openAccessLog(c, cfg)
+	if err != nil {
+		return fail(exitConfig, err)
+	}
+	defer closeAccess()
 	listen := c.StringSlice("listen")
 	if len(listen) == 0 && len(cfg.Listeners) == 0 {
 		listen = []string{defaultListen}
 	}
 	ctx := c.Context
-	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Listen: listen, Transport: c.String("transport")})
+	a, err := app.New(ctx, cfg, app.Options{Logger: logger, AccessLog: access, Listen: listen, Transport: c.String("transport")})
 	if err != nil {
 		return fail(exitConfig, err)
 	}
@@ -109,12 +116,44 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	}
 	opts := &slog.HandlerOptions{Level: lv}
 	switch strings.ToLower(format) {
-	case "text":
+	case config.FormatText:
 		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
+	case config.FormatJSON:
+		opts.ReplaceAttr = accesslog.JSONDurations // "timeout_ms": 10000, not "timeout": 10000000000
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format: %q is not text or json", format)
+}
+
+// openAccessLog returns the logger of the [access_log] table: nil when it
+// is off, records in its format (by default the server log's) to stderr,
+// stdout or a file opened for appending, which the returned function
+// closes.
+func openAccessLog(c *cli.Context, cfg *config.Config) (*slog.Logger, func(), error) {
+	al := cfg.AccessLog
+	format := firstNonEmpty(al.Format, c.String("log-format"))
+	var w io.Writer
+	done := func() {}
+	switch al.Output {
+	case config.AccessLogOff:
+		return nil, done, nil
+	case "", config.AccessLogStderr:
+		w = c.App.ErrWriter
+	case config.AccessLogStdout:
+		w = c.App.Writer
+	default:
+		f, err := os.OpenFile(al.Output, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s:%d: access_log.output: %w", cfg.File, al.Line, err)
+		}
+		w, done = f, func() { f.Close() }
+	}
+	logger, err := newLogger(w, config.LogInfo, format)
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return logger, done, nil
 }
 
 func firstNonEmpty(s ...string) string {
