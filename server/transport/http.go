@@ -247,7 +247,7 @@ func (c *httpConn) serveRequest() bool {
 		msg = fmt.Sprintf("no route for %s %s", r.method, path)
 	}
 	closing := hasToken(c.resp.header["Connection"], "close") || c.resp.closeAfter()
-	c.writeError(status, msg, closing)
+	c.writeErrorID(status, msg, closing, c.x.Env[abi.EnvRequestID])
 	return c.werr == nil && !closing
 }
 
