@@ -2,8 +2,10 @@ package accesslog
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/abi"
@@ -53,7 +55,10 @@ func (l *Log) Serve(ctx context.Context, x *server.Exchange) error {
 	}
 	status := m.status
 	switch {
-	case server.Cancelled(ctx, err):
+	case errors.Is(ctx.Err(), context.Canceled):
+		// Its client went away, or the server stopped it, before it
+		// ended: whatever it wrote last, nobody got it whole. (A long
+		// poll answers an empty result when its client leaves.)
 		status = server.StatusClientClosed
 	case err != nil && (transport != "http" || !x.Writer.Committed()):
 		// An HTTP response that began keeps its status: the connection is
@@ -74,7 +79,7 @@ func (l *Log) Serve(ctx context.Context, x *server.Exchange) error {
 	attrs = appendKind(attrs, env, transport, method, path)
 	attrs = append(attrs,
 		slog.Int("status", status),
-		slog.Int64("bytes_in", m.in),
+		slog.Int64("bytes_in", bytesIn(env, m.in)),
 		slog.Int64("bytes_out", m.out),
 		slog.Duration("duration", time.Since(start).Round(time.Microsecond)),
 		slog.String(IDKey, id))
@@ -83,6 +88,18 @@ func (l *Log) Serve(ctx context.Context, x *server.Exchange) error {
 	}
 	l.logger.LogAttrs(ctx, level, Message, attrs...)
 	return err
+}
+
+// bytesIn is the size of the exchange's input: what its handler read, or
+// its CONTENT_LENGTH when that is more (a line the handler did not read, a
+// request body the transport read away or left unread).
+func bytesIn(env server.Env, read int64) int64 {
+	if s, ok := env[abi.EnvContentLength]; ok {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > read {
+			return n
+		}
+	}
+	return read
 }
 
 // appendKind appends what the exchange was: an HTTP request's method and
