@@ -10,6 +10,10 @@ const (
 	EnvTransport = "bubble.transport"
 	// EnvRoute is the name of the route that matched.
 	EnvRoute = "bubble.route"
+	// EnvRequestID identifies the exchange in the access log and in every
+	// log record it causes: a valid X-Request-Id the client sent, or one the
+	// server made.
+	EnvRequestID = "bubble.request_id"
 	// EnvURLScheme is "http" or "https" on HTTP exchanges.
 	EnvURLScheme = "bubble.url_scheme"
 	// EnvLineNumber is the 1-based line number on a line-transport connection.

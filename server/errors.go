@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -73,4 +74,28 @@ func ErrorMessage(err error) string {
 		msg = "handler overloaded"
 	}
 	return strings.ReplaceAll(msg, "\n", " ")
+}
+
+// StatusClientClosed is the status an access log gives an exchange whose
+// context was cancelled before it finished, as nginx's 499 does: its client
+// went away, or the server stopped it. No peer ever receives it.
+const StatusClientClosed = 499
+
+// Cancelled reports whether err ended an exchange because ctx, the
+// exchange's context, was cancelled (its client went away, the server is
+// stopping), rather than because the handler failed or ran out of time.
+func Cancelled(ctx context.Context, err error) bool {
+	return err != nil && errors.Is(ctx.Err(), context.Canceled)
+}
+
+// FailureLevel is the level of a record about an exchange that failed with
+// err: DEBUG for what its peer caused (a 4xx status) or ended (a cancelled
+// exchange: its client went away), ERROR for the server's own failures
+// (5xx). The access log carries every exchange at INFO or above; these
+// records add the detail.
+func FailureLevel(ctx context.Context, err error) slog.Level {
+	if Cancelled(ctx, err) || StatusOf(err) < 500 {
+		return slog.LevelDebug
+	}
+	return slog.LevelError
 }

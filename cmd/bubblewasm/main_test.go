@@ -94,6 +94,7 @@ func TestFailuresBindNothing(t *testing.T) {
 		{"systemd socket not inherited", []string{"run", "--listen", "systemd://web", mod}, exitListen, `listener listen1: no listening socket named "web" was inherited from systemd`},
 		{"systemd socket name", []string{"run", "--listen", "systemd://web:80", mod}, exitUsage, `address "systemd://web:80": a systemd socket name is printable ASCII without ':'`},
 		{"config systemd socket name", []string{"run", "-c", write("sd.toml", "[[listener]]\naddress = \"systemd://"+strings.Repeat("w", 256)+"\"\n[[route]]\nmodule = \"m.wasm\"\n")}, exitConfig, "sd.toml:2: listener[1].address: address \"systemd://www"},
+		{"access log unwritable", []string{"run", "-c", write("al.toml", "[access_log]\noutput = \"no/such/dir/a.log\"\n"+listeners+"[[route]]\nmodule = \"m.wasm\"\n")}, exitConfig, "al.toml:1: access_log.output: open " + filepath.Join(dir, "no/such/dir/a.log")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -173,9 +174,18 @@ func TestServeAndStop(t *testing.T) {
 		t.Fatalf("unix: got %q", got)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
-	go io.Copy(io.Discard, stderr)
+	var rest strings.Builder
+	for lines.Scan() {
+		rest.WriteString(lines.Text() + "\n")
+	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	// The access log is on by default, in the server log's format; JSON
+	// durations are milliseconds.
+	access := regexp.MustCompile(`"msg":"exchange","listener":"listen1","transport":"http","route":"[^"]+","method":"GET","path":"/","status":200,"bytes_in":0,"bytes_out":13,"duration_ms":[0-9.]+(e-?\d+)?,"request_id":"[0-9a-v]{16}"}`)
+	if !access.MatchString(rest.String()) || !strings.Contains(rest.String(), `"msg":"shutting down","timeout_ms":10000}`) {
+		t.Fatalf("no JSON access record or shutdown timeout in ms in the log:\n%s", rest.String())
 	}
 	if _, err := os.Lstat(sock); err == nil {
 		t.Fatalf("unix socket %s left behind after a clean stop", sock)

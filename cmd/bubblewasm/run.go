@@ -14,6 +14,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/urfave/cli/v2"
 
+	"github.com/bubblewasm/bubblewasm/server/accesslog"
 	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/server/config"
 	"github.com/bubblewasm/bubblewasm/server/transport"
@@ -67,12 +68,20 @@ func runAction(c *cli.Context) error {
 	defer wg.Wait()
 	defer stopAside()
 	var sd notifier
-	a, _, logger, err := loadApp(c, func(logger *slog.Logger, opts *app.Options) {
+	closeAccess := func() {}
+	defer func() { closeAccess() }()
+	a, _, logger, err := loadApp(c, func(cfg *config.Config, logger *slog.Logger, opts *app.Options) error {
+		access, done, err := openAccessLog(c, cfg)
+		if err != nil {
+			return fail(exitConfig, err)
+		}
+		closeAccess, opts.AccessLog = done, access
 		sd = notifier{logger: logger}
 		wg.Go(func() { sd.watchdog(aside) })
 		wg.Go(func() { reloads(aside, hup, logger) })
 		opts.Inherited = inheritedSockets()
 		opts.Stopping = func() { sd.notify(daemon.SdNotifyStopping) }
+		return nil
 	})
 	if err != nil {
 		return err
@@ -112,9 +121,9 @@ func reloads(ctx context.Context, hup <-chan os.Signal, logger *slog.Logger) {
 
 // loadApp does all run does before binding: it reads the config (or makes
 // one for a module), and loads and compiles every route's module. before,
-// when set, runs once the logger exists and before modules load, and may
-// add to the app's options.
-func loadApp(c *cli.Context, before func(logger *slog.Logger, opts *app.Options)) (*app.App, *config.Config, *slog.Logger, error) {
+// when set, runs once the config and the logger exist and before modules
+// load; it may add to the app's options, and its error stops the load.
+func loadApp(c *cli.Context, before func(cfg *config.Config, logger *slog.Logger, opts *app.Options) error) (*app.App, *config.Config, *slog.Logger, error) {
 	if err := checkListenFlags(c); err != nil {
 		return nil, nil, nil, err
 	}
@@ -132,7 +141,9 @@ func loadApp(c *cli.Context, before func(logger *slog.Logger, opts *app.Options)
 	}
 	opts := app.Options{Logger: logger, Listen: listen, Transport: c.String("transport")}
 	if before != nil {
-		before(logger, &opts)
+		if err := before(cfg, logger, &opts); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	a, err := app.New(c.Context, cfg, opts)
 	if err != nil {
@@ -193,12 +204,44 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	}
 	opts := &slog.HandlerOptions{Level: lv}
 	switch strings.ToLower(format) {
-	case "text":
+	case config.FormatText:
 		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
+	case config.FormatJSON:
+		opts.ReplaceAttr = accesslog.JSONDurations // "timeout_ms": 10000, not "timeout": 10000000000
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format: %q is not text or json", format)
+}
+
+// openAccessLog returns the logger of the [access_log] table: nil when it
+// is off, records in its format (by default the server log's) to stderr,
+// stdout or a file opened for appending, which the returned function
+// closes.
+func openAccessLog(c *cli.Context, cfg *config.Config) (*slog.Logger, func(), error) {
+	al := cfg.AccessLog
+	format := firstNonEmpty(al.Format, c.String("log-format"))
+	var w io.Writer
+	done := func() {}
+	switch al.Output {
+	case config.AccessLogOff:
+		return nil, done, nil
+	case "", config.AccessLogStderr:
+		w = c.App.ErrWriter
+	case config.AccessLogStdout:
+		w = c.App.Writer
+	default:
+		f, err := os.OpenFile(al.Output, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s:%d: access_log.output: %w", cfg.File, al.Line, err)
+		}
+		w, done = f, func() { f.Close() }
+	}
+	logger, err := newLogger(w, config.LogInfo, format)
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return logger, done, nil
 }
 
 func firstNonEmpty(s ...string) string {

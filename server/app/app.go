@@ -28,6 +28,7 @@ import (
 	"github.com/bubblewasm/bubblewasm/internal/wasmtimeengine"
 	"github.com/bubblewasm/bubblewasm/internal/wazeroengine"
 	"github.com/bubblewasm/bubblewasm/server"
+	"github.com/bubblewasm/bubblewasm/server/accesslog"
 	"github.com/bubblewasm/bubblewasm/server/config"
 	"github.com/bubblewasm/bubblewasm/server/longpoll"
 	"github.com/bubblewasm/bubblewasm/server/transport"
@@ -39,8 +40,12 @@ var ErrEngineUnavailable = errors.New("engine not available in this build")
 
 // Options tune New.
 type Options struct {
-	// Logger receives every record; nil discards them.
+	// Logger receives every record; nil discards them. Records logged
+	// with an exchange's context get its request_id (accesslog.Handler).
 	Logger *slog.Logger
+	// AccessLog receives one record per exchange (package accesslog); nil
+	// logs none. OpenAccessLog makes it from the [access_log] table.
+	AccessLog *slog.Logger
 	// Listen, when not empty, replaces the configuration's listeners: each
 	// address is served with Transport.
 	Listen []string
@@ -69,6 +74,7 @@ type App struct {
 	handlersMu sync.Mutex
 	handlers   []*wasm.Handler
 	router     *server.Router
+	exchanges  server.Handler  // the router, behind the access log
 	listeners  []listener      // addresses parsed by New (sources.go)
 	sources    []server.Source // one per listener, made by Listen
 	hub        *hub
@@ -83,6 +89,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	opts.Logger = slog.New(accesslog.Handler(opts.Logger.Handler()))
 	hub, err := newHub(cfg, opts.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.File, err)
@@ -125,6 +132,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.router = server.NewRouter(routes...)
+	a.exchanges = accesslog.New(a.router, opts.AccessLog)
 	return a, nil
 }
 

@@ -227,18 +227,18 @@ func serviceError(err error) error {
 // invalid name is ERR_INVALID, not a denial: ChannelAllowed refuses every
 // invalid name, which would otherwise report (and log) a typo as an
 // attempt to reach an ungranted channel.
-func allowed(log *slog.Logger, patterns []string, what, name string) error {
+func allowed(ctx context.Context, log *slog.Logger, patterns []string, what, name string) error {
 	if err := events.CheckName(name); err != nil {
 		return serviceError(err)
 	}
 	if !events.ChannelAllowed(patterns, name) {
-		return denied(log, what, name)
+		return denied(ctx, log, what, name)
 	}
 	return nil
 }
 
-func denied(log *slog.Logger, what, name string) error {
-	log.Warn("guest used a "+what+" its route does not grant", what, name)
+func denied(ctx context.Context, log *slog.Logger, what, name string) error {
+	log.WarnContext(ctx, "guest used a "+what+" its route does not grant", what, name)
 	return fmt.Errorf("%s %q: %w", what, name, abi.ErrNotGranted)
 }
 
@@ -269,7 +269,7 @@ type pubsubGrant struct {
 }
 
 func (g *pubsubGrant) Publish(channel string, msg []byte) (int, error) {
-	if err := allowed(g.log, g.patterns, "channel", channel); err != nil {
+	if err := allowed(g.ctx, g.log, g.patterns, "channel", channel); err != nil {
 		return 0, err
 	}
 	n, err := g.h.broker.Publish(g.ctx, channel, msg)
@@ -277,14 +277,14 @@ func (g *pubsubGrant) Publish(channel string, msg []byte) (int, error) {
 }
 
 func (g *pubsubGrant) Subscribe(channel string) (string, error) {
-	if err := allowed(g.log, g.patterns, "channel", channel); err != nil {
+	if err := allowed(g.ctx, g.log, g.patterns, "channel", channel); err != nil {
 		return "", err
 	}
 	opts := g.h.subOpts
 	opts.Owner, opts.MaxOwned = g.owner, g.maxOwned
 	id, err := g.h.broker.Subscribe(g.ctx, channel, opts)
 	if errors.Is(err, events.ErrFull) {
-		g.log.Warn("guest cannot subscribe: subscription cap reached", "err", err)
+		g.log.WarnContext(g.ctx, "guest cannot subscribe: subscription cap reached", "err", err)
 	}
 	return string(id), serviceError(err)
 }
@@ -297,10 +297,10 @@ func (g *pubsubGrant) own(id events.SubID) error {
 	switch {
 	case err != nil:
 	case info.Owner != g.owner:
-		g.log.Warn("guest presented the subscription id of another route", "owner", strings.TrimPrefix(strings.TrimPrefix(info.Owner, "route:"), "scope:"))
+		g.log.WarnContext(g.ctx, "guest presented the subscription id of another route", "owner", strings.TrimPrefix(strings.TrimPrefix(info.Owner, "route:"), "scope:"))
 		err = fmt.Errorf("%w: made by another route", events.ErrSubscriptionGone)
 	case !events.ChannelAllowed(g.patterns, info.Channel):
-		g.log.Warn("guest presented the id of a subscription to a channel its route does not grant", "channel", info.Channel)
+		g.log.WarnContext(g.ctx, "guest presented the id of a subscription to a channel its route does not grant", "channel", info.Channel)
 		err = fmt.Errorf("%w: channel not granted to this route", events.ErrSubscriptionGone)
 	}
 	return serviceError(err)
@@ -418,7 +418,7 @@ type signalGrant struct {
 }
 
 func (g *signalGrant) Wait(name string, timeout time.Duration) ([]byte, error) {
-	if err := allowed(g.log, g.patterns, "signal", name); err != nil {
+	if err := allowed(g.ctx, g.log, g.patterns, "signal", name); err != nil {
 		return nil, err
 	}
 	p, err := g.h.signals.Wait(g.ctx, name, timeout)
@@ -427,7 +427,7 @@ func (g *signalGrant) Wait(name string, timeout time.Duration) ([]byte, error) {
 
 // WatchSignal implements wasm.SignalWatcher.
 func (g *signalGrant) WatchSignal(name string) (wasm.Watch, error) {
-	if err := allowed(g.log, g.patterns, "signal", name); err != nil {
+	if err := allowed(g.ctx, g.log, g.patterns, "signal", name); err != nil {
 		return nil, err
 	}
 	w, err := g.h.signals.Watch(name)
@@ -438,7 +438,7 @@ func (g *signalGrant) WatchSignal(name string) (wasm.Watch, error) {
 }
 
 func (g *signalGrant) Send(name string, payload []byte) (int, error) {
-	if err := allowed(g.log, g.patterns, "signal", name); err != nil {
+	if err := allowed(g.ctx, g.log, g.patterns, "signal", name); err != nil {
 		return 0, err
 	}
 	n, err := g.h.signals.Send(g.ctx, name, payload)
@@ -460,7 +460,7 @@ func (g *kvGrant) Get(key string) ([]byte, bool, error) {
 func (g *kvGrant) Set(key string, value []byte, ttl time.Duration) error {
 	err := g.h.kv.Set(g.ctx, g.namespace, key, value, ttl)
 	if errors.Is(err, events.ErrFull) {
-		g.log.Warn("guest cannot store: key-value namespace full", "err", err)
+		g.log.WarnContext(g.ctx, "guest cannot store: key-value namespace full", "err", err)
 	}
 	return serviceError(err)
 }

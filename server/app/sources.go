@@ -141,7 +141,7 @@ func (a *App) Serve(ctx context.Context) error {
 	for _, s := range a.sources {
 		// Shutdown, not ctx, stops a source: it drains first. A source
 		// that cannot reach its server (a broker) keeps retrying.
-		go func() { errc <- s.Serve(context.WithoutCancel(ctx), a.router) }()
+		go func() { errc <- s.Serve(context.WithoutCancel(ctx), a.exchanges) }()
 	}
 	trimCtx, stopTrim := context.WithCancel(ctx)
 	var trimming sync.WaitGroup

@@ -213,6 +213,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string
+	// AccessLog is where the record of each exchange goes (accesslog.go).
+	AccessLog AccessLog
 	// GuestLog is the log budget all routes' guests share.
 	GuestLog GuestLog
 	// PubSub configures the broker.

@@ -18,6 +18,14 @@
 //	shutdown_timeout = "10s"   # Go duration, >= 0
 //	log_level = "info"         # "debug" | "info" | "warn" | "error"
 //
+//	[access_log]               # one record per exchange (optional table): listener, transport,
+//	                           # route, method and path (or line/index/jsonrpc method/queue),
+//	                           # status (499: the client left), bytes_in, bytes_out, duration,
+//	                           # request_id; INFO, WARN for 503/504, ERROR for other 5xx
+//	output = "stderr"          # "stderr" | "stdout" | "off" | a file path (appended to,
+//	                           # relative to the config file's directory)
+//	format = "text"            # "text" | "json"; default: the server log's (--log-format)
+//
 //	[guest_log]                # log records of all guests together (optional table): guest
 //	                           # log calls, stdout/stderr lines and the host's lines about a
 //	                           # guest; over it they are dropped and counted ("N dropped")

@@ -164,7 +164,7 @@ func (b *binding) Call(target string, req []byte, timeout time.Duration) ([]byte
 	b.last = nil
 	d, ok := b.t.dialers[target]
 	if !ok {
-		b.t.log.Warn("guest called a dial target its route does not name", "target", target)
+		b.t.log.WarnContext(b.ctx, "guest called a dial target its route does not name", "target", target)
 		return nil, 0, fmt.Errorf("dial target %q: %w", target, abi.ErrNotGranted)
 	}
 	ctx := b.ctx

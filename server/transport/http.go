@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -236,11 +235,7 @@ func (c *httpConn) serveRequest() bool {
 		err = fmt.Errorf("%w: %w", server.ErrHandlerFailed, err)
 	}
 	status := server.StatusOf(err)
-	level := slog.LevelWarn
-	if status >= 500 {
-		level = slog.LevelError
-	}
-	t.opts.Logger.Log(c.ctx, level, "http exchange failed", "method", r.method, "uri", r.target,
+	t.opts.Logger.Log(withRequestID(c.ctx, c.x.Env), server.FailureLevel(c.ctx, err), "http exchange failed", "method", r.method, "uri", r.target,
 		"route", c.x.Env[abi.EnvRoute], "status", status, "err", err)
 	if !c.resp.discard() || c.werr != nil {
 		// The response has begun: cut the connection so the client sees an
@@ -252,7 +247,7 @@ func (c *httpConn) serveRequest() bool {
 		msg = fmt.Sprintf("no route for %s %s", r.method, path)
 	}
 	closing := hasToken(c.resp.header["Connection"], "close") || c.resp.closeAfter()
-	c.writeError(status, msg, closing)
+	c.writeErrorID(status, msg, closing, c.x.Env[abi.EnvRequestID])
 	return c.werr == nil && !closing
 }
 

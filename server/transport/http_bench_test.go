@@ -14,6 +14,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server"
+	"github.com/bubblewasm/bubblewasm/server/accesslog"
 	"github.com/bubblewasm/bubblewasm/server/transport"
 )
 
@@ -35,6 +36,18 @@ func BenchmarkHTTPKeepAlive(b *testing.B) {
 			_, err := x.Writer.Write(helloBody)
 			return err
 		}), transport.Options{Logger: slog.New(slog.DiscardHandler)})
+		benchKeepAlive(b, a.String())
+	})
+	b.Run("transport+accesslog", func(b *testing.B) {
+		// The same, behind the access log writing text records (to
+		// io.Discard: the cost of the record, not of the disk).
+		h := server.HandlerFunc(func(ctx context.Context, x *server.Exchange) error {
+			x.Writer.Header().Set("Content-Type", "text/plain")
+			_, err := x.Writer.Write(helloBody)
+			return err
+		})
+		access := slog.New(slog.NewTextHandler(io.Discard, nil))
+		a := testutil.Serve(b, "tcp://127.0.0.1:0", "http", accesslog.New(h, access), transport.Options{Logger: slog.New(slog.DiscardHandler)})
 		benchKeepAlive(b, a.String())
 	})
 	b.Run("net-http", func(b *testing.B) {

@@ -425,12 +425,22 @@ func (w *httpWriter) discard() bool {
 // server.ErrOverloaded) says when to try again: Retry-After
 // server.RetryAfter.
 func (c *httpConn) writeError(status int, msg string, closing bool) {
+	c.writeErrorID(status, msg, closing, "")
+}
+
+// writeErrorID is writeError for a request that reached the handlers: its
+// request id (bubble.request_id, made safe by the access log), when it has
+// one, is sent as X-Request-Id.
+func (c *httpConn) writeErrorID(status int, msg string, closing bool, id string) {
 	h := appendStatusLine(c.hdr[:0], &c.req, status)
 	h = append(h, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n"...)
 	if status == http.StatusServiceUnavailable {
 		h = append(h, "Retry-After: "...)
 		h = strconv.AppendInt(h, int64(server.RetryAfter/time.Second), 10)
 		h = append(h, "\r\n"...)
+	}
+	if id != "" {
+		h = append(append(append(h, "X-Request-Id: "...), id...), "\r\n"...)
 	}
 	h = appendLength(h, int64(len(msg)+1))
 	h = c.appendDate(h)

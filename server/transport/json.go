@@ -65,7 +65,7 @@ func (t *jsonTransport) Serve(ctx context.Context, x *server.Exchange) error {
 		env[abi.EnvContentLength] = strconv.Itoa(len(msg))
 		env[abi.EnvContentType] = "application/json"
 		if err := serveFramed(ctx, t.next, env, msg, in); err != nil {
-			t.opts.Logger.Warn("json exchange failed", "listener", env[abi.EnvListener], "index", index, "err", err)
+			t.opts.Logger.Log(withRequestID(ctx, env), server.FailureLevel(ctx, err), "json exchange failed", "listener", env[abi.EnvListener], "index", index, "err", err)
 			writeJSONError(in.out, server.ErrorMessage(err), index)
 		}
 	})

@@ -316,11 +316,11 @@ func (t *jsonrpc) call(ctx context.Context, outer server.Env, raw []byte) callRe
 	code, data, note := outcome(err, w)
 	stopped := code != 0 && ctx.Err() != nil
 	if code != 0 && !stopped {
-		level := slog.LevelWarn
+		level := slog.LevelDebug // the caller's mistake: its access record says enough
 		if code == rpcInternalError || w.Status() >= 500 {
 			level = slog.LevelError
 		}
-		t.opts.Logger.Log(ctx, level, "jsonrpc call failed", "listener", env[abi.EnvListener], "method", req.method,
+		t.opts.Logger.Log(withRequestID(ctx, env), level, "jsonrpc call failed", "listener", env[abi.EnvListener], "method", req.method,
 			"id", env[abi.EnvJSONRPCID], "method_route", env[abi.EnvRoute], "status", w.Status(), "code", code, "err", err, "note", note)
 	}
 	if req.id == nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/abi"
 	"github.com/bubblewasm/bubblewasm/server"
+	"github.com/bubblewasm/bubblewasm/server/accesslog"
 )
 
 // raw serves a whole connection as one exchange.
@@ -37,12 +38,22 @@ func (t *raw) Serve(ctx context.Context, x *server.Exchange) error {
 	}
 	err := t.next.Serve(ctx, &server.Exchange{Env: env, Reader: x.Reader, Writer: out})
 	if err != nil {
-		t.opts.Logger.Warn("raw exchange failed", "listener", env[abi.EnvListener], "err", err)
+		t.opts.Logger.Log(withRequestID(ctx, env), server.FailureLevel(ctx, err), "raw exchange failed", "listener", env[abi.EnvListener], "err", err)
 		if !w.wrote {
 			io.WriteString(x.Writer, errorLine(err))
 		}
 	}
 	return err
+}
+
+// withRequestID returns ctx carrying the request id the access log gave
+// the exchange of env (accesslog.WithID), for the transport's records about
+// it; ctx itself when it has one or the exchange has none.
+func withRequestID(ctx context.Context, env server.Env) context.Context {
+	if id, ok := env[abi.EnvRequestID]; ok && accesslog.ID(ctx) == "" {
+		return accesslog.WithID(ctx, id)
+	}
+	return ctx
 }
 
 // errorLine is how stream transports report a failed exchange to the peer.
@@ -128,7 +139,7 @@ func (t *line) Serve(ctx context.Context, x *server.Exchange) error {
 		env[abi.EnvLineNumber] = strconv.Itoa(in.n)
 		env[abi.EnvContentLength] = strconv.Itoa(len(in.text))
 		if err := serveFramed(ctx, t.next, env, in.text, in); err != nil {
-			t.opts.Logger.Warn("line exchange failed", "listener", env[abi.EnvListener], "line", in.n, "err", err)
+			t.opts.Logger.Log(withRequestID(ctx, env), server.FailureLevel(ctx, err), "line exchange failed", "listener", env[abi.EnvListener], "line", in.n, "err", err)
 			in.out.WriteString(errorLine(err))
 		}
 	})

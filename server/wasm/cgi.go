@@ -160,7 +160,7 @@ func (h *Handler) serveCGI(ctx context.Context, x *server.Exchange, hx *hostExch
 	defer mem.close() // after RunCommand closed the instance
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stderr := &lineLogger{logger: h.opts.Logger, level: slog.LevelWarn, stream: "stderr"}
+	stderr := &lineLogger{logger: h.opts.Logger, ctx: ctx, level: slog.LevelWarn, stream: "stderr"}
 	in := &cgiInput{hx: hx}
 	out := &cgiOutput{hx: hx, w: x.Writer, stop: cancel, header: http.Header{}}
 	out.budget.Limits = h.responseHeaderLimits()

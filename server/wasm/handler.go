@@ -353,6 +353,7 @@ func (h *Handler) run(ctx context.Context, x *server.Exchange, hx *hostExchange)
 	if err != nil {
 		return h.ctxError(ctx, err)
 	}
+	inst.stdout.ctx, inst.stderr.ctx = ctx, ctx
 	code, err := inst.Handle(ctx, hx)
 	switch {
 	case err != nil:

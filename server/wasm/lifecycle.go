@@ -123,6 +123,7 @@ func (h *Handler) acquire(ctx context.Context) (*guest, error) {
 // full.
 func (h *Handler) release(g *guest, ok bool) {
 	g.flushLogs()
+	g.stdout.ctx, g.stderr.ctx = nil, nil
 	if ok && h.life == Snapshot {
 		if err := g.Reset(); err != nil {
 			h.opts.Logger.Debug("instance not reused", "reason", err)

@@ -18,6 +18,7 @@ const maxLogLine = abi.MaxLogBytes
 // server/internal/ratelog) every line counts against.
 type lineLogger struct {
 	logger *slog.Logger
+	ctx    context.Context // the exchange's, while one runs: records carry its request id
 	level  slog.Level
 	stream string
 	buf    []byte // the current line's first maxLogLine bytes
@@ -56,6 +57,10 @@ func (l *lineLogger) emit() {
 		line = bytes.TrimSuffix(line, []byte("\r"))
 		total = len(line)
 	}
-	l.logger.Log(context.Background(), l.level, abi.CutLogPrefix(line, total, maxLogLine), "stream", l.stream)
+	ctx := l.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	l.logger.Log(ctx, l.level, abi.CutLogPrefix(line, total, maxLogLine), "stream", l.stream)
 	l.buf, l.total = l.buf[:0], 0
 }
