@@ -26,6 +26,7 @@ import (
 	"github.com/bubblewasm/bubblewasm/internal/wazeroengine"
 	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/config"
+	"github.com/bubblewasm/bubblewasm/server/internal/metrics"
 	"github.com/bubblewasm/bubblewasm/server/longpoll"
 	"github.com/bubblewasm/bubblewasm/server/transport"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
@@ -62,6 +63,10 @@ type App struct {
 	sources    []server.Source // one per listener, made by Listen
 	hub        *hub
 	limits     sharedLimits // process-wide bounds (limits.go)
+	admin      *admin           // the admin listener; nil without one (admin.go)
+	metrics    *metrics.Metrics // nil without an admin listener
+	unrouted   *metrics.Route   // counts exchanges no route matched
+	entry      server.Handler   // the router, counting unrouted exchanges
 }
 
 // New loads every route's module and checks every listener address. It
@@ -94,6 +99,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		return nil, fmt.Errorf("%s: no listeners: add a [[listener]] or pass --listen", cfg.File)
 	}
 	var errs []error
+	if err := a.newAdmin(cfg.Admin.Address); err != nil {
+		errs = append(errs, err)
+	}
 	for _, lc := range lcs {
 		l, err := parseListener(lc)
 		if err != nil {
@@ -111,6 +119,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.router = server.NewRouter(routes...)
+	a.entry = a.router
+	if a.unrouted != nil {
+		a.entry = unroutedCounter{next: a.router, count: a.unrouted}
+	}
 	return a, nil
 }
 
@@ -145,7 +157,7 @@ func (a *App) loadRoutes(ctx context.Context, rcs []config.Route) ([]server.Rout
 			errs = append(errs, fmt.Errorf("%s:%d: route %s: %w", a.cfg.File, rc.Line, rc.Name, r.err))
 			continue
 		}
-		routes = append(routes, r.route)
+		routes = append(routes, a.countRoute(r.route))
 	}
 	return routes, errs
 }
@@ -299,7 +311,7 @@ func (a *App) namedMethods() []string {
 // serveRouted passes an exchange made by a route's transport back to the
 // router.
 func (a *App) serveRouted(ctx context.Context, x *server.Exchange) error {
-	return a.router.Serve(ctx, x)
+	return a.entry.Serve(ctx, x)
 }
 
 // withTimeout bounds a host-side handler by a route's timeout.
@@ -339,6 +351,7 @@ func pubsubConfig(p config.PubSub) config.PubSub {
 
 // Close releases modules and engines. Call it after Serve returns.
 func (a *App) Close(ctx context.Context) error {
+	a.stopAdmin(ctx) // bound by a Listen that no Serve followed
 	errs := []error{a.hub.close()}
 	for _, h := range a.handlers {
 		errs = append(errs, h.Close(ctx))

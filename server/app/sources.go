@@ -73,6 +73,12 @@ func (a *App) Listen(ctx context.Context) ([]server.Address, error) {
 		sources = append(sources, src)
 		addrs = append(addrs, addr)
 	}
+	if err := a.listenAdmin(ctx); err != nil {
+		for _, s := range sources {
+			s.Shutdown(ctx)
+		}
+		return nil, err
+	}
 	a.sources = sources
 	return addrs, nil
 }
@@ -140,8 +146,9 @@ func (a *App) Serve(ctx context.Context) error {
 	for _, s := range a.sources {
 		// Shutdown, not ctx, stops a source: it drains first. A source
 		// that cannot reach its server (a broker) keeps retrying.
-		go func() { errc <- s.Serve(context.WithoutCancel(ctx), a.router) }()
+		go func() { errc <- s.Serve(context.WithoutCancel(ctx), a.entry) }()
 	}
+	a.serveAdmin()
 	trimCtx, stopTrim := context.WithCancel(ctx)
 	var trimming sync.WaitGroup
 	trim := trimmer{use: a.limits.memory, every: trimEvery, free: debug.FreeOSMemory, logger: a.logger}
@@ -180,5 +187,6 @@ func (a *App) shutdown() error {
 		wg.Go(func() { errs[i] = s.Shutdown(ctx) })
 	}
 	wg.Wait()
+	a.stopAdmin(ctx)
 	return errors.Join(errs...)
 }

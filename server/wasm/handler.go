@@ -99,7 +99,8 @@ type Handler struct {
 	// initBytes is the memory an instance has once initialized, measured on
 	// New's instance: what a new instance reserves from Options.Memory.
 	initBytes int64
-	lot       lot // parked exchanges (park.go)
+	lot       lot   // parked exchanges (park.go)
+	stats     stats // counts for Stats (stats.go)
 }
 
 // Lifecycle returns the route's lifecycle: the one Options asked for, or
@@ -113,12 +114,14 @@ type guest struct {
 	stdout, stderr *lineLogger
 	mem            *memoryAccount
 	idleSince      time.Time // when it was last put in the pool
+	stats          *stats    // its handler's
 }
 
 // close closes the instance, then gives its memory back to the budget.
 func (g *guest) close(ctx context.Context) {
 	g.Instance.Close(ctx)
 	g.mem.close()
+	g.stats.closed.Add(1)
 }
 
 // flushLogs emits output lines the guest left unterminated.
@@ -305,15 +308,8 @@ func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
 // run is one run of the exchange's handler: a slot, a place in the gate,
 // an instance, bubble_handle.
 func (h *Handler) run(ctx context.Context, x *server.Exchange, hx *hostExchange) error {
-	select {
-	case h.slots <- struct{}{}:
-	case <-ctx.Done():
-		err := fmt.Errorf("%w: %d exchanges already running", server.ErrOverloaded, cap(h.slots))
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			// It never ran: overloaded (503), not a handler timeout (504).
-			return fmt.Errorf("%w; no slot freed within %s", err, h.opts.Timeout)
-		}
-		return h.ctxError(ctx, err)
+	if err := h.takeSlot(ctx); err != nil {
+		return err
 	}
 	defer func() { <-h.slots }()
 	ungate, err := h.gate(ctx)
@@ -345,6 +341,32 @@ func (h *Handler) run(ctx context.Context, x *server.Exchange, hx *hostExchange)
 	}
 	h.release(inst, true)
 	return nil
+}
+
+// takeSlot takes a place in the route's concurrency limit, waiting for
+// one within ctx; a wait is counted in the handler's Stats.
+func (h *Handler) takeSlot(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	start := time.Now()
+	defer func() {
+		h.stats.queued.Add(1)
+		h.stats.queueWait.Add(int64(time.Since(start)))
+	}()
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		err := fmt.Errorf("%w: %d exchanges already running", server.ErrOverloaded, cap(h.slots))
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// It never ran: overloaded (503), not a handler timeout (504).
+			return fmt.Errorf("%w; no slot freed within %s", err, h.opts.Timeout)
+		}
+		return h.ctxError(ctx, err)
+	}
 }
 
 // refusal reports an exchange that never ran because a shared resource
