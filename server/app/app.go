@@ -62,7 +62,7 @@ type App struct {
 	listeners  []listener      // addresses parsed by New (sources.go)
 	sources    []server.Source // one per listener, made by Listen
 	hub        *hub
-	limits     sharedLimits // process-wide bounds (limits.go)
+	limits     sharedLimits     // process-wide bounds (limits.go)
 	admin      *admin           // the admin listener; nil without one (admin.go)
 	metrics    *metrics.Metrics // nil without an admin listener
 	unrouted   *metrics.Route   // counts exchanges no route matched
