@@ -62,7 +62,10 @@ func (a *App) countRoute(rt server.Route) server.Route {
 	if h, ok := rt.Handler.(*wasm.Handler); ok {
 		registerInstances(a.metrics, rt.Name, h)
 	}
-	rt.Handler = a.metrics.Route(rt.Name).Wrap(rt.Handler)
+	name := rt.Name
+	a.metrics.Counter("guest_log_records_dropped_total", "Log records of the route's guests dropped over its log budget or [guest_log]'s.",
+		map[string]string{"route": name}, func() float64 { return float64(a.hub.logDropped(name)) })
+	rt.Handler = a.metrics.Route(name).Wrap(rt.Handler)
 	return rt
 }
 

@@ -42,7 +42,8 @@ func startAdmin(t *testing.T, body string, wats ...string) (base, admin string) 
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.Options{})
+	logger, _ := testutil.CaptureLogger(t)
+	a, err := app.New(ctx, cfg, app.Options{Logger: logger})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -265,5 +266,23 @@ func TestAdminAddress(t *testing.T) {
 	}
 	if _, ok := a.AdminAddress(); ok {
 		t.Error("an admin address after a failed Listen")
+	}
+}
+
+// TestMetricsGuestLog: the guest log records a route drops are counted.
+func TestMetricsGuestLog(t *testing.T) {
+	base, admin := startAdmin(t, "[admin]\naddress = \"tcp://127.0.0.1:0\"\n"+floodRoutes, "flood")
+	const made = 300
+	if status, body := do(t, "POST", base+"/log", "", "X-Op: log", "X-Len: 10", "X-Count: 300"); status != 200 || body != "done 300\n" {
+		t.Fatalf("flood: %d %q", status, body)
+	}
+	m := scrape(t, admin)
+	// 20 records at once, then one a second: at least 300-20-(seconds the
+	// test took) dropped; the other routes made none.
+	if got := value(m, "bubblewasm_guest_log_records_dropped_total", "route=flood-log"); got < made/2 || got > made-20 {
+		t.Errorf("flood-log dropped %v of %d records", got, made)
+	}
+	if got := value(m, "bubblewasm_guest_log_records_dropped_total", "route=flood-stdout"); got != 0 {
+		t.Errorf("flood-stdout dropped %v records, made none", got)
 	}
 }
