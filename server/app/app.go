@@ -2,7 +2,8 @@
 // configuration: it loads every route's module on its engine, builds the
 // router, makes each listener a server.Source (a bound socket with its
 // transport, or an AMQP consumer), serves them all into the router until
-// its context ends, then shuts them down gracefully.
+// its context ends, then shuts them down gracefully. With [admin] in the
+// configuration it also serves metrics and health over HTTP (admin.go).
 //
 // Loading comes before binding: a bad module or address is reported while
 // nothing is listening yet.
