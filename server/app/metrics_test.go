@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/bubblewasm/bubblewasm/internal/testapp"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/server/config"
@@ -41,32 +42,12 @@ func startAdmin(t *testing.T, body string, wats ...string) (base, admin string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	logger, _ := testutil.CaptureLogger(t)
-	a, err := app.New(ctx, cfg, app.Options{Logger: logger})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	addrs, err := a.Listen(ctx)
-	if err != nil {
-		cancel()
-		a.Close(context.Background())
-		t.Fatal(err)
-	}
+	a, addrs := testapp.StartApp(t, cfg, app.Options{Logger: logger})
 	adminAddr, ok := a.AdminAddress()
 	if !ok {
 		t.Fatal("no admin address after Listen")
 	}
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		a.Close(context.Background())
-	})
 	return testutil.URL(addrs[0]), testutil.URL(adminAddr)
 }
 
