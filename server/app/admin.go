@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/bubblewasm/bubblewasm/server"
+	"github.com/bubblewasm/bubblewasm/server/amqp"
+	"github.com/bubblewasm/bubblewasm/server/events"
 	"github.com/bubblewasm/bubblewasm/server/internal/metrics"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
@@ -46,46 +48,92 @@ func (a *App) newAdmin(address string) error {
 	a.metrics = metrics.New()
 	a.unrouted = a.metrics.Route(metrics.Unrouted)
 	budget := a.limits.memory
-	a.metrics.Gauge("memory_used_bytes", "Guest linear memory charged to the memory budget now, all routes together.", nil,
-		func() float64 { return float64(budget.Used()) })
-	a.metrics.Gauge("memory_budget_bytes", "The memory budget ([limits] memory_budget).", nil,
-		func() float64 { return float64(budget.Limit()) })
-	return nil
+	return errors.Join(registerBroker(a.metrics, a.hub.broker),
+		a.metrics.Gauge("memory_used_bytes", "Guest linear memory charged to the memory budget now, all routes together.", nil,
+			func() float64 { return float64(budget.Used()) }),
+		a.metrics.Gauge("memory_budget_bytes", "The memory budget ([limits] memory_budget).", nil,
+			func() float64 { return float64(budget.Limit()) }))
 }
 
 // countRoute makes rt's exchanges counted, and registers the instance
 // counters of a wasm route. Without an admin listener rt is unchanged.
-func (a *App) countRoute(rt server.Route) server.Route {
+func (a *App) countRoute(rt server.Route) (server.Route, error) {
 	if a.metrics == nil {
-		return rt
+		return rt, nil
 	}
+	var err error
 	if h, ok := rt.Handler.(*wasm.Handler); ok {
-		registerInstances(a.metrics, rt.Name, h)
+		err = registerInstances(a.metrics, rt.Name, h)
 	}
 	name := rt.Name
-	a.metrics.Counter("guest_log_records_dropped_total", "Log records of the route's guests dropped over its log budget or [guest_log]'s.",
-		map[string]string{"route": name}, func() float64 { return float64(a.hub.logDropped(name)) })
+	err = errors.Join(err, a.metrics.Counter("guest_log_records_dropped_total", "Log records of the route's guests dropped over its log budget or [guest_log]'s.",
+		map[string]string{"route": name}, func() float64 { return float64(a.hub.logDropped(name)) }))
 	rt.Handler = a.metrics.Route(name).Wrap(rt.Handler)
-	return rt
+	return rt, err
 }
 
 // registerInstances registers the counters of h's Stats, read at scrape
 // time.
-func registerInstances(m *metrics.Metrics, route string, h *wasm.Handler) {
-	labels := map[string]string{"route": route}
-	counters := []struct {
-		name, help string
-		get        func(wasm.Stats) float64
-	}{
-		{"instances_created_total", "Instances made for the route's exchanges.", func(s wasm.Stats) float64 { return float64(s.InstancesCreated) }},
-		{"instances_reused_total", "Exchanges served by an idle instance.", func(s wasm.Stats) float64 { return float64(s.InstancesReused) }},
-		{"instances_closed_total", "Instances closed: after a failed exchange, when not reusable, idle too long, or for the memory budget.", func(s wasm.Stats) float64 { return float64(s.InstancesClosed) }},
-		{"queued_exchanges_total", "Exchanges that waited for a place in the route's max_concurrency.", func(s wasm.Stats) float64 { return float64(s.Queued) }},
-		{"queue_wait_seconds_total", "Time those exchanges waited, in all.", func(s wasm.Stats) float64 { return s.QueueWait.Seconds() }},
+func registerInstances(m *metrics.Metrics, route string, h *wasm.Handler) error {
+	return m.Values(map[string]string{"route": route}, func() []float64 {
+		s := h.Stats()
+		return []float64{float64(s.InstancesCreated), float64(s.InstancesReused), float64(s.InstancesClosed), float64(s.Queued), s.QueueWait.Seconds()}
+	},
+		metrics.Value{Name: "instances_created_total", Help: "Instances made for the route's exchanges.", Counter: true},
+		metrics.Value{Name: "instances_reused_total", Help: "Exchanges served by an idle instance.", Counter: true},
+		metrics.Value{Name: "instances_closed_total", Help: "Instances closed: after a failed exchange, when not reusable, idle too long, or for the memory budget.", Counter: true},
+		metrics.Value{Name: "queued_exchanges_total", Help: "Exchanges that waited for a place in the route's max_concurrency.", Counter: true},
+		metrics.Value{Name: "queue_wait_seconds_total", Help: "Time those exchanges waited, in all.", Counter: true},
+	)
+}
+
+// registerBroker registers the pub/sub broker's counts.
+func registerBroker(m *metrics.Metrics, b events.Broker) error {
+	stats, ok := b.(interface{ Stats() events.BrokerStats })
+	if !ok {
+		return nil
 	}
-	for _, c := range counters {
-		m.Counter(c.name, c.help, labels, func() float64 { return c.get(h.Stats()) })
+	connected := func() float64 { return 1 }
+	if c, ok := b.(interface{ Connected() bool }); ok {
+		connected = func() float64 { return bool01(c.Connected()) }
 	}
+	return m.Values(nil, func() []float64 {
+		s := stats.Stats()
+		return []float64{float64(s.Subscriptions), float64(s.Queued), float64(s.Published), float64(s.Delivered),
+			float64(s.Evicted), float64(s.Overflowed), connected()}
+	},
+		metrics.Value{Name: "pubsub_subscriptions", Help: "Live pub/sub subscriptions."},
+		metrics.Value{Name: "pubsub_queued_messages", Help: "Messages waiting in subscription queues."},
+		metrics.Value{Name: "pubsub_published_total", Help: "Messages published (with the AMQP backend: those that reached this process).", Counter: true},
+		metrics.Value{Name: "pubsub_delivered_total", Help: "Copies of messages queued to subscriptions.", Counter: true},
+		metrics.Value{Name: "pubsub_evicted_total", Help: "Messages dropped from full queues to make room (overflow drop-oldest).", Counter: true},
+		metrics.Value{Name: "pubsub_overflowed_subscriptions_total", Help: "Subscriptions ended because their queue was full (overflow drop-subscriber).", Counter: true},
+		metrics.Value{Name: "pubsub_backend_connected", Help: "1 while the pub/sub backend is connected (always, for memory)."},
+	)
+}
+
+// registerConsumer registers the counts of an AMQP listener.
+func registerConsumer(m *metrics.Metrics, listener string, c *amqp.Consumer) error {
+	return m.Values(map[string]string{"listener": listener}, func() []float64 {
+		s := c.Stats()
+		return []float64{bool01(s.Consuming), float64(s.Sessions), float64(s.ConnectFailures), float64(s.Deliveries),
+			float64(s.Redeliveries), float64(s.Acks), float64(s.Nacks)}
+	},
+		metrics.Value{Name: "amqp_consuming", Help: "1 while the AMQP listener consumes its queue."},
+		metrics.Value{Name: "amqp_sessions_total", Help: "Sessions that consumed: the first and every reconnection.", Counter: true},
+		metrics.Value{Name: "amqp_connect_failures_total", Help: "Connection attempts that failed before consuming.", Counter: true},
+		metrics.Value{Name: "amqp_deliveries_total", Help: "Messages received from the queue.", Counter: true},
+		metrics.Value{Name: "amqp_redeliveries_total", Help: "Messages received that the broker marked redelivered.", Counter: true},
+		metrics.Value{Name: "amqp_acks_total", Help: "Deliveries acked.", Counter: true},
+		metrics.Value{Name: "amqp_nacks_total", Help: "Deliveries nacked (requeued or rejected, as on_error says).", Counter: true},
+	)
+}
+
+func bool01(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // unroutedCounter counts the exchanges no route matched; the routes count

@@ -158,7 +158,11 @@ func (a *App) loadRoutes(ctx context.Context, rcs []config.Route) ([]server.Rout
 			errs = append(errs, fmt.Errorf("%s:%d: route %s: %w", a.cfg.File, rc.Line, rc.Name, r.err))
 			continue
 		}
-		routes = append(routes, a.countRoute(r.route))
+		rt, err := a.countRoute(r.route)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: route %s: metrics: %w", a.cfg.File, rcs[i].Line, rcs[i].Name, err))
+		}
+		routes = append(routes, rt)
 	}
 	return routes, errs
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/bubblewasm/bubblewasm/internal/rabbittest"
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/app"
@@ -133,6 +134,9 @@ func TestMetrics(t *testing.T) {
 		{"bubblewasm_exchanges_total", []string{"route=(none)", "status=404"}, 1},
 		{"bubblewasm_exchanges_in_flight", []string{"route=hello"}, 0},
 		{"bubblewasm_queued_exchanges_total", []string{"route=hello"}, 0},
+		{"bubblewasm_pubsub_subscriptions", nil, 0},
+		{"bubblewasm_pubsub_backend_connected", nil, 1},
+		{"bubblewasm_guest_log_records_dropped_total", []string{"route=hello"}, 0},
 	} {
 		if got := value(m, c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
@@ -198,6 +202,13 @@ address = "amqp://guest:guest@%s/?queue=never"
 		if status != 503 || !strings.Contains(body, "listener work: not taking work") || !strings.Contains(body, "pubsub: backend not connected") ||
 			strings.Contains(body, "listener web") {
 			t.Errorf("/readyz with the broker down: %d %q", status, body)
+		}
+		testutil.Eventually(t, "a failed AMQP connection counted", func() bool {
+			return value(scrape(t, admin), "bubblewasm_amqp_connect_failures_total", "listener=work") >= 1
+		})
+		m := scrape(t, admin)
+		if consuming, connected := value(m, "bubblewasm_amqp_consuming", "listener=work"), value(m, "bubblewasm_pubsub_backend_connected"); consuming != 0 || connected != 0 {
+			t.Errorf("broker down: amqp_consuming %v, pubsub_backend_connected %v; want 0 and 0", consuming, connected)
 		}
 	})
 	t.Run("sockets", func(t *testing.T) {
@@ -265,5 +276,37 @@ func TestMetricsGuestLog(t *testing.T) {
 	}
 	if got := value(m, "bubblewasm_guest_log_records_dropped_total", "route=flood-stdout"); got != 0 {
 		t.Errorf("flood-stdout dropped %v records, made none", got)
+	}
+}
+
+// TestReadyzBrokerUp: /readyz is 503 while the broker of an AMQP listener
+// and of the pub/sub backend is down, and turns 200 once it is up and the
+// consumer consumes; the consumer's metrics follow.
+func TestReadyzBrokerUp(t *testing.T) {
+	b := rabbittest.Start(t)
+	b.Stop()
+	_, admin := startAdmin(t, fmt.Sprintf(`
+[pubsub]
+backend = "amqp"
+url = %q
+
+[[listener]]
+name = "work"
+address = "%s?queue=ready"
+`, b.URL(), b.URL())+metricsRoutes, "named", "fail")
+	if status, body := do(t, "GET", admin+"/readyz", ""); status != 503 {
+		t.Fatalf("/readyz with the broker stopped: %d %q", status, body)
+	}
+	b.Restart()
+	testutil.Eventually(t, "/readyz 200 once the broker is up", func() bool {
+		status, _ := do(t, "GET", admin+"/readyz", "")
+		return status == 200
+	})
+	m := scrape(t, admin)
+	if consuming, sessions := value(m, "bubblewasm_amqp_consuming", "listener=work"), value(m, "bubblewasm_amqp_sessions_total", "listener=work"); consuming != 1 || sessions != 1 {
+		t.Errorf("amqp_consuming %v, amqp_sessions_total %v; want 1 and 1", consuming, sessions)
+	}
+	if connected := value(m, "bubblewasm_pubsub_backend_connected"); connected != 1 {
+		t.Errorf("pubsub_backend_connected %v, want 1", connected)
 	}
 }

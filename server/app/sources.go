@@ -87,7 +87,11 @@ func (a *App) Listen(ctx context.Context) ([]server.Address, error) {
 func (a *App) open(ctx context.Context, l listener) (server.Source, server.Address, error) {
 	if l.queue != nil {
 		a.logger.Info("listening", "listener", l.Name, "address", l.queue.Redacted, "transport", "amqp", "queue", l.queue.Queue)
-		return amqp.New(*l.queue, amqp.Options{Name: l.Name, Logger: a.logger}), l.queue.Address(), nil
+		c := amqp.New(*l.queue, amqp.Options{Name: l.Name, Logger: a.logger})
+		if err := registerConsumer(a.metrics, l.Name, c); err != nil {
+			return nil, server.Address{}, fmt.Errorf("metrics: %w", err)
+		}
+		return c, l.queue.Address(), nil
 	}
 	opts := transport.Options{
 		Logger:            a.hub.exchangeLogger("\x00listener "+l.Name, a.logger.With("listener", l.Name)),

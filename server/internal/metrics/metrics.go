@@ -67,22 +67,22 @@ func (m *Metrics) Registry() *prometheus.Registry {
 }
 
 // Counter registers a counter read from fn at every scrape, with the given
-// constant labels (nil for none). Nothing happens on nil metrics.
-func (m *Metrics) Counter(name, help string, labels prometheus.Labels, fn func() float64) {
+// constant labels (nil for none). Nothing happens on nil metrics. The
+// error is the registry's: a name and labels registered already, say.
+func (m *Metrics) Counter(name, help string, labels prometheus.Labels, fn func() float64) error {
 	if m == nil {
-		return
+		return nil
 	}
-	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+	return m.registry.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Namespace: namespace, Name: name, Help: help, ConstLabels: labels}, fn))
 }
 
-// Gauge registers a gauge read from fn at every scrape, with the given
-// constant labels (nil for none). Nothing happens on nil metrics.
-func (m *Metrics) Gauge(name, help string, labels prometheus.Labels, fn func() float64) {
+// Gauge registers a gauge read from fn at every scrape, as Counter does.
+func (m *Metrics) Gauge(name, help string, labels prometheus.Labels, fn func() float64) error {
 	if m == nil {
-		return
+		return nil
 	}
-	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	return m.registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: namespace, Name: name, Help: help, ConstLabels: labels}, fn))
 }
 
