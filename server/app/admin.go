@@ -129,6 +129,32 @@ func registerConsumer(m *metrics.Metrics, listener string, c *amqp.Consumer) err
 	)
 }
 
+// registerEngines registers the compilation counts of every engine the
+// routes use. Call it once the routes are loaded.
+func (a *App) registerEngines() error {
+	var errs []error
+	for name, e := range a.engines {
+		shared, ok := e.(*sharedEngine)
+		if !ok {
+			continue
+		}
+		validation := func() (uint64, uint64) { return 0, 0 }
+		if v, ok := shared.Engine.(interface{ ValidationCache() (hits, misses uint64) }); ok {
+			validation = v.ValidationCache
+		}
+		errs = append(errs, a.metrics.Values(map[string]string{"engine": name}, func() []float64 {
+			hits, misses := validation()
+			return []float64{float64(shared.compilations.Load()), float64(shared.shared.Load()), float64(hits), float64(misses)}
+		},
+			metrics.Value{Name: "compilations_total", Help: "Modules compiled (or loaded from the compilation cache on disk).", Counter: true},
+			metrics.Value{Name: "compilations_shared_total", Help: "Routes given a module another route of this process compiled.", Counter: true},
+			metrics.Value{Name: "validation_cache_hits_total", Help: "Route loads that found their module validated in the cache: a warm start, whose compiled code the disk cache also holds.", Counter: true},
+			metrics.Value{Name: "validation_cache_misses_total", Help: "Route loads that validated their module: new, or changed since the cache was filled.", Counter: true},
+		))
+	}
+	return errors.Join(errs...)
+}
+
 func bool01(b bool) float64 {
 	if b {
 		return 1

@@ -115,6 +115,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	}
 	routes, rerrs := a.loadRoutes(ctx, cfg.Routes)
 	errs = append(errs, rerrs...)
+	if a.metrics != nil {
+		errs = append(errs, a.registerEngines())
+	}
 	if err := errors.Join(errs...); err != nil {
 		a.Close(ctx)
 		return nil, err

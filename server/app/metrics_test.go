@@ -33,6 +33,11 @@ name = "fail"
 match = { PATH_INFO = "/fail" }
 module = "fail.wasm"
 timeout = "60s"
+
+[[route]]
+name = "hello-again"
+match = { PATH_INFO = "/again" }
+module = "named.wasm"
 `
 
 // startAdmin serves body (see writeConfig) with its admin listener and
@@ -135,6 +140,9 @@ func TestMetrics(t *testing.T) {
 		{"bubblewasm_exchanges_in_flight", []string{"route=hello"}, 0},
 		{"bubblewasm_queued_exchanges_total", []string{"route=hello"}, 0},
 		{"bubblewasm_pubsub_subscriptions", nil, 0},
+		// Two modules compiled; the third route shares the first's.
+		{"bubblewasm_compilations_total", []string{"engine=wazero"}, 2},
+		{"bubblewasm_compilations_shared_total", []string{"engine=wazero"}, 1},
 		{"bubblewasm_pubsub_backend_connected", nil, 1},
 		{"bubblewasm_guest_log_records_dropped_total", []string{"route=hello"}, 0},
 	} {
@@ -162,6 +170,9 @@ func TestMetrics(t *testing.T) {
 	}
 	if used, budget := value(m, "bubblewasm_memory_used_bytes"), value(m, "bubblewasm_memory_budget_bytes"); used <= 0 || budget < used {
 		t.Errorf("memory used %v of a budget of %v", used, budget)
+	}
+	if hits, misses := value(m, "bubblewasm_validation_cache_hits_total", "engine=wazero"), value(m, "bubblewasm_validation_cache_misses_total", "engine=wazero"); hits+misses != 3 {
+		t.Errorf("validation cache: %v hits, %v misses; want 3 in all (one per route)", hits, misses)
 	}
 	if m["go_goroutines"] == nil {
 		t.Error("no Go runtime metrics")
