@@ -89,6 +89,7 @@ func TestFailuresBindNothing(t *testing.T) {
 		{"config bad module", []string{"run", "-c", write("mod.toml", listeners+"[[route]]\nname = \"bad\"\nmodule = \"junk.wasm\"\n")}, exitConfig, "mod.toml:5: route bad: module " + junk},
 		{"bad --listen", []string{"run", "--listen", "udp://1.2.3.4:5", mod}, exitConfig, `unknown scheme "udp"`},
 		{"bad --log-level", []string{"run", "--log-level", "loud", mod}, exitUsage, "--log-level"},
+		{"bad --admin", []string{"run", "--admin", "amqp://127.0.0.1/?queue=x", mod}, exitConfig, "admin: "},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,7 +134,7 @@ func TestServeAndStop(t *testing.T) {
 	}
 	sock := filepath.Join(dir, "h.sock")
 	cmd := exec.Command(bin, "run", "--listen", "tcp://127.0.0.1:0", mod)
-	cmd.Env = append(os.Environ(), "BUBBLEWASM_LOG_FORMAT=json", "BUBBLEWASM_INSTANCES=pool")
+	cmd.Env = append(os.Environ(), "BUBBLEWASM_LOG_FORMAT=json", "BUBBLEWASM_INSTANCES=pool", "BUBBLEWASM_ADMIN=tcp://127.0.0.1:0")
 	cmd.Args = append(cmd.Args[:2], "--listen", "tcp://127.0.0.1:0", "--listen", "unix://"+sock, mod)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -142,9 +143,12 @@ func TestServeAndStop(t *testing.T) {
 	defer cmd.Process.Kill()
 	lines := bufio.NewScanner(stderr)
 	re := regexp.MustCompile(`"address":"tcp://(127\.0\.0\.1:\d+)"`)
-	var tcpAddr string
-	for tcpAddr == "" && lines.Scan() {
-		if m := re.FindStringSubmatch(lines.Text()); m != nil {
+	adminRe := regexp.MustCompile(`"admin listening","address":"tcp://(127\.0\.0\.1:\d+)"`)
+	var tcpAddr, adminAddr string
+	for (tcpAddr == "" || adminAddr == "") && lines.Scan() {
+		if m := adminRe.FindStringSubmatch(lines.Text()); m != nil {
+			adminAddr = m[1]
+		} else if m := re.FindStringSubmatch(lines.Text()); m != nil && tcpAddr == "" {
 			tcpAddr = m[1]
 		}
 	}
@@ -169,6 +173,12 @@ func TestServeAndStop(t *testing.T) {
 	}}}
 	if got := get(unixClient, "http://unix/"); got != "hi from wasm\n" {
 		t.Fatalf("unix: got %q", got)
+	}
+	if adminAddr == "" {
+		t.Fatal("no admin listener logged (BUBBLEWASM_ADMIN)")
+	}
+	if got := get(http.DefaultClient, "http://"+adminAddr+"/healthz"); got != "ok\n" {
+		t.Fatalf("admin /healthz: got %q", got)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	go io.Copy(io.Discard, stderr)

@@ -37,6 +37,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "instances", Usage: "with MODULE.wasm: `snapshot` (every exchange on an instance restored to its state after init), fresh (a new instance per exchange) or pool (reused instances that keep their state) (default: snapshot, or fresh for a module a snapshot cannot capture)", EnvVars: []string{"BUBBLEWASM_INSTANCES"}},
 			&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error (default: the config's, else info)", EnvVars: []string{"BUBBLEWASM_LOG_LEVEL"}},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", EnvVars: []string{"BUBBLEWASM_LOG_FORMAT"}},
+			&cli.StringFlag{Name: "admin", Usage: "serve /metrics, /healthz and /readyz on `ADDRESS` (tcp://HOST:PORT or unix:///PATH; replaces the config's [admin] address)", EnvVars: []string{"BUBBLEWASM_ADMIN"}},
 		},
 		Action: runAction,
 	}
@@ -54,6 +55,9 @@ func runAction(c *cli.Context) error {
 	listen := c.StringSlice("listen")
 	if len(listen) == 0 && len(cfg.Listeners) == 0 {
 		listen = []string{defaultListen}
+	}
+	if admin := c.String("admin"); admin != "" {
+		cfg.Admin.Address = admin
 	}
 	ctx := c.Context
 	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Listen: listen, Transport: c.String("transport")})
