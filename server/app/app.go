@@ -3,6 +3,9 @@
 // router, makes each listener a server.Source (a bound socket with its
 // transport, a socket inherited from systemd, or an AMQP consumer), serves them all into the router until
 // its context ends, then shuts them down gracefully.
+// transport, or an AMQP consumer), serves them all into the router until
+// its context ends, then shuts them down gracefully. With [admin] in the
+// configuration it also serves metrics and health over HTTP (admin.go).
 //
 // Loading comes before binding: a bad module or address is reported while
 // nothing is listening yet.
@@ -30,6 +33,7 @@ import (
 	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/accesslog"
 	"github.com/bubblewasm/bubblewasm/server/config"
+	"github.com/bubblewasm/bubblewasm/server/internal/metrics"
 	"github.com/bubblewasm/bubblewasm/server/longpoll"
 	"github.com/bubblewasm/bubblewasm/server/transport"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
@@ -81,6 +85,10 @@ type App struct {
 	limits     sharedLimits     // process-wide bounds (limits.go)
 	inherited  inheritedSockets // systemd's sockets (inherited.go)
 	stopping   func()
+	admin      *admin           // the admin listener; nil without one (admin.go)
+	metrics    *metrics.Metrics // nil without an admin listener
+	unrouted   *metrics.Route   // counts exchanges no route matched
+	entry      server.Handler   // the router, counting unrouted exchanges
 }
 
 // New loads every route's module and checks every listener address. It
@@ -114,6 +122,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		return nil, fmt.Errorf("%s: no listeners: add a [[listener]] or pass --listen", cfg.File)
 	}
 	var errs []error
+	if err := a.newAdmin(cfg.Admin.Address); err != nil {
+		errs = append(errs, err)
+	}
 	for _, lc := range lcs {
 		l, err := parseListener(lc)
 		if err != nil {
@@ -127,12 +138,19 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	warnRoutes(opts.Logger, cfg)
 	routes, rerrs := a.loadRoutes(ctx, cfg.Routes)
 	errs = append(errs, rerrs...)
+	if a.metrics != nil {
+		errs = append(errs, a.registerEngines())
+	}
 	if err := errors.Join(errs...); err != nil {
 		a.Close(ctx)
 		return nil, err
 	}
 	a.router = server.NewRouter(routes...)
-	a.exchanges = accesslog.New(a.router, opts.AccessLog)
+	a.entry = a.router
+	if a.unrouted != nil {
+		a.entry = unroutedCounter{next: a.router, count: a.unrouted}
+	}
+	a.exchanges = accesslog.New(a.entry, opts.AccessLog)
 	return a, nil
 }
 
@@ -171,7 +189,11 @@ func (a *App) loadRoutes(ctx context.Context, rcs []config.Route) ([]server.Rout
 			errs = append(errs, fmt.Errorf("%s: route %s: %w", where, rc.Name, r.err))
 			continue
 		}
-		routes = append(routes, r.route)
+		rt, err := a.countRoute(r.route)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: route %s: metrics: %w", a.cfg.File, rcs[i].Line, rcs[i].Name, err))
+		}
+		routes = append(routes, rt)
 	}
 	return routes, errs
 }
@@ -331,7 +353,7 @@ func (a *App) namedMethods() []string {
 // serveRouted passes an exchange made by a route's transport back to the
 // router.
 func (a *App) serveRouted(ctx context.Context, x *server.Exchange) error {
-	return a.router.Serve(ctx, x)
+	return a.entry.Serve(ctx, x)
 }
 
 // withTimeout bounds a host-side handler by a route's timeout.
@@ -371,6 +393,7 @@ func pubsubConfig(p config.PubSub) config.PubSub {
 
 // Close releases modules and engines. Call it after Serve returns.
 func (a *App) Close(ctx context.Context) error {
+	a.stopAdmin(ctx) // bound by a Listen that no Serve followed
 	errs := []error{a.hub.close()}
 	for _, h := range a.handlers {
 		errs = append(errs, h.Close(ctx))

@@ -74,6 +74,12 @@ func (a *App) Listen(ctx context.Context) ([]server.Address, error) {
 		addrs = append(addrs, addr)
 	}
 	a.inherited.closeUnused(a.logger)
+	if err := a.listenAdmin(ctx); err != nil {
+		for _, s := range sources {
+			s.Shutdown(ctx)
+		}
+		return nil, err
+	}
 	a.sources = sources
 	return addrs, nil
 }
@@ -82,7 +88,11 @@ func (a *App) Listen(ctx context.Context) ([]server.Address, error) {
 func (a *App) open(ctx context.Context, l listener) (server.Source, server.Address, error) {
 	if l.queue != nil {
 		a.logger.Info("listening", "listener", l.Name, "address", l.queue.Redacted, "transport", "amqp", "queue", l.queue.Queue)
-		return amqp.New(*l.queue, amqp.Options{Name: l.Name, Logger: a.logger}), l.queue.Address(), nil
+		c := amqp.New(*l.queue, amqp.Options{Name: l.Name, Logger: a.logger})
+		if err := registerConsumer(a.metrics, l.Name, c); err != nil {
+			return nil, server.Address{}, fmt.Errorf("metrics: %w", err)
+		}
+		return c, l.queue.Address(), nil
 	}
 	opts := transport.Options{
 		Logger:            a.hub.exchangeLogger("\x00listener "+l.Name, a.logger.With("listener", l.Name)),
@@ -143,6 +153,7 @@ func (a *App) Serve(ctx context.Context) error {
 		// that cannot reach its server (a broker) keeps retrying.
 		go func() { errc <- s.Serve(context.WithoutCancel(ctx), a.exchanges) }()
 	}
+	a.serveAdmin()
 	trimCtx, stopTrim := context.WithCancel(ctx)
 	var trimming sync.WaitGroup
 	trim := trimmer{use: a.limits.memory, every: trimEvery, free: debug.FreeOSMemory, logger: a.logger}
@@ -184,5 +195,6 @@ func (a *App) shutdown() error {
 		wg.Go(func() { errs[i] = s.Shutdown(ctx) })
 	}
 	wg.Wait()
+	a.stopAdmin(ctx)
 	return errors.Join(errs...)
 }
