@@ -41,21 +41,29 @@ func TestTrapNamesFunctions(t *testing.T) {
 	if out, err := exec.Command("bash", "../../guest-sdk/c/build.sh", mod, src).CombinedOutput(); err != nil {
 		t.Fatalf("guest-sdk/c/build.sh (make deps installs clang, lld, wasi-libc): %v\n%s", err, out)
 	}
+	trapOnEngines(t, mod, "/", func(t *testing.T, logs *testutil.LogBuffer) {
+		line := waitLog(t, logs, "http exchange failed", "stack trace")
+		// wazero: "\t.NAME(i32) i32"; wasmtime: "\t0: 0x1d - <unknown>!NAME".
+		var frames []string
+		for _, m := range frameName.FindAllStringSubmatch(line, -1) {
+			frames = append(frames, m[1])
+		}
+		if want := []string{"explode_here", "handle", "bubble_handle"}; !slices.Equal(frames, want) {
+			t.Errorf("frames %q, want %q (each once, named, no guard frames):\n%s", frames, want, line)
+		}
+	})
+}
+
+// trapOnEngines serves mod on every engine, sends GET path, which must
+// fail with a 500, and runs check on the server log.
+func trapOnEngines(t *testing.T, mod, path string, check func(*testing.T, *testutil.LogBuffer)) {
 	for _, eng := range testutil.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
-			url, logs := start(t, eng.Name, "[[route]]\nname = \"trap\"\nmodule = \""+mod+"\"\n")
-			if code, _ := do(t, "GET", url+"/", ""); code != 500 {
+			url, logs := start(t, eng.Name, "[[route]]\nmodule = \""+mod+"\"\n")
+			if code, _ := do(t, "GET", url+path, ""); code != 500 {
 				t.Fatalf("status %d, want 500", code)
 			}
-			line := waitLog(t, logs, "http exchange failed", "stack trace")
-			// wazero: "\t.NAME(i32) i32"; wasmtime: "\t0: 0x1d - <unknown>!NAME".
-			var frames []string
-			for _, m := range frameName.FindAllStringSubmatch(line, -1) {
-				frames = append(frames, m[1])
-			}
-			if want := []string{"explode_here", "handle", "bubble_handle"}; !slices.Equal(frames, want) {
-				t.Errorf("frames %q, want %q (each once, named, no guard frames):\n%s", frames, want, line)
-			}
+			check(t, logs)
 		})
 	}
 }
@@ -70,17 +78,11 @@ func TestGoPanicTraceOnce(t *testing.T) {
 	if out, err := exec.Command("bash", "../../guest-sdk/go/build-kit.sh", mod).CombinedOutput(); err != nil {
 		t.Fatalf("guest-sdk/go/build-kit.sh: %v\n%s", err, out)
 	}
-	for _, eng := range testutil.Engines() {
-		t.Run(eng.Name, func(t *testing.T) {
-			url, logs := start(t, eng.Name, "[[route]]\nname = \"kit\"\nmodule = \""+mod+"\"\n")
-			if code, _ := do(t, "GET", url+"/trap", ""); code != 500 {
-				t.Fatalf("status %d, want 500", code)
-			}
-			waitLog(t, logs, "http exchange failed", "Go panic: its goroutine trace is in the guest's stderr")
-			waitLog(t, logs, "stream=stderr", "guest-sdk/go/kit/main.go:")
-			if n := strings.Count(logs.String(), "main.serve"); n != 1 {
-				t.Fatalf("the panicking function main.serve is in the log %d times, want once:\n%s", n, logs.String())
-			}
-		})
-	}
+	trapOnEngines(t, mod, "/trap", func(t *testing.T, logs *testutil.LogBuffer) {
+		waitLog(t, logs, "http exchange failed", "Go panic: its goroutine trace is in the guest's stderr")
+		waitLog(t, logs, "stream=stderr", "guest-sdk/go/kit/main.go:")
+		if n := strings.Count(logs.String(), "main.serve"); n != 1 {
+			t.Fatalf("the panicking function main.serve is in the log %d times, want once:\n%s", n, logs.String())
+		}
+	})
 }
