@@ -17,7 +17,7 @@ MODULES := $(notdir $(patsubst %/,%,$(wildcard modules/*/)))
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-WASM_GO := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags=-s
+WASM_GO := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath
 
 .PHONY: all build cli modules run test test-go test-sdk test-newcomer bench bench-tool bench-readme profile check fuzz deps deps-base clean
 

@@ -32,8 +32,10 @@ func runCommand() *cli.Command {
 		Description: "With MODULE.wasm, every exchange on every listener goes to that module.\n" +
 			"With --config, listeners and routes come from the TOML file; --listen\n" +
 			"replaces the file's listeners. Without either listener source the server\n" +
-			"listens on " + defaultListen + ".\n\n" +
+			"listens on " + defaultListen + ". With neither a module nor --config, run\n" +
+			"reads ./bubble.toml. Once bound, it logs each route's URL.\n\n" +
 			"Examples:\n" +
+			"   bubblewasm run\n" +
 			"   bubblewasm run hello.wasm\n" +
 			"   bubblewasm run --listen unix:///tmp/hello.sock --transport line hello.wasm\n" +
 			"   bubblewasm run -c examples/hello/bubble.toml",
@@ -88,9 +90,11 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	defer a.Close(ctx)
-	if _, err := a.Listen(ctx); err != nil {
+	addrs, err := a.Listen(ctx)
+	if err != nil {
 		return fail(exitListen, err)
 	}
+	logRouteURLs(logger, a, addrs)
 	serving, stopServing := context.WithCancel(ctx)
 	defer stopServing()
 	wg.Go(func() {
@@ -128,6 +132,10 @@ func loadApp(c *cli.Context, before func(cfg *config.Config, logger *slog.Logger
 	if err := checkListenFlags(c); err != nil {
 		return nil, nil, nil, err
 	}
+	defaulted, err := useDefaultConfig(c, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	cfg, err := loadConfig(c)
 	if err != nil {
 		return nil, nil, nil, err
@@ -135,6 +143,9 @@ func loadApp(c *cli.Context, before func(cfg *config.Config, logger *slog.Logger
 	logger, err := newLogger(c.App.ErrWriter, firstNonEmpty(c.String("log-level"), cfg.LogLevel), c.String("log-format"))
 	if err != nil {
 		return nil, nil, nil, fail(exitUsage, err)
+	}
+	if defaulted {
+		logDefaultConfig(logger, cfg.File)
 	}
 	listen := c.StringSlice("listen")
 	if len(listen) == 0 && len(cfg.Listeners) == 0 {
@@ -178,7 +189,7 @@ func loadConfig(c *cli.Context) (*config.Config, error) {
 	case c.NArg() > 1:
 		return nil, fail(exitUsage, fmt.Errorf("%s takes one module, got %d arguments: %q", c.Command.Name, c.NArg(), c.Args().Slice()))
 	case file == "" && c.NArg() == 0:
-		return nil, fail(exitUsage, fmt.Errorf("%[1]s needs a module (bubblewasm %[1]s hello.wasm) or a config (bubblewasm %[1]s -c bubble.toml)", c.Command.Name))
+		return nil, fail(exitUsage, fmt.Errorf("%[1]s needs a module (bubblewasm %[1]s hello.wasm) or a config (bubblewasm %[1]s -c FILE), and there is no %[2]s in this directory", c.Command.Name, defaultConfigFile))
 	}
 	if file == "" {
 		inst := c.String("instances")

@@ -27,10 +27,8 @@ func validateCommand() *cli.Command {
 }
 
 func validateAction(c *cli.Context) error {
-	if c.String("config") == "" && c.NArg() == 0 {
-		if err := c.Set("config", "bubble.toml"); err != nil {
-			return fail(exitInternal, err)
-		}
+	if _, err := useDefaultConfig(c, true); err != nil {
+		return err
 	}
 	a, cfg, _, err := loadApp(c, nil)
 	if err != nil {

@@ -10,7 +10,7 @@
 #   rustc --edition 2021 --crate-type rlib --crate-name bubble \
 #     --target wasm32-wasi -O -o TMP/libbubble.rlib guest-sdk/rust/src/lib.rs
 #   rustc --edition 2021 --crate-type cdylib --target wasm32-wasi \
-#     -O -C lto -C codegen-units=1 -C strip=symbols \
+#     -O -C lto -C codegen-units=1 -C strip=debuginfo \
 #     --extern bubble=TMP/libbubble.rlib \
 #     -C link-arg=-zstack-size=65536 \
 #     -C link-arg=$SYSROOT/lib/rustlib/wasm32-wasi/lib/self-contained/crt1-reactor.o \
@@ -67,7 +67,7 @@ trap 'rm -rf "$tmp"' EXIT
 # without it wasm-ld would wrap every export to run the C constructors on
 # each call (re-reading the environment every exchange).
 "$rustc" --edition 2021 --crate-type cdylib --target "$target" \
-	-O -C lto -C codegen-units=1 -C strip=symbols \
+	-O -C lto -C codegen-units=1 -C strip=debuginfo \
 	--extern bubble="$tmp/libbubble.rlib" \
 	-C link-arg=-zstack-size=65536 -C link-arg="$crt" \
 	"$@" -o "$out" "$src"

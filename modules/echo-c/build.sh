@@ -3,9 +3,9 @@
 #
 #   modules/echo-c/build.sh OUT.wasm
 #
-# which runs guest-sdk/c/build.sh OUT.wasm modules/echo-c/echo.c, that is
-#   clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Wextra -I guest-sdk/c \
-#     -Wl,-z,stack-size=65536 -Wl,--strip-all -o OUT.wasm modules/echo-c/echo.c guest-sdk/c/bubble.c
+# which runs guest-sdk/c/build.sh OUT.wasm modules/echo-c/echo.c (see there:
+# clang -O2, linked with -Wl,--strip-debug, wasm-opt --debuginfo: the
+# function names stay for trap stack traces).
 set -euo pipefail
 if [ $# -ne 1 ]; then
 	echo "usage: $0 OUT.wasm" >&2

@@ -358,6 +358,7 @@ func (h *Handler) run(ctx context.Context, x *server.Exchange, hx *hostExchange)
 	}
 	inst.stdout.ctx, inst.stderr.ctx = ctx, ctx
 	code, err := inst.Handle(ctx, hx)
+	err = trimTrace(err)
 	switch {
 	case err != nil:
 		if used, ok := inst.Global(StackGlobal); ok && uint32(used) > h.opts.Limits.StackBytes {

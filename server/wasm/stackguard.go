@@ -1,6 +1,10 @@
 package wasm
 
 import (
+	"slices"
+	"strconv"
+	"strings"
+
 	"github.com/bubblewasm/bubblewasm/internal/wasmbin"
 )
 
@@ -77,7 +81,8 @@ const (
 // names begin with "bubblewasm.", which rewrite refuses in a module.
 //
 // What it costs: one extra call per guest call. What it changes: function
-// names stay on the wrappers and are copied to the originals; other debug
+// names move with the originals and the wrappers are all named GuardFrame,
+// which trimTrace leaves out of stack traces; other debug
 // sections (DWARF, local names) are dropped, since code offsets move. A
 // tail call (return_call) to a defined function no longer shrinks the
 // stack, so unbounded tail recursion hits the budget.
@@ -197,26 +202,106 @@ func guardedCode(m *wasmbin.Module, imported, depth, budget uint32, check []byte
 	return out
 }
 
-// movedNames returns names with each defined function's name copied to its
-// original's new index (the wrapper keeps it too).
+// GuardFrame is the name the rewrite gives each wrapper function (see
+// guardStack) in the "name" section, so that traces can leave their frames
+// out (trimTrace): every guest frame would show twice otherwise.
+const GuardFrame = "bubblewasm.guard"
+
+// movedNames returns the names of the rewritten module: imports keep
+// theirs, the wrappers are all GuardFrame, and each original, at its new
+// index, has the name it had (or "$I", its index in the module as built,
+// when it had none, so that a trace names it as it would have).
 func movedNames(names *wasmbin.Names, imported, n uint32) *wasmbin.Names {
-	if names == nil {
-		return nil
+	out := &wasmbin.Names{}
+	var funcs []wasmbin.NameAssoc
+	if names != nil {
+		out.Module, out.HasModule, funcs = names.Module, names.HasModule, names.Funcs
 	}
-	out := &wasmbin.Names{Module: names.Module, HasModule: names.HasModule}
-	var moved []wasmbin.NameAssoc
-	for _, f := range names.Funcs {
-		if f.Index >= imported+n {
-			break // names no function; in order, so every later one too
-		}
-		out.Funcs = append(out.Funcs, f)
-		if f.Index >= imported {
-			moved = append(moved, wasmbin.NameAssoc{Index: f.Index + n, Name: f.Name})
-		}
+	for len(funcs) > 0 && funcs[0].Index < imported {
+		out.Funcs = append(out.Funcs, funcs[0])
+		funcs = funcs[1:]
 	}
-	out.Funcs = append(out.Funcs, moved...)
+	for i := range n {
+		out.Funcs = append(out.Funcs, wasmbin.NameAssoc{Index: imported + i, Name: GuardFrame})
+	}
+	for i := range n {
+		name := "$" + strconv.FormatUint(uint64(imported+i), 10)
+		if len(funcs) > 0 && funcs[0].Index == imported+i {
+			name = funcs[0].Name
+			funcs = funcs[1:]
+		}
+		out.Funcs = append(out.Funcs, wasmbin.NameAssoc{Index: imported + n + i, Name: name})
+	}
 	return out
 }
+
+// trimTrace returns err with the wasm stack trace in its text made
+// readable: the frames of the stack guard's wrappers (GuardFrame) are left
+// out, and the frames after them numbered anew where the engine numbers
+// them (wasmtime). The trace of a Go guest's fatal panic or error
+// (runtime.fatalpanic, runtime.fatalthrow) is left out whole: the Go
+// runtime wrote the goroutine's trace, with files and lines, to stderr,
+// which the host logs, and the frames would only repeat it. errors.Is and
+// errors.As see err as it was.
+func trimTrace(err error) error {
+	if err == nil {
+		return err
+	}
+	msg := err.Error()
+	head, trace, ok := strings.Cut(msg, traceHeader)
+	if !ok {
+		return err
+	}
+	frames := strings.Split(strings.TrimPrefix(trace, "\n"), "\n")
+	if slices.ContainsFunc(frames, goFatal) {
+		return &trimmedError{msg: head + " (Go panic: its goroutine trace is in the guest's stderr)", err: err}
+	}
+	if !strings.Contains(trace, GuardFrame) {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString(head + traceHeader)
+	n := 0
+	for _, line := range frames {
+		if strings.HasPrefix(line, "\t") && strings.Contains(line, GuardFrame) {
+			continue
+		}
+		if num, rest, ok := strings.Cut(strings.TrimPrefix(line, "\t"), ": "); ok && strings.HasPrefix(line, "\t") && isDigits(num) {
+			line = "\t" + strconv.Itoa(n) + ": " + rest
+			n++
+		}
+		b.WriteString("\n" + line)
+	}
+	return &trimmedError{msg: b.String(), err: err}
+}
+
+// traceHeader begins the wasm stack trace in an engine's error (both
+// engines write it so).
+const traceHeader = "\nwasm stack trace:"
+
+// goFatal reports whether a frame of a trace is the Go runtime's fatal
+// panic or error, which prints the goroutine's trace before it aborts.
+func goFatal(frame string) bool {
+	return strings.HasPrefix(frame, "\t") && (strings.Contains(frame, "runtime.fatalpanic") || strings.Contains(frame, "runtime.fatalthrow"))
+}
+
+func isDigits(s string) bool {
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// trimmedError is an error with another text.
+type trimmedError struct {
+	msg string
+	err error
+}
+
+func (e *trimmedError) Error() string { return e.msg }
+func (e *trimmedError) Unwrap() error { return e.err }
 
 // interruptTicks is how many checks of the interrupt guard pass between two
 // visits of its slow path.
