@@ -188,7 +188,7 @@ func TestServeAndStop(t *testing.T) {
 	if adminAddr == "" {
 		t.Fatal("no admin listener logged (BUBBLEWASM_ADMIN)")
 	}
-	if got := get(http.DefaultClient, "http://"+adminAddr+"/healthz"); got != "ok\n" {
+	if got := httpGet(t, http.DefaultClient, "http://"+adminAddr+"/healthz"); got != "ok\n" {
 		t.Fatalf("admin /healthz: got %q", got)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
