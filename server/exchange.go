@@ -62,6 +62,16 @@ type ResponseWriter interface {
 	Flush() error
 }
 
+// A SentReporter is a ResponseWriter that holds output back (the HTTP
+// transport keeps up to 8 KiB until a flush) and can tell whether any of
+// its response reached the peer. Until then a failure still replaces the
+// response with an error response, so the status the peer gets is the
+// failure's, not the one the handler set.
+type SentReporter interface {
+	// Sent reports whether part of the response went to the peer.
+	Sent() bool
+}
+
 // Handler serves exchanges. Transports, the router and wasm handlers are all
 // Handlers: a transport is a handler of the layer below it, turning one
 // exchange (a connection) into many (requests, lines, messages) for the

@@ -60,9 +60,10 @@ func (l *Log) Serve(ctx context.Context, x *server.Exchange) error {
 		// ended: whatever it wrote last, nobody got it whole. (A long
 		// poll answers an empty result when its client leaves.)
 		status = server.StatusClientClosed
-	case err != nil && (transport != "http" || !x.Writer.Committed()):
+	case err != nil && (transport != "http" || !sent(x.Writer)):
 		// An HTTP response that began keeps its status: the connection is
-		// cut. Other transports report the failure in their own way.
+		// cut. One still held back is replaced by the failure's error
+		// response. Other transports report the failure in their own way.
 		status = server.StatusOf(err)
 	case status == 0:
 		status = http.StatusOK
@@ -135,3 +136,12 @@ func levelOf(status int) slog.Level {
 }
 
 var _ server.Handler = (*Log)(nil)
+
+// sent reports whether part of w's response reached the peer: what w says
+// when it can tell (server.SentReporter), else whether it committed.
+func sent(w server.ResponseWriter) bool {
+	if s, ok := w.(server.SentReporter); ok {
+		return s.Sent()
+	}
+	return w.Committed()
+}

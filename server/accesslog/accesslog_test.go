@@ -303,3 +303,36 @@ func BenchmarkExchange(b *testing.B) {
 		})
 	}
 }
+
+// A handler that writes a little and then fails: the HTTP transport still
+// holds the bytes back and answers 500 instead, and the access record says
+// what the client got, not the status the handler set. One that flushed
+// first keeps its 200 (the connection is cut).
+func TestFailureAfterWrite(t *testing.T) {
+	logger, logs := textLog()
+	h := accesslog.New(server.HandlerFunc(func(ctx context.Context, x *server.Exchange) error {
+		io.WriteString(x.Writer, "x")
+		if x.Env[abi.EnvPathInfo] == "/flushed" {
+			x.Writer.Flush()
+		}
+		return fmt.Errorf("%w: trap after a write", server.ErrHandlerFailed)
+	}), logger)
+	base := testutil.URL(testutil.Serve(t, "tcp://127.0.0.1:0", "http", h, transport.Options{}))
+	for _, c := range []struct {
+		path   string
+		status string
+	}{{"/held", "500"}, {"/flushed", "200"}} {
+		resp, err := http.Get(base + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if fmt.Sprint(resp.StatusCode) != c.status {
+			t.Fatalf("%s: client got %d, want %s", c.path, resp.StatusCode, c.status)
+		}
+		if r := waitRecord(t, logs, resp.Header.Get("X-Request-Id")); r["status"] != c.status {
+			t.Errorf("%s: access record status=%s, the client got %s (record %v)", c.path, r["status"], c.status, r)
+		}
+	}
+}

@@ -100,6 +100,10 @@ func (w *httpWriter) SetStatus(code int) bool {
 // Committed reports whether the first Write or Flush happened.
 func (w *httpWriter) Committed() bool { return w.committed.Load() }
 
+// Sent reports whether the response's head went out (server.SentReporter):
+// until then a failure is answered with an error response instead.
+func (w *httpWriter) Sent() bool { return w.sent }
+
 // commit fixes the metadata at the handler's first write or flush.
 func (w *httpWriter) commit() error {
 	if w.committed.Swap(true) {
