@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/abi"
@@ -66,21 +67,31 @@ type Options struct {
 
 // App is a configured host: modules loaded, listeners not yet bound.
 type App struct {
-	cfg        *config.Config
-	logger     *slog.Logger
-	engines    map[string]wasm.Engine // each a sharedEngine
-	newEngine  func(name, cacheDir string) (wasm.Engine, error)
-	enginesMu  sync.Mutex
-	handlersMu sync.Mutex
-	handlers   []*wasm.Handler
-	router     *server.Router
-	exchanges  server.Handler  // the router, behind the access log
-	listeners  []listener      // addresses parsed by New (sources.go)
-	sources    []server.Source // one per listener, made by Listen
-	hub        *hub
-	limits     sharedLimits     // process-wide bounds (limits.go)
-	inherited  inheritedSockets // systemd's sockets (inherited.go)
-	stopping   func()
+	cfg       *config.Config
+	logger    *slog.Logger
+	engines   map[string]wasm.Engine // each a sharedEngine
+	newEngine func(name, cacheDir string) (wasm.Engine, error)
+	enginesMu sync.Mutex
+	routes    atomic.Pointer[routeSet] // the current routes (reload.go)
+	exchanges server.Handler           // the current routes, behind the access log
+	listeners []listener               // addresses parsed by New (sources.go)
+	listen    []string                 // Options.Listen, kept for Reload
+	transport string                   // Options.Transport, kept for Reload
+	hub       *hub
+	limits    sharedLimits     // process-wide bounds (limits.go)
+	inherited inheritedSockets // systemd's sockets (inherited.go)
+	stopping  func()
+
+	reloading  sync.Mutex     // one Reload at a time
+	background sync.WaitGroup // retiring route sets, draining removed sources
+
+	mu       sync.Mutex // guards what follows, and cfg once serving
+	sources  []*source  // one per listener, made by Listen (sources.go)
+	serveCtx context.Context
+	serveWG  sync.WaitGroup // every source's Serve
+	failed   chan struct{}  // a source failed for good
+	serveErr []error
+	closing  bool // Serve is shutting down: no more reloads
 }
 
 // New loads every route's module and checks every listener address. It
@@ -98,21 +109,37 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		opts.newEngine = NewEngine
 	}
 	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, newEngine: opts.newEngine,
-		hub: hub, limits: newSharedLimits(cfg.Limits), inherited: newInheritedSockets(opts.Inherited), stopping: opts.Stopping}
-	lcs := cfg.Listeners
-	if len(opts.Listen) > 0 {
-		lcs = nil
-		if opts.Transport == "" {
-			opts.Transport = config.DefaultTransport
-		}
-		for i, addr := range opts.Listen {
-			lcs = append(lcs, config.Listener{Name: fmt.Sprintf("listen%d", i+1), Address: addr, Transport: opts.Transport})
-		}
-	}
-	if len(lcs) == 0 {
+		hub: hub, limits: newSharedLimits(cfg.Limits), inherited: newInheritedSockets(opts.Inherited), stopping: opts.Stopping,
+		listen: opts.Listen, transport: cmp.Or(opts.Transport, config.DefaultTransport), failed: make(chan struct{}, 1)}
+	a.exchanges = accesslog.New(server.HandlerFunc(a.serveCurrent), opts.AccessLog)
+	listeners, errs := a.parseListeners(cfg)
+	a.listeners = listeners
+	if len(listeners) == 0 && len(errs) == 0 {
 		a.hub.close()
 		return nil, fmt.Errorf("%s: no listeners: add a [[listener]] or pass --listen", cfg.File)
 	}
+	warnRoutes(opts.Logger, cfg)
+	routes, rerrs := a.loadRoutes(ctx, cfg)
+	a.routes.Store(routes)
+	errs = append(errs, rerrs...)
+	if err := errors.Join(errs...); err != nil {
+		a.Close(ctx)
+		return nil, err
+	}
+	return a, nil
+}
+
+// parseListeners parses the listeners of cfg, or the Listen addresses
+// that replace them.
+func (a *App) parseListeners(cfg *config.Config) ([]listener, []error) {
+	lcs := cfg.Listeners
+	if len(a.listen) > 0 {
+		lcs = nil
+		for i, addr := range a.listen {
+			lcs = append(lcs, config.Listener{Name: fmt.Sprintf("listen%d", i+1), Address: addr, Transport: a.transport})
+		}
+	}
+	var ls []listener
 	var errs []error
 	for _, lc := range lcs {
 		l, err := parseListener(lc)
@@ -122,18 +149,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		if reg := transport.Default(); reg[lc.Transport] == nil {
 			errs = append(errs, fmt.Errorf("listener %s: unknown transport %q (have %s)", lc.Name, lc.Transport, strings.Join(reg.Names(), ", ")))
 		}
-		a.listeners = append(a.listeners, l)
+		ls = append(ls, l)
 	}
-	warnRoutes(opts.Logger, cfg)
-	routes, rerrs := a.loadRoutes(ctx, cfg.Routes)
-	errs = append(errs, rerrs...)
-	if err := errors.Join(errs...); err != nil {
-		a.Close(ctx)
-		return nil, err
-	}
-	a.router = server.NewRouter(routes...)
-	a.exchanges = accesslog.New(a.router, opts.AccessLog)
-	return a, nil
+	return ls, errs
 }
 
 // loadRoutes loads every route, several at once (up to GOMAXPROCS):
@@ -142,7 +160,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 // that serve the same module share one compilation (sharedEngine); they are
 // started after the routes of other modules, so that while one waits for
 // a module being compiled, the other cores compile the rest.
-func (a *App) loadRoutes(ctx context.Context, rcs []config.Route) ([]server.Route, []error) {
+func (a *App) loadRoutes(ctx context.Context, cfg *config.Config) (*routeSet, []error) {
+	rcs := cfg.Routes
+	set := newRouteSet()
 	type result struct {
 		route server.Route
 		err   error
@@ -154,7 +174,7 @@ func (a *App) loadRoutes(ctx context.Context, rcs []config.Route) ([]server.Rout
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			rt, err := a.loadRoute(ctx, rcs[i])
+			rt, err := a.loadRoute(ctx, cfg, set, rcs[i])
 			results[i] = result{rt, err}
 		})
 	}
@@ -164,7 +184,7 @@ func (a *App) loadRoutes(ctx context.Context, rcs []config.Route) ([]server.Rout
 	for i, r := range results {
 		if r.err != nil {
 			rc := rcs[i]
-			where := a.cfg.File
+			where := cfg.File
 			if rc.Line > 0 { // a config from the command line has no lines
 				where += ":" + strconv.Itoa(rc.Line)
 			}
@@ -173,7 +193,8 @@ func (a *App) loadRoutes(ctx context.Context, rcs []config.Route) ([]server.Rout
 		}
 		routes = append(routes, r.route)
 	}
-	return routes, errs
+	set.router = server.NewRouter(routes...)
+	return set, errs
 }
 
 // loadOrder returns the indexes of rcs with the first route of each module
@@ -242,7 +263,7 @@ func (a *App) cacheDir() string {
 	return filepath.Join(dir, "bubblewasm", "compiled")
 }
 
-func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, error) {
+func (a *App) loadRoute(ctx context.Context, cfg *config.Config, set *routeSet, rc config.Route) (server.Route, error) {
 	match := map[string]server.Pattern{}
 	for key, pat := range rc.Match {
 		p, err := server.ParsePattern(pat)
@@ -255,7 +276,7 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 	case rc.Transport != "":
 		// The transport's exchanges (JSON-RPC calls, say) go back through
 		// the router, so routes can match them (on jsonrpc.method).
-		th, err := transport.Default().New(rc.Transport, server.HandlerFunc(a.serveRouted), transport.Options{Logger: a.hub.exchangeLogger("\x00route "+rc.Name, a.logger.With("route", rc.Name)),
+		th, err := transport.Default().New(rc.Transport, server.HandlerFunc(set.serveRouted), transport.Options{Logger: a.hub.exchangeLogger("\x00route "+rc.Name, a.logger.With("route", rc.Name)),
 			MaxBatch: rc.MaxBatch, BatchConcurrency: rc.BatchConcurrency})
 		if err != nil {
 			return server.Route{}, err
@@ -263,7 +284,7 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 		return server.Route{Name: rc.Name, Match: match, Handler: withTimeout(th, rc.Timeout)}, nil
 	case rc.Builtin == config.BuiltinLongPoll:
 		lp, err := longpoll.New(a.hub.broker, longpoll.Options{Channel: rc.Channel, Subscribe: a.hub.subOpts,
-			MaxTimeout: rc.Timeout, MaxBodyBytes: int64(pubsubConfig(a.cfg.PubSub).MaxMessageBytes)})
+			MaxTimeout: rc.Timeout, MaxBodyBytes: int64(pubsubConfig(cfg.PubSub).MaxMessageBytes)})
 		if err != nil {
 			return server.Route{}, err
 		}
@@ -272,7 +293,7 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 		})
 		return server.Route{Name: rc.Name, Match: match, Handler: withTimeout(drained, rc.Timeout+5*time.Second)}, nil
 	}
-	services, err := a.hub.services(rc, a.logger)
+	services, err := a.hub.services(rc, a.logger, set.keepDial)
 	if err != nil {
 		return server.Route{}, err
 	}
@@ -281,7 +302,7 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 		return server.Route{}, err
 	}
 	if _, err := os.Stat(rc.Module); errors.Is(err, fs.ErrNotExist) && rc.Build != "" {
-		return server.Route{}, fmt.Errorf("module %s: %w: run `bubblewasm build -c %s` first (the route's build command writes it)", rc.Module, fs.ErrNotExist, a.cfg.File)
+		return server.Route{}, fmt.Errorf("module %s: %w: run `bubblewasm build -c %s` first (the route's build command writes it)", rc.Module, fs.ErrNotExist, cfg.File)
 	}
 	h, err := wasm.Load(ctx, engine, rc.Module, wasm.Options{
 		Services:        services,
@@ -307,18 +328,16 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 	if err != nil {
 		return server.Route{}, err
 	}
-	a.handlersMu.Lock()
-	a.handlers = append(a.handlers, h)
-	a.handlersMu.Unlock()
+	set.keepHandler(h)
 	return server.Route{Name: rc.Name, Match: match, Handler: h}, nil
 }
 
 // namedMethods returns the request methods that routes match exactly on
 // REQUEST_METHOD: the HTTP transport refuses CONNECT and PRI unless a route
 // asks for them by name.
-func (a *App) namedMethods() []string {
+func namedMethods(rcs []config.Route) []string {
 	var methods []string
-	for _, rc := range a.cfg.Routes {
+	for _, rc := range rcs {
 		if p, err := server.ParsePattern(rc.Match[abi.EnvRequestMethod]); err == nil {
 			if m, ok := p.Exact(); ok && m != "" {
 				methods = append(methods, m)
@@ -326,12 +345,6 @@ func (a *App) namedMethods() []string {
 		}
 	}
 	return methods
-}
-
-// serveRouted passes an exchange made by a route's transport back to the
-// router.
-func (a *App) serveRouted(ctx context.Context, x *server.Exchange) error {
-	return a.router.Serve(ctx, x)
 }
 
 // withTimeout bounds a host-side handler by a route's timeout.
@@ -371,9 +384,10 @@ func pubsubConfig(p config.PubSub) config.PubSub {
 
 // Close releases modules and engines. Call it after Serve returns.
 func (a *App) Close(ctx context.Context) error {
+	a.background.Wait()
 	errs := []error{a.hub.close()}
-	for _, h := range a.handlers {
-		errs = append(errs, h.Close(ctx))
+	if set := a.routes.Load(); set != nil {
+		errs = append(errs, set.close(ctx))
 	}
 	for _, e := range a.engines {
 		errs = append(errs, e.Close(ctx))
