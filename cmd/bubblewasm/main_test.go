@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -154,23 +153,14 @@ func TestServeAndStop(t *testing.T) {
 	if tcpAddr == "" || strings.HasSuffix(tcpAddr, ":0") {
 		t.Fatalf("no resolved listening address logged (got %q)", tcpAddr)
 	}
-	get := func(c *http.Client, url string) string {
-		resp, err := c.Get(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
-	}
-	if got := get(http.DefaultClient, "http://"+tcpAddr+"/"); got != "hi from wasm\n" {
+	if got := getBody(t, http.DefaultClient, "http://"+tcpAddr+"/"); got != "hi from wasm\n" {
 		t.Fatalf("tcp: got %q", got)
 	}
 	unixClient := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", sock)
 	}}}
-	if got := get(unixClient, "http://unix/"); got != "hi from wasm\n" {
+	if got := getBody(t, unixClient, "http://unix/"); got != "hi from wasm\n" {
 		t.Fatalf("unix: got %q", got)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/bubblewasm/bubblewasm/server/accesslog"
 	"github.com/bubblewasm/bubblewasm/server/app"
@@ -56,7 +57,7 @@ func serveFlags() []cli.Flag {
 
 func runAction(c *cli.Context) error {
 	// SIGHUP (systemctl reload) must not kill the server: caught from the
-	// start, answered once serving (reloads).
+	// start, answered once listening (reloads).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -78,7 +79,6 @@ func runAction(c *cli.Context) error {
 		closeAccess, opts.AccessLog = done, access
 		sd = notifier{logger: logger}
 		wg.Go(func() { sd.watchdog(aside) })
-		wg.Go(func() { reloads(aside, hup, logger) })
 		opts.Inherited = inheritedSockets()
 		opts.Stopping = func() { sd.notify(daemon.SdNotifyStopping) }
 		return nil
@@ -90,6 +90,15 @@ func runAction(c *cli.Context) error {
 	if _, err := a.Listen(ctx); err != nil {
 		return fail(exitListen, err)
 	}
+	wg.Go(func() {
+		reloads(aside, hup, logger, sd, func() error {
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			return a.Reload(aside, cfg)
+		})
+	})
 	serving, stopServing := context.WithCancel(ctx)
 	defer stopServing()
 	wg.Go(func() {
@@ -104,19 +113,40 @@ func runAction(c *cli.Context) error {
 	return nil
 }
 
-// reloads answers SIGHUP until ctx ends. Reloading the configuration is
-// not implemented yet, so the server keeps serving what it started with
-// and says so. Hot reload goes here: notify systemd RELOADING=1 (with
-// MONOTONIC_USEC, for Type=notify-reload), reload, then READY=1.
-func reloads(ctx context.Context, hup <-chan os.Signal, logger *slog.Logger) {
+// reloads answers SIGHUP until ctx ends: it reloads the configuration and
+// every module (app.Reload), telling systemd RELOADING=1 before and
+// READY=1 after (Type=notify-reload). A reload that fails changes nothing:
+// each of its errors is logged and the server keeps serving.
+func reloads(ctx context.Context, hup <-chan os.Signal, logger *slog.Logger, sd notifier, reload func() error) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
-			logger.Warn("reload is not implemented yet; restart to apply changes", "signal", "SIGHUP")
 		}
+		logger.Info("reloading", "signal", "SIGHUP")
+		sd.notify(reloadingState())
+		if err := reload(); err != nil {
+			errs := []error{err}
+			if joined, ok := err.(interface{ Unwrap() []error }); ok {
+				errs = joined.Unwrap()
+			}
+			for _, err := range errs {
+				logger.Error("reload failed: still serving the previous configuration", "err", err)
+			}
+		}
+		sd.notify(daemon.SdNotifyReady)
 	}
+}
+
+// reloadingState is RELOADING=1 with the time on the monotonic clock, which
+// systemd requires of a Type=notify-reload service.
+func reloadingState() string {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return daemon.SdNotifyReloading
+	}
+	return fmt.Sprintf("%s\nMONOTONIC_USEC=%d", daemon.SdNotifyReloading, ts.Nano()/1000)
 }
 
 // loadApp does all run does before binding: it reads the config (or makes

@@ -17,6 +17,13 @@ import (
 // returns the listeners' real addresses, in configuration order.
 func Start(t testing.TB, cfg *config.Config, opts app.Options) []server.Address {
 	t.Helper()
+	_, addrs := StartApp(t, cfg, opts)
+	return addrs
+}
+
+// StartApp is Start that also returns the app (to reload it, say).
+func StartApp(t testing.TB, cfg *config.Config, opts app.Options) (*app.App, []server.Address) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, opts)
 	if err != nil {
@@ -38,7 +45,7 @@ func Start(t testing.TB, cfg *config.Config, opts app.Options) []server.Address 
 		}
 		a.Close(context.Background())
 	})
-	return addrs
+	return a, addrs
 }
 
 // Engines lists the engine names of this build among those the schema

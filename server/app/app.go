@@ -384,6 +384,11 @@ func pubsubConfig(p config.PubSub) config.PubSub {
 
 // Close releases modules and engines. Call it after Serve returns.
 func (a *App) Close(ctx context.Context) error {
+	a.reloading.Lock() // let a running reload end; none starts after
+	a.mu.Lock()
+	a.closing = true
+	a.mu.Unlock()
+	a.reloading.Unlock()
 	a.background.Wait()
 	errs := []error{a.hub.close()}
 	if set := a.routes.Load(); set != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bubblewasm/bubblewasm/internal/testapp"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/app"
@@ -59,33 +60,11 @@ module = "version.wasm"
 timeout = "30s"
 `
 
-// serveApp runs a as testapp.Start does, returning its addresses.
+// serveApp runs cfg until the test ends, once every listener serves.
 func serveApp(t testing.TB, cfg *config.Config, opts app.Options) (*app.App, []server.Address) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, opts)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	addrs, err := a.Listen(ctx)
-	if err != nil {
-		cancel()
-		a.Close(context.Background())
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		if err := a.Close(context.Background()); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	if err := a.Ready(ctx); err != nil {
+	a, addrs := testapp.StartApp(t, cfg, opts)
+	if err := a.Ready(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return a, addrs
