@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/config"
@@ -126,6 +127,7 @@ func (a *App) serveCurrent(ctx context.Context, x *server.Exchange) error {
 func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	a.reloading.Lock()
 	defer a.reloading.Unlock()
+	began := time.Now()
 	a.mu.Lock()
 	old, running, closing := a.cfg, a.sources, a.closing
 	a.mu.Unlock()
@@ -209,7 +211,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 			}
 		})
 	}
-	a.logger.Info("reloaded", "file", cfg.File, "routes", len(cfg.Routes), "listeners", len(a.sources),
+	a.logger.Info("reloaded", "file", cfg.File, "duration", time.Since(began), "routes", len(cfg.Routes), "listeners", len(a.sources),
 		"added", len(added), "removed", len(plan.remove), "transports_replaced", len(plan.retransport))
 	return nil
 }

@@ -231,3 +231,24 @@ func TestReloadListeners(t *testing.T) {
 		t.Errorf("kept listener's new max_body_bytes: status %d, want 413", resp.StatusCode)
 	}
 }
+
+// TestReloadKeepsRunningExchanges: an exchange that started before a
+// reload (a guest waiting for a signal) finishes on the routes it started
+// on, woken by a route of the new set; the replaced set is closed only
+// after it ends.
+func TestReloadKeepsRunningExchanges(t *testing.T) {
+	path := writeConfig(t, "wazero", signalRoutes, "wait", "send")
+	a, addrs := serveApp(t, loadConfig(t, path), app.Options{Logger: testutil.Logger(t)})
+	base := testutil.URL(addrs[0])
+	_, r := startWait(t, context.Background(), base+"/wait?inflight")
+	testutil.Eventually(t, "the guest to park", func() bool { return parkedIn(signalWait) == 1 })
+	for range 3 {
+		if err := a.Reload(context.Background(), loadConfig(t, path)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sendUntil(t, base, "inflight", "across reloads", 1)
+	if rest, err := io.ReadAll(r); err != nil || string(rest) != "signalled: across reloads\n" {
+		t.Fatalf("the exchange that began before the reloads: %q, %v", rest, err)
+	}
+}
