@@ -37,8 +37,9 @@ func runCommand() *cli.Command {
 			"Examples:\n" +
 			"   bubblewasm run hello.wasm\n" +
 			"   bubblewasm run --listen unix:///tmp/hello.sock --transport line hello.wasm\n" +
-			"   bubblewasm run -c examples/hello/bubble.toml",
-		Flags:  serveFlags(),
+			"   bubblewasm run -c examples/hello/bubble.toml\n" +
+			"   bubblewasm run --watch -c bubble.toml   (edit a source: rebuilt and served)",
+		Flags:  append(serveFlags(), &cli.BoolFlag{Name: "watch", Usage: "rebuild a route's module when its sources change (the recipe of bubblewasm build) and reload; reload when the config changes"}),
 		Action: runAction,
 	}
 }
@@ -90,15 +91,22 @@ func runAction(c *cli.Context) error {
 	if _, err := a.Listen(ctx); err != nil {
 		return fail(exitListen, err)
 	}
-	wg.Go(func() {
-		reloads(aside, hup, logger, sd, func() error {
-			cfg, err := loadConfig(c)
-			if err != nil {
-				return err
-			}
-			return a.Reload(aside, cfg)
-		})
+	reload := reloader(logger, sd, func() error {
+		cfg, err := loadConfig(c)
+		if err != nil {
+			return err
+		}
+		return a.Reload(aside, cfg)
 	})
+	wg.Go(func() { reloads(aside, hup, reload) })
+	if c.Bool("watch") {
+		w, err := newWatcher(c, logger, reload)
+		if err != nil {
+			return fail(exitServe, err)
+		}
+		defer w.close()
+		wg.Go(func() { w.run(aside) })
+	}
 	serving, stopServing := context.WithCancel(ctx)
 	defer stopServing()
 	wg.Go(func() {
@@ -113,29 +121,43 @@ func runAction(c *cli.Context) error {
 	return nil
 }
 
-// reloads answers SIGHUP until ctx ends: it reloads the configuration and
-// every module (app.Reload), telling systemd RELOADING=1 before and
-// READY=1 after (Type=notify-reload). A reload that fails changes nothing:
-// each of its errors is logged and the server keeps serving.
-func reloads(ctx context.Context, hup <-chan os.Signal, logger *slog.Logger, sd notifier, reload func() error) {
+// reloads answers SIGHUP until ctx ends, with reload.
+func reloads(ctx context.Context, hup <-chan os.Signal, reload func(cause string) bool) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
+			reload("SIGHUP")
 		}
-		logger.Info("reloading", "signal", "SIGHUP")
+	}
+}
+
+// reloader returns the function that reloads the configuration and every
+// module (load, then app.Reload), one reload at a time, telling systemd
+// RELOADING=1 before and READY=1 after (Type=notify-reload). A reload that
+// fails changes nothing: each of its errors is logged, the server keeps
+// serving, and the function reports false.
+func reloader(logger *slog.Logger, sd notifier, load func() error) func(cause string) bool {
+	var mu sync.Mutex
+	return func(cause string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		logger.Info("reloading", "cause", cause)
 		sd.notify(reloadingState())
-		if err := reload(); err != nil {
-			errs := []error{err}
-			if joined, ok := err.(interface{ Unwrap() []error }); ok {
-				errs = joined.Unwrap()
-			}
-			for _, err := range errs {
-				logger.Error("reload failed: still serving the previous configuration", "err", err)
-			}
+		defer sd.notify(daemon.SdNotifyReady)
+		err := load()
+		if err == nil {
+			return true
 		}
-		sd.notify(daemon.SdNotifyReady)
+		errs := []error{err}
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = joined.Unwrap()
+		}
+		for _, err := range errs {
+			logger.Error("reload failed: still serving the previous configuration", "err", err)
+		}
+		return false
 	}
 }
 
