@@ -5,7 +5,8 @@
 // its context ends, then shuts them down gracefully.
 //
 // Loading comes before binding: a bad module or address is reported while
-// nothing is listening yet.
+// nothing is listening yet. Reload (reload.go) applies a new configuration
+// to the serving app the same way: load, bind what is new, then swap.
 package app
 
 import (
