@@ -155,15 +155,16 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	if len(errs) > 0 {
 		return errors.Join(append(errs, set.close(ctx))...)
 	}
+	transports := make([]server.Handler, len(plan.retransport))
+	for i, s := range plan.retransport {
+		var err error
+		if transports[i], err = a.newTransport(plan.next[s], methods); err != nil { // names checked: never
+			return errors.Join(err, set.close(ctx))
+		}
+	}
 	added, _, err := a.openAll(ctx, plan.add, methods)
 	if err != nil {
 		return errors.Join(err, set.close(ctx))
-	}
-	transports := make([]server.Handler, len(plan.retransport))
-	for i, s := range plan.retransport {
-		if transports[i], err = a.newTransport(plan.next[s], methods); err != nil { // checked: never
-			return errors.Join(err, set.close(ctx))
-		}
 	}
 
 	a.mu.Lock()

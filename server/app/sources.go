@@ -230,6 +230,7 @@ func (a *App) Serve(ctx context.Context) error {
 // start serves s until it is shut down; a failure of a source that is not
 // being removed ends Serve. The caller holds a.mu, and Serve has begun.
 func (a *App) start(s *source) {
+	name := s.Name // a reload may change s.listener
 	a.serveWG.Go(func() {
 		// Shutdown, not ctx, stops a source: it drains first. A source
 		// that cannot reach its server (a broker) keeps retrying.
@@ -238,7 +239,7 @@ func (a *App) start(s *source) {
 			return
 		}
 		if s.removed.Load() {
-			a.logger.Warn("removed listener failed while draining", "listener", s.Name, "err", err)
+			a.logger.Warn("removed listener failed while draining", "listener", name, "err", err)
 			return
 		}
 		a.mu.Lock()
