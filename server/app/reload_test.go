@@ -126,7 +126,7 @@ func TestReloadAlternatesModules(t *testing.T) {
 	if n := strings.Count(logs.String(), "msg=reloaded"); n != reloads {
 		t.Errorf("%d reload lines, want %d", n, reloads)
 	}
-	t.Logf("responses: %v", seen)
+	t.Logf("v1 answered %d, v2 %d; a reload: %s", seen["v1\n"], seen["v2\n"], waitLog(t, logs, "msg=reloaded", "routes=1"))
 }
 
 func get(c *http.Client, url string) (string, error) {
