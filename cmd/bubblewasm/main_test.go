@@ -94,6 +94,7 @@ func TestFailuresBindNothing(t *testing.T) {
 		{"systemd socket name", []string{"run", "--listen", "systemd://web:80", mod}, exitUsage, `address "systemd://web:80": a systemd socket name is printable ASCII without ':'`},
 		{"config systemd socket name", []string{"run", "-c", write("sd.toml", "[[listener]]\naddress = \"systemd://"+strings.Repeat("w", 256)+"\"\n[[route]]\nmodule = \"m.wasm\"\n")}, exitConfig, "sd.toml:2: listener[1].address: address \"systemd://www"},
 		{"access log unwritable", []string{"run", "-c", write("al.toml", "[access_log]\noutput = \"no/such/dir/a.log\"\n"+listeners+"[[route]]\nmodule = \"m.wasm\"\n")}, exitConfig, "al.toml:1: access_log.output: open " + filepath.Join(dir, "no/such/dir/a.log")},
+		{"bad --admin", []string{"run", "--admin", "amqp://127.0.0.1/?queue=x", mod}, exitConfig, "admin: "},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,7 +136,7 @@ func TestServeAndStop(t *testing.T) {
 	bin := buildCLI(t)
 	sock := filepath.Join(dir, "h.sock")
 	cmd := exec.Command(bin, "run", "--listen", "tcp://127.0.0.1:0", mod)
-	cmd.Env = append(os.Environ(), "BUBBLEWASM_LOG_FORMAT=json", "BUBBLEWASM_INSTANCES=pool")
+	cmd.Env = append(os.Environ(), "BUBBLEWASM_LOG_FORMAT=json", "BUBBLEWASM_INSTANCES=pool", "BUBBLEWASM_ADMIN=tcp://127.0.0.1:0")
 	cmd.Args = append(cmd.Args[:2], "--listen", "tcp://127.0.0.1:0", "--listen", "unix://"+sock, mod)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -144,9 +145,12 @@ func TestServeAndStop(t *testing.T) {
 	defer cmd.Process.Kill()
 	lines := bufio.NewScanner(stderr)
 	re := regexp.MustCompile(`"address":"tcp://(127\.0\.0\.1:\d+)"`)
-	var tcpAddr string
-	for tcpAddr == "" && lines.Scan() {
-		if m := re.FindStringSubmatch(lines.Text()); m != nil {
+	adminRe := regexp.MustCompile(`"admin listening","address":"tcp://(127\.0\.0\.1:\d+)"`)
+	var tcpAddr, adminAddr string
+	for (tcpAddr == "" || adminAddr == "") && lines.Scan() {
+		if m := adminRe.FindStringSubmatch(lines.Text()); m != nil {
+			adminAddr = m[1]
+		} else if m := re.FindStringSubmatch(lines.Text()); m != nil && tcpAddr == "" {
 			tcpAddr = m[1]
 		}
 	}
@@ -162,6 +166,12 @@ func TestServeAndStop(t *testing.T) {
 	}}}
 	if got := getBody(t, unixClient, "http://unix/"); got != "hi from wasm\n" {
 		t.Fatalf("unix: got %q", got)
+	}
+	if adminAddr == "" {
+		t.Fatal("no admin listener logged (BUBBLEWASM_ADMIN)")
+	}
+	if got := getBody(t, http.DefaultClient, "http://"+adminAddr+"/healthz"); got != "ok\n" {
+		t.Fatalf("admin /healthz: got %q", got)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	var rest strings.Builder

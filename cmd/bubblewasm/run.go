@@ -53,6 +53,7 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{Name: "instances", Usage: "with MODULE.wasm: `snapshot` (every exchange on an instance restored to its state after init), fresh (a new instance per exchange) or pool (reused instances that keep their state) (default: snapshot, or fresh for a module a snapshot cannot capture)", EnvVars: []string{"BUBBLEWASM_INSTANCES"}},
 		&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error (default: the config's, else info)", EnvVars: []string{"BUBBLEWASM_LOG_LEVEL"}},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", EnvVars: []string{"BUBBLEWASM_LOG_FORMAT"}},
+		&cli.StringFlag{Name: "admin", Usage: "serve /metrics, /healthz and /readyz on `ADDRESS` (tcp://HOST:PORT or unix:///PATH; replaces the config's [admin] address)", EnvVars: []string{"BUBBLEWASM_ADMIN"}},
 	}
 }
 
@@ -190,6 +191,9 @@ func loadApp(c *cli.Context, before func(cfg *config.Config, logger *slog.Logger
 	listen := c.StringSlice("listen")
 	if len(listen) == 0 && len(cfg.Listeners) == 0 {
 		listen = []string{defaultListen}
+	}
+	if admin := c.String("admin"); admin != "" {
+		cfg.Admin.Address = admin
 	}
 	opts := app.Options{Logger: logger, Listen: listen, Transport: c.String("transport")}
 	if before != nil {

@@ -21,7 +21,8 @@ func Start(t testing.TB, cfg *config.Config, opts app.Options) []server.Address 
 	return addrs
 }
 
-// StartApp is Start that also returns the app (to reload it, say).
+// StartApp is Start that also returns the app, for what only it knows
+// (its admin listener's address) or does (Reload).
 func StartApp(t testing.TB, cfg *config.Config, opts app.Options) (*app.App, []server.Address) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 )
 
 // Cache is the set of binaries one engine configuration validated.
@@ -20,7 +21,13 @@ type Cache struct {
 	dir  string // "" keeps markers in memory only
 	mu   sync.Mutex
 	seen map[[sha256.Size]byte]bool
+
+	hits, misses atomic.Uint64 // for Stats
 }
+
+// Stats returns how many Validate calls found their binary validated
+// already (hits) and how many ran the validation (misses).
+func (c *Cache) Stats() (hits, misses uint64) { return c.hits.Load(), c.misses.Load() }
 
 // New returns the cache of the engine configuration named name (its
 // version and feature set, so that an upgrade validates again), with
@@ -47,7 +54,10 @@ func (c *Cache) Validate(bin []byte, validate func([]byte) error) error {
 		_, err := os.Stat(filepath.Join(c.dir, name))
 		seen = err == nil
 	}
-	if !seen {
+	if seen {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
 		if err := validate(bin); err != nil {
 			return err
 		}

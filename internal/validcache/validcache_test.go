@@ -29,6 +29,9 @@ func TestCache(t *testing.T) {
 	if calls != 3 {
 		t.Fatalf("a failed validation was remembered (%d calls, want 3)", calls)
 	}
+	if hits, misses := c.Stats(); hits != 1 || misses != 3 {
+		t.Errorf("Stats = %d hits, %d misses; want 1 and 3", hits, misses)
+	}
 	// A new cache on the same directory (a warm start) takes the marker;
 	// another engine configuration, or no directory, does not.
 	if err := New(dir, "engine-v1").Validate(a, bad); err != nil {

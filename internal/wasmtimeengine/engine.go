@@ -158,6 +158,10 @@ func loadCache(cfg *wasmtime.Config, dir string) error {
 // Name returns "wasmtime".
 func (e *Engine) Name() string { return "wasmtime" }
 
+// ValidationCache returns how many modules were found validated already
+// (hits: a warm start) and how many were validated (misses).
+func (e *Engine) ValidationCache() (hits, misses uint64) { return e.validated.Stats() }
+
 // InterruptGuard returns false: epoch interruption stops guests at every
 // function entry and loop for the cost of a load and a compare.
 func (e *Engine) InterruptGuard() bool { return false }

@@ -54,6 +54,10 @@ func New(cacheDir string) (*Engine, error) {
 // Name returns "wazero".
 func (e *Engine) Name() string { return "wazero" }
 
+// ValidationCache returns how many modules were found validated already
+// (hits: a warm start) and how many were validated (misses).
+func (e *Engine) ValidationCache() (hits, misses uint64) { return e.validated.Stats() }
+
 // InterruptGuard reports whether wazero compiles to machine code here: the
 // adapter then stops guests through the interrupt guard of the binary
 // (interrupt.go). wazero's interpreter, on other platforms, keeps its own

@@ -292,6 +292,8 @@ type Consumer struct {
 	ready  chan struct{} // closed when the current session is consuming
 	hctx   context.Context
 	cancel context.CancelFunc // cancels handlers
+
+	stats stats // counts for Stats (stats.go)
 }
 
 // New returns a consumer of the queue of set (see ParseURL); it connects
@@ -369,6 +371,8 @@ func (c *Consumer) Serve(ctx context.Context, h server.Handler) error {
 		}
 		if consumed {
 			backoff, attempt = MinBackoff, 1
+		} else {
+			c.stats.connectFailures.Add(1)
 		}
 		c.log.Warn("amqp connection lost; reconnecting", "broker", c.set.Redacted, "attempt", attempt, "retry_in", backoff, "err", err)
 		select {
@@ -429,6 +433,7 @@ func (c *Consumer) session(ctx context.Context) (consumed bool, err error) {
 	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
 	chClosed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	c.log.Info("amqp consuming", "broker", c.set.Redacted, "prefetch", c.set.Prefetch)
+	c.stats.sessions.Add(1)
 	c.mu.Lock()
 	close(c.ready)
 	c.mu.Unlock()
@@ -443,6 +448,10 @@ func (c *Consumer) session(ctx context.Context) (consumed bool, err error) {
 		case d, ok := <-deliveries:
 			if !ok {
 				return true, c.closeReason(closed, chClosed)
+			}
+			c.stats.deliveries.Add(1)
+			if d.Redelivered {
+				c.stats.redeliveries.Add(1)
 			}
 			c.running.Add(1)
 			go c.serve(ch, d)
@@ -518,6 +527,7 @@ func (c *Consumer) serve(ch *amqp.Channel, d amqp.Delivery) {
 		err := fmt.Errorf("%w: body of %d bytes is over the listener's max_body of %d", server.ErrTooLarge, len(d.Body), c.set.MaxBody)
 		log.Warn("amqp delivery rejected", "err", err)
 		c.reply(ctx, ch, d, nil, err, log)
+		c.stats.nacks.Add(1)
 		if err := d.Nack(false, false); err != nil {
 			log.Warn("amqp nack failed; the broker will redeliver", "err", err)
 		}
@@ -543,6 +553,7 @@ func (c *Consumer) settle(ctx context.Context, ch *amqp.Channel, d amqp.Delivery
 		if !requeue {
 			c.reply(ctx, ch, d, nil, err, log)
 		}
+		c.stats.nacks.Add(1)
 		if nerr := d.Nack(false, requeue); nerr != nil {
 			log.Warn("amqp nack failed; the broker will redeliver", "err", nerr)
 		}
@@ -564,6 +575,7 @@ func (c *Consumer) settle(ctx context.Context, ch *amqp.Channel, d amqp.Delivery
 		log.Warn("amqp reply not published; leaving the delivery unacked", "err", perr)
 		return
 	}
+	c.stats.acks.Add(1)
 	if aerr := d.Ack(false); aerr != nil {
 		log.Warn("amqp ack failed; the broker will redeliver", "err", aerr)
 	}

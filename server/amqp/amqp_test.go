@@ -203,12 +203,33 @@ func TestConsumer(t *testing.T) {
 	})
 
 	t.Run("failure requeues with on_error=requeue", func(t *testing.T) {
-		h := secondTimeLucky(errors.New("transient"))
-		c := startConsumer(t, b.URL()+"?queue=retry&on_error=requeue", "q4", h)
-		h.expectRetried(t, cl, "retry")
-		shutdown(t, c)
+		seen := make(chan string, 4)
+		c := startConsumer(t, b.URL()+"?queue=retry&on_error=requeue", "q4", server.HandlerFunc(func(ctx context.Context, x *server.Exchange) error {
+			seen <- x.Env["amqp.redelivered"]
+			if x.Env["amqp.redelivered"] == "false" {
+				return errors.New("transient")
+			}
+			io.WriteString(x.Writer, "second time lucky")
+			return nil
+		}))
+		reply := cl.call(t, "retry", amqp.Publishing{Body: []byte("x")})
+		if string(reply.Body) != "second time lucky" {
+			t.Errorf("reply %q %v", reply.Body, reply.Headers)
+		}
+		if a, b := waitFor(t, seen, "first try"), waitFor(t, seen, "second try"); a != "false" || b != "true" {
+			t.Errorf("redelivered = %s then %s", a, b)
+		}
+		if !c.Stats().Consuming {
+			t.Error("Stats: not consuming")
+		}
+		shutdown(t, c) // every delivery settled
 		if m := cl.messages(t, "retry"); m != 0 {
 			t.Errorf("queue holds %d", m)
+		}
+		want := bubbleamqp.Stats{Sessions: 1, Deliveries: 2, Redeliveries: 1, Acks: 1, Nacks: 1}
+		if got := c.Stats(); got.Sessions != want.Sessions || got.Deliveries != want.Deliveries || got.Redeliveries != want.Redeliveries ||
+			got.Acks != want.Acks || got.Nacks != want.Nacks || got.ConnectFailures != 0 {
+			t.Errorf("Stats = %+v, want %+v", got, want)
 		}
 	})
 
@@ -375,6 +396,11 @@ func TestBrokerRestart(t *testing.T) {
 	// The queue is durable: this waits there until the consumer is back.
 	if r := cl.callWithin(t, "survivor", amqp.Publishing{Body: []byte("after")}, 60*time.Second); string(r.Body) != "after" {
 		t.Fatalf("reply after restart %q", r.Body)
+	}
+	// The reply is published before the ack is counted.
+	testutil.Eventually(t, "the second ack", func() bool { return c.Stats().Acks == 2 })
+	if s := c.Stats(); s.Sessions < 2 || s.Deliveries != 2 {
+		t.Errorf("after a reconnection: Stats = %+v, want 2 sessions or more, 2 deliveries", s)
 	}
 	if n := strings.Count(logs.String(), "amqp connection lost; reconnecting"); n < 1 {
 		t.Errorf("no reconnection logged:\n%s", logs.String())

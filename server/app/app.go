@@ -1,8 +1,10 @@
 // Package app assembles a running bubblewasm host from a validated
 // configuration: it loads every route's module on its engine, builds the
 // router, makes each listener a server.Source (a bound socket with its
-// transport, a socket inherited from systemd, or an AMQP consumer), serves them all into the router until
-// its context ends, then shuts them down gracefully.
+// transport, a socket inherited from systemd, or an AMQP consumer), serves
+// them all into the router until its context ends, then shuts them down
+// gracefully. With [admin] in the
+// configuration it also serves metrics and health over HTTP (admin.go).
 //
 // Loading comes before binding: a bad module or address is reported while
 // nothing is listening yet. Reload (reload.go) applies a new configuration
@@ -32,6 +34,7 @@ import (
 	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/accesslog"
 	"github.com/bubblewasm/bubblewasm/server/config"
+	"github.com/bubblewasm/bubblewasm/server/internal/metrics"
 	"github.com/bubblewasm/bubblewasm/server/longpoll"
 	"github.com/bubblewasm/bubblewasm/server/transport"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
@@ -93,6 +96,11 @@ type App struct {
 	failed   chan struct{}  // a source failed for good
 	serveErr []error
 	closing  bool // Serve is shutting down: no more reloads
+
+	admin    *admin           // the admin listener; nil without one (admin.go)
+	metrics  *metrics.Metrics // nil without an admin listener
+	unrouted *metrics.Route   // counts exchanges no route matched
+	counts   keyedCounts      // counts that outlive a reload (counts.go)
 }
 
 // New loads every route's module and checks every listener address. It
@@ -119,10 +127,14 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		a.hub.close()
 		return nil, fmt.Errorf("%s: no listeners: add a [[listener]] or pass --listen", cfg.File)
 	}
+	if err := a.newAdmin(cfg.Admin.Address); err != nil {
+		errs = append(errs, err)
+	}
 	warnRoutes(opts.Logger, cfg)
 	routes, rerrs := a.loadRoutes(ctx, cfg)
 	a.routes.Store(routes)
 	errs = append(errs, rerrs...)
+	errs = append(errs, a.registerEngines())
 	if err := errors.Join(errs...); err != nil {
 		a.Close(ctx)
 		return nil, err
@@ -184,18 +196,26 @@ func (a *App) loadRoutes(ctx context.Context, cfg *config.Config) (*routeSet, []
 	var errs []error
 	for i, r := range results {
 		if r.err != nil {
-			rc := rcs[i]
-			where := cfg.File
-			if rc.Line > 0 { // a config from the command line has no lines
-				where += ":" + strconv.Itoa(rc.Line)
-			}
-			errs = append(errs, fmt.Errorf("%s: route %s: %w", where, rc.Name, r.err))
+			errs = append(errs, fmt.Errorf("%s: route %s: %w", where(cfg, rcs[i]), rcs[i].Name, r.err))
 			continue
 		}
-		routes = append(routes, r.route)
+		rt, err := a.countRoute(set, r.route)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: route %s: metrics: %w", where(cfg, rcs[i]), rcs[i].Name, err))
+		}
+		routes = append(routes, rt)
 	}
 	set.router = server.NewRouter(routes...)
+	set.entry = a.countUnrouted(set.router)
 	return set, errs
+}
+
+// where is the file and line of a route, for its errors.
+func where(cfg *config.Config, rc config.Route) string {
+	if rc.Line > 0 { // a config from the command line has no lines
+		return cfg.File + ":" + strconv.Itoa(rc.Line)
+	}
+	return cfg.File
 }
 
 // loadOrder returns the indexes of rcs with the first route of each module
@@ -391,6 +411,7 @@ func (a *App) Close(ctx context.Context) error {
 	a.mu.Unlock()
 	a.reloading.Unlock()
 	a.background.Wait()
+	a.stopAdmin(ctx) // bound by a Listen that no Serve followed
 	errs := []error{a.hub.close()}
 	if set := a.routes.Load(); set != nil {
 		errs = append(errs, set.close(ctx))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"sync"
+	"sync/atomic"
 
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
@@ -22,6 +23,11 @@ type sharedEngine struct {
 	wasm.Engine
 	mu       sync.Mutex
 	compiled map[compileKey]*compilation
+
+	// compilations counts the modules compiled, shared the routes that got
+	// a module another route compiled (metrics).
+	compilations, shared atomic.Uint64
+	counted              bool // registered with the metrics; App.enginesMu guards it
 }
 
 type compileKey struct {
@@ -55,9 +61,11 @@ func (e *sharedEngine) Compile(ctx context.Context, bin []byte, limits wasm.Limi
 	c.refs++
 	e.mu.Unlock()
 	if !found {
+		e.compilations.Add(1)
 		c.mod, c.err = e.Engine.Compile(ctx, bin, limits)
 		close(c.done)
 	} else {
+		e.shared.Add(1)
 		select {
 		case <-c.done:
 		case <-ctx.Done():

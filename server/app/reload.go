@@ -31,10 +31,12 @@ import (
 // hold. Exchanges hold the set they run on (acquire, release).
 type routeSet struct {
 	router *server.Router
+	entry  server.Handler // the router, counting unrouted exchanges (admin.go)
 
 	mu       sync.Mutex // routes load concurrently
 	handlers []*wasm.Handler
 	dial     []*dial.Targets
+	uncount  []func() // once closed, the handlers' counts are no longer read live
 
 	refs    atomic.Int64 // exchanges running on the set
 	retired atomic.Bool  // replaced: no new exchanges
@@ -52,6 +54,12 @@ func (s *routeSet) keepHandler(h *wasm.Handler) {
 	s.mu.Unlock()
 }
 
+func (s *routeSet) keepUncount(f func()) {
+	s.mu.Lock()
+	s.uncount = append(s.uncount, f)
+	s.mu.Unlock()
+}
+
 func (s *routeSet) keepDial(t *dial.Targets) {
 	s.mu.Lock()
 	s.dial = append(s.dial, t)
@@ -61,7 +69,7 @@ func (s *routeSet) keepDial(t *dial.Targets) {
 // serveRouted passes an exchange made by a route's transport (a JSON-RPC
 // call) back to the router of the same set.
 func (s *routeSet) serveRouted(ctx context.Context, x *server.Exchange) error {
-	return s.router.Serve(ctx, x)
+	return s.entry.Serve(ctx, x)
 }
 
 // acquire counts an exchange on s; it fails once s is retired.
@@ -99,7 +107,10 @@ func (s *routeSet) close(ctx context.Context) error {
 	for _, t := range s.dial {
 		errs = append(errs, t.Close())
 	}
-	s.handlers, s.dial = nil, nil
+	for _, f := range s.uncount {
+		f()
+	}
+	s.handlers, s.dial, s.uncount = nil, nil, nil
 	return errors.Join(errs...)
 }
 
@@ -110,7 +121,7 @@ func (a *App) serveCurrent(ctx context.Context, x *server.Exchange) error {
 		set := a.routes.Load()
 		if set.acquire() {
 			defer set.release()
-			return set.router.Serve(ctx, x)
+			return set.entry.Serve(ctx, x)
 		}
 	}
 }
@@ -152,8 +163,9 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	}
 	warnRoutes(a.logger, cfg)
 	set, errs := a.loadRoutes(ctx, cfg)
-	if len(errs) > 0 {
-		return errors.Join(append(errs, set.close(ctx))...)
+	errs = append(errs, a.registerEngines()) // a route may use a new engine
+	if err := errors.Join(errs...); err != nil {
+		return errors.Join(err, set.close(ctx))
 	}
 	transports := make([]server.Handler, len(plan.retransport))
 	for i, s := range plan.retransport {
@@ -289,7 +301,7 @@ func restartOnly(old, cfg *config.Config) []string {
 
 // settingNames are the names in the file of config.Config's fields.
 var settingNames = map[string]string{"CacheDir": "cache_dir", "LogLevel": "log_level", "AccessLog": "[access_log]",
-	"GuestLog": "[guest_log]", "PubSub": "[pubsub]", "KV": "[kv]", "Limits": "[limits]"}
+	"GuestLog": "[guest_log]", "Admin": "[admin]", "PubSub": "[pubsub]", "KV": "[kv]", "Limits": "[limits]"}
 
 // withoutLine returns v as an interface, with a struct's Line field zero.
 func withoutLine(v reflect.Value) any {

@@ -252,3 +252,92 @@ func TestReloadKeepsRunningExchanges(t *testing.T) {
 		t.Fatalf("the exchange that began before the reloads: %q, %v", rest, err)
 	}
 }
+
+// TestReloadMetrics reloads an app that has an admin listener, with its
+// routes changed between versions (one module rewritten, one route
+// removed, one added, then the first set again): every reload succeeds,
+// /metrics still parses (no series collected twice), and a route's
+// counters keep counting across reloads under its name.
+func TestReloadMetrics(t *testing.T) {
+	dir := t.TempDir()
+	module := filepath.Join(dir, "version.wasm")
+	writeVersion(t, module, "v1")
+	const admin = `
+[admin]
+address = "tcp://127.0.0.1:0"
+`
+	route := func(name, path string) string {
+		return fmt.Sprintf("\n[[route]]\nname = %q\nmatch = { PATH_INFO = %q }\nmodule = \"version.wasm\"\ntimeout = \"30s\"\n", name, path)
+	}
+	first := admin + route("version", "/v") + route("old", "/old")
+	second := admin + route("version", "/v") + route("new", "/new")
+	logger, _ := testutil.CaptureLogger(t)
+	a, addrs := serveApp(t, reloadConfig(t, dir, first), app.Options{Logger: logger})
+	base := testutil.URL(addrs[0])
+	adminAddr, ok := a.AdminAddress()
+	if !ok {
+		t.Fatal("no admin address")
+	}
+	adminURL := testutil.URL(adminAddr)
+	expect := func(path string, status int, body string) {
+		t.Helper()
+		if s, b := do(t, "GET", base+path, ""); s != status || (body != "" && b != body) {
+			t.Fatalf("GET %s: %d %q, want %d %q", path, s, b, status, body)
+		}
+	}
+	reload := func(body string) {
+		t.Helper()
+		if err := a.Reload(context.Background(), reloadConfig(t, dir, body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	expect("/v", 200, "v1\n")
+	expect("/v", 200, "v1\n")
+	expect("/old", 200, "v1\n")
+	expect("/nowhere", 404, "")
+	writeVersion(t, module, "v2")
+	reload(second)
+	expect("/v", 200, "v2\n")
+	expect("/new", 200, "v2\n")
+	expect("/old", 404, "") // removed: unrouted now
+	reload(first)           // "old" back, "new" gone: names registered before
+	expect("/v", 200, "v2\n")
+	expect("/old", 200, "v2\n")
+
+	m := scrape(t, adminURL) // fails on a series collected twice (a 500)
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"bubblewasm_exchanges_total", []string{"route=version", "status=200"}, 4},
+		{"bubblewasm_exchanges_total", []string{"route=old", "status=200"}, 2},
+		{"bubblewasm_exchanges_total", []string{"route=new", "status=200"}, 1},
+		{"bubblewasm_exchanges_total", []string{"route=(none)", "status=404"}, 2},
+	} {
+		if got := value(m, c.name, c.labels...); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	// Three handlers of "version" served (one per load); each made an
+	// instance, and the counts of those replaced stay in the counter.
+	if got := value(m, "bubblewasm_instances_created_total", "route=version"); got < 3 {
+		t.Errorf("instances_created_total{route=version} = %v, want at least 3 (one per load)", got)
+	}
+	if h := sample(m, "bubblewasm_exchange_duration_seconds", "route=version"); h.GetHistogram().GetSampleCount() != 4 {
+		t.Errorf("exchange_duration_seconds{route=version} count = %d, want 4", h.GetHistogram().GetSampleCount())
+	}
+	if status, body := do(t, "GET", adminURL+"/readyz", ""); status != 200 {
+		t.Errorf("/readyz after reloads: %d %q", status, body)
+	}
+	// [admin] is bound once: changing it takes a restart.
+	err := a.Reload(context.Background(), reloadConfig(t, dir, strings.Replace(first, "127.0.0.1:0", "127.0.0.1:1", 1)))
+	if err == nil || !strings.Contains(err.Error(), "[admin]") {
+		t.Errorf("reload changing [admin]: %v, want a restart error naming [admin]", err)
+	}
+	expect("/v", 200, "v2\n")
+	if got := value(scrape(t, adminURL), "bubblewasm_exchanges_total", "route=version", "status=200"); got != 5 {
+		t.Errorf("after a failed reload: exchanges_total{route=version} = %v, want 5", got)
+	}
+}

@@ -126,6 +126,18 @@ func (h *hub) guestLogger(rc config.Route, base *slog.Logger) *slog.Logger {
 	return l.Logger(base)
 }
 
+// logDropped is how many records the route's guest logger has dropped
+// (0 for a route without one).
+func (h *hub) logDropped(route string) int64 {
+	h.mu.Lock()
+	l := h.logs[route]
+	h.mu.Unlock()
+	if l == nil {
+		return 0
+	}
+	return l.Dropped()
+}
+
 // exchangeLogger is the logger of a transport's records about failed
 // exchanges (a listener's, or a jsonrpc route's): one per failing request
 // or call, so a client can make as many as it likes. They get the default

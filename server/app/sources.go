@@ -67,6 +67,17 @@ type source struct {
 	conns   *transportSwitch // a socket's; nil for an AMQP consumer
 	methods []string         // the Methods its transport was made with
 	removed atomic.Bool      // a reload removed it: it is draining
+	uncount func()           // an AMQP consumer's: its counts stop being read live (counts.go)
+}
+
+// Shutdown stops the source (server.Source), then folds its counts into
+// those its listener's name keeps.
+func (s *source) Shutdown(ctx context.Context) error {
+	err := s.Source.Shutdown(ctx)
+	if s.uncount != nil {
+		s.uncount()
+	}
+	return err
 }
 
 // Listen binds every listener, or none: on error, those already bound are
@@ -79,6 +90,12 @@ func (a *App) Listen(ctx context.Context) ([]server.Address, error) {
 		return nil, err
 	}
 	a.inherited.closeUnused(a.logger)
+	if err := a.listenAdmin(ctx); err != nil {
+		for _, s := range sources {
+			s.Shutdown(ctx)
+		}
+		return nil, err
+	}
 	a.mu.Lock()
 	a.sources = sources
 	a.mu.Unlock()
@@ -107,8 +124,12 @@ func (a *App) openAll(ctx context.Context, ls []listener, methods []string) ([]*
 func (a *App) open(ctx context.Context, l listener, methods []string) (*source, server.Address, error) {
 	if l.queue != nil {
 		a.logger.Info("listening", "listener", l.Name, "address", l.queue.Redacted, "transport", "amqp", "queue", l.queue.Queue)
-		src := amqp.New(*l.queue, amqp.Options{Name: l.Name, Logger: a.logger})
-		return &source{listener: l, Source: src, handler: a.exchanges}, l.queue.Address(), nil
+		c := amqp.New(*l.queue, amqp.Options{Name: l.Name, Logger: a.logger})
+		uncount, err := a.countConsumer(l.Name, c)
+		if err != nil {
+			return nil, server.Address{}, fmt.Errorf("metrics: %w", err)
+		}
+		return &source{listener: l, Source: c, handler: a.exchanges, uncount: uncount}, l.queue.Address(), nil
 	}
 	th, err := a.newTransport(l, methods)
 	if err != nil {
@@ -208,6 +229,7 @@ func (a *App) Serve(ctx context.Context) error {
 		a.start(s)
 	}
 	a.mu.Unlock()
+	a.serveAdmin()
 	trimCtx, stopTrim := context.WithCancel(ctx)
 	var trimming sync.WaitGroup
 	trim := trimmer{use: a.limits.memory, every: trimEvery, free: debug.FreeOSMemory, logger: a.logger}
@@ -277,5 +299,6 @@ func (a *App) shutdown() error {
 		wg.Go(func() { errs[i] = s.Shutdown(ctx) })
 	}
 	wg.Wait()
+	a.stopAdmin(ctx)
 	return errors.Join(errs...)
 }

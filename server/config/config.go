@@ -223,6 +223,8 @@ type Config struct {
 	KV KV
 	// Limits are the process-wide bounds (limits.go).
 	Limits Limits
+	// Admin is the admin listener (admin.go).
+	Admin Admin
 	// Listeners are the [[listener]] entries in file order; possibly none.
 	Listeners []Listener
 	// Routes are the [[route]] entries in file order; at least one.

@@ -59,6 +59,11 @@
 //	                           # instances wait for room (503 at their timeout), growth
 //	                           # past it fails (memory.grow returns -1)
 //
+//	[admin]                    # the admin listener (optional table; off without it):
+//	                           # GET /metrics (Prometheus text), /healthz, /readyz, plain HTTP
+//	address = "tcp://127.0.0.1:9464"  # "tcp://..." or "unix://..."; the default is loopback:
+//	                           # anyone who reaches it reads route names and counts
+//
 //	[[listener]]               # zero or more; the CLI may supply listeners instead
 //	name = "web"               # default "listener1", "listener2", ...; unique
 //	address = "tcp://127.0.0.1:8080"  # required; "tcp://...", "unix://...",
@@ -197,7 +202,7 @@
 // `bubblewasm run` re-reads the file on SIGHUP (app.App.Reload): routes,
 // listeners (matched by name and address), shutdown_timeout and the default
 // engine take effect; cache_dir, log_level, [limits], [pubsub], [kv],
-// [guest_log], [access_log] and a kept listener's socket_mode,
+// [guest_log], [access_log], [admin] and a kept listener's socket_mode,
 // max_connections and write_timeout need a restart, and a reload that
 // changes them is refused whole.
 //

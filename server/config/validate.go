@@ -14,7 +14,7 @@ import (
 // Keys allowed in each table, in schema order (the order error messages
 // list them in).
 var (
-	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "access_log", "guest_log", "pubsub", "kv", "limits", "listener", "route"}
+	topKeys      = []string{"engine", "cache_dir", "shutdown_timeout", "log_level", "access_log", "guest_log", "pubsub", "kv", "limits", "admin", "listener", "route"}
 	pubsubKeys   = []string{"backend", "url", "exchange", "queue_size", "overflow", "idle_timeout", "max_message_bytes", "max_subscriptions"}
 	listenerKeys = []string{"name", "address", "transport", "socket_mode", "max_line_bytes",
 		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes",
@@ -312,6 +312,7 @@ func (c *checker) config(doc map[string]any) *Config {
 	c.pubsub(root, cfg)
 	c.kv(root, cfg)
 	c.limits(root, cfg)
+	c.admin(root, cfg)
 
 	listeners, _, _, _ := c.arrayOfTables(root, "listener")
 	seen := map[string]table{}

@@ -40,6 +40,8 @@ type MemoryBroker struct {
 	timer   *time.Timer
 	armed   int64 // due time the timer is set for, -1 when not set
 	jclosed bool
+
+	stats brokerStats // totals for Stats (stats.go)
 }
 
 // channel is the set of subscriptions of one channel name.
@@ -121,6 +123,7 @@ func (b *MemoryBroker) Publish(ctx context.Context, name string, msg []byte) (in
 	if closed {
 		return 0, ErrClosed
 	}
+	b.stats.published.Add(1)
 	if ch == nil {
 		return 0, nil
 	}
@@ -134,6 +137,9 @@ func (b *MemoryBroker) Publish(ctx context.Context, name string, msg []byte) (in
 	ch.mu.Lock()
 	for _, s := range ch.subs {
 		switch s.push(m) {
+		case pushEvicting:
+			b.stats.evicted.Add(1)
+			n++
 		case pushQueued:
 			n++
 		case pushOverflowed:
@@ -141,6 +147,8 @@ func (b *MemoryBroker) Publish(ctx context.Context, name string, msg []byte) (in
 		}
 	}
 	ch.mu.Unlock()
+	b.stats.delivered.Add(uint64(n))
+	b.stats.overflowed.Add(uint64(len(dropped)))
 	for _, s := range dropped {
 		b.unlink(s)
 		b.log.Debug("events: subscription dropped: queue overflowed", "channel", name, "queue_size", s.size)
@@ -457,7 +465,8 @@ func (b *MemoryBroker) sweepAt(now int64) {
 
 const (
 	pushDiscarded  = iota // the subscription had ended
-	pushQueued            // queued (possibly evicting the oldest)
+	pushQueued            // queued
+	pushEvicting          // queued, evicting the oldest
 	pushOverflowed        // the queue was full: the subscription ended
 )
 
@@ -467,16 +476,18 @@ func (s *subscription) push(m []byte) int {
 	if s.gone != nil {
 		return pushDiscarded
 	}
+	result := pushQueued
 	if s.q.n == s.size {
 		if s.overflow == DropSubscriber {
 			s.killLocked(fmt.Errorf("%w: more than %d messages not fetched", ErrSubscriptionGone, s.size))
 			return pushOverflowed
 		}
 		s.q.dropOldest()
+		result = pushEvicting
 	}
 	s.q.push(m, s.size)
 	s.wakeLocked()
-	return pushQueued
+	return result
 }
 
 // fetchLocked is Fetch's wait loop. s.mu is held on entry and on return.

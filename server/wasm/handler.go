@@ -114,6 +114,7 @@ type Handler struct {
 	lot       lot        // parked exchanges (park.go)
 	vars      *routeVars // the route's variables (vars.go)
 	queue     queue      // exchanges waiting for a slot (queue.go)
+	stats     stats      // counts for Stats (stats.go)
 }
 
 // Lifecycle returns the route's lifecycle: the one Options asked for, or
@@ -127,12 +128,14 @@ type guest struct {
 	stdout, stderr *lineLogger
 	mem            *memoryAccount
 	idleSince      time.Time // when it was last put in the pool
+	stats          *stats    // its handler's
 }
 
 // close closes the instance, then gives its memory back to the budget.
 func (g *guest) close(ctx context.Context) {
 	g.Instance.Close(ctx)
 	g.mem.close()
+	g.stats.closed.Add(1)
 }
 
 // flushLogs emits output lines the guest left unterminated.

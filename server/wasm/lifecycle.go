@@ -96,6 +96,7 @@ func isCommand(m *wasmbin.Module) bool {
 // concurrency limit and in the gate (instantiation runs guest code).
 func (h *Handler) acquire(ctx context.Context) (*guest, error) {
 	if g := h.pool.get(); g != nil {
+		h.stats.reused.Add(1)
 		return g, nil
 	}
 	mem, err := h.opts.Memory.openAccount(ctx, max(h.initBytes, minReserve))
@@ -148,6 +149,7 @@ func (h *Handler) instantiate(ctx context.Context, mem *memoryAccount, image *Im
 		stdout: &lineLogger{logger: h.opts.Logger, level: slog.LevelInfo, stream: "stdout"},
 		stderr: &lineLogger{logger: h.opts.Logger, level: slog.LevelWarn, stream: "stderr"},
 		mem:    mem,
+		stats:  &h.stats,
 	}
 	inst, err := h.module.Instantiate(ctx, InstanceConfig{
 		Stdout: g.stdout,
@@ -163,6 +165,7 @@ func (h *Handler) instantiate(ctx context.Context, mem *memoryAccount, image *Im
 		return nil, err
 	}
 	g.Instance = inst
+	h.stats.created.Add(1)
 	return g, nil
 }
 

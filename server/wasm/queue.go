@@ -82,6 +82,11 @@ func (h *Handler) takeSlot(ctx context.Context, admitted bool) error {
 		return nil
 	default:
 	}
+	start := time.Now()
+	defer func() {
+		h.stats.queued.Add(1)
+		h.stats.queueWait.Add(int64(time.Since(start)))
+	}()
 	if admitted {
 		h.queue.resuming.Add(1)
 		defer h.queue.resuming.Add(-1)
