@@ -114,21 +114,9 @@ func buildAction(c *cli.Context) error {
 		return fail(exitInternal, err)
 	}
 	out := c.App.Writer
-	var jobs []*buildJob
-	for _, rc := range routes {
-		if rc.Module == "" { // served by a transport or a builtin: nothing to build
-			continue
-		}
-		if i := slices.IndexFunc(jobs, func(j *buildJob) bool { return j.out == rc.Module }); i >= 0 {
-			jobs[i].routes = append(jobs[i].routes, rc.Name)
-			continue
-		}
-		job := findRecipe(cfgDir, rc)
-		if job == nil {
-			fmt.Fprintf(out, "route %s: no build recipe for %s; skipped\n", rc.Name, rc.Module)
-			continue
-		}
-		jobs = append(jobs, job)
+	jobs, skipped := buildJobs(cfgDir, routes)
+	for _, rc := range skipped {
+		fmt.Fprintf(out, "route %s: no build recipe for %s; skipped\n", rc.Name, rc.Module)
 	}
 	if len(jobs) == 0 {
 		fmt.Fprintf(out, "nothing to build: no route of %s has a build recipe (see bubblewasm build --help)\n", file)
@@ -161,6 +149,27 @@ func buildAction(c *cli.Context) error {
 		fmt.Fprintf(out, "built %d module(s)\n", len(jobs))
 	}
 	return nil
+}
+
+// buildJobs returns the jobs that build the modules of routes, one per
+// module, and the routes with a module but no recipe.
+func buildJobs(cfgDir string, routes []config.Route) (jobs []*buildJob, skipped []config.Route) {
+	for _, rc := range routes {
+		if rc.Module == "" { // served by a transport or a builtin: nothing to build
+			continue
+		}
+		if i := slices.IndexFunc(jobs, func(j *buildJob) bool { return j.out == rc.Module }); i >= 0 {
+			jobs[i].routes = append(jobs[i].routes, rc.Name)
+			continue
+		}
+		job := findRecipe(cfgDir, rc)
+		if job == nil {
+			skipped = append(skipped, rc)
+			continue
+		}
+		jobs = append(jobs, job)
+	}
+	return jobs, skipped
 }
 
 // run runs the job, showing the toolchain's output on failure.

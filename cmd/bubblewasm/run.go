@@ -13,6 +13,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/bubblewasm/bubblewasm/server/accesslog"
 	"github.com/bubblewasm/bubblewasm/server/app"
@@ -38,8 +39,9 @@ func runCommand() *cli.Command {
 			"   bubblewasm run\n" +
 			"   bubblewasm run hello.wasm\n" +
 			"   bubblewasm run --listen unix:///tmp/hello.sock --transport line hello.wasm\n" +
-			"   bubblewasm run -c examples/hello/bubble.toml",
-		Flags:  serveFlags(),
+			"   bubblewasm run -c examples/hello/bubble.toml\n" +
+			"   bubblewasm run --watch -c bubble.toml   (edit a source: rebuilt and served)",
+		Flags:  append(serveFlags(), &cli.BoolFlag{Name: "watch", Usage: "rebuild a route's module when its sources change (the recipe of bubblewasm build) and reload; reload when the config changes"}),
 		Action: runAction,
 	}
 }
@@ -59,7 +61,7 @@ func serveFlags() []cli.Flag {
 
 func runAction(c *cli.Context) error {
 	// SIGHUP (systemctl reload) must not kill the server: caught from the
-	// start, answered once serving (reloads).
+	// start, answered once listening (reloads).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -81,7 +83,6 @@ func runAction(c *cli.Context) error {
 		closeAccess, opts.AccessLog = done, access
 		sd = notifier{logger: logger}
 		wg.Go(func() { sd.watchdog(aside) })
-		wg.Go(func() { reloads(aside, hup, logger) })
 		opts.Inherited = inheritedSockets()
 		opts.Stopping = func() { sd.notify(daemon.SdNotifyStopping) }
 		return nil
@@ -95,6 +96,23 @@ func runAction(c *cli.Context) error {
 		return fail(exitListen, err)
 	}
 	logRouteURLs(logger, a, addrs)
+	reload := reloader(logger, sd, func() error {
+		cfg, err := loadConfig(c)
+		if err != nil {
+			return err
+		}
+		overrideConfig(c, cfg)
+		return a.Reload(aside, cfg)
+	})
+	wg.Go(func() { reloads(aside, hup, reload) })
+	if c.Bool("watch") {
+		w, err := newWatcher(c, logger, reload)
+		if err != nil {
+			return fail(exitServe, err)
+		}
+		defer w.close()
+		wg.Go(func() { w.run(aside) })
+	}
 	serving, stopServing := context.WithCancel(ctx)
 	defer stopServing()
 	wg.Go(func() {
@@ -109,19 +127,54 @@ func runAction(c *cli.Context) error {
 	return nil
 }
 
-// reloads answers SIGHUP until ctx ends. Reloading the configuration is
-// not implemented yet, so the server keeps serving what it started with
-// and says so. Hot reload goes here: notify systemd RELOADING=1 (with
-// MONOTONIC_USEC, for Type=notify-reload), reload, then READY=1.
-func reloads(ctx context.Context, hup <-chan os.Signal, logger *slog.Logger) {
+// reloads answers SIGHUP until ctx ends, with reload.
+func reloads(ctx context.Context, hup <-chan os.Signal, reload func(cause string) bool) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
-			logger.Warn("reload is not implemented yet; restart to apply changes", "signal", "SIGHUP")
+			reload("SIGHUP")
 		}
 	}
+}
+
+// reloader returns the function that reloads the configuration and every
+// module (load, then app.Reload), one reload at a time, telling systemd
+// RELOADING=1 before and READY=1 after (Type=notify-reload). A reload that
+// fails changes nothing: each of its errors is logged, the server keeps
+// serving, and the function reports false.
+func reloader(logger *slog.Logger, sd notifier, load func() error) func(cause string) bool {
+	var mu sync.Mutex
+	return func(cause string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		logger.Info("reloading", "cause", cause)
+		sd.notify(reloadingState())
+		defer sd.notify(daemon.SdNotifyReady)
+		err := load()
+		if err == nil {
+			return true
+		}
+		errs := []error{err}
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = joined.Unwrap()
+		}
+		for _, err := range errs {
+			logger.Error("reload failed: still serving the previous configuration", "err", err)
+		}
+		return false
+	}
+}
+
+// reloadingState is RELOADING=1 with the time on the monotonic clock, which
+// systemd requires of a Type=notify-reload service.
+func reloadingState() string {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return daemon.SdNotifyReloading
+	}
+	return fmt.Sprintf("%s\nMONOTONIC_USEC=%d", daemon.SdNotifyReloading, ts.Nano()/1000)
 }
 
 // loadApp does all run does before binding: it reads the config (or makes
@@ -151,9 +204,7 @@ func loadApp(c *cli.Context, before func(cfg *config.Config, logger *slog.Logger
 	if len(listen) == 0 && len(cfg.Listeners) == 0 {
 		listen = []string{defaultListen}
 	}
-	if admin := c.String("admin"); admin != "" {
-		cfg.Admin.Address = admin
-	}
+	overrideConfig(c, cfg)
 	opts := app.Options{Logger: logger, Listen: listen, Transport: c.String("transport")}
 	if before != nil {
 		if err := before(cfg, logger, &opts); err != nil {
@@ -165,6 +216,14 @@ func loadApp(c *cli.Context, before func(cfg *config.Config, logger *slog.Logger
 		return nil, nil, nil, fail(exitConfig, err)
 	}
 	return a, cfg, logger, nil
+}
+
+// overrideConfig applies the flags that replace a config file's settings
+// (--admin), at start and at every reload alike.
+func overrideConfig(c *cli.Context, cfg *config.Config) {
+	if admin := c.String("admin"); admin != "" {
+		cfg.Admin.Address = admin
+	}
 }
 
 // checkListenFlags checks --listen and --transport: a bad one is a bad

@@ -351,19 +351,68 @@ func TestRestartKeepsConnections(t *testing.T) {
 	}
 }
 
-// TestSIGHUPKeepsServing: SIGHUP (systemctl reload) does not stop the
-// server; until hot reload exists it says so and keeps serving.
-func TestSIGHUPKeepsServing(t *testing.T) {
+// TestSIGHUPReloads: SIGHUP (systemctl reload) reloads the config and
+// its module: a module replaced on disk answers after the reload, and
+// systemd hears RELOADING=1 (with MONOTONIC_USEC) then READY=1. A module
+// that does not load changes nothing: the error is logged and the
+// previous one keeps answering.
+func TestSIGHUPReloads(t *testing.T) {
 	dir := t.TempDir()
 	mod := buildWAT(t, dir, helloWAT)
+	v2 := filepath.Join(dir, "v2.wasm")
+	os.Rename(buildWAT(t, dir, strings.Replace(helloWAT, `hi from wasm\n`, `hi from v2v2\n`, 1)), v2)
+	os.Rename(buildWAT(t, dir, helloWAT), mod)
+	cfg := filepath.Join(dir, "bubble.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("[[listener]]\naddress = \"tcp://127.0.0.1:0\"\n\n[[route]]\nmodule = %q\n", mod)), 0o644)
 	bin := buildCLI(t)
-	p := startProcess(t, exec.Command(bin, "run", "--log-format", "json", "--listen", "tcp://127.0.0.1:0", mod))
+	path := filepath.Join(dir, "notify")
+	sock, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	p := startProcess(t, exec.Command(bin, "run", "--log-format", "json", "-c", cfg), "NOTIFY_SOCKET="+path)
 	url := "http://" + p.waitLine(listeningAt)[1] + "/"
+	buf := make([]byte, 4096)
+	next := func() string { // the next state the server sends
+		t.Helper()
+		sock.SetReadDeadline(time.Now().Add(time.Minute))
+		n, err := sock.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(buf[:n])
+	}
+	if s := next(); s != "READY=1" {
+		t.Fatalf("first state %q, want READY=1", s)
+	}
 	getHello(t, http.DefaultClient, url)
-	for range 2 {
-		p.cmd.Process.Signal(syscall.SIGHUP)
-		p.waitLine(`"level":"WARN","msg":"reload is not implemented yet; restart to apply changes","signal":"SIGHUP"`)
-		getHello(t, http.DefaultClient, url)
+
+	os.Rename(v2, mod)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	if s := next(); !regexp.MustCompile(`^RELOADING=1\nMONOTONIC_USEC=\d+$`).MatchString(s) {
+		t.Errorf("state %q, want RELOADING=1 with MONOTONIC_USEC", s)
+	}
+	if s := next(); s != "READY=1" {
+		t.Errorf("state %q after the reload, want READY=1", s)
+	}
+	p.waitLine(`"msg":"reloaded"`)
+	if body := httpGet(t, http.DefaultClient, url); body != "hi from v2v2\n" {
+		t.Errorf("after the reload: %q", body)
+	}
+
+	os.WriteFile(mod, []byte("not wasm"), 0o644)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLine(`"level":"ERROR","msg":"reload failed: still serving the previous configuration","err":".*route route1: module .*not a WebAssembly binary`)
+	if body := httpGet(t, http.DefaultClient, url); body != "hi from v2v2\n" {
+		t.Errorf("after the failed reload: %q", body)
+	}
+
+	os.WriteFile(cfg, []byte("[[route]]\nmodule = 7\n"), 0o644)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLine(`"level":"ERROR","msg":"reload failed: still serving the previous configuration","err":".*bubble.toml:2: route.1..module: must be a string`)
+	if body := httpGet(t, http.DefaultClient, url); body != "hi from v2v2\n" {
+		t.Errorf("after the failed reload of the config: %q", body)
 	}
 	p.stop()
 }

@@ -22,7 +22,7 @@ func Start(t testing.TB, cfg *config.Config, opts app.Options) []server.Address 
 }
 
 // StartApp is Start that also returns the app, for what only it knows
-// (its admin listener's address, say).
+// (its admin listener's address) or does (Reload).
 func StartApp(t testing.TB, cfg *config.Config, opts app.Options) (*app.App, []server.Address) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -5,14 +5,17 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/bubblewasm/bubblewasm/internal/rabbittest"
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/server/config"
 )
@@ -72,4 +75,61 @@ module = %q
 	if string(body) != "Hello, world!\n" {
 		t.Errorf("http body %q", body)
 	}
+}
+
+// TestAppReload: a reload keeps an amqp:// listener whose name and address
+// are unchanged (it consumes on, with the new routes), starts an added one
+// and stops a removed one.
+func TestAppReload(t *testing.T) {
+	b := rabbittest.Start(t)
+	dir := t.TempDir()
+	wasm := filepath.Join(dir, "hello.wasm")
+	build := func(greeting string) {
+		src, err := os.ReadFile("../../modules/hello-wat/hello.wat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wat := filepath.Join(dir, "hello.wat")
+		os.WriteFile(wat, []byte(strings.Replace(string(src), `(i32.const 32) "Hello, world!`, `(i32.const 32) "`+greeting, 1)), 0o644)
+		if out, err := exec.Command("wat2wasm", wat, "-o", wasm+".tmp").CombinedOutput(); err != nil {
+			t.Fatalf("wat2wasm (Debian package wabt, `make deps`): %v\n%s", err, out)
+		}
+		os.Rename(wasm+".tmp", wasm)
+	}
+	build("Hello, world!")
+	parse := func(queues ...string) *config.Config {
+		body := "[[listener]]\nname = \"web\"\naddress = \"tcp://127.0.0.1:0\"\n"
+		for _, q := range queues {
+			body += fmt.Sprintf("\n[[listener]]\nname = %q\naddress = \"%s?queue=%s\"\n", q, b.URL(), q)
+		}
+		cfg, err := config.Parse(filepath.Join(dir, "bubble.toml"), []byte(body+fmt.Sprintf("\n[[route]]\nname = \"hello\"\nmodule = %q\n", wasm)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	a, _ := testapp.StartApp(t, parse("kept", "removed"), app.Options{})
+	cl := dialClient(t, b.URL())
+	for _, q := range []string{"kept", "removed", "added"} {
+		cl.declare(t, q, nil)
+	}
+	if r := cl.call(t, "kept", amqp.Publishing{Body: []byte("x")}); string(r.Body) != "Hello, world!\n" {
+		t.Fatalf("before: %q", r.Body)
+	}
+	build("Hello, again!")
+	if err := a.Reload(t.Context(), parse("kept", "added")); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"kept", "added"} {
+		if r := cl.call(t, q, amqp.Publishing{Body: []byte("x")}); string(r.Body) != "Hello, again!\n" {
+			t.Errorf("queue %s after the reload: %q", q, r.Body)
+		}
+	}
+	testutil.Eventually(t, "the removed listener to stop consuming", func() bool {
+		q, err := cl.ch.QueueDeclarePassive("removed", true, false, false, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q.Consumers == 0
+	})
 }

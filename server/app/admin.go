@@ -56,35 +56,50 @@ func (a *App) newAdmin(address string) error {
 }
 
 // countRoute makes rt's exchanges counted, and registers the instance
-// counters of a wasm route. Without an admin listener rt is unchanged.
-func (a *App) countRoute(rt server.Route) (server.Route, error) {
+// counters of a wasm route. Without an admin listener rt is unchanged. A
+// route loaded again by a reload keeps its name's counters: its exchanges
+// add to the same Route, and its handler's counts join those of the
+// handler it replaces (counts.go) until set is closed.
+func (a *App) countRoute(set *routeSet, rt server.Route) (server.Route, error) {
 	if a.metrics == nil {
 		return rt, nil
 	}
+	name := rt.Name
+	labels := map[string]string{"route": name}
 	var err error
 	if h, ok := rt.Handler.(*wasm.Handler); ok {
-		err = registerInstances(a.metrics, rt.Name, h)
+		var uncount func()
+		uncount, err = a.counts.add(a.metrics, "route "+name, labels, h, func() []float64 {
+			s := h.Stats()
+			return []float64{float64(s.InstancesCreated), float64(s.InstancesReused), float64(s.InstancesClosed), float64(s.Queued), s.QueueWait.Seconds()}
+		}, instanceValues...)
+		if err == nil {
+			set.keepUncount(uncount)
+		}
 	}
-	name := rt.Name
-	err = errors.Join(err, a.metrics.Counter("guest_log_records_dropped_total", "Log records of the route's guests dropped over its log budget or [guest_log]'s.",
-		map[string]string{"route": name}, func() float64 { return float64(a.hub.logDropped(name)) }))
+	logDropped := func() []float64 { return []float64{float64(a.hub.logDropped(name))} } // the hub counts by name
+	_, lerr := a.counts.add(a.metrics, "guest log "+name, labels, "hub", logDropped,
+		metrics.Value{Name: "guest_log_records_dropped_total", Help: "Log records of the route's guests dropped over its log budget or [guest_log]'s.", Counter: true})
 	rt.Handler = a.metrics.Route(name).Wrap(rt.Handler)
-	return rt, err
+	return rt, errors.Join(err, lerr)
 }
 
-// registerInstances registers the counters of h's Stats, read at scrape
-// time.
-func registerInstances(m *metrics.Metrics, route string, h *wasm.Handler) error {
-	return m.Values(map[string]string{"route": route}, func() []float64 {
-		s := h.Stats()
-		return []float64{float64(s.InstancesCreated), float64(s.InstancesReused), float64(s.InstancesClosed), float64(s.Queued), s.QueueWait.Seconds()}
-	},
-		metrics.Value{Name: "instances_created_total", Help: "Instances made for the route's exchanges.", Counter: true},
-		metrics.Value{Name: "instances_reused_total", Help: "Exchanges served by an idle instance.", Counter: true},
-		metrics.Value{Name: "instances_closed_total", Help: "Instances closed: after a failed exchange, when not reusable, idle too long, or for the memory budget.", Counter: true},
-		metrics.Value{Name: "queued_exchanges_total", Help: "Exchanges that waited for a place in the route's max_concurrency.", Counter: true},
-		metrics.Value{Name: "queue_wait_seconds_total", Help: "Time those exchanges waited, in all.", Counter: true},
-	)
+// instanceValues are the counters of a wasm route's Stats.
+var instanceValues = []metrics.Value{
+	{Name: "instances_created_total", Help: "Instances made for the route's exchanges.", Counter: true},
+	{Name: "instances_reused_total", Help: "Exchanges served by an idle instance.", Counter: true},
+	{Name: "instances_closed_total", Help: "Instances closed: after a failed exchange, when not reusable, idle too long, or for the memory budget.", Counter: true},
+	{Name: "queued_exchanges_total", Help: "Exchanges that waited for a place in the route's max_concurrency.", Counter: true},
+	{Name: "queue_wait_seconds_total", Help: "Time those exchanges waited, in all.", Counter: true},
+}
+
+// countUnrouted returns router counting the exchanges no route matched,
+// when there are metrics.
+func (a *App) countUnrouted(router *server.Router) server.Handler {
+	if a.unrouted == nil {
+		return router
+	}
+	return unroutedCounter{next: router, count: a.unrouted}
 }
 
 // registerBroker registers the pub/sub broker's counts.
@@ -112,9 +127,14 @@ func registerBroker(m *metrics.Metrics, b events.Broker) error {
 	)
 }
 
-// registerConsumer registers the counts of an AMQP listener.
-func registerConsumer(m *metrics.Metrics, listener string, c *amqp.Consumer) error {
-	return m.Values(map[string]string{"listener": listener}, func() []float64 {
+// countConsumer registers the counts of an AMQP listener; the returned
+// func, for when the consumer has stopped, keeps its counters under the
+// listener's name (a reload may start another consumer of that name).
+func (a *App) countConsumer(listener string, c *amqp.Consumer) (uncount func(), err error) {
+	if a.metrics == nil {
+		return nil, nil
+	}
+	return a.counts.add(a.metrics, "listener "+listener, map[string]string{"listener": listener}, c, func() []float64 {
 		s := c.Stats()
 		return []float64{bool01(s.Consuming), float64(s.Sessions), float64(s.ConnectFailures), float64(s.Deliveries),
 			float64(s.Redeliveries), float64(s.Acks), float64(s.Nacks)}
@@ -130,14 +150,21 @@ func registerConsumer(m *metrics.Metrics, listener string, c *amqp.Consumer) err
 }
 
 // registerEngines registers the compilation counts of every engine the
-// routes use. Call it once the routes are loaded.
+// routes use that has none yet. Call it once the routes are loaded (and
+// after a reload's: it may use a new engine).
 func (a *App) registerEngines() error {
+	if a.metrics == nil {
+		return nil
+	}
+	a.enginesMu.Lock()
+	defer a.enginesMu.Unlock()
 	var errs []error
 	for name, e := range a.engines {
 		shared, ok := e.(*sharedEngine)
-		if !ok {
+		if !ok || shared.counted {
 			continue
 		}
+		shared.counted = true
 		validation := func() (uint64, uint64) { return 0, 0 }
 		if v, ok := shared.Engine.(interface{ ValidationCache() (hits, misses uint64) }); ok {
 			validation = v.ValidationCache
@@ -244,13 +271,15 @@ func (a *App) notReady() []string {
 	if a.hub.draining.Err() != nil {
 		missing = append(missing, "shutting down")
 	}
-	for i, s := range a.sources {
+	a.mu.Lock() // a reload changes the sources, and their listener
+	for _, s := range a.sources {
 		select {
 		case <-s.Ready():
 		default:
-			missing = append(missing, fmt.Sprintf("listener %s: not taking work", a.listeners[i].Name))
+			missing = append(missing, fmt.Sprintf("listener %s: not taking work", s.Name))
 		}
 	}
+	a.mu.Unlock()
 	if b, ok := a.hub.broker.(interface{ Connected() bool }); ok && !b.Connected() {
 		missing = append(missing, "pubsub: backend not connected")
 	}

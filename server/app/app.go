@@ -1,14 +1,14 @@
 // Package app assembles a running bubblewasm host from a validated
 // configuration: it loads every route's module on its engine, builds the
 // router, makes each listener a server.Source (a bound socket with its
-// transport, a socket inherited from systemd, or an AMQP consumer), serves them all into the router until
-// its context ends, then shuts them down gracefully.
-// transport, or an AMQP consumer), serves them all into the router until
-// its context ends, then shuts them down gracefully. With [admin] in the
+// transport, a socket inherited from systemd, or an AMQP consumer), serves
+// them all into the router until its context ends, then shuts them down
+// gracefully. With [admin] in the
 // configuration it also serves metrics and health over HTTP (admin.go).
 //
 // Loading comes before binding: a bad module or address is reported while
-// nothing is listening yet.
+// nothing is listening yet. Reload (reload.go) applies a new configuration
+// to the serving app the same way: load, bind what is new, then swap.
 package app
 
 import (
@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/abi"
@@ -70,25 +71,36 @@ type Options struct {
 
 // App is a configured host: modules loaded, listeners not yet bound.
 type App struct {
-	cfg        *config.Config
-	logger     *slog.Logger
-	engines    map[string]wasm.Engine // each a sharedEngine
-	newEngine  func(name, cacheDir string) (wasm.Engine, error)
-	enginesMu  sync.Mutex
-	handlersMu sync.Mutex
-	handlers   []*wasm.Handler
-	router     *server.Router
-	exchanges  server.Handler  // the router, behind the access log
-	listeners  []listener      // addresses parsed by New (sources.go)
-	sources    []server.Source // one per listener, made by Listen
-	hub        *hub
-	limits     sharedLimits     // process-wide bounds (limits.go)
-	inherited  inheritedSockets // systemd's sockets (inherited.go)
-	stopping   func()
-	admin      *admin           // the admin listener; nil without one (admin.go)
-	metrics    *metrics.Metrics // nil without an admin listener
-	unrouted   *metrics.Route   // counts exchanges no route matched
-	entry      server.Handler   // the router, counting unrouted exchanges
+	cfg       *config.Config
+	logger    *slog.Logger
+	engines   map[string]wasm.Engine // each a sharedEngine
+	newEngine func(name, cacheDir string) (wasm.Engine, error)
+	enginesMu sync.Mutex
+	routes    atomic.Pointer[routeSet] // the current routes (reload.go)
+	exchanges server.Handler           // the current routes, behind the access log
+	listeners []listener               // addresses parsed by New (sources.go)
+	listen    []string                 // Options.Listen, kept for Reload
+	transport string                   // Options.Transport, kept for Reload
+	hub       *hub
+	limits    sharedLimits     // process-wide bounds (limits.go)
+	inherited inheritedSockets // systemd's sockets (inherited.go)
+	stopping  func()
+
+	reloading  sync.Mutex     // one Reload at a time
+	background sync.WaitGroup // retiring route sets, draining removed sources
+
+	mu       sync.Mutex // guards what follows, and cfg once serving
+	sources  []*source  // one per listener, made by Listen (sources.go)
+	serveCtx context.Context
+	serveWG  sync.WaitGroup // every source's Serve
+	failed   chan struct{}  // a source failed for good
+	serveErr []error
+	closing  bool // Serve is shutting down: no more reloads
+
+	admin    *admin           // the admin listener; nil without one (admin.go)
+	metrics  *metrics.Metrics // nil without an admin listener
+	unrouted *metrics.Route   // counts exchanges no route matched
+	counts   keyedCounts      // counts that outlive a reload (counts.go)
 }
 
 // New loads every route's module and checks every listener address. It
@@ -106,25 +118,42 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		opts.newEngine = NewEngine
 	}
 	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, newEngine: opts.newEngine,
-		hub: hub, limits: newSharedLimits(cfg.Limits), inherited: newInheritedSockets(opts.Inherited), stopping: opts.Stopping}
-	lcs := cfg.Listeners
-	if len(opts.Listen) > 0 {
-		lcs = nil
-		if opts.Transport == "" {
-			opts.Transport = config.DefaultTransport
-		}
-		for i, addr := range opts.Listen {
-			lcs = append(lcs, config.Listener{Name: fmt.Sprintf("listen%d", i+1), Address: addr, Transport: opts.Transport})
-		}
-	}
-	if len(lcs) == 0 {
+		hub: hub, limits: newSharedLimits(cfg.Limits), inherited: newInheritedSockets(opts.Inherited), stopping: opts.Stopping,
+		listen: opts.Listen, transport: cmp.Or(opts.Transport, config.DefaultTransport), failed: make(chan struct{}, 1)}
+	a.exchanges = accesslog.New(server.HandlerFunc(a.serveCurrent), opts.AccessLog)
+	listeners, errs := a.parseListeners(cfg)
+	a.listeners = listeners
+	if len(listeners) == 0 && len(errs) == 0 {
 		a.hub.close()
 		return nil, fmt.Errorf("%s: no listeners: add a [[listener]] or pass --listen", cfg.File)
 	}
-	var errs []error
 	if err := a.newAdmin(cfg.Admin.Address); err != nil {
 		errs = append(errs, err)
 	}
+	warnRoutes(opts.Logger, cfg)
+	routes, rerrs := a.loadRoutes(ctx, cfg)
+	a.routes.Store(routes)
+	errs = append(errs, rerrs...)
+	errs = append(errs, a.registerEngines())
+	if err := errors.Join(errs...); err != nil {
+		a.Close(ctx)
+		return nil, err
+	}
+	return a, nil
+}
+
+// parseListeners parses the listeners of cfg, or the Listen addresses
+// that replace them.
+func (a *App) parseListeners(cfg *config.Config) ([]listener, []error) {
+	lcs := cfg.Listeners
+	if len(a.listen) > 0 {
+		lcs = nil
+		for i, addr := range a.listen {
+			lcs = append(lcs, config.Listener{Name: fmt.Sprintf("listen%d", i+1), Address: addr, Transport: a.transport})
+		}
+	}
+	var ls []listener
+	var errs []error
 	for _, lc := range lcs {
 		l, err := parseListener(lc)
 		if err != nil {
@@ -133,25 +162,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		if reg := transport.Default(); reg[lc.Transport] == nil {
 			errs = append(errs, fmt.Errorf("listener %s: unknown transport %q (have %s)", lc.Name, lc.Transport, strings.Join(reg.Names(), ", ")))
 		}
-		a.listeners = append(a.listeners, l)
+		ls = append(ls, l)
 	}
-	warnRoutes(opts.Logger, cfg)
-	routes, rerrs := a.loadRoutes(ctx, cfg.Routes)
-	errs = append(errs, rerrs...)
-	if a.metrics != nil {
-		errs = append(errs, a.registerEngines())
-	}
-	if err := errors.Join(errs...); err != nil {
-		a.Close(ctx)
-		return nil, err
-	}
-	a.router = server.NewRouter(routes...)
-	a.entry = a.router
-	if a.unrouted != nil {
-		a.entry = unroutedCounter{next: a.router, count: a.unrouted}
-	}
-	a.exchanges = accesslog.New(a.entry, opts.AccessLog)
-	return a, nil
+	return ls, errs
 }
 
 // loadRoutes loads every route, several at once (up to GOMAXPROCS):
@@ -160,7 +173,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 // that serve the same module share one compilation (sharedEngine); they are
 // started after the routes of other modules, so that while one waits for
 // a module being compiled, the other cores compile the rest.
-func (a *App) loadRoutes(ctx context.Context, rcs []config.Route) ([]server.Route, []error) {
+func (a *App) loadRoutes(ctx context.Context, cfg *config.Config) (*routeSet, []error) {
+	rcs := cfg.Routes
+	set := newRouteSet()
 	type result struct {
 		route server.Route
 		err   error
@@ -172,7 +187,7 @@ func (a *App) loadRoutes(ctx context.Context, rcs []config.Route) ([]server.Rout
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			rt, err := a.loadRoute(ctx, rcs[i])
+			rt, err := a.loadRoute(ctx, cfg, set, rcs[i])
 			results[i] = result{rt, err}
 		})
 	}
@@ -181,21 +196,26 @@ func (a *App) loadRoutes(ctx context.Context, rcs []config.Route) ([]server.Rout
 	var errs []error
 	for i, r := range results {
 		if r.err != nil {
-			rc := rcs[i]
-			where := a.cfg.File
-			if rc.Line > 0 { // a config from the command line has no lines
-				where += ":" + strconv.Itoa(rc.Line)
-			}
-			errs = append(errs, fmt.Errorf("%s: route %s: %w", where, rc.Name, r.err))
+			errs = append(errs, fmt.Errorf("%s: route %s: %w", where(cfg, rcs[i]), rcs[i].Name, r.err))
 			continue
 		}
-		rt, err := a.countRoute(r.route)
+		rt, err := a.countRoute(set, r.route)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: route %s: metrics: %w", a.cfg.File, rcs[i].Line, rcs[i].Name, err))
+			errs = append(errs, fmt.Errorf("%s: route %s: metrics: %w", where(cfg, rcs[i]), rcs[i].Name, err))
 		}
 		routes = append(routes, rt)
 	}
-	return routes, errs
+	set.router = server.NewRouter(routes...)
+	set.entry = a.countUnrouted(set.router)
+	return set, errs
+}
+
+// where is the file and line of a route, for its errors.
+func where(cfg *config.Config, rc config.Route) string {
+	if rc.Line > 0 { // a config from the command line has no lines
+		return cfg.File + ":" + strconv.Itoa(rc.Line)
+	}
+	return cfg.File
 }
 
 // loadOrder returns the indexes of rcs with the first route of each module
@@ -264,7 +284,7 @@ func (a *App) cacheDir() string {
 	return filepath.Join(dir, "bubblewasm", "compiled")
 }
 
-func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, error) {
+func (a *App) loadRoute(ctx context.Context, cfg *config.Config, set *routeSet, rc config.Route) (server.Route, error) {
 	match := map[string]server.Pattern{}
 	for key, pat := range rc.Match {
 		p, err := server.ParsePattern(pat)
@@ -277,7 +297,7 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 	case rc.Transport != "":
 		// The transport's exchanges (JSON-RPC calls, say) go back through
 		// the router, so routes can match them (on jsonrpc.method).
-		th, err := transport.Default().New(rc.Transport, server.HandlerFunc(a.serveRouted), transport.Options{Logger: a.hub.exchangeLogger("\x00route "+rc.Name, a.logger.With("route", rc.Name)),
+		th, err := transport.Default().New(rc.Transport, server.HandlerFunc(set.serveRouted), transport.Options{Logger: a.hub.exchangeLogger("\x00route "+rc.Name, a.logger.With("route", rc.Name)),
 			MaxBatch: rc.MaxBatch, BatchConcurrency: rc.BatchConcurrency})
 		if err != nil {
 			return server.Route{}, err
@@ -285,7 +305,7 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 		return server.Route{Name: rc.Name, Match: match, Handler: withTimeout(th, rc.Timeout)}, nil
 	case rc.Builtin == config.BuiltinLongPoll:
 		lp, err := longpoll.New(a.hub.broker, longpoll.Options{Channel: rc.Channel, Subscribe: a.hub.subOpts,
-			MaxTimeout: rc.Timeout, MaxBodyBytes: int64(pubsubConfig(a.cfg.PubSub).MaxMessageBytes)})
+			MaxTimeout: rc.Timeout, MaxBodyBytes: int64(pubsubConfig(cfg.PubSub).MaxMessageBytes)})
 		if err != nil {
 			return server.Route{}, err
 		}
@@ -294,7 +314,7 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 		})
 		return server.Route{Name: rc.Name, Match: match, Handler: withTimeout(drained, rc.Timeout+5*time.Second)}, nil
 	}
-	services, err := a.hub.services(rc, a.logger)
+	services, err := a.hub.services(rc, a.logger, set.keepDial)
 	if err != nil {
 		return server.Route{}, err
 	}
@@ -303,7 +323,7 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 		return server.Route{}, err
 	}
 	if _, err := os.Stat(rc.Module); errors.Is(err, fs.ErrNotExist) && rc.Build != "" {
-		return server.Route{}, fmt.Errorf("module %s: %w: run `bubblewasm build -c %s` first (the route's build command writes it)", rc.Module, fs.ErrNotExist, a.cfg.File)
+		return server.Route{}, fmt.Errorf("module %s: %w: run `bubblewasm build -c %s` first (the route's build command writes it)", rc.Module, fs.ErrNotExist, cfg.File)
 	}
 	h, err := wasm.Load(ctx, engine, rc.Module, wasm.Options{
 		Services:        services,
@@ -329,18 +349,16 @@ func (a *App) loadRoute(ctx context.Context, rc config.Route) (server.Route, err
 	if err != nil {
 		return server.Route{}, err
 	}
-	a.handlersMu.Lock()
-	a.handlers = append(a.handlers, h)
-	a.handlersMu.Unlock()
+	set.keepHandler(h)
 	return server.Route{Name: rc.Name, Match: match, Handler: h}, nil
 }
 
 // namedMethods returns the request methods that routes match exactly on
 // REQUEST_METHOD: the HTTP transport refuses CONNECT and PRI unless a route
 // asks for them by name.
-func (a *App) namedMethods() []string {
+func namedMethods(rcs []config.Route) []string {
 	var methods []string
-	for _, rc := range a.cfg.Routes {
+	for _, rc := range rcs {
 		if p, err := server.ParsePattern(rc.Match[abi.EnvRequestMethod]); err == nil {
 			if m, ok := p.Exact(); ok && m != "" {
 				methods = append(methods, m)
@@ -348,12 +366,6 @@ func (a *App) namedMethods() []string {
 		}
 	}
 	return methods
-}
-
-// serveRouted passes an exchange made by a route's transport back to the
-// router.
-func (a *App) serveRouted(ctx context.Context, x *server.Exchange) error {
-	return a.entry.Serve(ctx, x)
 }
 
 // withTimeout bounds a host-side handler by a route's timeout.
@@ -393,10 +405,16 @@ func pubsubConfig(p config.PubSub) config.PubSub {
 
 // Close releases modules and engines. Call it after Serve returns.
 func (a *App) Close(ctx context.Context) error {
+	a.reloading.Lock() // let a running reload end; none starts after
+	a.mu.Lock()
+	a.closing = true
+	a.mu.Unlock()
+	a.reloading.Unlock()
+	a.background.Wait()
 	a.stopAdmin(ctx) // bound by a Listen that no Serve followed
 	errs := []error{a.hub.close()}
-	for _, h := range a.handlers {
-		errs = append(errs, h.Close(ctx))
+	if set := a.routes.Load(); set != nil {
+		errs = append(errs, set.close(ctx))
 	}
 	for _, e := range a.engines {
 		errs = append(errs, e.Close(ctx))

@@ -27,6 +27,7 @@ type sharedEngine struct {
 	// compilations counts the modules compiled, shared the routes that got
 	// a module another route compiled (metrics).
 	compilations, shared atomic.Uint64
+	counted              bool // registered with the metrics; App.enginesMu guards it
 }
 
 type compileKey struct {

@@ -225,7 +225,7 @@ func TestLoadRoutesInParallel(t *testing.T) {
 	for path, want := range map[string]string{"/a": "route a\n", "/b": "route a\n", "/d": "route a\n"} {
 		var out strings.Builder
 		x := &server.Exchange{Env: server.Env{"PATH_INFO": path}, Reader: strings.NewReader(""), Writer: server.NewStreamWriter(&out)}
-		if err := a.router.Serve(context.Background(), x); err != nil {
+		if err := a.routes.Load().router.Serve(context.Background(), x); err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
 		if out.String() != want {

@@ -32,7 +32,6 @@ type hub struct {
 
 	mu   sync.Mutex
 	held map[events.SubID][]byte // a fetched message too long for the guest's buffer
-	dial []*dial.Targets         // every route's, closed with the hub
 	logs map[string]*ratelog.Limiter
 
 	// guestLog is the log budget every route's limiter shares.
@@ -167,10 +166,6 @@ func (h *hub) close() error {
 	h.drain()
 	errs := []error{h.broker.Close(), h.signals.Close(), h.kv.Close()}
 	h.mu.Lock()
-	for _, t := range h.dial {
-		errs = append(errs, t.Close())
-	}
-	h.dial = nil
 	for _, l := range h.logs {
 		l.Close() // reports what was dropped last
 	}
@@ -178,8 +173,9 @@ func (h *hub) close() error {
 	return errors.Join(errs...)
 }
 
-// services binds a route's grants to the hub.
-func (h *hub) services(rc config.Route, logger *slog.Logger) (wasm.Services, error) {
+// services binds a route's grants to the hub. keep takes the route's dial
+// targets, which its route set closes.
+func (h *hub) services(rc config.Route, logger *slog.Logger, keep func(*dial.Targets)) (wasm.Services, error) {
 	var s wasm.Services
 	for _, p := range append(append([]string(nil), rc.PubSub...), rc.Signals...) {
 		if err := events.CheckPattern(p); err != nil {
@@ -208,9 +204,7 @@ func (h *hub) services(rc config.Route, logger *slog.Logger) (wasm.Services, err
 		if err != nil {
 			return s, err
 		}
-		h.mu.Lock()
-		h.dial = append(h.dial, t)
-		h.mu.Unlock()
+		keep(t)
 		s.Dial = func(ctx context.Context) abi.Dial { return t.Bind(h.bind(ctx)) }
 	}
 	return s, nil

@@ -197,6 +197,15 @@
 // of 1024). Units are case-insensitive and may follow a space ("10 MiB").
 // Durations are strings in Go's [time.ParseDuration] syntax ("1m30s").
 //
+// # Reload
+//
+// `bubblewasm run` re-reads the file on SIGHUP (app.App.Reload): routes,
+// listeners (matched by name and address), shutdown_timeout and the default
+// engine take effect; cache_dir, log_level, [limits], [pubsub], [kv],
+// [guest_log], [access_log], [admin] and a kept listener's socket_mode,
+// max_connections and write_timeout need a restart, and a reload that
+// changes them is refused whole.
+//
 // # Errors
 //
 // Every problem is an [*Error] naming the file, the 1-based line and the key,

@@ -28,15 +28,16 @@ type Route struct {
 	statuses [maxStatus + 1]atomic.Uint64 // index 0: other
 }
 
-// Route returns the metrics of the named route; nil for nil metrics. Call
-// it once per route.
+// Route returns the metrics of the named route; nil for nil metrics. A
+// name gives the same Route every time: a route that a reload makes anew
+// keeps counting where it was (and a registry takes a name's series once).
 func (m *Metrics) Route(name string) *Route {
 	if m == nil {
 		return nil
 	}
-	r := &Route{name: name, duration: m.durations.WithLabelValues(name), inFlight: m.inFlight.WithLabelValues(name)}
-	m.exchanges.add(r)
-	return r
+	return m.exchanges.route(name, func() *Route {
+		return &Route{name: name, duration: m.durations.WithLabelValues(name), inFlight: m.inFlight.WithLabelValues(name)}
+	})
 }
 
 // Wrap returns h counting its exchanges: in flight while h runs, then

@@ -91,12 +91,23 @@ type exchangeCollector struct {
 	desc   *prometheus.Desc
 	mu     sync.Mutex
 	routes []*Route
+	byName map[string]*Route
 }
 
-func (c *exchangeCollector) add(r *Route) {
+// route returns the Route of name, made by newRoute on first use.
+func (c *exchangeCollector) route(name string, newRoute func() *Route) *Route {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if r := c.byName[name]; r != nil {
+		return r
+	}
+	r := newRoute()
+	if c.byName == nil {
+		c.byName = map[string]*Route{}
+	}
+	c.byName[name] = r
 	c.routes = append(c.routes, r)
+	return r
 }
 
 // Describe sends the one descriptor of exchanges_total.
