@@ -2,14 +2,13 @@ package app_test
 
 import (
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/bubblewasm/bubblewasm/internal/testapp"
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/app"
-	"github.com/bubblewasm/bubblewasm/internal/testapp"
 	"github.com/bubblewasm/bubblewasm/server/config"
 )
 
@@ -32,22 +31,14 @@ dotfiles = true
 func TestStaticBuiltin(t *testing.T) {
 	path := writeConfig(t, config.EngineWazero, staticRoutes)
 	dir := filepath.Dir(path)
-	for name, body := range map[string]string{
+	testutil.WriteFiles(t, dir, map[string]string{
 		"www/app.js":                    "console.log('hi')",
 		"www/style.css":                 "p {}",
 		"www/.env":                      "SECRET=1",
 		"site/index.html":               "<h1>site</h1>",
 		"site/.well-known/security.txt": "Contact: me",
 		"outside.txt":                   "not served",
-	} {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	logger, _ := testutil.CaptureLogger(t)
 	addrs := testapp.Start(t, loadConfig(t, path), app.Options{Logger: logger})
 	base := testutil.URL(addrs[0])

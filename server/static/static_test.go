@@ -3,7 +3,6 @@ package static_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -38,18 +37,8 @@ func tree(t *testing.T) string {
 		"empty/readme.txt":   "no index here",
 		"inside-link-target": "reached through a link",
 	}
-	for name, body := range files {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "secret.txt"), []byte(secret), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WriteFiles(t, root, files)
+	testutil.WriteFiles(t, dir, map[string]string{"secret.txt": secret})
 	for link, target := range map[string]string{
 		"out-file": filepath.Join(dir, "secret.txt"), // absolute
 		"out-rel":  "../secret.txt",
@@ -93,16 +82,7 @@ func get(t *testing.T, method, url string, headers ...string) (*http.Response, s
 		k, v, _ := strings.Cut(h, ": ")
 		req.Header.Set(k, v)
 	}
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
+	return testutil.Fetch(t, noRedirects, req)
 }
 
 func TestServe(t *testing.T) {
@@ -240,14 +220,12 @@ func TestDirectoryRedirect(t *testing.T) {
 		}
 	}
 	// Followed, the redirect lands on the index.
-	resp, err := http.Get(base + "/docs")
+	req, err := http.NewRequest("GET", base+"/docs", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(b) != "<p>docs</p>" {
-		t.Fatalf("followed: %q", b)
+	if _, body := testutil.Fetch(t, http.DefaultClient, req); body != "<p>docs</p>" {
+		t.Fatalf("followed: %q", body)
 	}
 }
 
