@@ -36,6 +36,7 @@ import (
 	"github.com/bubblewasm/bubblewasm/server/config"
 	"github.com/bubblewasm/bubblewasm/server/internal/metrics"
 	"github.com/bubblewasm/bubblewasm/server/longpoll"
+	"github.com/bubblewasm/bubblewasm/server/static"
 	"github.com/bubblewasm/bubblewasm/server/transport"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
@@ -313,6 +314,12 @@ func (a *App) loadRoute(ctx context.Context, cfg *config.Config, set *routeSet, 
 			return lp.Serve(a.hub.bind(ctx), x)
 		})
 		return server.Route{Name: rc.Name, Match: match, Handler: withTimeout(drained, rc.Timeout+5*time.Second)}, nil
+	case rc.Builtin == config.BuiltinStatic:
+		files, err := static.New(static.Options{Root: rc.Root, Dotfiles: rc.Dotfiles})
+		if err != nil {
+			return server.Route{}, err
+		}
+		return server.Route{Name: rc.Name, Match: match, Handler: withTimeout(files, rc.Timeout)}, nil
 	}
 	services, err := a.hub.services(rc, a.logger, set.keepDial)
 	if err != nil {

@@ -300,10 +300,17 @@ type Route struct {
 	// exchanges go back through the router (jsonrpc under POST /rpc).
 	Transport string
 	// Builtin, when set, serves the route with a handler of the host's
-	// own: "longpoll" exposes Channel over HTTP.
+	// own: "longpoll" exposes Channel over HTTP, "static" the files under
+	// Root.
 	Builtin string
 	// Channel is the pub/sub channel of a longpoll builtin.
 	Channel string
+	// Root is the absolute directory a static builtin serves; it existed
+	// and was a directory when the file was loaded.
+	Root string
+	// Dotfiles lets a static builtin serve paths with a segment that
+	// starts with "." (default false: 404).
+	Dotfiles bool
 	// PubSub are the channel patterns the route's module may publish and
 	// subscribe to; nil grants no pub/sub.
 	PubSub []string

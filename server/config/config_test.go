@@ -469,7 +469,7 @@ func TestRouteBad(t *testing.T) {
 		{"memory too small", route1 + "memory = \"32KiB\"\n", `bubble.toml:3: route[1].memory: must be at least 64KiB, got 32KiB`},
 		{"max_stack too small", route1 + "max_stack = \"1KiB\"\n", `bubble.toml:3: route[1].max_stack: must be at least 64KiB, got 1KiB`},
 		{"module and transport", route1 + "transport = \"jsonrpc\"\n", `bubble.toml:3: route[1].transport: a route has one of module, transport or builtin, not module and transport`},
-		{"unknown builtin", "[[route]]\nbuiltin = \"cron\"\n", `bubble.toml:2: route[1].builtin: unknown builtin "cron" (allowed: "longpoll")`},
+		{"unknown builtin", "[[route]]\nbuiltin = \"cron\"\n", `bubble.toml:2: route[1].builtin: unknown builtin "cron" (allowed: "longpoll", "static")`},
 		{"longpoll without channel", "[[route]]\nbuiltin = \"longpoll\"\n", `bubble.toml:1: route[1].channel: required key is missing`},
 		{"channel without builtin", route1 + "channel = \"chat\"\n", `bubble.toml:3: route[1].channel: only valid with builtin = "longpoll"`},
 		{"pubsub not an array", route1 + "pubsub = \"chat\"\n", `bubble.toml:3: route[1].pubsub: must be an array of name patterns such as ["chat", "news.*"], not string`},

@@ -110,6 +110,15 @@
 //	max_batch_concurrency = 8  # transport = "jsonrpc" only: as on a jsonrpc listener
 //	builtin = "longpoll"       # a host handler: long-poll (GET) / publish (POST) on channel
 //	channel = "news"           # builtin = "longpoll" only
+//	builtin = "static"         # a host handler: the files under root (GET, HEAD; net/http's
+//	                           # Content-Type, ranges, ETag/If-None-Match; a directory serves
+//	                           # its index.html, no listings; nothing outside root, symlinks
+//	                           # included). Under match = { PATH_INFO = "/static/*" } the
+//	                           # path after /static names the file
+//	root = "public"            # builtin = "static" only, required: relative to the config
+//	                           # file's directory; must be a directory when the file is loaded
+//	dotfiles = false           # builtin = "static" only: serve paths with a segment starting
+//	                           # with "." (.git, .env); default false: 404
 //	build = "make hello.wasm"  # shell command that builds module, for `bubblewasm build`
 //	                           # (run by sh in the config file's directory, $OUT = module)
 //	abi = "auto"               # "auto" | "v1" | "cgi": how the module is called; auto

@@ -25,13 +25,14 @@ var (
 		"max_response_headers", "max_response_header_bytes",
 		"pubsub_scope", "log_rate", "log_burst", "max_subscriptions",
 		"max_batch", "max_batch_concurrency", "init_timeout", "pool_idle_timeout", "max_waiting",
-		"vars", "queue", "queue_timeout"}
+		"vars", "queue", "queue_timeout",
+		"root", "dotfiles"}
 
 	engines   = Engines()
 	instances = []string{InstancesSnapshot, InstancesFresh, InstancesPool}
 	abis      = []string{ABIAuto, ABIV1, ABICGI}
 	logLevels = []string{LogDebug, LogInfo, LogWarn, LogError}
-	builtins  = []string{BuiltinLongPoll}
+	builtins  = []string{BuiltinLongPoll, BuiltinStatic}
 	overflows = []string{OverflowDropSubscriber, OverflowDropOldest}
 	backends  = []string{BackendMemory, BackendAMQP}
 )
@@ -593,6 +594,7 @@ func (c *checker) route(t table, engine string) Route {
 	c.streamRoute(t, &r) // the jsonrpc transport's keys
 	c.routeLimits(t, &r, instancesOK)
 	c.routeVars(t, &r)
+	c.routeStatic(t, &r)
 	return r
 }
 
@@ -685,7 +687,7 @@ func (c *checker) routeTarget(t table, r *Route) {
 		}
 	}
 	switch f, ok := c.get(t, "channel"); {
-	case ok && r.Builtin == "" && !slices.Contains(set, "builtin"):
+	case ok && r.Builtin != BuiltinLongPoll && (r.Builtin != "" || !slices.Contains(set, "builtin")):
 		c.errorf(f.path, f.line, "only valid with builtin = %q", BuiltinLongPoll)
 	case ok:
 		if s, ok := c.name(f); ok {
