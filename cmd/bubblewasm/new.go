@@ -179,7 +179,7 @@ func newAction(c *cli.Context) error {
 	}
 	s.Steps = append(s.Steps,
 		"bubblewasm build                # or: sh build.sh",
-		"bubblewasm run -c bubble.toml",
+		"bubblewasm run                  # serves ./bubble.toml",
 		"curl http://127.0.0.1:8080/     # from another terminal")
 
 	files, err := s.render()

@@ -91,7 +91,7 @@ func TestNewRoundTrip(t *testing.T) {
 				t.Fatalf("exit %d:\n%s", code, out)
 			}
 			steps := printedSteps(t, out)
-			want := []string{"cd " + dir, "bubblewasm build", "bubblewasm run -c bubble.toml", "curl http://127.0.0.1:8080/"}
+			want := []string{"cd " + dir, "bubblewasm build", "bubblewasm run", "curl http://127.0.0.1:8080/"}
 			if strings.Join(steps, "\n") != strings.Join(want, "\n") {
 				t.Fatalf("printed steps %q, want %q", steps, want)
 			}
