@@ -51,3 +51,22 @@ const (
 	// sets these keys, from its own route's configuration.
 	EnvVarPrefix = "var."
 )
+
+// TLS keys, on every exchange of a connection that came in over TLS
+// (listener keys, like bubble.listener).
+const (
+	// EnvTLSVersion is the negotiated TLS version: "1.2" or "1.3".
+	EnvTLSVersion = "tls.version"
+	// EnvTLSCipher is the cipher suite's IANA name
+	// (TLS_AES_128_GCM_SHA256).
+	EnvTLSCipher = "tls.cipher"
+	// EnvTLSServerName is the server name the client asked for (SNI);
+	// absent if it sent none.
+	EnvTLSServerName = "tls.server_name"
+	// EnvTLSClientSubject is the subject of the verified client
+	// certificate (CN=alice,O=Example), on listeners that require one.
+	EnvTLSClientSubject = "tls.client_subject"
+	// EnvHTTPS is "on" on HTTP exchanges over TLS (CGI's HTTPS);
+	// absent otherwise.
+	EnvHTTPS = "HTTPS"
+)

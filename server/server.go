@@ -165,7 +165,12 @@ func (s *Server) serveConn(l Listener, conn *timeoutConn) {
 		s.mu.Unlock()
 		s.conns.Done()
 	}()
-	x := &Exchange{Env: ConnEnv(l.Name, conn), Reader: conn, Writer: NewStreamWriter(conn)}
+	env := ConnEnv(l.Name, conn)
+	if ok, err := handshake(s.ctx, conn, env); !ok {
+		s.logger.Debug("TLS handshake failed", "listener", l.Name, "remote", conn.RemoteAddr(), "err", err)
+		return
+	}
+	x := &Exchange{Env: env, Reader: conn, Writer: NewStreamWriter(conn)}
 	if err := l.Handler.Serve(s.ctx, x); err != nil && s.ctx.Err() == nil {
 		s.logger.Debug("connection ended with an error", "listener", l.Name, "remote", conn.RemoteAddr(), "err", err)
 	}

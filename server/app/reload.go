@@ -3,6 +3,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"reflect"
@@ -174,6 +175,13 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 			return errors.Join(err, set.close(ctx))
 		}
 	}
+	tlsConfigs := make([]*tls.Config, len(plan.retls))
+	for i, s := range plan.retls {
+		var err error
+		if tlsConfigs[i], err = plan.next[s].TLS.Config(); err != nil {
+			return errors.Join(fmt.Errorf("listener %s: %w", s.Name, err), set.close(ctx))
+		}
+	}
 	added, _, err := a.openAll(ctx, plan.add, methods)
 	if err != nil {
 		return errors.Join(err, set.close(ctx))
@@ -194,6 +202,10 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 		if err := s.conns.replace(ctx, transports[i]); err != nil {
 			a.logger.Warn("replaced transport did not stop cleanly", "listener", s.Name, "err", err)
 		}
+	}
+	for i, s := range plan.retls {
+		s.listener.TLS = plan.next[s].TLS
+		s.tls.cur.Store(tlsConfigs[i])
 	}
 	a.sources = append(plan.keep, added...)
 	for _, s := range plan.remove {
@@ -235,6 +247,7 @@ type listenerPlan struct {
 	add         []listener
 	remove      []*source
 	retransport []*source            // kept, with a new transport
+	retls       []*source            // kept TLS listeners: their files are read again
 	next        map[*source]listener // the new configuration of a kept one
 }
 
@@ -262,6 +275,15 @@ func planListeners(running []*source, next []listener, methods []string) (listen
 		}
 		was, now := s.Listener, l.Listener
 		was.Line, now.Line = 0, 0
+		if (was.TLS == nil) != (now.TLS == nil) {
+			errs = append(errs, fmt.Errorf("listener %s: TLS is turned on or off when the socket is bound: restart to change it", l.Name))
+			continue
+		}
+		if now.TLS != nil {
+			p.retls = append(p.retls, s)
+			p.next[s] = l
+		}
+		was.TLS, now.TLS = nil, nil // a kept TLS listener reads its files again (retls)
 		if was.SocketMode != now.SocketMode || was.MaxConnections != now.MaxConnections || was.WriteTimeout != now.WriteTimeout {
 			errs = append(errs, fmt.Errorf("listener %s: socket_mode, max_connections and write_timeout apply when the socket is bound: restart to change them", l.Name))
 			continue

@@ -65,6 +65,7 @@ type source struct {
 	// reload may replace (conns), or the app's exchanges.
 	handler server.Handler
 	conns   *transportSwitch // a socket's; nil for an AMQP consumer
+	tls     *listenerTLS     // a TLS socket's; nil otherwise
 	methods []string         // the Methods its transport was made with
 	removed atomic.Bool      // a reload removed it: it is draining
 	uncount func()           // an AMQP consumer's: its counts stop being read live (counts.go)
@@ -135,17 +136,26 @@ func (a *App) open(ctx context.Context, l listener, methods []string) (*source, 
 	if err != nil {
 		return nil, server.Address{}, err
 	}
+	var lt *listenerTLS
+	if l.TLS != nil {
+		if lt, err = newListenerTLS(l.TLS); err != nil {
+			return nil, server.Address{}, err
+		}
+	}
 	ln, err := a.bind(ctx, l.socket, server.ListenOptions{SocketMode: l.SocketMode})
 	if err != nil {
 		return nil, server.Address{}, err
+	}
+	real := server.ListenerAddress(ln)
+	if lt != nil {
+		ln = lt.wrap(ln)
 	}
 	conns := &transportSwitch{}
 	conns.cur.Store(&th)
 	src := server.NewSocket(a.logger, server.Listener{Name: l.Name, Listener: ln,
 		MaxConns: l.MaxConnections, WriteTimeout: l.WriteTimeout}, nil)
-	real := server.ListenerAddress(ln)
-	a.logger.Info("listening", "listener", l.Name, "address", real.String(), "transport", l.Transport)
-	return &source{listener: l, Source: src, handler: conns, conns: conns, methods: methods}, real, nil
+	a.logger.Info("listening", "listener", l.Name, "address", real.String(), "transport", l.Transport, "tls", lt != nil)
+	return &source{listener: l, Source: src, handler: conns, conns: conns, methods: methods, tls: lt}, real, nil
 }
 
 // newTransport makes the transport of a socket listener over the app's

@@ -280,6 +280,10 @@ type Listener struct {
 	// BatchConcurrency caps the calls of one batch that run at once on a
 	// "jsonrpc" listener.
 	BatchConcurrency int
+
+	// TLS, when set, serves a tcp:// listener's connections over TLS
+	// (tls.go); nil for plain connections.
+	TLS *TLS
 }
 
 // Route is one [[route]] entry.

@@ -97,6 +97,15 @@
 //	max_batch = 100            # transport "jsonrpc": calls per batch, 1..100000; a longer batch gets
 //	                           # one Invalid Request error (-32600) and none of its calls runs
 //	max_batch_concurrency = 8  # transport "jsonrpc": calls of one batch running at once, 1..1024
+//	tls_cert = "cert.pem"      # tcp:// only: serve TLS (any transport) with this certificate (PEM,
+//	                           # leaf then chain), relative to the config file's directory; or an
+//	                           # array of files: the client's SNI chooses, the first by default
+//	tls_key = "key.pem"        # required with tls_cert: its key (PEM), or an array paired by position
+//	tls_min_version = "1.2"    # with tls_cert: "1.2" | "1.3"
+//	tls_client_ca = "ca.pem"   # with tls_cert: client certificates are required and verified
+//	                           # against these CAs (PEM). Every file is read at load (a bad one
+//	                           # fails it) and again on each reload; turning TLS on or off on a
+//	                           # kept listener needs a restart
 //
 //	[[route]]                  # one or more
 //	name = "hello"             # default "route1", "route2", ...; unique
@@ -210,7 +219,8 @@
 //
 // `bubblewasm run` re-reads the file on SIGHUP (app.App.Reload): routes,
 // listeners (matched by name and address), shutdown_timeout and the default
-// engine take effect; cache_dir, log_level, [limits], [pubsub], [kv],
+// engine take effect (TLS listeners read their certificate files again);
+// cache_dir, log_level, [limits], [pubsub], [kv],
 // [guest_log], [access_log], [admin] and a kept listener's socket_mode,
 // max_connections and write_timeout need a restart, and a reload that
 // changes them is refused whole.

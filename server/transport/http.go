@@ -2,7 +2,6 @@ package transport
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -131,7 +130,7 @@ func (t *httpTransport) newConn(ctx context.Context, nc net.Conn, env server.Env
 	for k, v := range env {
 		c.base = append(c.base, envPair{k, v})
 	}
-	_, c.https = nc.(interface{ ConnectionState() tls.ConnectionState })
+	_, c.https = env[abi.EnvTLSVersion] // server.TLSEnv set it: the connection is TLS
 	c.rbuf, c.r, c.w = c.small, 0, 0
 	c.state.Store(connActive)
 	return c

@@ -108,6 +108,7 @@ func (c *httpConn) buildEnv(path string) server.Env {
 	env[abi.EnvServerProtocol] = r.proto
 	if c.https {
 		env[abi.EnvURLScheme] = "https"
+		env[abi.EnvHTTPS] = "on"
 	} else {
 		env[abi.EnvURLScheme] = "http"
 	}
