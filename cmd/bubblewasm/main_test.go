@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 )
 
 // helloWAT is a minimal handler, built with wat2wasm for these tests.
@@ -49,13 +51,12 @@ func freePort(t *testing.T) string {
 // httpGet returns the body of a GET with c.
 func httpGet(t *testing.T, c *http.Client, url string) string {
 	t.Helper()
-	resp, err := c.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	_, body := testutil.Fetch(t, c, req)
+	return body
 }
 
 // unixHTTPClient sends every request to the unix socket sock, as curl

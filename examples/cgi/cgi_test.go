@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
 
 	"github.com/bubblewasm/bubblewasm/server/app"
 	"github.com/bubblewasm/bubblewasm/server/config"
@@ -52,16 +53,7 @@ func do(t *testing.T, method, url string, body io.Reader) (*http.Response, strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
+	return testutil.Fetch(t, client, req)
 }
 
 func TestCGIExample(t *testing.T) {
