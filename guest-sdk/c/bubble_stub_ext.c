@@ -131,6 +131,12 @@ static int32_t check(const struct item *grants, const char *s, uint32_t n) {
 	return BUBBLE_ERR_DENIED;
 }
 
+/* check_data is check, then ERR_TOO_LARGE for data over the stub's limit. */
+static int32_t check_data(const struct item *grants, const char *s, uint32_t n, uint32_t len) {
+	int32_t r = check(grants, s, n);
+	return r < 0 ? r : len > MAX_DATA ? BUBBLE_ERR_TOO_LARGE : 0;
+}
+
 /* fill is the size negotiation: copy only when everything fits. */
 static int32_t fill(void *buf, uint32_t cap, const char *data, size_t n) {
 	if (n && n <= cap)
@@ -141,11 +147,9 @@ static int32_t fill(void *buf, uint32_t cap, const char *data, size_t n) {
 /* --------------------------------------------------------------- pub/sub */
 
 int32_t bubble_abi_publish(const char *channel, uint32_t channel_len, const void *msg, uint32_t msg_len) {
-	int32_t r = check(ext.pubsub, channel, channel_len);
+	int32_t r = check_data(ext.pubsub, channel, channel_len, msg_len);
 	if (r < 0)
 		return r;
-	if (msg_len > MAX_DATA)
-		return BUBBLE_ERR_TOO_LARGE;
 	int n = 0;
 	for (struct item *s = ext.subs; s; s = s->next) {
 		if (strlen(s->data) == channel_len && memcmp(s->data, channel, channel_len) == 0) {
@@ -234,11 +238,9 @@ int32_t bubble_abi_signal_wait(const char *name, uint32_t name_len, int32_t time
 }
 
 int32_t bubble_abi_signal_send(const char *name, uint32_t name_len, const void *payload, uint32_t payload_len) {
-	int32_t r = check(ext.signals, name, name_len);
+	int32_t r = check_data(ext.signals, name, name_len, payload_len);
 	if (r < 0)
 		return r;
-	if (payload_len > MAX_DATA)
-		return BUBBLE_ERR_TOO_LARGE;
 	struct item **old = find(&ext.sent, name, name_len);
 	if (old)
 		drop(old);
