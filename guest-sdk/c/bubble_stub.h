@@ -73,4 +73,61 @@ int bubble_stub_parked(const char **name, int *timeout_ms);
  */
 int bubble_stub_resume(const char *wake, const void *payload, size_t len);
 
+/* ------------------------------------------------------------ extensions */
+
+/*
+ * bubble_stub_ext.c fakes the extensions (bubble_ext.h); link it when the
+ * code under test uses them. Their state is the host's, not the exchange's:
+ * bubble_stub_reset leaves it, bubble_stub_ext_reset clears all of it
+ * (grants, subscriptions, keys, targets, responses). Nothing waits: a fetch
+ * with an empty queue and a signal wait with no pending signal return
+ * BUBBLE_ERR_TIMEOUT at once. Limits: 256-byte names and keys, 64 KiB
+ * messages, payloads and values, 1 MiB replies, 8 open responses.
+ */
+void bubble_stub_ext_reset(void);
+
+/*
+ * Grants an extension, as a route's configuration does: ext "pubsub" or
+ * "signals" with a pattern ("*", "NAME" or "BASE.*"; call again to add
+ * one), "kv" with the namespace's name. Dial targets and outbound URLs are
+ * granted by bubble_stub_dial_target and bubble_stub_http_response.
+ */
+void bubble_stub_grant(const char *ext, const char *grant);
+
+/* How many messages subscription id has queued; -1 when it does not exist. */
+int bubble_stub_queued(const char *id);
+
+/* Makes the next wait on signal name return payload, as if another exchange
+   sent it while this one waited. */
+void bubble_stub_signal(const char *name, const void *payload, size_t len);
+
+/* The payload of the last send on signal name, or NULL; *len gets its length. */
+const char *bubble_stub_sent(const char *name, size_t *len);
+
+/* The value of key in the granted namespace, or NULL; *len gets its length. */
+const char *bubble_stub_kv(const char *key, size_t *len);
+
+/*
+ * Adds dial target name: a call answers with reply (NUL-terminated) and
+ * status, or, when reply is NULL, as a line echo worker would: the request
+ * and a newline. With status 0 (a socket target) a request holding a
+ * newline is BUBBLE_ERR_INVALID.
+ */
+void bubble_stub_dial_target(const char *name, const char *reply, int status);
+
+/*
+ * Allows url and makes a request to it answer with status, headers
+ * ("Name: value\n" lines) and len bytes of body. A negative status is an
+ * error code that the request returns instead (BUBBLE_ERR_TIMEOUT, ...).
+ * A request to a URL never added is BUBBLE_ERR_DENIED.
+ */
+void bubble_stub_http_response(const char *url, int status, const char *headers, const void *body, size_t len);
+
+/* The last request's method, URL, headers and body (each NUL-terminated;
+   NULL before any request); *body_len gets the body's length. */
+const char *bubble_stub_http_last(const char **url, const char **headers, const char **body, size_t *body_len);
+
+/* How many responses are open (not closed by the guest). */
+int bubble_stub_http_open(void);
+
 #endif /* BUBBLE_STUB_H */

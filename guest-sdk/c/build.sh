@@ -4,7 +4,8 @@
 #   guest-sdk/c/build.sh OUT.wasm SOURCE.c [MORE.c ...] [-- EXTRA CLANG FLAGS]
 #
 # Runnable from any directory; paths are taken relative to the caller's.
-# It runs (see README.md), for each SOURCE.c and guest-sdk/c/bubble.c:
+# It runs (see README.md), for each SOURCE.c, guest-sdk/c/bubble.c and
+# guest-sdk/c/bubble_ext.c (the extensions; the linker drops what is unused):
 #
 #   clang --target=wasm32-wasi -O2 -Wall -Wextra -I guest-sdk/c -c -o X.o X.c
 #
@@ -54,7 +55,7 @@ rt=$("$cc" "${target[@]}" -print-libgcc-file-name)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 objs=()
-for src in "${srcs[@]}" "$sdk/bubble.c"; do
+for src in "${srcs[@]}" "$sdk/bubble.c" "$sdk/bubble_ext.c"; do
 	obj="$tmp/${#objs[@]}.o"
 	# shellcheck disable=SC2086
 	"$cc" "${target[@]}" -O2 -Wall -Wextra -Qunused-arguments -I "$sdk" ${CFLAGS:-} "$@" -c -o "$obj" "$src"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs the C SDK's native tests: bubble.c and the kit's handler linked with
-# the in-memory fake host bubble_stub.c, compiled with the system's cc:
+# Runs the C SDK's native tests: bubble.c, bubble_ext.c and the kit's handler
+# linked with the in-memory fake host (bubble_stub.c, bubble_stub_ext.c),
+# compiled with the system's cc:
 #
 #   cc -std=c11 -Wall -Wextra -Werror -g -fsanitize=address,undefined \
 #     -fno-sanitize-recover=all \
-#     -I guest-sdk/c -o t guest-sdk/c/test/kit_test.c guest-sdk/c/kit/kit.c \
-#     guest-sdk/c/bubble.c guest-sdk/c/bubble_stub.c && ./t
+#     -I guest-sdk/c -o t guest-sdk/c/test/kit_test.c guest-sdk/c/test/ext_test.c \
+#     guest-sdk/c/kit/kit.c guest-sdk/c/bubble.c guest-sdk/c/bubble_ext.c \
+#     guest-sdk/c/bubble_stub.c guest-sdk/c/bubble_stub_ext.c && ./t
 #
 # Set NATIVE_CC to use another compiler; SANITIZE= (empty) to build without
 # sanitizers.
@@ -21,5 +23,6 @@ if [ -n "$san" ] && echo 'int main(void){return 0;}' | "$cc" -x c - -fsanitize="
 	flags+=(-fsanitize="$san" -fno-sanitize-recover=all -fno-omit-frame-pointer)
 fi
 "$cc" "${flags[@]}" -I "$sdk" -o "$tmp/kit_test" \
-	"$sdk/test/kit_test.c" "$sdk/kit/kit.c" "$sdk/bubble.c" "$sdk/bubble_stub.c"
+	"$sdk/test/kit_test.c" "$sdk/test/ext_test.c" "$sdk/kit/kit.c" "$sdk/bubble.c" "$sdk/bubble_ext.c" \
+	"$sdk/bubble_stub.c" "$sdk/bubble_stub_ext.c"
 "$tmp/kit_test"

@@ -63,7 +63,7 @@ func BenchmarkKits(b *testing.B) {
 
 func benchExchange(b *testing.B, engine wasm.Engine, bin []byte, lc wasm.Lifecycle) {
 	ctx := context.Background()
-	h, err := wasm.New(ctx, engine, bin, wasm.Options{Lifecycle: lc, Logger: nil})
+	h, err := wasm.New(ctx, engine, bin, wasm.Options{Lifecycle: lc, Logger: nil, Services: noGrants()})
 	if err != nil {
 		b.Fatal(err)
 	}

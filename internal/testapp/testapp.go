@@ -25,17 +25,28 @@ func Start(t testing.TB, cfg *config.Config, opts app.Options) []server.Address 
 // (its admin listener's address) or does (Reload).
 func StartApp(t testing.TB, cfg *config.Config, opts app.Options) (*app.App, []server.Address) {
 	t.Helper()
+	a, addrs, err := TryStart(t, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, addrs
+}
+
+// TryStart is StartApp that returns the error of a configuration that
+// does not load (a module the host refuses) or bind, instead of failing t.
+func TryStart(t testing.TB, cfg *config.Config, opts app.Options) (*app.App, []server.Address, error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, opts)
 	if err != nil {
 		cancel()
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	addrs, err := a.Listen(ctx)
 	if err != nil {
 		cancel()
 		a.Close(context.Background())
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx) }()
@@ -46,7 +57,7 @@ func StartApp(t testing.TB, cfg *config.Config, opts app.Options) (*app.App, []s
 		}
 		a.Close(context.Background())
 	})
-	return a, addrs
+	return a, addrs, nil
 }
 
 // Engines lists the engine names of this build among those the schema

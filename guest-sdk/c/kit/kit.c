@@ -2,6 +2,9 @@
  * kit.c: the C SDK's conformance kit module. One handler implements every
  * case of guest-sdk/CONFORMANCE.md with the SDK's public API only; the case
  * is PATH_INFO, and without PATH_INFO (the line transport) it is /echo.
+ * The extension cases (/pubsub, /signal, /kv, /dial) run on a route that
+ * grants pubsub = ["kit.*"], signals = ["kit.*"], kv = "kit" and a dial
+ * target echo.
  *
  * Build: guest-sdk/c/build-kit.sh OUT.wasm
  * Test natively: guest-sdk/c/test.sh; on every engine:
@@ -11,6 +14,7 @@
 #include <string.h>
 
 #include "bubble.h"
+#include "bubble_ext.h"
 
 /* buf is reused by every exchange of an instance; exchanges never overlap. */
 static char buf[32 << 10];
@@ -157,6 +161,133 @@ static int park(void) {
 	return n < 2 ? bubble_park_timeout(1) : 0;
 }
 
+/* ----------------------------------------------------- extension cases */
+
+/* say writes the words of a case's report, separated by single spaces. */
+static int say(const char *const *words, int n) {
+	int rc = 0;
+	for (int i = 0; i < n && rc == 0; i++) {
+		if (i > 0)
+			rc = bubble_write(" ", 1);
+		if (rc == 0)
+			rc = bubble_write_str(words[i]);
+	}
+	return rc;
+}
+
+/* err_name is the case table's name of an SDK result: the error in lower
+   case without ERR_ and underscores ("notfound"), "noerror" for >= 0. */
+static const char *err_name(int rc) {
+	static char name[32];
+	if (rc >= 0)
+		return "noerror";
+	const char *e = bubble_strerror(rc);
+	if (strncmp(e, "ERR_", 4) == 0)
+		e += 4;
+	size_t j = 0;
+	for (; *e && j < sizeof name - 1; e++)
+		if (*e != '_')
+			name[j++] = (char)(*e >= 'A' && *e <= 'Z' ? *e - 'A' + 'a' : *e);
+	name[j] = 0;
+	return name;
+}
+
+/* decimal formats n (>= 0) into buf. */
+static const char *decimal(int n, char buf[12]) {
+	int d = 11;
+	buf[d] = 0;
+	do
+		buf[--d] = (char)('0' + n % 10);
+	while ((n /= 10) > 0 && d > 0);
+	return buf + d;
+}
+
+static int case_pubsub(void) {
+	char id[BUBBLE_MAX_SUBSCRIPTION_ID + 1], count[12];
+	int rc = bubble_subscribe("kit.ps", id);
+	if (rc < 0)
+		return say((const char *[]){"pubsub", "subscribe", err_name(rc)}, 3);
+	int n = bubble_publish("kit.ps", "hello", 5);
+	if (n < 0)
+		return say((const char *[]){"pubsub", "publish", err_name(n)}, 3);
+	char *msg;
+	size_t len;
+	rc = bubble_fetch(id, 1000, &msg, &len);
+	if (rc < 0)
+		return say((const char *[]){"pubsub", "fetch", err_name(rc)}, 3);
+	if ((rc = bubble_unsubscribe(id)) < 0) {
+		free(msg);
+		return say((const char *[]){"pubsub", "unsubscribe", err_name(rc)}, 3);
+	}
+	char *none;
+	char gone[32];
+	strcpy(gone, err_name(bubble_fetch(id, 0, &none, &len)));
+	free(none); /* NULL unless the fetch succeeded */
+	rc = say((const char *[]){"pubsub", decimal(n, count), msg, gone, err_name(bubble_publish("other", "x", 1))}, 5);
+	free(msg);
+	return rc;
+}
+
+static int case_signal(void) {
+	char count[12], payload[16], timeout[32];
+	int woken = bubble_signal_send("kit.sig", "x", 1);
+	if (woken < 0)
+		return say((const char *[]){"signal", "send", err_name(woken)}, 3);
+	strcpy(timeout, err_name(bubble_signal_wait("kit.sig", 1, payload, sizeof payload)));
+	return say((const char *[]){"signal", decimal(woken, count), timeout, err_name(bubble_signal_send("nope", NULL, 0))}, 4);
+}
+
+static int case_kv(void) {
+	char *q = bubble_env_dup("QUERY_STRING", NULL);
+	if (!q)
+		return BUBBLE_ERR_NOMEM;
+	int rc = bubble_kv_set("kit.k", q, strlen(q), 0);
+	free(q);
+	if (rc < 0)
+		return say((const char *[]){"kv", "set", err_name(rc)}, 3);
+	char *v, *none;
+	size_t len;
+	if ((rc = bubble_kv_get("kit.k", &v, &len)) < 0)
+		return say((const char *[]){"kv", "get", err_name(rc)}, 3);
+	if ((rc = bubble_kv_delete("kit.k")) < 0) {
+		free(v);
+		return say((const char *[]){"kv", "delete", err_name(rc)}, 3);
+	}
+	char missing[32], key[301];
+	strcpy(missing, err_name(bubble_kv_get("kit.k", &none, &len)));
+	free(none);
+	memset(key, 'a', 300);
+	key[300] = 0;
+	rc = say((const char *[]){"kv", v, missing, err_name(bubble_kv_set(key, "v", 1, 0))}, 4);
+	free(v);
+	return rc;
+}
+
+static int case_dial(void) {
+	char *q = bubble_env_dup("QUERY_STRING", NULL);
+	if (!q)
+		return BUBBLE_ERR_NOMEM;
+	char *reply, *none, status[12];
+	size_t len;
+	int rc = bubble_call("echo", q, strlen(q), 0, &reply, &len);
+	if (rc < 0) {
+		free(q);
+		return say((const char *[]){"dial", "call", err_name(rc)}, 3);
+	}
+	if (len > 0 && reply[len - 1] == '\n')
+		reply[len - 1] = 0;
+	int st = bubble_call_status();
+	char stw[32];
+	strcpy(stw, st < 0 ? err_name(st) : decimal(st, status));
+	char denied[32];
+	strcpy(denied, err_name(bubble_call("nope", q, strlen(q), 0, &none, &len)));
+	free(none);
+	free(q);
+	rc = say((const char *[]){"dial", reply, stw, denied}, 4);
+	free(reply);
+	return rc;
+}
+
 static int kit(void) {
 	char path[64];
 	int n = bubble_env_get("PATH_INFO", path, sizeof path);
@@ -188,6 +319,14 @@ static int kit(void) {
 		return flush();
 	if (strcmp(path, "/park") == 0)
 		return park();
+	if (strcmp(path, "/pubsub") == 0)
+		return case_pubsub();
+	if (strcmp(path, "/signal") == 0)
+		return case_signal();
+	if (strcmp(path, "/kv") == 0)
+		return case_kv();
+	if (strcmp(path, "/dial") == 0)
+		return case_dial();
 	int rc = bubble_set_status(404);
 	if (rc < 0 || (rc = bubble_write_str("kit: unknown case ")) < 0)
 		return rc;

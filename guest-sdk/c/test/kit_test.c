@@ -13,21 +13,13 @@
 #include "bubble.h"
 #include "bubble_stub.h"
 
-static int failures;
+#include "check.h"
 
-#define CHECK(cond)                                                              \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__,  \
-			        __LINE__, current, #cond);                       \
-			failures++;                                              \
-		}                                                                \
-	} while (0)
-
-static const char *current = "";
+int failures;
+const char *current = "";
 
 /* start resets the fake host for a kit case. */
-static void start(const char *name, const char *path) {
+void start(const char *name, const char *path) {
 	current = name;
 	bubble_stub_reset();
 	bubble_stub_setenv("REQUEST_METHOD", "GET");
@@ -35,7 +27,7 @@ static void start(const char *name, const char *path) {
 		bubble_stub_setenv("PATH_INFO", path);
 }
 
-static int body_is(const char *want) {
+int body_is(const char *want) {
 	size_t len;
 	const char *b = bubble_stub_body(&len);
 	return len == strlen(want) && memcmp(b, want, len) == 0;
@@ -290,7 +282,9 @@ int main(void) {
 	test_committed_invalid_flush();
 	test_sdk();
 	test_park();
+	test_ext();
 	bubble_stub_reset();
+	bubble_stub_ext_reset();
 	if (failures) {
 		fprintf(stderr, "FAIL: %d checks failed\n", failures);
 		return 1;

@@ -1,6 +1,6 @@
 // Command kit is the Go SDK's conformance kit module: one handler that
 // implements every case of guest-sdk/CONFORMANCE.md with the SDK's public
-// API only. The case is PATH_INFO; without PATH_INFO (the line transport)
+// API only (the extension cases are in ext.go). The case is PATH_INFO; without PATH_INFO (the line transport)
 // the module behaves as /echo. Build it with
 //
 //	guest-sdk/go/build-kit.sh OUT.wasm
@@ -55,6 +55,8 @@ func serve(x *bubble.Exchange) error {
 		return flush(x)
 	case "/park":
 		return park(x)
+	case "/pubsub", "/signal", "/kv", "/dial":
+		return extension(x, path)
 	}
 	if err := x.SetStatus(404); err != nil {
 		return err

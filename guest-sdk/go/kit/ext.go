@@ -1,0 +1,110 @@
+package main
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	bubble "github.com/bubblewasm/bubblewasm/guest-sdk/go"
+)
+
+// extension runs one of CONFORMANCE.md's extension cases and writes its
+// one-line report. The route grants pubsub = ["kit.*"], signals =
+// ["kit.*"], kv = "kit" and a dial target echo.
+func extension(x *bubble.Exchange, path string) error {
+	var words []string
+	switch path {
+	case "/pubsub":
+		words = pubsub()
+	case "/signal":
+		words = signal()
+	case "/kv":
+		q, _ := x.Env("QUERY_STRING")
+		words = kv(q)
+	case "/dial":
+		q, _ := x.Env("QUERY_STRING")
+		words = dial(q)
+	}
+	return write(x, strings.Join(words, " "))
+}
+
+func pubsub() []string {
+	id, err := bubble.Subscribe("kit.ps")
+	if err != nil {
+		return []string{"pubsub", "subscribe", errName(err)}
+	}
+	n, err := bubble.Publish("kit.ps", []byte("hello"))
+	if err != nil {
+		return []string{"pubsub", "publish", errName(err)}
+	}
+	msg, err := bubble.Fetch(id, 1000)
+	if err != nil {
+		msg = []byte("fetch-" + errName(err))
+	}
+	if err := bubble.Unsubscribe(id); err != nil {
+		return []string{"pubsub", "unsubscribe", errName(err)}
+	}
+	_, gone := bubble.Fetch(id, 0)
+	_, denied := bubble.Publish("other", []byte("x"))
+	return []string{"pubsub", strconv.Itoa(n), string(msg), errName(gone), errName(denied)}
+}
+
+func signal() []string {
+	woken, err := bubble.SendSignal("kit.sig", []byte("x"))
+	if err != nil {
+		return []string{"signal", "send", errName(err)}
+	}
+	_, timeout := bubble.WaitSignal("kit.sig", 1)
+	_, denied := bubble.SendSignal("nope", nil)
+	return []string{"signal", strconv.Itoa(woken), errName(timeout), errName(denied)}
+}
+
+func kv(value string) []string {
+	if err := bubble.KVSet("kit.k", []byte(value), 0); err != nil {
+		return []string{"kv", "set", errName(err)}
+	}
+	got, ok, err := bubble.KVGet("kit.k")
+	switch {
+	case err != nil:
+		got = []byte("get-" + errName(err))
+	case !ok:
+		got = []byte("get-notfound")
+	}
+	if err := bubble.KVDelete("kit.k"); err != nil {
+		return []string{"kv", "delete", errName(err)}
+	}
+	missing := "found" // what the second get reports: the SDK's "not found"
+	if _, ok, err := bubble.KVGet("kit.k"); err != nil {
+		missing = errName(err)
+	} else if !ok {
+		missing = "notfound"
+	}
+	tooLarge := bubble.KVSet(strings.Repeat("a", 300), []byte("v"), 0)
+	return []string{"kv", string(got), missing, errName(tooLarge)}
+}
+
+func dial(req string) []string {
+	reply, err := bubble.Call("echo", []byte(req), 0)
+	if err != nil {
+		return []string{"dial", "call", errName(err)}
+	}
+	status := bubble.CallStatus()
+	_, denied := bubble.Call("nope", []byte(req), 0)
+	return []string{"dial", strings.TrimSuffix(string(reply), "\n"), strconv.Itoa(status), errName(denied)}
+}
+
+// errName is the case table's name of err: the SDK's error in lower case
+// without ERR_ and underscores ("notfound", "toolarge"), "noerror" for
+// nil, and the error's text for anything that is not an SDK error.
+func errName(err error) string {
+	if err == nil {
+		return "noerror"
+	}
+	for _, e := range []bubble.Errno{bubble.ErrNotFound, bubble.ErrInvalid, bubble.ErrCommitted,
+		bubble.ErrClosed, bubble.ErrIO, bubble.ErrTimeout, bubble.ErrTooLarge, bubble.ErrDenied, bubble.ErrFull} {
+		if errors.Is(err, e) {
+			return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(e.Error(), "ERR_"), "_", ""))
+		}
+	}
+	return err.Error()
+}
