@@ -16,15 +16,37 @@ extern "C" {
 }
 
 pub fn publish(channel: &[u8], msg: &[u8]) -> i32 {
-    unsafe { raw_publish(channel.as_ptr(), channel.len() as u32, msg.as_ptr(), msg.len() as u32) }
+    unsafe {
+        raw_publish(
+            channel.as_ptr(),
+            channel.len() as u32,
+            msg.as_ptr(),
+            msg.len() as u32,
+        )
+    }
 }
 
 pub fn subscribe(channel: &[u8], id: &mut [u8]) -> i32 {
-    unsafe { raw_subscribe(channel.as_ptr(), channel.len() as u32, id.as_mut_ptr(), id.len() as u32) }
+    unsafe {
+        raw_subscribe(
+            channel.as_ptr(),
+            channel.len() as u32,
+            id.as_mut_ptr(),
+            id.len() as u32,
+        )
+    }
 }
 
 pub fn fetch(id: &[u8], timeout_ms: i32, buf: &mut [u8]) -> i32 {
-    unsafe { raw_fetch(id.as_ptr(), id.len() as u32, timeout_ms, buf.as_mut_ptr(), buf.len() as u32) }
+    unsafe {
+        raw_fetch(
+            id.as_ptr(),
+            id.len() as u32,
+            timeout_ms,
+            buf.as_mut_ptr(),
+            buf.len() as u32,
+        )
+    }
 }
 
 pub fn unsubscribe(id: &[u8]) -> i32 {
@@ -34,17 +56,39 @@ pub fn unsubscribe(id: &[u8]) -> i32 {
 #[link(wasm_import_module = "bubblewasm_signal_v1")]
 extern "C" {
     #[link_name = "wait"]
-    fn raw_signal_wait(name: *const u8, name_len: u32, timeout_ms: i32, buf: *mut u8, buf_len: u32) -> i32;
+    fn raw_signal_wait(
+        name: *const u8,
+        name_len: u32,
+        timeout_ms: i32,
+        buf: *mut u8,
+        buf_len: u32,
+    ) -> i32;
     #[link_name = "send"]
-    fn raw_signal_send(name: *const u8, name_len: u32, payload: *const u8, payload_len: u32) -> i32;
+    fn raw_signal_send(name: *const u8, name_len: u32, payload: *const u8, payload_len: u32)
+        -> i32;
 }
 
 pub fn signal_wait(name: &[u8], timeout_ms: i32, buf: &mut [u8]) -> i32 {
-    unsafe { raw_signal_wait(name.as_ptr(), name.len() as u32, timeout_ms, buf.as_mut_ptr(), buf.len() as u32) }
+    unsafe {
+        raw_signal_wait(
+            name.as_ptr(),
+            name.len() as u32,
+            timeout_ms,
+            buf.as_mut_ptr(),
+            buf.len() as u32,
+        )
+    }
 }
 
 pub fn signal_send(name: &[u8], payload: &[u8]) -> i32 {
-    unsafe { raw_signal_send(name.as_ptr(), name.len() as u32, payload.as_ptr(), payload.len() as u32) }
+    unsafe {
+        raw_signal_send(
+            name.as_ptr(),
+            name.len() as u32,
+            payload.as_ptr(),
+            payload.len() as u32,
+        )
+    }
 }
 
 #[link(wasm_import_module = "bubblewasm_kv_v1")]
@@ -52,17 +96,38 @@ extern "C" {
     #[link_name = "get"]
     fn raw_kv_get(key: *const u8, key_len: u32, buf: *mut u8, buf_len: u32) -> i32;
     #[link_name = "set"]
-    fn raw_kv_set(key: *const u8, key_len: u32, value: *const u8, value_len: u32, ttl_ms: i32) -> i32;
+    fn raw_kv_set(
+        key: *const u8,
+        key_len: u32,
+        value: *const u8,
+        value_len: u32,
+        ttl_ms: i32,
+    ) -> i32;
     #[link_name = "delete"]
     fn raw_kv_delete(key: *const u8, key_len: u32) -> i32;
 }
 
 pub fn kv_get(key: &[u8], buf: &mut [u8]) -> i32 {
-    unsafe { raw_kv_get(key.as_ptr(), key.len() as u32, buf.as_mut_ptr(), buf.len() as u32) }
+    unsafe {
+        raw_kv_get(
+            key.as_ptr(),
+            key.len() as u32,
+            buf.as_mut_ptr(),
+            buf.len() as u32,
+        )
+    }
 }
 
 pub fn kv_set(key: &[u8], value: &[u8], ttl_ms: i32) -> i32 {
-    unsafe { raw_kv_set(key.as_ptr(), key.len() as u32, value.as_ptr(), value.len() as u32, ttl_ms) }
+    unsafe {
+        raw_kv_set(
+            key.as_ptr(),
+            key.len() as u32,
+            value.as_ptr(),
+            value.len() as u32,
+            ttl_ms,
+        )
+    }
 }
 
 pub fn kv_delete(key: &[u8]) -> i32 {
@@ -133,7 +198,13 @@ extern "C" {
     fn raw_http_close(handle: i32) -> i32;
 }
 
-pub fn http_request(method: &[u8], url: &[u8], headers: &[u8], body: &[u8], timeout_ms: i32) -> i32 {
+pub fn http_request(
+    method: &[u8],
+    url: &[u8],
+    headers: &[u8],
+    body: &[u8],
+    timeout_ms: i32,
+) -> i32 {
     unsafe {
         raw_http_request(
             method.as_ptr(),

@@ -23,7 +23,11 @@ fn pubsub_fetch_negotiates_long_messages() {
         assert_eq!(pubsub::publish("chat.a", &long)?, 1);
         assert_eq!(pubsub::publish("chat.b", b"nobody")?, 0);
         assert_eq!(pubsub::fetch(&id, 1000)?, b"short");
-        assert_eq!(pubsub::fetch(&id, 1000)?, want, "a message over the first buffer comes back whole");
+        assert_eq!(
+            pubsub::fetch(&id, 1000)?,
+            want,
+            "a message over the first buffer comes back whole"
+        );
         assert_eq!(pubsub::fetch(&id, 0), Err(Error::Timeout));
         pubsub::unsubscribe(&id)?;
         assert_eq!(pubsub::fetch(&id, 0), Err(Error::NotFound));
@@ -39,10 +43,21 @@ fn pubsub_errors() {
     serve(&host, || {
         assert_eq!(pubsub::publish("other", b"x"), Err(Error::Denied));
         assert_eq!(pubsub::publish("chatroom", b"x"), Err(Error::Denied));
-        for bad in ["", "chat.", ".chat", "chat..a", "chat a", "chat.*", &"c".repeat(257)] {
+        for bad in [
+            "",
+            "chat.",
+            ".chat",
+            "chat..a",
+            "chat a",
+            "chat.*",
+            &"c".repeat(257),
+        ] {
             assert_eq!(pubsub::publish(bad, b"x"), Err(Error::Invalid), "{bad:?}");
         }
-        assert_eq!(pubsub::publish("chat", &vec![0u8; (64 << 10) + 1]), Err(Error::TooLarge));
+        assert_eq!(
+            pubsub::publish("chat", &vec![0u8; (64 << 10) + 1]),
+            Err(Error::TooLarge)
+        );
         assert_eq!(pubsub::subscribe("nope"), Err(Error::Denied));
         assert_eq!(pubsub::fetch(&"x".repeat(65), 0), Err(Error::NotFound));
         Ok(())
@@ -89,9 +104,17 @@ fn signals() {
     host.signal_later("job.4", b"0123456789");
     serve(&host, || {
         assert_eq!(signal::wait("job.2", 1000)?, b"payload");
-        assert_eq!(signal::wait("job.3", 1000)?.len(), signal::MAX_PAYLOAD, "cut to MAX_PAYLOAD");
+        assert_eq!(
+            signal::wait("job.3", 1000)?.len(),
+            signal::MAX_PAYLOAD,
+            "cut to MAX_PAYLOAD"
+        );
         let mut small = [0u8; 4];
-        assert_eq!(signal::wait_into("job.4", 1000, &mut small)?, 10, "the full length");
+        assert_eq!(
+            signal::wait_into("job.4", 1000, &mut small)?,
+            10,
+            "the full length"
+        );
         assert_eq!(&small, b"0123");
         Ok(())
     });
@@ -115,7 +138,10 @@ fn kv_round_trip_and_limits() {
         kv::set(&key, b"x", 10)?;
         assert_eq!(kv::set(&format!("{key}a"), b"x", 0), Err(Error::TooLarge));
         assert_eq!(kv::get(&format!("{key}a"))?, None);
-        assert_eq!(kv::set("v", &vec![0u8; (64 << 10) + 1], 0), Err(Error::TooLarge));
+        assert_eq!(
+            kv::set("v", &vec![0u8; (64 << 10) + 1], 0),
+            Err(Error::TooLarge)
+        );
         Ok(())
     });
     assert_eq!(host.kv_value("big").map(|v| v.len()), Some(5000));
@@ -140,7 +166,11 @@ fn dial_calls() {
         assert_eq!(dial::call("echo", b"ping", 0)?, b"ping\n");
         assert_eq!(dial::status()?, 0);
         assert_eq!(dial::reply()?, b"ping\n");
-        assert_eq!(dial::call("big", b"", 1000)?.len(), 100_000, "a reply over the first buffer");
+        assert_eq!(
+            dial::call("big", b"", 1000)?.len(),
+            100_000,
+            "a reply over the first buffer"
+        );
         assert_eq!(dial::call("amqp", b"a\nb", 0)?, b"A\nB");
         assert_eq!(dial::status()?, 201);
         assert_eq!(dial::call("echo", b"a\nb", 0), Err(Error::Invalid));
@@ -163,14 +193,22 @@ fn api() -> Host {
         }
         body.extend_from_slice(&req.body);
         Ok(HttpResponse {
-            status: if req.url.ends_with("/missing") { 404 } else { 200 },
+            status: if req.url.ends_with("/missing") {
+                404
+            } else {
+                200
+            },
             headers: vec![
                 ("x-b".into(), "2".into()),
                 ("content-type".into(), "text/plain".into()),
                 ("x-b".into(), "3".into()),
             ],
             body,
-            read_error: if req.url.ends_with("/huge") { Some(Error::TooLarge) } else { None },
+            read_error: if req.url.ends_with("/huge") {
+                Some(Error::TooLarge)
+            } else {
+                None
+            },
         })
     })
 }
@@ -178,40 +216,44 @@ fn api() -> Host {
 #[test]
 fn http_request_response() {
     let host = api();
-    let resp = Request::new().host(&host).serve(|_x| -> std::io::Result<()> {
-        let mut r = http::Request::new("POST", "https://api.example.com/v1/items")
-            .header("X-A", "1")
-            .header("X-A", "2")
-            .body(b"payload")
-            .timeout_ms(500)
-            .send()?;
-        assert_eq!(r.status(), 200);
-        assert_eq!(
-            r.headers()?,
-            vec![
-                ("Content-Type".to_string(), "text/plain".to_string()),
-                ("X-B".to_string(), "2".to_string()),
-                ("X-B".to_string(), "3".to_string()),
-            ]
-        );
-        assert_eq!(r.header("content-type").as_deref(), Some("text/plain"));
-        assert_eq!(r.header("nope"), None);
-        let mut small = [0u8; 5];
-        assert_eq!(r.read(&mut small)?, 5, "the body streams");
-        let mut rest = String::new();
-        r.read_to_string(&mut rest)?;
-        assert_eq!(format!("{}{}", String::from_utf8_lossy(&small), rest),
-            "POST https://api.example.com/v1/items [X-A=1][X-A=2]payload");
-        assert_eq!(r.read(&mut small)?, 0, "the end stays the end");
+    let resp = Request::new()
+        .host(&host)
+        .serve(|_x| -> std::io::Result<()> {
+            let mut r = http::Request::new("POST", "https://api.example.com/v1/items")
+                .header("X-A", "1")
+                .header("X-A", "2")
+                .body(b"payload")
+                .timeout_ms(500)
+                .send()?;
+            assert_eq!(r.status(), 200);
+            assert_eq!(
+                r.headers()?,
+                vec![
+                    ("Content-Type".to_string(), "text/plain".to_string()),
+                    ("X-B".to_string(), "2".to_string()),
+                    ("X-B".to_string(), "3".to_string()),
+                ]
+            );
+            assert_eq!(r.header("content-type").as_deref(), Some("text/plain"));
+            assert_eq!(r.header("nope"), None);
+            let mut small = [0u8; 5];
+            assert_eq!(r.read(&mut small)?, 5, "the body streams");
+            let mut rest = String::new();
+            r.read_to_string(&mut rest)?;
+            assert_eq!(
+                format!("{}{}", String::from_utf8_lossy(&small), rest),
+                "POST https://api.example.com/v1/items [X-A=1][X-A=2]payload"
+            );
+            assert_eq!(r.read(&mut small)?, 0, "the end stays the end");
 
-        let r = http::get("https://api.example.com/v1/missing")?;
-        assert_eq!(r.status(), 404);
-        r.close();
-        let mut r = http::post("https://api.example.com/v1/huge", "text/plain", b"")?;
-        let err = r.read_to_end(&mut Vec::new()).unwrap_err();
-        assert_eq!(Error::from(err), Error::TooLarge);
-        Ok(())
-    });
+            let r = http::get("https://api.example.com/v1/missing")?;
+            assert_eq!(r.status(), 404);
+            r.close();
+            let mut r = http::post("https://api.example.com/v1/huge", "text/plain", b"")?;
+            let err = r.read_to_end(&mut Vec::new()).unwrap_err();
+            assert_eq!(Error::from(err), Error::TooLarge);
+            Ok(())
+        });
     assert_eq!(resp.code, 0, "{:?}", resp);
     assert_eq!(resp.open_responses, 0, "Drop and close close the responses");
 }
@@ -225,27 +267,58 @@ fn http_errors() {
         assert_eq!(err(http::get("https://api.example.com/v1x")), Error::Denied);
         assert_eq!(err(http::get("https://evil.example/v1")), Error::Denied);
         assert_eq!(err(http::get("ftp://api.example.com/v1")), Error::Invalid);
-        assert_eq!(err(http::Request::new("GE T", "https://api.example.com/v1").send()), Error::Invalid);
-        for (k, v) in [("Host", "x"), ("content-length", "1"), ("Connection", "close"), ("Transfer-Encoding", "chunked")] {
-            let r = http::Request::new("GET", "https://api.example.com/v1").header(k, v).send();
+        assert_eq!(
+            err(http::Request::new("GE T", "https://api.example.com/v1").send()),
+            Error::Invalid
+        );
+        for (k, v) in [
+            ("Host", "x"),
+            ("content-length", "1"),
+            ("Connection", "close"),
+            ("Transfer-Encoding", "chunked"),
+        ] {
+            let r = http::Request::new("GET", "https://api.example.com/v1")
+                .header(k, v)
+                .send();
             assert_eq!(err(r), Error::Invalid, "{k}");
         }
         // What would break the line encoding is refused before the call.
-        for (k, v) in [("X", "a\nB: c"), ("X", "a\r"), ("X:Y", "v"), ("", "v"), ("X Y", "v"), ("X", "a\0")] {
-            let r = http::Request::new("GET", "https://api.example.com/v1").header(k, v).send();
+        for (k, v) in [
+            ("X", "a\nB: c"),
+            ("X", "a\r"),
+            ("X:Y", "v"),
+            ("", "v"),
+            ("X Y", "v"),
+            ("X", "a\0"),
+        ] {
+            let r = http::Request::new("GET", "https://api.example.com/v1")
+                .header(k, v)
+                .send();
             assert_eq!(err(r), Error::Invalid, "{k:?}: {v:?}");
         }
-        assert_eq!(err(http::post("https://api.example.com/v1", "a/b", &vec![0u8; (1 << 20) + 1])), Error::TooLarge);
+        assert_eq!(
+            err(http::post(
+                "https://api.example.com/v1",
+                "a/b",
+                &vec![0u8; (1 << 20) + 1]
+            )),
+            Error::TooLarge
+        );
         assert_eq!(err(http::get("https://api.example.com/v1/fail")), Error::Io);
         // At most 8 responses open at once.
-        let open: Vec<http::Response> = (0..8).map(|_| http::get("https://api.example.com/v1")).collect::<crate::Result<_>>()?;
+        let open: Vec<http::Response> = (0..8)
+            .map(|_| http::get("https://api.example.com/v1"))
+            .collect::<crate::Result<_>>()?;
         assert_eq!(err(http::get("https://api.example.com/v1")), Error::Full);
         drop(open);
         http::get("https://api.example.com/v1")?;
         Ok(())
     });
     serve(&Host::new(), || {
-        assert_eq!(http::get("https://api.example.com/v1").map(|_| ()), Err(Error::Denied));
+        assert_eq!(
+            http::get("https://api.example.com/v1").map(|_| ()),
+            Err(Error::Denied)
+        );
         Ok(())
     });
 }

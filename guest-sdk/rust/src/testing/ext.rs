@@ -121,8 +121,16 @@ impl Host {
     /// socket target, which refuses a request with a newline inside), and
     /// whose worker is `worker`: it gets the request and answers the reply
     /// or an error code.
-    pub fn dial(self, name: &str, status: i32, worker: impl Fn(&[u8]) -> Result<Vec<u8>, Error> + 'static) -> Host {
-        self.w.borrow_mut().targets.insert(name.to_string(), (status, Rc::new(worker)));
+    pub fn dial(
+        self,
+        name: &str,
+        status: i32,
+        worker: impl Fn(&[u8]) -> Result<Vec<u8>, Error> + 'static,
+    ) -> Host {
+        self.w
+            .borrow_mut()
+            .targets
+            .insert(name.to_string(), (status, Rc::new(worker)));
         self
     }
 
@@ -158,7 +166,10 @@ impl Host {
     /// Makes the next wait on signal `name` return `payload` at once, as
     /// if another exchange sent it while the handler waited.
     pub fn signal_later(&self, name: &str, payload: &[u8]) {
-        self.w.borrow_mut().pending.insert(name.to_string(), payload.to_vec());
+        self.w
+            .borrow_mut()
+            .pending
+            .insert(name.to_string(), payload.to_vec());
     }
 
     /// The signals handlers sent, in order.
@@ -214,12 +225,19 @@ pub(crate) fn matches(pattern: &str, name: &str) -> bool {
     }
     if let Some(base) = pattern.strip_suffix(".*") {
         if !wild(base) {
-            return name == base || (name.len() > base.len() + 1 && name.starts_with(base) && name.as_bytes()[base.len()] == b'.');
+            return name == base
+                || (name.len() > base.len() + 1
+                    && name.starts_with(base)
+                    && name.as_bytes()[base.len()] == b'.');
         }
     }
     let ps: Vec<&str> = pattern.split('.').collect();
     let ns: Vec<&str> = name.split('.').collect();
-    ps.len() == ns.len() && ps.iter().zip(&ns).all(|(p, n)| glob(p.as_bytes(), n.as_bytes()))
+    ps.len() == ns.len()
+        && ps
+            .iter()
+            .zip(&ns)
+            .all(|(p, n)| glob(p.as_bytes(), n.as_bytes()))
 }
 
 /// `*` matches any run, `?` one byte, anything else itself.
@@ -244,7 +262,11 @@ fn canonical(name: &str) -> String {
     let mut up = true;
     name.chars()
         .map(|c| {
-            let out = if up { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() };
+            let out = if up {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            };
             up = c == '-';
             out
         })
@@ -258,16 +280,18 @@ pub(crate) mod host {
 
     /// Runs f on the exchange's host and per-exchange state; without a host
     /// every call is refused, as on a route without the grant.
-    fn try_ext<R>(f: impl FnOnce(&mut World, &mut ExchangeExt) -> Result<R, i32>) -> Result<R, i32> {
+    fn try_ext<R>(
+        f: impl FnOnce(&mut World, &mut ExchangeExt) -> Result<R, i32>,
+    ) -> Result<R, i32> {
         with(|st| match st.host.clone() {
             Some(h) => f(&mut h.w.borrow_mut(), &mut st.ext),
             None => Err(Error::Denied.code()),
         })
     }
 
-    /// [`try_ext`] for a call whose result is a code.
-    fn ext(f: impl FnOnce(&mut World, &mut ExchangeExt) -> i32) -> i32 {
-        try_ext(|w, x| Ok(f(w, x))).unwrap_or_else(|code| code)
+    /// [`try_ext`] for a call whose result is a code: Ok(n) or Err(code).
+    fn ext(f: impl FnOnce(&mut World, &mut ExchangeExt) -> Result<i32, i32>) -> i32 {
+        try_ext(f).unwrap_or_else(|code| code)
     }
 
     fn name_check(patterns: &[String], name: &[u8]) -> Result<String, i32> {
@@ -281,14 +305,16 @@ pub(crate) mod host {
         Ok(name)
     }
 
+    /// An error result of a fake call.
+    fn fail(e: Error) -> Result<i32, i32> {
+        Err(e.code())
+    }
+
     pub fn publish(channel: &[u8], msg: &[u8]) -> i32 {
         ext(|w, _| {
-            let ch = match name_check(&w.pubsub, channel) {
-                Ok(ch) => ch,
-                Err(code) => return code,
-            };
+            let ch = name_check(&w.pubsub, channel)?;
             if msg.len() > MAX_MESSAGE {
-                return Error::TooLarge.code();
+                return fail(Error::TooLarge);
             }
             let mut n = 0;
             for (c, q) in w.subs.values_mut() {
@@ -297,23 +323,20 @@ pub(crate) mod host {
                     n += 1;
                 }
             }
-            n
+            Ok(n)
         })
     }
 
     pub fn subscribe(channel: &[u8], id: &mut [u8]) -> i32 {
         ext(|w, _| {
             if id.len() < crate::pubsub::MAX_SUBSCRIPTION_ID {
-                return Error::Invalid.code();
+                return fail(Error::Invalid);
             }
-            let ch = match name_check(&w.pubsub, channel) {
-                Ok(ch) => ch,
-                Err(code) => return code,
-            };
+            let ch = name_check(&w.pubsub, channel)?;
             w.next_sub += 1;
             let new = format!("fake-subscription-{}", w.next_sub);
             w.subs.insert(new.clone(), (ch, VecDeque::new()));
-            fill(id, new.as_bytes())
+            Ok(fill(id, new.as_bytes()))
         })
     }
 
@@ -322,86 +345,77 @@ pub(crate) mod host {
             let key = String::from_utf8_lossy(id).into_owned();
             let q = match w.subs.get_mut(&key) {
                 Some((_, q)) if id.len() <= crate::pubsub::MAX_SUBSCRIPTION_ID => q,
-                _ => return Error::NotFound.code(),
+                _ => return fail(Error::NotFound),
             };
             // Nobody else runs while the handler waits: nothing can arrive.
-            let n = match q.front() {
-                None => return Error::Timeout.code(),
-                Some(m) => fill(buf, m),
-            };
+            let n = fill(buf, q.front().ok_or(Error::Timeout.code())?);
             if n as usize <= buf.len() {
                 q.pop_front();
             }
-            n
+            Ok(n)
         })
     }
 
     pub fn unsubscribe(id: &[u8]) -> i32 {
         ext(|w, _| match w.subs.remove(&*String::from_utf8_lossy(id)) {
-            Some(_) => 0,
-            None => Error::NotFound.code(),
+            Some(_) => Ok(0),
+            None => fail(Error::NotFound),
         })
     }
 
     pub fn signal_wait(name: &[u8], _timeout_ms: i32, buf: &mut [u8]) -> i32 {
         ext(|w, _| {
-            let name = match name_check(&w.signals, name) {
-                Ok(n) => n,
-                Err(code) => return code,
-            };
-            match w.pending.remove(&name) {
-                None => Error::Timeout.code(),
-                Some(p) => {
-                    let n = p.len().min(buf.len());
-                    buf[..n].copy_from_slice(&p[..n]);
-                    p.len() as i32
-                }
-            }
+            let name = name_check(&w.signals, name)?;
+            let p = w.pending.remove(&name).ok_or(Error::Timeout.code())?;
+            let n = p.len().min(buf.len());
+            buf[..n].copy_from_slice(&p[..n]);
+            Ok(p.len() as i32)
         })
     }
 
     pub fn signal_send(name: &[u8], payload: &[u8]) -> i32 {
         ext(|w, _| {
-            let name = match name_check(&w.signals, name) {
-                Ok(n) => n,
-                Err(code) => return code,
-            };
+            let name = name_check(&w.signals, name)?;
             if payload.len() > MAX_MESSAGE {
-                return Error::TooLarge.code();
+                return fail(Error::TooLarge);
             }
             w.sent.push((name, payload.to_vec()));
-            0 // the fake has no other exchange waiting
+            Ok(0) // the fake has no other exchange waiting
         })
     }
 
+    /// The key-value grant.
+    fn kv_granted(w: &World) -> Result<(), i32> {
+        if w.kv {
+            Ok(())
+        } else {
+            Err(Error::Denied.code())
+        }
+    }
+
     pub fn kv_get(key: &[u8], buf: &mut [u8]) -> i32 {
-        ext(|w, _| match w.store.get(key) {
-            _ if !w.kv => Error::Denied.code(),
-            Some(v) => fill(buf, v),
-            None => Error::NotFound.code(),
+        ext(|w, _| {
+            kv_granted(w)?;
+            Ok(fill(buf, w.store.get(key).ok_or(Error::NotFound.code())?))
         })
     }
 
     pub fn kv_set(key: &[u8], value: &[u8], _ttl_ms: i32) -> i32 {
         ext(|w, _| {
-            if !w.kv {
-                return Error::Denied.code();
-            }
+            kv_granted(w)?;
             if key.len() > crate::kv::MAX_KEY || value.len() > MAX_VALUE {
-                return Error::TooLarge.code();
+                return fail(Error::TooLarge);
             }
             w.store.insert(key.to_vec(), value.to_vec());
-            0
+            Ok(0)
         })
     }
 
     pub fn kv_delete(key: &[u8]) -> i32 {
         ext(|w, _| {
-            if !w.kv {
-                return Error::Denied.code();
-            }
+            kv_granted(w)?;
             w.store.remove(key);
-            0
+            Ok(0)
         })
     }
 
@@ -482,11 +496,20 @@ pub(crate) mod host {
     fn allowed(allow: &[String], url: &str) -> bool {
         allow.iter().any(|a| {
             let a = a.trim_end_matches('/');
-            url == a || url.strip_prefix(a).map_or(false, |rest| rest.starts_with('/') || rest.starts_with('?'))
+            url == a
+                || url
+                    .strip_prefix(a)
+                    .map_or(false, |rest| rest.starts_with('/') || rest.starts_with('?'))
         })
     }
 
-    pub fn http_request(method: &[u8], url: &[u8], headers: &[u8], body: &[u8], _timeout_ms: i32) -> i32 {
+    pub fn http_request(
+        method: &[u8],
+        url: &[u8],
+        headers: &[u8],
+        body: &[u8],
+        _timeout_ms: i32,
+    ) -> i32 {
         let server = try_ext(|w, x| {
             let url = String::from_utf8_lossy(url);
             if !is_token(method) || !(url.starts_with("http://") || url.starts_with("https://")) {
