@@ -17,6 +17,15 @@
 // Build with asbuild.sh (next to this directory's parent), which passes
 // `--use abort=bubble_abort` and friends: the host provides no `env` module.
 
+import { getLastError, readAllWith } from "./internal";
+
+// The extensions: pub/sub, signals, key-value, dial (ext.ts) and outbound
+// HTTP (http.ts). A module imports an extension only when it calls one of
+// its functions (asc compiles only what is reachable), and a module that
+// imports one loads only on a route that grants it.
+export * from "./ext";
+export * from "./http";
+
 // ---------------------------------------------------------------------------
 // Imports (module bubblewasm_v1). Pointers and lengths are u32 offsets.
 
@@ -281,11 +290,9 @@ export function readUnsafe(ptr: usize, len: usize): i32 {
   return result(host_read(ptr, len));
 }
 
-let lastErr: i32 = 0;
-
-/** The error of the last readAll or readString that returned null. */
+/** The error of the last readAll, readString or extension call that returned null. */
 export function lastError(): i32 {
-  return lastErr;
+  return getLastError();
 }
 
 /**
@@ -293,33 +300,7 @@ export function lastError(): i32 {
  * Err.TooLarge when the input exceeds max bytes.
  */
 export function readAll(max: i32 = i32.MAX_VALUE): Uint8Array | null {
-  if (max < 0) max = 0;
-  let cap = max < 4096 ? max : 4096;
-  let buf = new ArrayBuffer(cap);
-  let len = 0;
-  while (true) {
-    if (len == cap) {
-      if (cap >= max) {
-        // Full at max: one more byte means too large.
-        let n = host_read(scratch, 1);
-        if (n == 0) break;
-        lastErr = n < 0 ? result(n) : Err.TooLarge;
-        return null;
-      }
-      cap = cap > max / 2 ? max : cap * 2;
-      let grown = new ArrayBuffer(cap);
-      memory.copy(changetype<usize>(grown), changetype<usize>(buf), <usize>len);
-      buf = grown;
-    }
-    let n = host_read(changetype<usize>(buf) + <usize>len, <usize>(cap - len));
-    if (n == 0) break;
-    if (n < 0) {
-      lastErr = result(n);
-      return null;
-    }
-    len += n;
-  }
-  return Uint8Array.wrap(buf, 0, len);
+  return readAllWith((p: usize, l: usize): i32 => host_read(p, l), max);
 }
 
 /** Reads the whole input as UTF-8 text; null on an error (see lastError). */

@@ -1,5 +1,7 @@
 // The conformance kit (guest-sdk/CONFORMANCE.md) written with the
 // AssemblyScript SDK's public API. Build: ../build-kit.sh OUT.wasm
+// The extension cases (/pubsub, /signal, /kv, /dial) make the module import
+// every extension: it loads only on a route that grants them all.
 import * as bubble from "../assembly/bubble";
 export { bubble_handle, bubble_init } from "../assembly/bubble";
 
@@ -17,6 +19,10 @@ function kit(): i32 {
   if (path == "/invalid") return invalid();
   if (path == "/flush") return flushed();
   if (path == "/park") return park();
+  if (path == "/pubsub") return pubsubCase();
+  if (path == "/signal") return signalCase();
+  if (path == "/kv") return kvCase();
+  if (path == "/dial") return dialCase();
   bubble.setStatus(404);
   return put("unknown case " + path);
 }
@@ -118,6 +124,69 @@ function park(): i32 {
   if (put(line) != 0) return 1;
   if (n < 2) return bubble.parkTimeout(1) < 0 ? 1 : 0;
   return 0;
+}
+
+// outcome names a result in lower case without ERR_ ("notfound",
+// "timeout", "denied", "toolarge", ...); "ok" for a success.
+function outcome(r: i32): string {
+  if (r >= 0) return "ok";
+  return bubble.errorName(r).substring(4).replaceAll("_", "").toLowerCase();
+}
+
+// failed answers 500 naming the step that failed where the case expects
+// success, and the SDK's error.
+function failed(step: string, r: i32): i32 {
+  bubble.setStatus(500);
+  return put(step + ": " + bubble.errorName(r));
+}
+
+function text(b: Uint8Array): string {
+  return String.UTF8.decodeUnsafe(b.dataStart, <usize>b.length);
+}
+
+function pubsubCase(): i32 {
+  let id = bubble.subscribe("kit.ps");
+  if (id === null) return failed("pubsub: subscribe", bubble.lastError());
+  let n = bubble.publishString("kit.ps", "hello");
+  if (n < 0) return failed("pubsub: publish", n);
+  let msg = bubble.fetch(id, 1000);
+  if (msg === null) return failed("pubsub: fetch", bubble.lastError());
+  let r = bubble.unsubscribe(id);
+  if (r < 0) return failed("pubsub: unsubscribe", r);
+  let gone = bubble.fetch(id, 0) === null ? outcome(bubble.lastError()) : "ok";
+  let denied = outcome(bubble.publishString("other", "x"));
+  return put("pubsub " + n.toString() + " " + text(msg) + " " + gone + " " + denied);
+}
+
+function signalCase(): i32 {
+  let woken = bubble.sendSignal("kit.sig", Uint8Array.wrap(String.UTF8.encode("x")));
+  if (woken < 0) return failed("signal: send", woken);
+  let waited = bubble.waitSignal("kit.sig", 1) === null ? outcome(bubble.lastError()) : "ok";
+  let denied = outcome(bubble.sendSignal("nope", new Uint8Array(0)));
+  return put("signal " + woken.toString() + " " + waited + " " + denied);
+}
+
+function kvCase(): i32 {
+  let r = bubble.kvSetString("kit.k", query(), 0);
+  if (r < 0) return failed("kv: set", r);
+  let v = bubble.kvGet("kit.k");
+  if (v === null) return failed("kv: get", bubble.lastError());
+  r = bubble.kvDelete("kit.k");
+  if (r < 0) return failed("kv: delete", r);
+  let gone = bubble.kvGet("kit.k") === null ? outcome(bubble.lastError()) : "ok";
+  let tooLarge = outcome(bubble.kvSetString("a".repeat(300), "x"));
+  return put("kv " + text(v) + " " + gone + " " + tooLarge);
+}
+
+function dialCase(): i32 {
+  let reply = bubble.dialCallString("echo", query(), 0);
+  if (reply === null) return failed("dial: call", bubble.lastError());
+  let r = text(reply);
+  if (r.endsWith("\n")) r = r.substring(0, r.length - 1);
+  let status = bubble.dialStatus();
+  if (status < 0) return failed("dial: status", status);
+  let denied = bubble.dialCallString("nope", "x") === null ? outcome(bubble.lastError()) : "ok";
+  return put("dial " + r + " " + status.toString() + " " + denied);
 }
 
 // Registered last: top-level code runs in order, so the globals above are

@@ -24,6 +24,7 @@
 // the server's pool lifecycle does.
 import { readFileSync } from "node:fs";
 import { randomFillSync } from "node:crypto";
+import { extImports } from "./ext.mjs";
 
 export const Err = Object.freeze({
   NotFound: -1, Invalid: -2, Committed: -3, Closed: -4, IO: -5, Timeout: -6, TooLarge: -7, Denied: -8, Full: -9,
@@ -53,7 +54,7 @@ function compareBytes(a, b) {
 // Exchange is the state of one call of bubble_handle (or of initialization,
 // when init is true).
 class Exchange {
-  constructor({ env = {}, body, chunk = Infinity, closed = false, init = false }) {
+  constructor({ env = {}, body, chunk = Infinity, closed = false, init = false, ext = null }) {
     this.env = init ? {} : env;
     this.input = init ? new Uint8Array(0) : toBytes(body);
     this.pos = 0;
@@ -71,6 +72,9 @@ class Exchange {
     this.stash = null;
     this.payload = null; // the waking signal's
     this.resumes = 0;
+    this.ext = ext; // the ExtHost (ext.mjs) granting the extensions, or null
+    this.reply = null; // the last dial reply
+    this.http = null; // the open outbound responses
   }
 
   result() {
@@ -236,12 +240,14 @@ export class Guest {
         return 0;
       },
     };
+    const ext = extImports(g);
     const obj = {};
     for (const imp of WebAssembly.Module.imports(this.module)) {
       if (imp.kind !== "function") throw new Error(`unsupported import ${imp.module}.${imp.name} (${imp.kind})`);
       let fn;
       if (imp.module === "bubblewasm_v1") fn = bubble[imp.name];
       else if (imp.module === "bubblewasm_park_v1") fn = parkImports[imp.name];
+      else if (Object.hasOwn(ext, imp.module)) fn = ext[imp.module][imp.name];
       else if (imp.module === "wasi_snapshot_preview1") fn = wasi[imp.name] ?? (() => 52 /* ENOSYS */);
       if (!fn) throw new Error(`the module imports ${imp.module}.${imp.name}, which bubblewasm does not provide`);
       (obj[imp.module] ??= {})[imp.name] = fn;
@@ -287,7 +293,8 @@ export class Guest {
   }
 
   // serve runs one exchange. req: { env, body (string or bytes), chunk (max
-  // bytes per read), closed (writes fail with ERR_CLOSED), pool }.
+  // bytes per read), closed (writes fail with ERR_CLOSED), pool, ext (an
+  // ExtHost of ext.mjs granting the extensions) }.
   serve(req = {}) {
     return this.run(new Exchange(req), req.pool);
   }
@@ -322,7 +329,7 @@ export class Guest {
     this.pooled = pool && trap === null && code === 0 ? inst : null;
     if (trap !== null || code !== 0) x.park = null; // a failed run's wait is dropped
     return { code, trap, ...x.result(), header: (n) => x.header(n), memoryBytes: inst.exports.memory.buffer.byteLength,
-      parked: x.park, exchange: x };
+      parked: x.park, exchange: x, openResponses: x.http ? x.http.open.size : 0 };
   }
 }
 

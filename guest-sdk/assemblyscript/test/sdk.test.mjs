@@ -12,6 +12,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { load, Err, Level } from "./host.mjs";
+import { ExtHost } from "./ext.mjs";
 
 const sdk = join(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = join(sdk, "..", "..");
@@ -22,6 +23,7 @@ const sources = {
   sdk: join(sdk, "test", "fixtures", "sdk.ts"),
   noreg: join(sdk, "test", "fixtures", "noreg.ts"),
   twice: join(sdk, "test", "fixtures", "twice.ts"),
+  ext: join(sdk, "test", "fixtures", "ext.ts"),
 };
 const guests = {};
 const wasmPath = {};
@@ -193,12 +195,17 @@ test("registration mistakes are reported at instantiation", () => {
   assert.match(guests.twice.initLogs[0].msg, /^abort: bubble: a handler is registered already$/);
 });
 
-test("every module imports only bubblewasm_v1 (and WASI when Math.random is used, the park module when it parks)", () => {
+test("every module imports only bubblewasm_v1 and what it uses (WASI for Math.random, the park module, extensions)", () => {
+  // A module importing an extension does not load on a route without its grant.
+  const uses = {
+    sdk: ["wasi_snapshot_preview1", "bubblewasm_park_v1"],
+    kit: ["bubblewasm_park_v1", "bubblewasm_pubsub_v1", "bubblewasm_signal_v1", "bubblewasm_kv_v1", "bubblewasm_dial_v1"],
+    ext: ["bubblewasm_pubsub_v1", "bubblewasm_signal_v1", "bubblewasm_kv_v1", "bubblewasm_dial_v1", "bubblewasm_http_v1"],
+  };
   for (const [name, g] of Object.entries(guests)) {
     const mods = new Set(WebAssembly.Module.imports(g.module).map((i) => i.module));
     mods.delete("bubblewasm_v1");
-    if (name === "sdk") mods.delete("wasi_snapshot_preview1");
-    if (name === "sdk" || name === "kit") mods.delete("bubblewasm_park_v1");
+    for (const m of uses[name] ?? []) assert.ok(mods.delete(m), `${name} imports ${m}`);
     assert.deepEqual([...mods], [], name);
     const exports = WebAssembly.Module.exports(g.module).map((e) => e.name).sort();
     assert.deepEqual(exports, ["_initialize", "bubble_handle", "bubble_init", "memory"], name);
@@ -243,4 +250,93 @@ test("park functions: refusals, a signal's payload, a long stash, names at the l
   r = ok(g.serve({ env: { PATH_INFO: "/park", QUERY_STRING: "sub-1" } }));
   assert.deepEqual(r.parked, { on: "message", name: "sub-1", timeoutMs: 100 });
   assert.match(text(ok(g.resume(r, { wake: "message" }))), /;message:null:3000$/);
+});
+
+// The grants of sdk-cases.md, with a line echo worker as "echo".
+const kitGrants = () => new ExtHost({
+  pubsub: ["kit.*"], signals: ["kit.*"], kv: true,
+  dial: { echo: { status: 0, worker: (req) => Buffer.concat([req, Buffer.from("\n")]) } },
+});
+
+test("kit: the extension cases", () => {
+  const g = guests.kit;
+  for (const pool of [false, true]) {
+    const ext = kitGrants();
+    for (const [path, q, want] of [
+      ["/pubsub", "", "pubsub 1 hello notfound denied"],
+      ["/signal", "", "signal 0 timeout denied"],
+      ["/kv", "v1", "kv v1 notfound toolarge"],
+      ["/dial", "ping", "dial ping 0 denied"],
+    ]) {
+      const r = ok(g.serve({ pool, ext, env: { PATH_INFO: path, QUERY_STRING: q } }));
+      assert.deepEqual([r.status, text(r)], [200, want], path);
+    }
+    assert.equal(ext.subs.size, 0, "the kit unsubscribed");
+    assert.equal(ext.store.size, 0, "the kit deleted its key");
+    // Without the grants a step fails visibly.
+    const r = ok(g.serve({ pool, env: { PATH_INFO: "/kv" } }));
+    assert.deepEqual([r.status, text(r)], [500, "kv: set: ERR_DENIED"]);
+  }
+});
+
+const extHost = () => new ExtHost({
+  pubsub: ["chat.*"], signals: ["sig.*"], kv: true,
+  dial: {
+    echo: { worker: (req) => Buffer.concat([req, Buffer.from("\n")]) },
+    big: { worker: () => "b".repeat(100000) },
+    amqp: { status: 201, worker: (req) => req.toString().toUpperCase() },
+    down: { worker: () => Err.IO },
+  },
+  outbound: {
+    allow: ["https://api.example.com/v1"],
+    server: (req) => {
+      if (req.url.endsWith("/fail")) return Err.IO;
+      const hs = req.headers.map(([k, v]) => `[${k}=${v}]`).join("");
+      return {
+        status: req.url.endsWith("/missing") ? 404 : 200,
+        headers: [["x-b", "2"], ["content-type", "text/plain"], ["x-b", "3"]],
+        body: `${req.method} ${req.url} ${hs}${req.body}`,
+        readError: req.url.endsWith("/huge") ? Err.TooLarge : 0,
+      };
+    },
+  },
+});
+
+test("extension wrappers: size negotiation, payloads, errors", () => {
+  const g = guests.ext;
+  const ext = extHost();
+  const serve = (path) => text(ok(g.serve({ ext, env: { PATH_INFO: path } })));
+  assert.equal(serve("/pubsub"),
+    "1,1,short,5000,ERR_TIMEOUT,-2,-7,0,-1,ERR_NOT_FOUND,ERR_DENIED");
+  ext.signalLater("sig.a", "payload");
+  ext.signalLater("sig.b", "x".repeat((64 << 10) + 10));
+  ext.signalLater("sig.c", "0123456789");
+  assert.equal(serve("/signal"), `payload,${64 << 10},4,ERR_TIMEOUT,0,-8`);
+  assert.deepEqual(ext.sent.map(([n, p]) => [n, Buffer.from(p).toString()]), [["sig.e", "p"]]);
+  assert.equal(serve("/kv"), "ERR_NOT_FOUND,0,3000,0,välue,0,0,ERR_NOT_FOUND,0,-7,-7");
+  assert.equal(serve("/dial"),
+    "-1,ERR_NOT_FOUND,ping\n,0,100000,A\nB,201,ERR_INVALID,ERR_DENIED,ERR_DENIED,ERR_IO,-1");
+  // Without grants every call is denied.
+  assert.equal(text(ok(g.serve({ env: { PATH_INFO: "/kv" } }))).split(",")[1], String(Err.Denied));
+});
+
+test("outbound http wrappers against the fake host", () => {
+  const g = guests.ext;
+  const ext = extHost();
+  let r = ok(g.serve({ ext, env: { PATH_INFO: "/http" } }));
+  assert.equal(text(r), [
+    "200", "Content-Type|text/plain|X-B|2|X-B|3", "text/plain", "5", "POST ",
+    "https://api.example.com/v1/items [X-A=1][X-A=2]payload", "0", "0", "0", "-1",
+    "404", "ERR_TOO_LARGE", "ERR_TOO_LARGE",
+  ].join(","));
+  assert.deepEqual(ext.requests[0].headers, [["X-A", "1"], ["X-A", "2"]]);
+  assert.equal(r.openResponses, 3, "the handler left three open; the host closes them at the end");
+  r = ok(g.serve({ ext, env: { PATH_INFO: "/http-errors" } }));
+  assert.equal(text(r), [
+    "ERR_DENIED", "ERR_DENIED", "ERR_DENIED", "ERR_INVALID", "ERR_IO",
+    "ERR_INVALID", "ERR_INVALID", "ERR_INVALID", "ERR_INVALID", "ERR_INVALID", "ERR_INVALID", "ERR_INVALID", "ERR_INVALID",
+    "ERR_INVALID", "ERR_TOO_LARGE", "8", "ERR_FULL", "ok",
+  ].join(","));
+  r = ok(g.serve({ env: { PATH_INFO: "/http" } }));
+  assert.equal(text(r), "ERR_DENIED");
 });

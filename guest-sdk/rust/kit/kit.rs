@@ -1,6 +1,8 @@
 //! The Rust SDK's conformance kit module: one handler implements every case
 //! of guest-sdk/CONFORMANCE.md with the SDK's public API only. The case is
-//! PATH_INFO; without PATH_INFO (the line transport) it is /echo.
+//! PATH_INFO; without PATH_INFO (the line transport) it is /echo. The
+//! extension cases (/pubsub, /signal, /kv, /dial) make the module import
+//! every extension: it loads only on a route that grants them all.
 //!
 //! Build: guest-sdk/rust/build-kit.sh OUT.wasm
 //! Test natively: guest-sdk/rust/test.sh; on every engine:
@@ -9,7 +11,7 @@
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 
-use bubble::{Error, Exchange, Level};
+use bubble::{dial, kv, pubsub, signal, Error, Exchange, Level};
 
 bubble::handler!(kit);
 
@@ -38,6 +40,10 @@ fn kit(x: &mut Exchange) -> io::Result<()> {
         "/invalid" => invalid(x),
         "/flush" => flush(x),
         "/park" => park(x),
+        "/pubsub" => extension(x, "pubsub", pubsub_case),
+        "/signal" => extension(x, "signal", signal_case),
+        "/kv" => extension(x, "kv", kv_case),
+        "/dial" => extension(x, "dial", dial_case),
         _ => {
             x.set_status(404)?;
             write!(x, "kit: unknown case {path}")
@@ -152,9 +158,73 @@ fn park(x: &mut Exchange) -> io::Result<()> {
     }
 }
 
+/// The extension case's body in lower case without `ERR_` (`notfound`,
+/// `timeout`, `denied`, `toolarge`, ...), or `ok` when the call succeeded.
+fn outcome<T>(r: bubble::Result<T>) -> String {
+    match r {
+        Ok(_) => "ok".to_string(),
+        Err(e) => e.name().trim_start_matches("ERR_").replace('_', "").to_lowercase(),
+    }
+}
+
+/// extension writes what case returns; a step that fails where the case
+/// expects success answers 500 with the step and the error's name.
+fn extension(x: &mut Exchange, name: &str, case: fn(&str) -> Result<String, (&'static str, Error)>) -> io::Result<()> {
+    let query = x.env("QUERY_STRING").unwrap_or_default();
+    match case(&query) {
+        Ok(body) => x.write_all(body.as_bytes()),
+        Err((step, e)) => {
+            x.set_status(500)?;
+            write!(x, "{name}: {step}: {e}")
+        }
+    }
+}
+
+/// Tags an error with the step of the case that failed.
+fn at(step: &'static str) -> impl Fn(Error) -> (&'static str, Error) {
+    move |e| (step, e)
+}
+
+fn pubsub_case(_: &str) -> Result<String, (&'static str, Error)> {
+    let id = pubsub::subscribe("kit.ps").map_err(at("subscribe"))?;
+    let n = pubsub::publish("kit.ps", b"hello").map_err(at("publish"))?;
+    let msg = pubsub::fetch(&id, 1000).map_err(at("fetch"))?;
+    pubsub::unsubscribe(&id).map_err(at("unsubscribe"))?;
+    let gone = outcome(pubsub::fetch(&id, 0));
+    let denied = outcome(pubsub::publish("other", b"x"));
+    Ok(format!("pubsub {} {} {} {}", n, String::from_utf8_lossy(&msg), gone, denied))
+}
+
+fn signal_case(_: &str) -> Result<String, (&'static str, Error)> {
+    let woken = signal::send("kit.sig", b"x").map_err(at("send"))?;
+    let waited = outcome(signal::wait("kit.sig", 1));
+    let denied = outcome(signal::send("nope", b"x"));
+    Ok(format!("signal {woken} {waited} {denied}"))
+}
+
+fn kv_case(query: &str) -> Result<String, (&'static str, Error)> {
+    kv::set("kit.k", query.as_bytes(), 0).map_err(at("set"))?;
+    let v = kv::get("kit.k").map_err(at("get"))?.unwrap_or_default();
+    kv::delete("kit.k").map_err(at("delete"))?;
+    let gone = match kv::get("kit.k") {
+        Ok(None) => "notfound".to_string(), // the SDK's answer for a missing key
+        other => outcome(other),
+    };
+    let too_large = outcome(kv::set(&"a".repeat(300), b"x", 0));
+    Ok(format!("kv {} {} {}", String::from_utf8_lossy(&v), gone, too_large))
+}
+
+fn dial_case(query: &str) -> Result<String, (&'static str, Error)> {
+    let reply = dial::call("echo", query.as_bytes(), 0).map_err(at("call"))?;
+    let reply = reply.strip_suffix(b"\n").unwrap_or(&reply);
+    let status = dial::status().map_err(at("status"))?;
+    let denied = outcome(dial::call("nope", b"x", 0));
+    Ok(format!("dial {} {} {}", String::from_utf8_lossy(reply), status, denied))
+}
+
 #[cfg(test)]
 mod tests {
-    use bubble::testing::{Request, Response};
+    use bubble::testing::{Host, Request, Response};
     use bubble::Level;
 
     fn serve(path: Option<&str>, req: Request) -> Response {
@@ -259,6 +329,34 @@ mod tests {
         assert_eq!(r.parked, None);
         assert_eq!(r.text(), "0;1:timeout:kit;2:timeout:kit;");
         assert_eq!(r.header("X-Kit-Park"), Some("1"));
+    }
+
+    /// The grants of sdk-cases.md, a line echo worker as `echo`.
+    fn granted() -> Host {
+        Host::new()
+            .pubsub(&["kit.*"])
+            .signals(&["kit.*"])
+            .kv()
+            .dial("echo", 0, |req| Ok([req, b"\n"].concat()))
+    }
+
+    #[test]
+    fn extensions() {
+        let host = granted();
+        for (path, query, want) in [
+            ("/pubsub", "", "pubsub 1 hello notfound denied"),
+            ("/signal", "", "signal 0 timeout denied"),
+            ("/kv", "v1", "kv v1 notfound toolarge"),
+            ("/dial", "ping", "dial ping 0 denied"),
+        ] {
+            let r = serve(Some(path), Request::new().host(&host).env("QUERY_STRING", query));
+            assert_eq!((r.code, r.status, r.text()), (0, 200, want.to_string()), "{path}");
+        }
+        assert_eq!(host.subscriptions(), 0, "the kit unsubscribed");
+        assert_eq!(host.kv_value("kit.k"), None, "the kit deleted its key");
+        // Without the grants a step fails visibly.
+        let r = serve(Some("/kv"), Request::new());
+        assert_eq!((r.status, r.text()), (500, "kv: set: ERR_DENIED".to_string()));
     }
 
     #[test]

@@ -30,6 +30,13 @@
 //! A panic aborts the instance (wasm32-wasi has no unwinding): the message
 //! reaches the server log through stderr and the exchange fails.
 //!
+//! The extensions (abi/ABI.md, "Extensions") are the modules [`pubsub`],
+//! [`signal`], [`kv`], [`dial`] and [`http`] (outbound HTTP). A module
+//! imports an extension only when it calls one of its functions, and a
+//! module that imports one loads only on a route that grants it
+//! (`pubsub = [...]`, `signals = [...]`, `kv = "..."`, `dial = {...}`,
+//! `outbound = [...]`).
+//!
 //! Outside wasm32 the host imports are replaced by an in-memory fake, so
 //! handler logic runs under plain `rustc --test`; see [`testing`].
 
@@ -37,6 +44,12 @@ use std::fmt;
 use std::io;
 
 mod sys;
+
+pub mod dial;
+pub mod http;
+pub mod kv;
+pub mod pubsub;
+pub mod signal;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
@@ -47,6 +60,13 @@ const MAX_CALL: usize = 1 << 30;
 // ------------------------------------------------------------------ errors
 
 /// A negative result of the host ABI, version 1.
+///
+/// The extensions give some codes a meaning of their own: `NotFound` from
+/// [`pubsub::fetch`] or [`pubsub::unsubscribe`] is a subscription that is
+/// gone, `Timeout` from a wait is "nothing arrived in time", `Closed` that
+/// the exchange was cancelled while waiting, and `Full` that a store is at
+/// capacity (the call may succeed later), not that an argument is too
+/// large (`TooLarge`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Error {
     /// `ERR_NOT_FOUND` (-1): the env key does not exist.
@@ -198,8 +218,13 @@ pub struct Exchange {
 
 /// Runs `f` with buffers of growing size until the host's result fits
 /// (the ABI's size negotiation).
-fn negotiate(mut f: impl FnMut(&mut [u8]) -> i32) -> Result<Vec<u8>> {
-    let mut buf = vec![0u8; 128];
+fn negotiate(f: impl FnMut(&mut [u8]) -> i32) -> Result<Vec<u8>> {
+    negotiate_from(128, f)
+}
+
+/// [`negotiate`] starting with a buffer of `cap` bytes.
+pub(crate) fn negotiate_from(cap: usize, mut f: impl FnMut(&mut [u8]) -> i32) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; cap];
     loop {
         let n = f(&mut buf);
         if n < 0 {
@@ -541,3 +566,6 @@ macro_rules! init {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_ext;

@@ -7,6 +7,20 @@ pub use self::wasm::*;
 #[cfg(not(target_arch = "wasm32"))]
 pub use crate::testing::host::*;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub use crate::testing::ext::host::*;
+
+// The extensions' imports (bubblewasm_pubsub_v1 and the rest). The linker
+// keeps only the functions a module calls, so a module imports an extension
+// only when it uses it: a module importing one fails to load on a route
+// without its grant.
+#[cfg(target_arch = "wasm32")]
+pub use self::ext::*;
+
+#[cfg(target_arch = "wasm32")]
+#[path = "sys_ext.rs"]
+mod ext;
+
 #[cfg(target_arch = "wasm32")]
 mod wasm {
     #[link(wasm_import_module = "bubblewasm_v1")]

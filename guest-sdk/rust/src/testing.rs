@@ -32,6 +32,9 @@ use std::panic::{self, AssertUnwindSafe};
 
 use crate::{Error, Exchange, Level};
 
+pub(crate) mod ext;
+pub use self::ext::{Host, HttpRequest, HttpResponse};
+
 #[derive(Default, Debug, Clone)]
 struct State {
     env: BTreeMap<Vec<u8>, Vec<u8>>, // BTreeMap: keys in ascending byte order
@@ -51,6 +54,9 @@ struct State {
     stash: Option<Vec<u8>>,
     payload: Option<Vec<u8>>,
     resumes: u32,
+    // extensions: the shared fake host, the exchange's own state
+    host: Option<Host>,
+    ext: ext::ExchangeExt,
 }
 
 /// A wait a handler registered: `on` is `"message"`, `"signal"` or
@@ -104,6 +110,10 @@ pub struct Response {
     /// when the exchange ended. [`Response::resume`] runs the next run.
     /// The fake host grants every wait.
     pub parked: Option<Park>,
+    /// How many outbound HTTP responses the handler left open (the host
+    /// closes them when the exchange ends; dropping a
+    /// [`crate::http::Response`] closes it).
+    pub open_responses: usize,
     state: State,
 }
 
@@ -131,6 +141,14 @@ impl Request {
     /// short reads.
     pub fn read_chunk(mut self, n: usize) -> Request {
         self.state.chunk = n;
+        self
+    }
+
+    /// Serves the exchange with the extensions of `host` (granted as it
+    /// says; shared with its clones). Without a host every extension call
+    /// is [`Error::Denied`].
+    pub fn host(mut self, host: &Host) -> Request {
+        self.state.host = Some(host.clone());
         self
     }
 
@@ -193,6 +211,7 @@ impl Request {
             flushed_at: st.flushed_at,
             logs: st.logs.clone(),
             parked: st.park.clone(),
+            open_responses: st.ext.open_responses(),
             state: st,
         }
     }
@@ -238,18 +257,20 @@ impl Response {
     }
 }
 
+/// The ABI's size negotiation: copy only when everything fits.
+fn fill(buf: &mut [u8], data: &[u8]) -> i32 {
+    if data.len() <= buf.len() {
+        buf[..data.len()].copy_from_slice(data);
+    }
+    data.len() as i32
+}
+
 /// The fake imports, with the signatures of `sys` on wasm32.
 pub(crate) mod host {
     use super::{with, Park, State};
     use crate::Error;
 
-    /// The ABI's size negotiation: copy only when everything fits.
-    fn fill(buf: &mut [u8], data: &[u8]) -> i32 {
-        if data.len() <= buf.len() {
-            buf[..data.len()].copy_from_slice(data);
-        }
-        data.len() as i32
-    }
+    use super::fill;
 
     pub fn env_get(key: &[u8], buf: &mut [u8]) -> i32 {
         with(|st| match st.env.get(key) {
