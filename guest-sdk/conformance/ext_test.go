@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -23,13 +22,6 @@ import (
 	"github.com/bubblewasm/bubblewasm/server/config"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
-
-// extensionsPending are the languages whose kit may not implement the
-// extension cases yet: for them a case the kit answers with its "unknown
-// case" 404 is skipped (and not counted); every other answer is checked.
-// For every other language the extension cases are required. Remove a
-// language once its kit implements them.
-var extensionsPending = map[string]bool{"rust": true, "assemblyscript": true}
 
 // extensionCases are CONFORMANCE.md's "Extension cases", in its order:
 // the path asked and the body the kit must answer with (status 200). The
@@ -73,7 +65,7 @@ dial = { echo = %q }
 func runExtensionCases(t *testing.T, lang, engine, module, echoSock string, lc wasm.Lifecycle, cell *cell) {
 	ks, loadErr := startExtensionHost(t, engine, module, echoSock, lc)
 	for _, c := range extensionCases {
-		ran, skipped := false, false
+		ran := false
 		ok := t.Run(c.name, func(t *testing.T) {
 			ran = true
 			if loadErr != nil {
@@ -91,20 +83,11 @@ func runExtensionCases(t *testing.T, lang, engine, module, echoSock string, lc w
 				path += "?" + query
 			}
 			r := ks.do(t, "GET", path, nil, nil)
-			if extensionsPending[lang] && r.status == 404 && bytes.Contains(r.body, []byte("unknown case")) {
-				skipped = true
-				t.Skipf("the %s kit does not implement %s yet (listed in extensionsPending)", lang, path)
-			}
 			if want := c.want(query); r.status != 200 || string(r.body) != want {
 				t.Errorf("GET %s: status %d, body %s; want 200 %q", path, r.status, show(r.body), want)
 			}
 		})
-		switch {
-		case skipped:
-			cell.mu.Lock()
-			cell.pending = true
-			cell.mu.Unlock()
-		case ran:
+		if ran {
 			cell.add(ok)
 		}
 	}
