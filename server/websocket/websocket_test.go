@@ -45,7 +45,7 @@ func TestPongsKeepSocket(t *testing.T) {
 	defer c.CloseNow()
 	pongs := 0
 	readCtx := c.CloseRead(ctx) // reads, and so answers pings
-	for pongs < 10 {          // ten ping intervals: three idle timeouts
+	for pongs < 10 {            // ten ping intervals: three idle timeouts
 		select {
 		case <-readCtx.Done():
 			t.Fatal("socket closed while answering pings")
