@@ -48,20 +48,7 @@ func TestChatInBrowser(t *testing.T) {
 	defer closeBrowser()
 
 	// Two browser contexts: separate cookies, so separate sessions.
-	pages := make([]context.Context, 2)
-	me := make([]string, 2)
-	for i := range pages {
-		var cancelPage context.CancelFunc
-		pages[i], cancelPage = chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-		defer cancelPage()
-		if err := chromedp.Do(pages[i], chromedp.Navigate(base+"/"), chromedp.WaitVisible("#tosend")); err != nil {
-			t.Fatalf("page %d: %v", i, err)
-		}
-		var err error
-		if me[i], err = chromedp.Run(pages[i], chromedp.Text("#me")); err != nil || len(me[i]) != 6 {
-			t.Fatalf("page %d: participant %q, %v", i, me[i], err)
-		}
-	}
+	pages, me := openPages(t, browserCtx, base+"/")
 	if me[0] == me[1] {
 		t.Fatalf("both pages are participant %s: the browser contexts share a session", me[0])
 	}
@@ -145,24 +132,7 @@ func TestChatWebSocketInBrowser(t *testing.T) {
 	browserCtx, closeBrowser := startBrowser(t, ctx)
 	defer closeBrowser()
 
-	pages := make([]context.Context, 2)
-	me := make([]string, 2)
-	for i := range pages {
-		var cancelPage context.CancelFunc
-		pages[i], cancelPage = chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-		defer cancelPage()
-		if err := chromedp.Do(pages[i], chromedp.Navigate(base+"/ws.html"), chromedp.WaitVisible("#tosend")); err != nil {
-			t.Fatalf("page %d: %v", i, err)
-		}
-		if _, err := chromedp.Run(pages[i], chromedp.Poll[bool](`document.getElementById('me').textContent.length === 6`,
-			chromedp.WithPollingTimeout(30*time.Second))); err != nil {
-			t.Fatalf("page %d never learned its participant: %v", i, err)
-		}
-		var err error
-		if me[i], err = chromedp.Run(pages[i], chromedp.Text("#me")); err != nil || len(me[i]) != 6 {
-			t.Fatalf("page %d: participant %q, %v", i, me[i], err)
-		}
-	}
+	pages, me := openPages(t, browserCtx, base+"/ws.html")
 	if me[0] == me[1] {
 		t.Fatalf("both sockets are participant %s", me[0])
 	}
@@ -175,4 +145,31 @@ func TestChatWebSocketInBrowser(t *testing.T) {
 		waitShown(t, pages[to], to, line)
 		waitShown(t, pages[from], from, line)
 	}
+}
+
+// openPages opens url in two browser contexts (two cookie jars) and returns
+// the pages and the participant each shows (#me, once it has 6 characters:
+// the WebSocket page learns it from its socket). The pages close when the
+// test ends.
+func openPages(t *testing.T, browserCtx context.Context, url string) ([]context.Context, []string) {
+	t.Helper()
+	pages := make([]context.Context, 2)
+	me := make([]string, 2)
+	for i := range pages {
+		var cancelPage context.CancelFunc
+		pages[i], cancelPage = chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
+		t.Cleanup(cancelPage)
+		if err := chromedp.Do(pages[i], chromedp.Navigate(url), chromedp.WaitVisible("#tosend")); err != nil {
+			t.Fatalf("page %d: %v", i, err)
+		}
+		if _, err := chromedp.Run(pages[i], chromedp.Poll[bool](`document.getElementById('me').textContent.length === 6`,
+			chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+			t.Fatalf("page %d never showed its participant: %v", i, err)
+		}
+		var err error
+		if me[i], err = chromedp.Run(pages[i], chromedp.Text("#me")); err != nil || len(me[i]) != 6 {
+			t.Fatalf("page %d: participant %q, %v", i, me[i], err)
+		}
+	}
+	return pages, me
 }

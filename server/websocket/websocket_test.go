@@ -20,13 +20,7 @@ import (
 // 1001 once websocket_idle_timeout passes.
 func TestIdleTimeout(t *testing.T) {
 	h, url := serveWS(t, websocket.Options{PingInterval: 100 * time.Millisecond, IdleTimeout: 300 * time.Millisecond})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, _, err := ws.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
+	ctx, c := dial(t, url)
 	testutil.Eventually(t, "the idle socket is closed", func() bool { return h.Sockets() == 0 })
 	if _, _, err := c.Read(ctx); ws.CloseStatus(err) != ws.StatusGoingAway {
 		t.Errorf("read after the idle timeout: %v, want close 1001", err)
@@ -36,13 +30,7 @@ func TestIdleTimeout(t *testing.T) {
 // A client that answers pings (it reads) outlives many idle timeouts.
 func TestPongsKeepSocket(t *testing.T) {
 	h, url := serveWS(t, websocket.Options{PingInterval: 100 * time.Millisecond, IdleTimeout: 300 * time.Millisecond})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, _, err := ws.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
+	ctx, c := dial(t, url)
 	pongs := 0
 	readCtx := c.CloseRead(ctx) // reads, and so answers pings
 	for pongs < 10 {            // ten ping intervals: three idle timeouts
@@ -112,13 +100,7 @@ func TestOutputTooLarge(t *testing.T) {
 		return nil
 	})
 	_, url := serveWSWith(t, twice, websocket.Options{MaxMessage: 8})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, _, err := ws.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
+	ctx, c := dial(t, url)
 	c.Write(ctx, ws.MessageText, []byte("1234")) // 8 bytes out: fits
 	if _, m, err := c.Read(ctx); err != nil || string(m) != "12341234" {
 		t.Fatalf("answer %q %v", m, err)
@@ -127,4 +109,18 @@ func TestOutputTooLarge(t *testing.T) {
 	if _, _, err := c.Read(ctx); ws.CloseStatus(err) != ws.StatusInternalError {
 		t.Errorf("after a too large output: %v, want close 1011", err)
 	}
+}
+
+// dial opens a socket that closes when the test ends, and returns it with
+// a context that bounds the test's reads and writes.
+func dial(t *testing.T, url string) (context.Context, *ws.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	c, _, err := ws.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return ctx, c
 }
