@@ -33,6 +33,9 @@ func (m *meter) Header() http.Header { return m.w.Header() }
 func (m *meter) Committed() bool     { return m.w.Committed() }
 func (m *meter) Flush() error        { return m.w.Flush() }
 
+// Unwrap returns the exchange's own writer, for server.Hijack.
+func (m *meter) Unwrap() server.ResponseWriter { return m.w }
+
 func (m *meter) SetStatus(code int) bool {
 	ok := m.w.SetStatus(code)
 	if ok {

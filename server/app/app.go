@@ -295,6 +295,8 @@ func (a *App) loadRoute(ctx context.Context, cfg *config.Config, set *routeSet, 
 		match[key] = p
 	}
 	switch {
+	case rc.Transport == config.TransportWebSocket:
+		return server.Route{Name: rc.Name, Match: match, Handler: a.newWebSocket(set, rc)}, nil
 	case rc.Transport != "":
 		// The transport's exchanges (JSON-RPC calls, say) go back through
 		// the router, so routes can match them (on jsonrpc.method).

@@ -17,6 +17,7 @@ import (
 	"github.com/bubblewasm/bubblewasm/server/config"
 	"github.com/bubblewasm/bubblewasm/server/dial"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
+	"github.com/bubblewasm/bubblewasm/server/websocket"
 )
 
 // Hot reload. Every listener serves the app's exchanges through one
@@ -38,6 +39,7 @@ type routeSet struct {
 	handlers []*wasm.Handler
 	dial     []*dial.Targets
 	uncount  []func() // once closed, the handlers' counts are no longer read live
+	sockets  []*websocket.Handler
 
 	refs    atomic.Int64 // exchanges running on the set
 	retired atomic.Bool  // replaced: no new exchanges
@@ -58,6 +60,12 @@ func (s *routeSet) keepHandler(h *wasm.Handler) {
 func (s *routeSet) keepUncount(f func()) {
 	s.mu.Lock()
 	s.uncount = append(s.uncount, f)
+	s.mu.Unlock()
+}
+
+func (s *routeSet) keepWebSocket(h *websocket.Handler) {
+	s.mu.Lock()
+	s.sockets = append(s.sockets, h)
 	s.mu.Unlock()
 }
 
@@ -111,7 +119,10 @@ func (s *routeSet) close(ctx context.Context) error {
 	for _, f := range s.uncount {
 		f()
 	}
-	s.handlers, s.dial, s.uncount = nil, nil, nil
+	for _, h := range s.sockets {
+		h.Close()
+	}
+	s.handlers, s.dial, s.uncount, s.sockets = nil, nil, nil, nil
 	return errors.Join(errs...)
 }
 

@@ -382,6 +382,9 @@ type Route struct {
 	MaxBatch int
 	// BatchConcurrency caps the calls of one batch that run at once.
 	BatchConcurrency int
+
+	// WebSocket holds the websocket transport's keys (websocket.go).
+	WebSocket WebSocketRoute
 }
 
 // Options extends validation with checks owned by other packages. The zero

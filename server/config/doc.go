@@ -117,6 +117,29 @@
 //	                           # (POST /rpc -> one exchange per call, matched on jsonrpc.method)
 //	max_batch = 100            # transport = "jsonrpc" only: as on a jsonrpc listener
 //	max_batch_concurrency = 8  # transport = "jsonrpc" only: as on a jsonrpc listener
+//	transport = "websocket"    # GET + Upgrade: websocket upgrades (else 426); each message is an
+//	                           # exchange back through the router with the upgrade's env plus
+//	                           # bubble.transport=websocket (match it in a route placed before
+//	                           # this one); output -> one message; a failing exchange closes
+//	                           # the socket with 1011; the route's timeout bounds each message;
+//	                           # pubsub = [...] grants the channels sockets may follow
+//	                           # (X-Bubble-Follow, abi/ABI.md); shutdown closes sockets with 1001
+//	websocket_max_message = "64KiB" # transport = "websocket" only: size 1B..64MiB; a larger
+//	                           # message (fragments reassembled) closes with 1009, a larger
+//	                           # output fails its exchange (1011)
+//	websocket_origins = ["*.example.com"] # transport = "websocket" only: host patterns
+//	                           # (path.Match; "host" or "host:port", no scheme), at most 256;
+//	                           # ["*"] allows any. Default: only an Origin whose host:port is the
+//	                           # request's Host; a request without Origin is allowed; else 403
+//	websocket_ping_interval = "30s" # transport = "websocket" only: duration >= 100ms; the
+//	                           # host pings every socket this often
+//	websocket_idle_timeout = "75s"  # transport = "websocket" only: duration > ping interval;
+//	                           # a socket from which nothing (message, ping, pong) came for
+//	                           # this long is closed with 1001
+//	websocket_max_sockets = 10000   # transport = "websocket" only: 1..1048576 open sockets;
+//	                           # an upgrade beyond is answered 503 with Retry-After
+//	websocket_open = false     # transport = "websocket" only: run an exchange with
+//	                           # websocket.event=open (no input) when a socket opens
 //	builtin = "longpoll"       # a host handler: long-poll (GET) / publish (POST) on channel
 //	channel = "news"           # builtin = "longpoll" only
 //	builtin = "static"         # a host handler: the files under root (GET, HEAD; net/http's

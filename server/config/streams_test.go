@@ -79,7 +79,7 @@ func TestStreamRoute(t *testing.T) {
 		{"max_batch_concurrency on a builtin", "[[route]]\nbuiltin = \"longpoll\"\nchannel = \"c\"\nmax_batch_concurrency = 2\n",
 			`bubble.toml:4: route[1].max_batch_concurrency: only valid with transport = "jsonrpc"`},
 		{"unknown transport: values only", "[[route]]\ntransport = \"grpc\"\nmax_batch = 0\n",
-			"bubble.toml:2: route[1].transport: unknown transport \"grpc\" (allowed: \"raw\", \"line\", \"http\", \"json\", \"jsonrpc\")\n" +
+			"bubble.toml:2: route[1].transport: unknown transport \"grpc\" (allowed: \"raw\", \"line\", \"http\", \"json\", \"jsonrpc\", \"websocket\")\n" +
 				"bubble.toml:3: route[1].max_batch: must be at least 1, got 0"},
 	})
 }

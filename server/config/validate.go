@@ -27,7 +27,8 @@ var (
 		"pubsub_scope", "log_rate", "log_burst", "max_subscriptions",
 		"max_batch", "max_batch_concurrency", "init_timeout", "pool_idle_timeout", "max_waiting",
 		"vars", "queue", "queue_timeout",
-		"root", "dotfiles"}
+		"root", "dotfiles",
+		"websocket_max_message", "websocket_origins", "websocket_ping_interval", "websocket_idle_timeout", "websocket_max_sockets", "websocket_open"}
 
 	engines   = Engines()
 	instances = []string{InstancesSnapshot, InstancesFresh, InstancesPool}
@@ -597,6 +598,7 @@ func (c *checker) route(t table, engine string) Route {
 	c.routeLimits(t, &r, instancesOK)
 	c.routeVars(t, &r)
 	c.routeStatic(t, &r)
+	c.routeWebSocket(t, &r)
 	return r
 }
 
@@ -678,7 +680,7 @@ func (c *checker) routeTarget(t table, r *Route) {
 	}
 	if f, ok := c.get(t, "transport"); ok {
 		set = append(set, "transport")
-		if s, ok := c.oneOf(f, "transport", c.opts.Transports); ok {
+		if s, ok := c.oneOf(f, "transport", append(slices.Clip(c.opts.Transports), TransportWebSocket)); ok {
 			r.Transport = s
 		}
 	}

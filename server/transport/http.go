@@ -144,7 +144,7 @@ func (t *httpTransport) free(c *httpConn) {
 	c.conn, c.ctx, c.cancel = nil, nil, nil
 	c.rerr, c.werr = nil, nil
 	c.rdApplied, c.rdWant, c.wdApplied, c.wdWant = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	c.served, c.last, c.now = 0, false, time.Time{}
+	c.served, c.last, c.hijacked, c.now = 0, false, false, time.Time{}
 	clear(c.base)
 	c.base = c.base[:0]
 	fields := c.req.fields[:cap(c.req.fields)]
@@ -226,6 +226,9 @@ func (c *httpConn) serveRequest() bool {
 	c.watchStart(c.raw.done)
 	err = t.next.Serve(c.ctx, &c.x)
 	c.watchStop()
+	if c.hijacked {
+		return false // the handler owned the connection: nothing more goes over it
+	}
 	c.finishBody()
 	if err == nil {
 		if err = c.resp.finish(); err == nil {

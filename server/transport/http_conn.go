@@ -72,6 +72,7 @@ type httpConn struct {
 	now        time.Time // when the last response head was made
 	served     int       // requests read on this connection
 	last       bool      // the request being served is the connection's last: its body was not all read
+	hijacked   bool      // the handler took the connection over (http_hijack.go)
 	req        request
 	env        server.Env
 	keys       map[string]fieldInfo // env keys of header names seen on this connection

@@ -25,6 +25,8 @@
 //	POST /chat/push   publishes "<participant>: <body>" to "chat"
 //	GET  /chat/pull   (?tab=T) waits up to 10 s for the page's messages,
 //	                  parked on the host (no instance held meanwhile)
+//	/chat/ws          WebSocket (ws.go): each message is published; the
+//	                  socket follows "chat" on the host
 //
 // Subscriptions live on the host with a queue of 10 messages; a page that
 // stops pulling overflows it (or idles out) and is dropped, as in the comet
@@ -70,6 +72,9 @@ func init() { bubble.HandleStream(serve) }
 func main() {}
 
 func serve(x *bubble.Exchange) error {
+	if t, _ := x.Env("bubble.transport"); t == "websocket" {
+		return serveSocket(x)
+	}
 	path, _ := x.Env("PATH_INFO")
 	method, _ := x.Env("REQUEST_METHOD")
 	switch {

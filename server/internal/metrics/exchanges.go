@@ -124,6 +124,9 @@ func (w *statusWriter) SetStatus(code int) bool {
 	return ok
 }
 
+// Unwrap returns the wrapped writer, for server.Hijack.
+func (w *statusWriter) Unwrap() server.ResponseWriter { return w.ResponseWriter }
+
 // SetReadDeadline sets the wrapped writer's read deadline, if it has one.
 func (w *statusWriter) SetReadDeadline(t time.Time) error {
 	if d, ok := w.ResponseWriter.(server.ReadDeadliner); ok {
