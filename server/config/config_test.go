@@ -341,11 +341,11 @@ func TestListenerBad(t *testing.T) {
 		{"address missing", pre + "name = \"a\"\n", `bubble.toml:3: listener[1].address: required key is missing`},
 		{"address empty", pre + "address = \"\"\n", `bubble.toml:4: listener[1].address: must not be empty`},
 		{"address type", pre + "address = 8080\n", `bubble.toml:4: listener[1].address: must be a string, not integer`},
-		{"address scheme", pre + "address = \"http://x:1\"\n", `bubble.toml:4: listener[1].address: invalid address "http://x:1": want tcp://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME`},
-		{"address no scheme", pre + "address = \"127.0.0.1:80\"\n", `bubble.toml:4: listener[1].address: invalid address "127.0.0.1:80": want tcp://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME`},
+		{"address scheme", pre + "address = \"http://x:1\"\n", `bubble.toml:4: listener[1].address: invalid address "http://x:1": want tcp://host:port, tls://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME`},
+		{"address no scheme", pre + "address = \"127.0.0.1:80\"\n", `bubble.toml:4: listener[1].address: invalid address "127.0.0.1:80": want tcp://host:port, tls://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME`},
 		{"address scheme only", pre + "address = \"unix://\"\n", `bubble.toml:4: listener[1].address: invalid address "unix://": nothing after unix://`},
 		{"systemd name missing", pre + "address = \"systemd://\"\n", `bubble.toml:4: listener[1].address: invalid address "systemd://": nothing after systemd://`},
-		{"systemd scheme case", pre + "address = \"SYSTEMD://web\"\n", `bubble.toml:4: listener[1].address: invalid address "SYSTEMD://web": want tcp://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME`},
+		{"systemd scheme case", pre + "address = \"SYSTEMD://web\"\n", `bubble.toml:4: listener[1].address: invalid address "SYSTEMD://web": want tcp://host:port, tls://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME`},
 		{"systemd not a string", pre + "address = { systemd = \"web\" }\n", `bubble.toml:4: listener[1].address: must be a string, not table`},
 		{"socket_mode on systemd", pre + "address = \"systemd://web\"\nsocket_mode = \"0660\"\n", `bubble.toml:5: listener[1].socket_mode: only valid with a unix:// address`},
 		{"name empty", tcp + "name = \"\"\n", `bubble.toml:5: listener[1].name: must not be empty`},
@@ -709,10 +709,11 @@ dial = { worker = "unix:///tmp/w.sock", remote = "amqp://guest:guest@127.0.0.1:5
 	_, err = Parse("bubble.toml", []byte(`
 [[route]]
 module = "m.wasm"
-dial = { "bad name" = "unix:///x", w = "http://x", n = 5, s = "systemd://web" }
+dial = { "bad name" = "unix:///x", w = "http://x", n = 5, s = "systemd://web", t = "tls://127.0.0.1:1" }
 `))
 	for _, msg := range []string{`route[1].dial."bad name": invalid target name`, `route[1].dial.w: invalid address "http://x"`, `route[1].dial.n: must be an address string`,
-		`route[1].dial.s: "systemd://web" names a listening socket inherited from systemd; a dial target is tcp://, unix:// or amqp://`} {
+		`route[1].dial.s: "systemd://web" names a listening socket inherited from systemd; a dial target is tcp://, unix:// or amqp://`,
+		`route[1].dial.t: "tls://127.0.0.1:1": a tls:// address is a listener's`} {
 		if err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("error %v, want it to mention %q", err, msg)
 		}

@@ -481,8 +481,8 @@ func (c *checker) address(f field, s string) string {
 		return ""
 	}
 	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok || (scheme != "tcp" && scheme != "unix" && scheme != "systemd" && scheme != "amqp" && scheme != "amqps") {
-		c.errorf(f.path, f.line, "invalid address %q: want tcp://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME", s)
+	if !ok || (scheme != "tcp" && scheme != "tls" && scheme != "unix" && scheme != "systemd" && scheme != "amqp" && scheme != "amqps") {
+		c.errorf(f.path, f.line, "invalid address %q: want tcp://host:port, tls://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME", s)
 		return ""
 	}
 	if rest == "" {
@@ -645,6 +645,8 @@ func (c *checker) dial(f field) map[string]string {
 		case "":
 		case "systemd":
 			c.errorf(p, line, "%q names a listening socket inherited from systemd; a dial target is tcp://, unix:// or amqp://", s)
+		case "tls":
+			c.errorf(p, line, "%q: a tls:// address is a listener's; a dial target is tcp://, unix:// or amqp://", s)
 		default:
 			out[k] = s
 		}
