@@ -69,6 +69,7 @@ type source struct {
 	methods []string         // the Methods its transport was made with
 	removed atomic.Bool      // a reload removed it: it is draining
 	uncount func()           // an AMQP consumer's: its counts stop being read live (counts.go)
+	unwatch func()           // a TLS socket's: its files stop being watched (tls_watch.go)
 }
 
 // Shutdown stops the source (server.Source), then folds its counts into
@@ -77,6 +78,9 @@ func (s *source) Shutdown(ctx context.Context) error {
 	err := s.Source.Shutdown(ctx)
 	if s.uncount != nil {
 		s.uncount()
+	}
+	if s.unwatch != nil {
+		s.unwatch()
 	}
 	return err
 }
@@ -138,13 +142,17 @@ func (a *App) open(ctx context.Context, l listener, methods []string) (*source, 
 	}
 	var lt *listenerTLS
 	if l.TLS != nil {
-		if lt, err = newListenerTLS(l.TLS); err != nil {
+		if lt, err = newListenerTLS(l.TLS, alpn(l), a.logger.With("listener", l.Name)); err != nil {
 			return nil, server.Address{}, err
 		}
 	}
 	ln, err := a.bind(ctx, l.socket, server.ListenOptions{SocketMode: l.SocketMode})
 	if err != nil {
 		return nil, server.Address{}, err
+	}
+	stopWatch := func() {}
+	if lt != nil {
+		stopWatch = lt.startWatch()
 	}
 	real := server.ListenerAddress(ln)
 	if lt != nil {
@@ -155,7 +163,7 @@ func (a *App) open(ctx context.Context, l listener, methods []string) (*source, 
 	src := server.NewSocket(a.logger, server.Listener{Name: l.Name, Listener: ln,
 		MaxConns: l.MaxConnections, WriteTimeout: l.WriteTimeout}, nil)
 	a.logger.Info("listening", "listener", l.Name, "address", real.String(), "transport", l.Transport, "tls", lt != nil)
-	return &source{listener: l, Source: src, handler: conns, conns: conns, methods: methods, tls: lt}, real, nil
+	return &source{listener: l, Source: src, handler: conns, conns: conns, methods: methods, tls: lt, unwatch: stopWatch}, real, nil
 }
 
 // newTransport makes the transport of a socket listener over the app's
