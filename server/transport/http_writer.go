@@ -109,16 +109,11 @@ func (w *httpWriter) commit() error {
 	if w.committed.Swap(true) {
 		return nil
 	}
-	if v, ok := w.header["Content-Length"]; ok {
-		n, ok := int64(-1), len(v) == 1
-		if ok {
-			n, ok = parseLength(trimOWS(v[0]))
-		}
-		if !ok {
-			return fmt.Errorf("invalid Content-Length %q", v)
-		}
-		w.length = n
+	n, err := handlerLength(w.header)
+	if err != nil {
+		return err
 	}
+	w.length = n
 	w.closing = hasToken(w.header["Connection"], "close")
 	return nil
 }
@@ -310,6 +305,22 @@ func (w *httpWriter) appendFields(h []byte, allowed bool) (_ []byte, typed, date
 	clear(keys)
 	w.c.keyScratch = keys[:0]
 	return h, typed, dated
+}
+
+// handlerLength returns the Content-Length a handler set, -1 for none.
+func handlerLength(h http.Header) (int64, error) {
+	v, ok := h["Content-Length"]
+	if !ok {
+		return -1, nil
+	}
+	n, ok := int64(-1), len(v) == 1
+	if ok {
+		n, ok = parseLength(trimOWS(v[0]))
+	}
+	if !ok {
+		return -1, fmt.Errorf("invalid Content-Length %q", v)
+	}
+	return n, nil
 }
 
 // hostOwnedField reports the fields the transport writes itself.
