@@ -181,6 +181,10 @@ func (a *App) newTransport(l listener, methods []string) (server.Handler, error)
 		ReadTimeout:       l.ReadTimeout,
 		MaxBatch:          l.MaxBatch,
 		BatchConcurrency:  l.BatchConcurrency,
+
+		DisableHTTP2:         !l.HTTP2,
+		H2C:                  l.H2C,
+		MaxConcurrentStreams: l.MaxConcurrentStreams,
 	}
 	return transport.Default().New(l.Transport, a.exchanges, opts)
 }

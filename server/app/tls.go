@@ -56,7 +56,14 @@ func (lt *listenerTLS) wrap(ln net.Listener) net.Listener {
 	})
 }
 
-// alpn returns the application protocols a TLS listener offers.
+// alpn returns the application protocols a TLS listener offers: h2 and
+// http/1.1 on an "http" listener (http/1.1 alone with http2 = false).
 func alpn(l listener) []string {
-	return nil
+	switch {
+	case l.Transport != config.TransportHTTP:
+		return nil
+	case l.HTTP2:
+		return []string{"h2", "http/1.1"}
+	}
+	return []string{"http/1.1"}
 }

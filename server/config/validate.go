@@ -20,7 +20,8 @@ var (
 		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes",
 		"max_connections", "write_timeout", "drain_timeout",
 		"read_timeout", "max_batch", "max_batch_concurrency",
-		"tls_cert", "tls_key", "tls_min_version", "tls_client_ca"}
+		"tls_cert", "tls_key", "tls_min_version", "tls_client_ca",
+		"http2", "h2c", "max_concurrent_streams"}
 	routeKeys = []string{"name", "module", "transport", "builtin", "channel", "build", "abi", "match", "engine", "instances", "pool_size",
 		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv", "dial",
 		"max_response_headers", "max_response_header_bytes",
@@ -434,6 +435,7 @@ func (c *checker) listener(t table) Listener {
 	c.connectionLimits(t, &l, scheme, onlyWith)
 	c.streamListener(t, &l, transportOK) // idle_timeout and the stream transports' keys
 	c.listenerTLS(t, &l, scheme)
+	c.listenerHTTP2(t, &l, scheme, transportOK)
 	return l
 }
 
