@@ -65,7 +65,7 @@ func main() {
 
 	bubbleAddr, nativeAddr := freeAddr(), freeAddr()
 	cfg := filepath.Join(dir, "bubble.toml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("log_level = \"warn\"\n[[listener]]\naddress = \"tls://%s\"\ntls_cert = %q\ntls_key = %q\n"+
+	os.WriteFile(cfg, []byte(fmt.Sprintf("log_level = \"warn\"\n[access_log]\noutput = \"off\"\n\n[[listener]]\naddress = \"tls://%s\"\ntls_cert = %q\ntls_key = %q\n"+
 		"max_concurrent_streams = 250\n\n[[route]]\nmodule = %q\n", bubbleAddr, certFile, keyFile, modulePath)), 0o600)
 	servers := []struct{ name, addr string }{{"bubblewasm", bubbleAddr}, {"native Go net/http", nativeAddr}}
 	self, _ := os.Executable()

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/abi"
@@ -24,7 +23,7 @@ type h2Conn struct {
 // the stream or the connection goes.
 func (h *h2Conn) ServeHTTP(hw http.ResponseWriter, r *http.Request) {
 	t, ctx := h.t, r.Context()
-	w := &h2Writer{hw: hw, rc: http.NewResponseController(hw), header: http.Header{}, status: http.StatusOK, head: r.Method == http.MethodHead}
+	w := &h2Writer{responseMeta: responseMeta{header: http.Header{}, status: http.StatusOK, head: r.Method == http.MethodHead}, hw: hw, rc: http.NewResponseController(hw)}
 	if r.Method == http.MethodConnect && !t.methods[http.MethodConnect] {
 		w.refuse(http.StatusNotImplemented, "CONNECT is not served on this listener", "")
 		return
@@ -86,43 +85,12 @@ func (h *h2Conn) env(r *http.Request, path string) server.Env {
 // responseBuffer bytes are held until a Flush, so that a failure before
 // then is still answered with an error response.
 type h2Writer struct {
-	hw        http.ResponseWriter
-	rc        *http.ResponseController
-	header    http.Header // the handler's
-	junk      http.Header // what Header returns once committed
-	status    int
-	committed atomic.Bool
-	head      bool
-	length    int64 // the Content-Length the handler set, -1 for none
-	written   int64
-	sent      bool // the head went out
-	buf       []byte
+	responseMeta
+	hw   http.ResponseWriter
+	rc   *http.ResponseController
+	sent bool // the head went out
+	buf  []byte
 }
-
-// Header returns the header map until the metadata is committed.
-func (w *h2Writer) Header() http.Header {
-	if w.committed.Load() {
-		if w.junk == nil {
-			w.junk = http.Header{}
-		}
-		clear(w.junk)
-		return w.junk
-	}
-	return w.header
-}
-
-// SetStatus sets the final status (200 to 999) until the metadata is
-// committed.
-func (w *h2Writer) SetStatus(code int) bool {
-	if w.committed.Load() || code < 200 || code > 999 {
-		return false
-	}
-	w.status = code
-	return true
-}
-
-// Committed reports whether the first Write or Flush happened.
-func (w *h2Writer) Committed() bool { return w.committed.Load() }
 
 // Sent reports whether the response's head went out (server.SentReporter).
 func (w *h2Writer) Sent() bool { return w.sent }
@@ -140,11 +108,8 @@ func (w *h2Writer) Write(p []byte) (int, error) {
 	if err := w.commit(); err != nil {
 		return 0, err
 	}
-	if !w.head && !bodyAllowed(w.status) {
-		return 0, http.ErrBodyNotAllowed
-	}
-	if w.length >= 0 && w.written+int64(len(p)) > w.length {
-		return 0, fmt.Errorf("%w (%d bytes)", errBodyTooLong, w.length)
+	if err := w.admit(len(p)); err != nil {
+		return 0, err
 	}
 	w.written += int64(len(p))
 	if !w.sent {

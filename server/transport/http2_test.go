@@ -393,16 +393,7 @@ func TestHTTP2Shutdown(t *testing.T) {
 // the response's :status, or the error code of a GOAWAY.
 func rawH2Status(t *testing.T, addr string, n int) string {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(testDeadline))
-	io.WriteString(conn, http2.ClientPreface)
-	fr := http2.NewFramer(conn, conn)
-	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	fr.WriteSettings()
+	fr := rawH2Conn(t, addr)
 	var block bytes.Buffer
 	enc := hpack.NewEncoder(&block)
 	for _, kv := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", addr}, {":path", "/env"}} {
@@ -446,15 +437,7 @@ func rawH2Status(t *testing.T, addr string, n int) string {
 // rawH2Setting returns a setting of the server's first SETTINGS frame.
 func rawH2Setting(t *testing.T, addr string, id http2.SettingID) uint32 {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(testDeadline))
-	io.WriteString(conn, http2.ClientPreface)
-	fr := http2.NewFramer(conn, conn)
-	fr.WriteSettings()
+	fr := rawH2Conn(t, addr)
 	f, err := fr.ReadFrame()
 	if err != nil {
 		t.Fatal(err)
@@ -465,6 +448,22 @@ func rawH2Setting(t *testing.T, addr string, id http2.SettingID) uint32 {
 	}
 	v, _ := sf.Value(id)
 	return v
+}
+
+// rawH2Conn opens an HTTP/2 connection with prior knowledge and sends
+// the client's preface and SETTINGS; it is closed when the test ends.
+func rawH2Conn(t *testing.T, addr string) *http2.Framer {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(testDeadline))
+	io.WriteString(conn, http2.ClientPreface)
+	fr := http2.NewFramer(conn, conn)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	fr.WriteSettings()
+	return fr
 }
 
 func port(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
