@@ -37,6 +37,11 @@ func parseListener(lc config.Listener) (listener, error) {
 	}
 	var err error
 	l.socket, err = server.ParseAddress(lc.Address)
+	if err == nil && l.socket.TLS && lc.TLS == nil && lc.Name != "" {
+		// The configuration refuses this; a listener made otherwise (the
+		// command line's --listen) must not serve a tls:// address in the clear.
+		err = fmt.Errorf("address %s: a tls:// listener needs tls_cert and tls_key", lc.Address)
+	}
 	return l, err
 }
 
