@@ -19,7 +19,7 @@ LDFLAGS := -X main.version=$(VERSION)
 
 WASM_GO := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath
 
-.PHONY: all build cli modules run test test-go test-sdk test-newcomer bench bench-tool bench-readme profile check fuzz deps deps-base clean
+.PHONY: all build cli modules run test test-go test-sdk test-newcomer bench bench-tool bench-readme bench-tls profile check fuzz deps deps-base clean
 
 all: build
 
@@ -83,6 +83,12 @@ bench: deps cli bench-tool $(addprefix $(BIN)/modules/,$(addsuffix .wasm,$(BENCH
 
 bench-tool:
 	$(GO) build -o $(BIN)/bench ./internal/bench
+
+## bench-tls: TLS handshakes/s, HTTPS and HTTP/2 req/s of bubblewasm and of
+## a native Go net/http server, same certificate, same run (needs h2load).
+bench-tls: cli $(BIN)/modules/hello.wasm
+	$(GO) build -o $(BIN)/tlsbench ./internal/tlsbench
+	$(BIN)/tlsbench -bin $(BIN)/bubblewasm -module $(BIN)/modules/hello.wasm
 
 ## bench-readme: README.md's performance section from the last make bench.
 bench-readme: bench-tool

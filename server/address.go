@@ -38,13 +38,17 @@ type Address struct {
 	// FileDescriptorName=, LISTEN_FDNAMES); empty unless Network is
 	// "systemd".
 	Name string
+	// TLS marks a "tls://host:port" address: a TCP listener (Network
+	// "tcp") whose connections must be served over TLS, so its
+	// configuration must give it certificates. Dial refuses it.
+	TLS bool
 }
 
 // maxFDName is the longest socket name systemd accepts (FDNAME_MAX).
 const maxFDName = 255
 
 // ParseAddress parses "tcp://host:port" (IPv6 hosts in brackets:
-// "tcp://[::1]:8080") or "unix:///absolute/path" ("unix://relative/path"
+// "tcp://[::1]:8080"), "tls://host:port" (the same, served over TLS), or "unix:///absolute/path" ("unix://relative/path"
 // and "unix://@abstract" work too), or "systemd://NAME", a socket
 // inherited from systemd by name (see Address). AMQP queues (amqp://, amqps://) are
 // package server/amqp's to parse.
@@ -56,6 +60,10 @@ func ParseAddress(s string) (Address, error) {
 	switch scheme {
 	case "tcp":
 		return parseTCP(s, rest)
+	case "tls":
+		a, err := parseTCP(s, rest)
+		a.TLS = err == nil
+		return a, err
 	case "unix":
 		if rest == "" || strings.ContainsRune(rest, 0) {
 			return Address{}, fmt.Errorf("address %q: unix socket path is empty or invalid", s)
@@ -70,12 +78,12 @@ func ParseAddress(s string) (Address, error) {
 		// The URL may hold a password: it is not repeated.
 		return Address{}, fmt.Errorf("address: an %s:// address is a queue to consume (package server/amqp), not a socket", scheme)
 	}
-	return Address{}, fmt.Errorf("address %q: unknown scheme %q (want tcp, unix, systemd, amqp or amqps)", s, scheme)
+	return Address{}, fmt.Errorf("address %q: unknown scheme %q (want tcp, tls, unix, systemd, amqp or amqps)", s, scheme)
 }
 
 func parseTCP(s, hostport string) (Address, error) {
 	if strings.ContainsAny(hostport, "/?#@") {
-		return Address{}, fmt.Errorf("address %q: a tcp address is host:port only", s)
+		return Address{}, fmt.Errorf("address %q: a tcp or tls address is host:port only", s)
 	}
 	host, portStr, err := net.SplitHostPort(hostport)
 	if err != nil {
@@ -109,12 +117,15 @@ func checkFDName(name string) error {
 // network other than tcp and unix, network://host:port).
 func (a Address) String() string {
 	switch a.Network {
+	case "tcp", "":
+		if a.TLS {
+			return "tls://" + net.JoinHostPort(a.Host, strconv.Itoa(a.Port))
+		}
+		return "tcp://" + net.JoinHostPort(a.Host, strconv.Itoa(a.Port))
 	case "unix":
 		return "unix://" + a.Path
 	case "systemd":
 		return "systemd://" + a.Name
-	case "tcp", "":
-		return "tcp://" + net.JoinHostPort(a.Host, strconv.Itoa(a.Port))
 	}
 	return a.Network + "://" + net.JoinHostPort(a.Host, strconv.Itoa(a.Port))
 }
@@ -190,6 +201,9 @@ func (a Address) Dial(ctx context.Context) (net.Conn, error) {
 	var d net.Dialer
 	if !a.socket() {
 		return nil, fmt.Errorf("dial %s: not a socket address", a)
+	}
+	if a.TLS {
+		return nil, fmt.Errorf("dial %s: a tls:// address is a listener's; dialing over TLS is not supported", a)
 	}
 	if a.Network == "unix" {
 		return d.DialContext(ctx, "unix", a.Path)

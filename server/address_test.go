@@ -31,6 +31,21 @@ var addressCases = []struct {
 	{in: "tcp://[::ffff:127.0.0.1]:80", want: server.Address{Network: "tcp", Host: "::ffff:127.0.0.1", Port: 80}},
 	{in: "tcp://example.com:80", want: server.Address{Network: "tcp", Host: "example.com", Port: 80}},
 	{in: "tcp://127.0.0.1:08080", want: server.Address{Network: "tcp", Host: "127.0.0.1", Port: 8080}, str: "tcp://127.0.0.1:8080"},
+	// tls: a tcp listener that must be served over TLS
+	{in: "tls://127.0.0.1:8443", want: server.Address{Network: "tcp", Host: "127.0.0.1", Port: 8443, TLS: true}},
+	{in: "tls://[::1]:0", want: server.Address{Network: "tcp", Host: "::1", TLS: true}},
+	{in: "tls://:443", want: server.Address{Network: "tcp", Port: 443, TLS: true}},
+	{in: "tls://example.com:0443", want: server.Address{Network: "tcp", Host: "example.com", Port: 443, TLS: true}, str: "tls://example.com:443"},
+	{in: "tls://127.0.0.1:65536", bad: "port"},
+	{in: "tls://127.0.0.1:-1", bad: "port"},
+	{in: "tls://127.0.0.1", bad: "missing port"},
+	{in: "tls://", bad: "missing port"},
+	{in: "tls://user:pw@127.0.0.1:443", bad: "host:port only"},
+	{in: "tls://127.0.0.1:443/x", bad: "host:port only"},
+	{in: "tls://[zz::1]:443", bad: "not an IPv6 address"},
+	{in: "tls://127.0.0.1:443\x00", bad: "port"},
+	{in: "TLS://127.0.0.1:443", bad: `unknown scheme "TLS"`},
+	{in: "tls:127.0.0.1:443", bad: "want scheme://"},
 	// unix
 	{in: "unix:///run/app.sock", want: server.Address{Network: "unix", Path: "/run/app.sock"}},
 	{in: "unix://run/app.sock", want: server.Address{Network: "unix", Path: "run/app.sock"}},
@@ -133,15 +148,15 @@ func FuzzParseAddress(f *testing.F) {
 		}
 		switch a.Network {
 		case "tcp":
-			if a.Path != "" || a.Port < 0 || a.Port > 65535 {
+			if a.Path != "" || a.Name != "" || a.Port < 0 || a.Port > 65535 {
 				t.Fatalf("ParseAddress(%q) = %+v: inconsistent tcp address", s, a)
 			}
 		case "unix":
-			if a.Path == "" || a.Host != "" || a.Port != 0 {
+			if a.Path == "" || a.Host != "" || a.Port != 0 || a.TLS {
 				t.Fatalf("ParseAddress(%q) = %+v: inconsistent unix address", s, a)
 			}
 		case "systemd":
-			if a.Name == "" || len(a.Name) > 255 || strings.ContainsAny(a.Name, ":\x00") || a.Host != "" || a.Path != "" {
+			if a.TLS || a.Name == "" || len(a.Name) > 255 || strings.ContainsAny(a.Name, ":\x00") || a.Host != "" || a.Path != "" {
 				t.Fatalf("ParseAddress(%q) = %+v: inconsistent systemd address", s, a)
 			}
 		default:
@@ -450,5 +465,18 @@ func TestSystemdAddressIsNotBound(t *testing.T) {
 	if c, err := a.Dial(context.Background()); err == nil {
 		c.Close()
 		t.Fatal("Dial connected to a systemd:// address")
+	}
+}
+
+// TestTLSAddressListensNotDials binds a tls:// address as plain TCP (the
+// app puts TLS over it) and refuses to dial one.
+func TestTLSAddressListensNotDials(t *testing.T) {
+	l, err := listen(t, "tls://127.0.0.1:0", server.ListenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := server.ParseAddress("tls://" + l.Addr().String())
+	if _, err := a.Dial(context.Background()); err == nil || !strings.Contains(err.Error(), "tls://") {
+		t.Fatalf("Dial(%s) = %v, want a refusal", a, err)
 	}
 }

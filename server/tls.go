@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"net"
 	"strings"
 	"time"
 
@@ -40,4 +41,16 @@ func TLSEnv(env Env, st tls.ConnectionState) {
 	if len(st.VerifiedChains) > 0 && len(st.VerifiedChains[0]) > 0 {
 		env[abi.EnvTLSClientSubject] = st.VerifiedChains[0][0].Subject.String()
 	}
+}
+
+// TLSState returns the TLS state of a listener's connection (its
+// NegotiatedProtocol is what ALPN chose), and false for a plain one.
+func TLSState(c net.Conn) (tls.ConnectionState, bool) {
+	if tc, ok := c.(*timeoutConn); ok {
+		c = tc.Conn
+	}
+	if tc, ok := c.(*tls.Conn); ok {
+		return tc.ConnectionState(), true
+	}
+	return tls.ConnectionState{}, false
 }

@@ -216,7 +216,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	}
 	for i, s := range plan.retls {
 		s.listener.TLS = plan.next[s].TLS
-		s.tls.cur.Store(tlsConfigs[i])
+		s.tls.set(s.listener.TLS, alpn(s.listener), tlsConfigs[i])
 	}
 	a.sources = append(plan.keep, added...)
 	for _, s := range plan.remove {

@@ -130,6 +130,10 @@ func routeURL(l listener, transport string, addr server.Address, rc config.Route
 			host = "::1"
 		}
 	}
-	u.URL = "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port)) + path
+	scheme := "http://"
+	if l.TLS != nil {
+		scheme = "https://"
+	}
+	u.URL = scheme + net.JoinHostPort(host, strconv.Itoa(addr.Port)) + path
 	return u
 }

@@ -37,6 +37,11 @@ func parseListener(lc config.Listener) (listener, error) {
 	}
 	var err error
 	l.socket, err = server.ParseAddress(lc.Address)
+	if err == nil && l.socket.TLS && lc.TLS == nil && lc.Name != "" {
+		// The configuration refuses this; a listener made otherwise (the
+		// command line's --listen) must not serve a tls:// address in the clear.
+		err = fmt.Errorf("address %s: a tls:// listener needs tls_cert and tls_key", lc.Address)
+	}
 	return l, err
 }
 
@@ -69,6 +74,7 @@ type source struct {
 	methods []string         // the Methods its transport was made with
 	removed atomic.Bool      // a reload removed it: it is draining
 	uncount func()           // an AMQP consumer's: its counts stop being read live (counts.go)
+	unwatch func()           // a TLS socket's: its files stop being watched (tls_watch.go)
 }
 
 // Shutdown stops the source (server.Source), then folds its counts into
@@ -77,6 +83,9 @@ func (s *source) Shutdown(ctx context.Context) error {
 	err := s.Source.Shutdown(ctx)
 	if s.uncount != nil {
 		s.uncount()
+	}
+	if s.unwatch != nil {
+		s.unwatch()
 	}
 	return err
 }
@@ -138,13 +147,17 @@ func (a *App) open(ctx context.Context, l listener, methods []string) (*source, 
 	}
 	var lt *listenerTLS
 	if l.TLS != nil {
-		if lt, err = newListenerTLS(l.TLS); err != nil {
+		if lt, err = newListenerTLS(l.TLS, alpn(l), a.logger.With("listener", l.Name)); err != nil {
 			return nil, server.Address{}, err
 		}
 	}
 	ln, err := a.bind(ctx, l.socket, server.ListenOptions{SocketMode: l.SocketMode})
 	if err != nil {
 		return nil, server.Address{}, err
+	}
+	stopWatch := func() {}
+	if lt != nil {
+		stopWatch = lt.startWatch()
 	}
 	real := server.ListenerAddress(ln)
 	if lt != nil {
@@ -155,7 +168,7 @@ func (a *App) open(ctx context.Context, l listener, methods []string) (*source, 
 	src := server.NewSocket(a.logger, server.Listener{Name: l.Name, Listener: ln,
 		MaxConns: l.MaxConnections, WriteTimeout: l.WriteTimeout}, nil)
 	a.logger.Info("listening", "listener", l.Name, "address", real.String(), "transport", l.Transport, "tls", lt != nil)
-	return &source{listener: l, Source: src, handler: conns, conns: conns, methods: methods, tls: lt}, real, nil
+	return &source{listener: l, Source: src, handler: conns, conns: conns, methods: methods, tls: lt, unwatch: stopWatch}, real, nil
 }
 
 // newTransport makes the transport of a socket listener over the app's
@@ -173,6 +186,10 @@ func (a *App) newTransport(l listener, methods []string) (server.Handler, error)
 		ReadTimeout:       l.ReadTimeout,
 		MaxBatch:          l.MaxBatch,
 		BatchConcurrency:  l.BatchConcurrency,
+
+		DisableHTTP2:         !l.HTTP2,
+		H2C:                  l.H2C,
+		MaxConcurrentStreams: l.MaxConcurrentStreams,
 	}
 	return transport.Default().New(l.Transport, a.exchanges, opts)
 }

@@ -36,7 +36,7 @@ func (c *checker) admin(root table, cfg *Config) {
 	if !ok {
 		return
 	}
-	if strings.HasPrefix(s, "amqp") {
+	if strings.HasPrefix(s, "amqp") || strings.HasPrefix(s, "tls://") {
 		c.errorf(f.path, f.line, "invalid address %q: the admin listener serves HTTP on tcp://host:port or unix://path", s)
 		return
 	}

@@ -284,6 +284,15 @@ type Listener struct {
 	// TLS, when set, serves a tcp:// listener's connections over TLS
 	// (tls.go); nil for plain connections.
 	TLS *TLS
+
+	// HTTP/2 on an "http" listener (http2.go); zero on other transports.
+
+	// HTTP2 offers HTTP/2 by ALPN on a TLS listener.
+	HTTP2 bool
+	// H2C serves cleartext HTTP/2 (prior knowledge and Upgrade: h2c).
+	H2C bool
+	// MaxConcurrentStreams caps the streams of one HTTP/2 connection.
+	MaxConcurrentStreams int
 }
 
 // Route is one [[route]] entry.

@@ -92,16 +92,18 @@ func TestDefaults(t *testing.T) {
 		PubSub:          PubSub{QueueSize: 64, Overflow: "drop-subscriber", IdleTimeout: time.Minute, MaxMessageBytes: 64 << 10, Backend: "memory", MaxSubscriptions: DefaultMaxSubscriptions},
 		KV:              KV{Eviction: "reject", MaxKeys: 10_000, MaxBytes: 16 << 20, MaxValueBytes: 64 << 10},
 		Listeners: []Listener{{
-			Name:              "listener1",
-			Address:           "tcp://:8080",
-			Transport:         "http",
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       120 * time.Second,
-			MaxHeaderBytes:    65536,
-			MaxConnections:    16384,
-			WriteTimeout:      30 * time.Second,
-			DrainTimeout:      2 * time.Second,
-			Line:              3,
+			Name:                 "listener1",
+			Address:              "tcp://:8080",
+			Transport:            "http",
+			ReadHeaderTimeout:    10 * time.Second,
+			IdleTimeout:          120 * time.Second,
+			MaxHeaderBytes:       65536,
+			MaxConnections:       16384,
+			WriteTimeout:         30 * time.Second,
+			DrainTimeout:         2 * time.Second,
+			Line:                 3,
+			HTTP2:                true,
+			MaxConcurrentStreams: 100,
 		}},
 		Routes: []Route{{
 			Name:                   "route1",
@@ -200,17 +202,19 @@ max_value_bytes = "1KiB"
 		PubSub:          PubSub{QueueSize: 64, Overflow: "drop-subscriber", IdleTimeout: time.Minute, MaxMessageBytes: 64 << 10, Backend: "memory", MaxSubscriptions: 5000},
 		KV:              KV{Eviction: "lru", MaxKeys: 20, MaxBytes: 1 << 20, MaxValueBytes: 1 << 10},
 		Listeners: []Listener{{
-			Name:              "web",
-			Address:           "tcp://127.0.0.1:8080",
-			Transport:         "http",
-			ReadHeaderTimeout: 5 * time.Second,
-			IdleTimeout:       time.Second,
-			MaxHeaderBytes:    16 << 10,
-			MaxBodyBytes:      10 << 20,
-			DrainTimeout:      3 * time.Second,
-			MaxConnections:    100,
-			WriteTimeout:      5 * time.Second,
-			Line:              7,
+			Name:                 "web",
+			Address:              "tcp://127.0.0.1:8080",
+			Transport:            "http",
+			ReadHeaderTimeout:    5 * time.Second,
+			IdleTimeout:          time.Second,
+			MaxHeaderBytes:       16 << 10,
+			MaxBodyBytes:         10 << 20,
+			DrainTimeout:         3 * time.Second,
+			MaxConnections:       100,
+			WriteTimeout:         5 * time.Second,
+			Line:                 7,
+			HTTP2:                true,
+			MaxConcurrentStreams: 100,
 		}, {
 			Name:           "lines",
 			Address:        "unix:///run/bubble.sock",
@@ -341,11 +345,11 @@ func TestListenerBad(t *testing.T) {
 		{"address missing", pre + "name = \"a\"\n", `bubble.toml:3: listener[1].address: required key is missing`},
 		{"address empty", pre + "address = \"\"\n", `bubble.toml:4: listener[1].address: must not be empty`},
 		{"address type", pre + "address = 8080\n", `bubble.toml:4: listener[1].address: must be a string, not integer`},
-		{"address scheme", pre + "address = \"http://x:1\"\n", `bubble.toml:4: listener[1].address: invalid address "http://x:1": want tcp://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME`},
-		{"address no scheme", pre + "address = \"127.0.0.1:80\"\n", `bubble.toml:4: listener[1].address: invalid address "127.0.0.1:80": want tcp://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME`},
+		{"address scheme", pre + "address = \"http://x:1\"\n", `bubble.toml:4: listener[1].address: invalid address "http://x:1": want tcp://host:port, tls://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME`},
+		{"address no scheme", pre + "address = \"127.0.0.1:80\"\n", `bubble.toml:4: listener[1].address: invalid address "127.0.0.1:80": want tcp://host:port, tls://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME`},
 		{"address scheme only", pre + "address = \"unix://\"\n", `bubble.toml:4: listener[1].address: invalid address "unix://": nothing after unix://`},
 		{"systemd name missing", pre + "address = \"systemd://\"\n", `bubble.toml:4: listener[1].address: invalid address "systemd://": nothing after systemd://`},
-		{"systemd scheme case", pre + "address = \"SYSTEMD://web\"\n", `bubble.toml:4: listener[1].address: invalid address "SYSTEMD://web": want tcp://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME`},
+		{"systemd scheme case", pre + "address = \"SYSTEMD://web\"\n", `bubble.toml:4: listener[1].address: invalid address "SYSTEMD://web": want tcp://host:port, tls://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME`},
 		{"systemd not a string", pre + "address = { systemd = \"web\" }\n", `bubble.toml:4: listener[1].address: must be a string, not table`},
 		{"socket_mode on systemd", pre + "address = \"systemd://web\"\nsocket_mode = \"0660\"\n", `bubble.toml:5: listener[1].socket_mode: only valid with a unix:// address`},
 		{"name empty", tcp + "name = \"\"\n", `bubble.toml:5: listener[1].name: must not be empty`},
@@ -709,10 +713,11 @@ dial = { worker = "unix:///tmp/w.sock", remote = "amqp://guest:guest@127.0.0.1:5
 	_, err = Parse("bubble.toml", []byte(`
 [[route]]
 module = "m.wasm"
-dial = { "bad name" = "unix:///x", w = "http://x", n = 5, s = "systemd://web" }
+dial = { "bad name" = "unix:///x", w = "http://x", n = 5, s = "systemd://web", t = "tls://127.0.0.1:1" }
 `))
 	for _, msg := range []string{`route[1].dial."bad name": invalid target name`, `route[1].dial.w: invalid address "http://x"`, `route[1].dial.n: must be an address string`,
-		`route[1].dial.s: "systemd://web" names a listening socket inherited from systemd; a dial target is tcp://, unix:// or amqp://`} {
+		`route[1].dial.s: "systemd://web" names a listening socket inherited from systemd; a dial target is tcp://, unix:// or amqp://`,
+		`route[1].dial.t: "tls://127.0.0.1:1": a tls:// address is a listener's`} {
 		if err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("error %v, want it to mention %q", err, msg)
 		}

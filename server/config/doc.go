@@ -66,7 +66,8 @@
 //
 //	[[listener]]               # zero or more; the CLI may supply listeners instead
 //	name = "web"               # default "listener1", "listener2", ...; unique
-//	address = "tcp://127.0.0.1:8080"  # required; "tcp://...", "unix://...",
+//	address = "tcp://127.0.0.1:8080"  # required; "tcp://...", "tls://..." (tcp that must have
+//	                           # tls_cert and tls_key; not for [admin] or dial), "unix://...",
 //	                           # "amqp://user:pass@host:5672/vhost?queue=work" (a consumer:
 //	                           # prefetch=N, max_body=SIZE, on_error=reject|requeue,
 //	                           # max_deliveries=N: 0..1000000, default 5, 0 = no limit; with
@@ -97,15 +98,24 @@
 //	max_batch = 100            # transport "jsonrpc": calls per batch, 1..100000; a longer batch gets
 //	                           # one Invalid Request error (-32600) and none of its calls runs
 //	max_batch_concurrency = 8  # transport "jsonrpc": calls of one batch running at once, 1..1024
-//	tls_cert = "cert.pem"      # tcp:// only: serve TLS (any transport) with this certificate (PEM,
+//	tls_cert = "cert.pem"      # tcp:// and tls:// only (required with tls://): serve TLS (any transport) with this certificate (PEM,
 //	                           # leaf then chain), relative to the config file's directory; or an
 //	                           # array of files: the client's SNI chooses, the first by default
 //	tls_key = "key.pem"        # required with tls_cert: its key (PEM), or an array paired by position
 //	tls_min_version = "1.2"    # with tls_cert: "1.2" | "1.3"
 //	tls_client_ca = "ca.pem"   # with tls_cert: client certificates are required and verified
 //	                           # against these CAs (PEM). Every file is read at load (a bad one
-//	                           # fails it) and again on each reload; turning TLS on or off on a
-//	                           # kept listener needs a restart
+//	                           # fails it) and again on each reload and when the files change
+//	                           # (their directories are watched; files that do not load are
+//	                           # logged and the old certificates kept); turning TLS on or off
+//	                           # on a kept listener needs a restart
+//	http2 = true               # transport "http", socket addresses: offer HTTP/2 by ALPN ("h2",
+//	                           # then "http/1.1") on a TLS listener; false: HTTP/1.1 only
+//	h2c = false                # transport "http", plain (not TLS) listeners: serve cleartext
+//	                           # HTTP/2 (prior knowledge and Upgrade: h2c); off, a cleartext
+//	                           # HTTP/2 preface gets 505
+//	max_concurrent_streams = 100 # transport "http": streams one HTTP/2 connection runs at once,
+//	                           # 1..10000 (RFC 9113 recommends at least 100)
 //
 //	[[route]]                  # one or more
 //	name = "hello"             # default "route1", "route2", ...; unique

@@ -72,8 +72,9 @@ func loadCAs(file string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// listenerTLS reads a listener's TLS keys: valid on tcp:// addresses only,
-// tls_cert and tls_key together.
+// listenerTLS reads a listener's TLS keys: valid on tcp:// and tls://
+// addresses only, tls_cert and tls_key together; a tls:// address must
+// have them.
 func (c *checker) listenerTLS(t table, l *Listener, scheme string) {
 	var present []field
 	for _, k := range tlsKeys {
@@ -82,11 +83,15 @@ func (c *checker) listenerTLS(t table, l *Listener, scheme string) {
 		}
 	}
 	if len(present) == 0 {
+		if scheme == "tls" {
+			f, _ := c.get(t, "address")
+			c.errorf(f.path, f.line, "a tls:// listener needs tls_cert and tls_key (its certificate and private key files)")
+		}
 		return
 	}
-	if scheme != "" && scheme != "tcp" {
+	if scheme != "" && scheme != "tcp" && scheme != "tls" {
 		for _, f := range present {
-			c.errorf(f.path, f.line, "only valid with a tcp:// address")
+			c.errorf(f.path, f.line, "only valid with a tcp:// or tls:// address")
 		}
 		return
 	}

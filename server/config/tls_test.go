@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/server"
 )
 
 // TLS keys on a listener: one pair or several (SNI), the minimum version,
@@ -26,6 +27,8 @@ func TestListenerTLSGood(t *testing.T) {
 			"tls_min_version = \"1.3\"\ntls_client_ca = " + q(ca.File) + "\n", get,
 			&TLS{Certs: []CertFiles{{cert, key}, {cert2, key2}}, MinVersion: tls.VersionTLS13, ClientCA: ca.File}},
 		{"line transport", head + "transport = \"line\"\n" + pair, func(c *Config) any { return c.Listeners[0].TLS != nil }, true},
+		{"tls:// address", strings.Replace(head, "tcp://", "tls://", 1) + pair, get, &TLS{Certs: []CertFiles{{cert, key}}, MinVersion: tls.VersionTLS12}},
+		{"tls:// IPv6", strings.Replace(head, "tcp://127.0.0.1", "tls://[::1]", 1) + pair, func(c *Config) any { return c.Listeners[0].Address }, "tls://[::1]:0"},
 	})
 }
 
@@ -40,6 +43,7 @@ func TestListenerTLSBad(t *testing.T) {
 	}
 	missing := filepath.Join(dir, "missing.pem")
 	head := "[[route]]\nmodule = \"a.wasm\"\n[[listener]]\naddress = \"tcp://127.0.0.1:0\"\n"
+	tlsHead := strings.Replace(head, "tcp://", "tls://", 1)
 	pair := "tls_cert = " + q(cert) + "\ntls_key = " + q(key) + "\n"
 	for _, tc := range []struct{ name, src, want string }{
 		{"cert without key", head + "tls_cert = " + q(cert) + "\n", "bubble.toml:3: listener[1].tls_key: required key is missing"},
@@ -56,11 +60,20 @@ func TestListenerTLSBad(t *testing.T) {
 		{"version number", head + pair + "tls_min_version = 1.3\n", "bubble.toml:7: listener[1].tls_min_version: must be a string, not float"},
 		{"missing CA", head + pair + "tls_client_ca = " + q(missing) + "\n", "bubble.toml:7: listener[1].tls_client_ca: open " + missing},
 		{"garbage CA", head + pair + "tls_client_ca = " + q(garbage) + "\n", "bubble.toml:7: listener[1].tls_client_ca: " + garbage + " holds no PEM certificate"},
-		{"unix listener", "[[route]]\nmodule = \"a.wasm\"\n[[listener]]\naddress = \"unix:///tmp/x.sock\"\n" + pair, "bubble.toml:5: listener[1].tls_cert: only valid with a tcp:// address"},
-		{"amqp listener", "[[route]]\nmodule = \"a.wasm\"\n[[listener]]\naddress = \"amqp://127.0.0.1/?queue=q\"\n" + pair, "bubble.toml:6: listener[1].tls_key: only valid with a tcp:// address"},
+		{"unix listener", "[[route]]\nmodule = \"a.wasm\"\n[[listener]]\naddress = \"unix:///tmp/x.sock\"\n" + pair, "bubble.toml:5: listener[1].tls_cert: only valid with a tcp:// or tls:// address"},
+		{"amqp listener", "[[route]]\nmodule = \"a.wasm\"\n[[listener]]\naddress = \"amqp://127.0.0.1/?queue=q\"\n" + pair, "bubble.toml:6: listener[1].tls_key: only valid with a tcp:// or tls:// address"},
+		// tls:// must have certificates; hostile addresses
+		{"tls:// without certificates", tlsHead, "bubble.toml:4: listener[1].address: a tls:// listener needs tls_cert and tls_key"},
+		{"tls:// with a version only", tlsHead + "tls_min_version = \"1.3\"\n", "bubble.toml:3: listener[1].tls_cert: required key is missing"},
+		{"tls:// with a bad key", tlsHead + "tls_cert = " + q(cert) + "\ntls_key = " + q(key2) + "\n", "private key does not match public key"},
+		{"tls:// empty", strings.Replace(tlsHead, "127.0.0.1:0", "", 1), "bubble.toml:4: listener[1].address: invalid address \"tls://\": nothing after tls://"},
+		{"TLS:// upper case", strings.Replace(tlsHead, "tls://", "TLS://", 1) + pair, "bubble.toml:4: listener[1].address: invalid address"},
+		{"tls:// path", strings.Replace(tlsHead, ":0", ":0/x", 1) + pair, "bubble.toml:4: listener[1].address: address \"tls://127.0.0.1:0/x\": a tcp or tls address is host:port only"},
+		{"tls:// huge port", strings.Replace(tlsHead, ":0", ":99999999999999999999", 1) + pair, "is not a number from 0 to 65535"},
+		{"tls:// socket_mode", tlsHead + pair + "socket_mode = \"0600\"\n", "listener[1].socket_mode: only valid with a unix:// address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := Parse("bubble.toml", []byte(tc.src))
+			cfg, err := ParseWith("bubble.toml", []byte(tc.src), Options{ValidateAddress: checkSocketAddress})
 			if got := errText(err); !strings.Contains(got, tc.want) {
 				t.Errorf("source:\n%s\ngot error:\n%s\nwant it to contain:\n%s", tc.src, got, tc.want)
 			}
@@ -69,6 +82,16 @@ func TestListenerTLSBad(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkSocketAddress is the app's address check for socket addresses
+// (the app's own package imports this one).
+func checkSocketAddress(s string) error {
+	if strings.HasPrefix(s, "amqp") {
+		return nil
+	}
+	_, err := server.ParseAddress(s)
+	return err
 }
 
 // q quotes a path for TOML.

@@ -20,7 +20,8 @@ var (
 		"read_header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes",
 		"max_connections", "write_timeout", "drain_timeout",
 		"read_timeout", "max_batch", "max_batch_concurrency",
-		"tls_cert", "tls_key", "tls_min_version", "tls_client_ca"}
+		"tls_cert", "tls_key", "tls_min_version", "tls_client_ca",
+		"http2", "h2c", "max_concurrent_streams"}
 	routeKeys = []string{"name", "module", "transport", "builtin", "channel", "build", "abi", "match", "engine", "instances", "pool_size",
 		"max_concurrency", "timeout", "memory", "max_stack", "pubsub", "signals", "kv", "dial",
 		"max_response_headers", "max_response_header_bytes",
@@ -435,6 +436,7 @@ func (c *checker) listener(t table) Listener {
 	c.connectionLimits(t, &l, scheme, onlyWith)
 	c.streamListener(t, &l, transportOK) // idle_timeout and the stream transports' keys
 	c.listenerTLS(t, &l, scheme)
+	c.listenerHTTP2(t, &l, scheme, transportOK)
 	return l
 }
 
@@ -482,8 +484,8 @@ func (c *checker) address(f field, s string) string {
 		return ""
 	}
 	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok || (scheme != "tcp" && scheme != "unix" && scheme != "systemd" && scheme != "amqp" && scheme != "amqps") {
-		c.errorf(f.path, f.line, "invalid address %q: want tcp://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME", s)
+	if !ok || (scheme != "tcp" && scheme != "tls" && scheme != "unix" && scheme != "systemd" && scheme != "amqp" && scheme != "amqps") {
+		c.errorf(f.path, f.line, "invalid address %q: want tcp://host:port, tls://host:port, unix://path, systemd://NAME or amqp://host/?queue=NAME", s)
 		return ""
 	}
 	if rest == "" {
@@ -647,6 +649,8 @@ func (c *checker) dial(f field) map[string]string {
 		case "":
 		case "systemd":
 			c.errorf(p, line, "%q names a listening socket inherited from systemd; a dial target is tcp://, unix:// or amqp://", s)
+		case "tls":
+			c.errorf(p, line, "%q: a tls:// address is a listener's; a dial target is tcp://, unix:// or amqp://", s)
 		default:
 			out[k] = s
 		}

@@ -21,6 +21,7 @@ type httpTransport struct {
 	opts         Options
 	methods      map[string]bool // Options.Methods
 	headTooLarge *httpError
+	h2           *h2Server // nil when HTTP/2 is off (http2.go)
 
 	conns      sync.Pool // idle *httpConn, with their buffers and maps
 	outBuffers sync.Pool // *[]byte of outBufferSize, for responses being sent
@@ -44,6 +45,9 @@ func NewHTTP(next server.Handler, opts Options) server.Handler {
 	t.headTooLarge = &httpError{http.StatusRequestHeaderFieldsTooLarge,
 		fmt.Sprintf("the request line and headers exceed %d bytes", t.opts.MaxHeaderBytes)}
 	t.outBuffers.New = func() any { b := make([]byte, 0, outBufferSize); return &b }
+	if !t.opts.DisableHTTP2 || t.opts.H2C {
+		t.h2 = newH2Server(t.opts)
+	}
 	return t
 }
 
@@ -70,7 +74,9 @@ func (t *httpTransport) Serve(ctx context.Context, x *server.Exchange) error {
 		}
 		t.free(c)
 	}()
-	c.serve()
+	if !t.serveTLS(c) {
+		c.serve()
+	}
 	clean = true
 	return nil
 }
@@ -82,6 +88,9 @@ func (t *httpTransport) Shutdown(ctx context.Context) error {
 	defer t.mu.Unlock()
 	if !t.draining.Swap(true) {
 		close(t.stopping)
+		if t.h2 != nil {
+			t.h2.shutdown(ctx)
+		}
 	}
 	for c := range t.live {
 		if c.state.CompareAndSwap(connIdle, connClosing) {
@@ -172,6 +181,9 @@ func (c *httpConn) serve() {
 			return
 		}
 		c.served++
+		if c.t.serveH2C(c) {
+			return
+		}
 		if !c.serveRequest() {
 			if c.last {
 				c.linger()
@@ -236,21 +248,29 @@ func (c *httpConn) serveRequest() bool {
 		}
 		err = fmt.Errorf("%w: %w", server.ErrHandlerFailed, err)
 	}
-	status := server.StatusOf(err)
-	t.opts.Logger.Log(withRequestID(c.ctx, c.x.Env), server.FailureLevel(c.ctx, err), "http exchange failed", "method", r.method, "uri", r.target,
-		"route", c.x.Env[abi.EnvRoute], "status", status, "err", err)
+	status, msg := t.failed(c.ctx, c.x.Env, r.method, r.target, path, err)
 	if !c.resp.discard() || c.werr != nil {
 		// The response has begun: cut the connection so the client sees an
 		// incomplete response instead of a truncated one that looks whole.
 		return false
 	}
-	msg := http.StatusText(status)
-	if status == http.StatusNotFound {
-		msg = fmt.Sprintf("no route for %s %s", r.method, path)
-	}
 	closing := hasToken(c.resp.header["Connection"], "close") || c.resp.closeAfter()
 	c.writeErrorID(status, msg, closing, c.x.Env[abi.EnvRequestID])
 	return c.werr == nil && !closing
+}
+
+// failed logs an exchange that failed with err, and returns the status
+// and the text of the error response that replaces its response when none
+// of it was sent.
+func (t *httpTransport) failed(ctx context.Context, env server.Env, method, target, path string, err error) (int, string) {
+	status := server.StatusOf(err)
+	t.opts.Logger.Log(withRequestID(ctx, env), server.FailureLevel(ctx, err), "http exchange failed", "method", method, "uri", target,
+		"route", env[abi.EnvRoute], "status", status, "err", err)
+	msg := http.StatusText(status)
+	if status == http.StatusNotFound {
+		msg = fmt.Sprintf("no route for %s %s", method, path)
+	}
+	return status, msg
 }
 
 // checkMethod refuses requests that HTTP/1.1 routes cannot serve unless a

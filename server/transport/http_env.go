@@ -89,6 +89,43 @@ func (c *httpConn) fieldKey(name string) fieldInfo {
 	return info
 }
 
+// requestLine is what env says of a request besides its header fields,
+// in HTTP/1 and HTTP/2 alike.
+type requestLine struct {
+	method, target, path, query, proto string
+	https                              bool
+}
+
+// requestEnv fills env with a connection's keys (base) and the CGI keys of
+// a request: the request line, its cleaned path and the URL scheme.
+func requestEnv(env server.Env, base []envPair, r requestLine) {
+	for _, p := range base {
+		env[p.k] = p.v
+	}
+	env[abi.EnvTransport] = "http"
+	env[abi.EnvRequestMethod] = r.method
+	env[abi.EnvRequestURI] = r.target
+	env[abi.EnvScriptName] = ""
+	env[abi.EnvPathInfo] = r.path
+	env[abi.EnvQueryString] = r.query
+	env[abi.EnvServerProtocol] = r.proto
+	if r.https {
+		env[abi.EnvURLScheme] = "https"
+		env[abi.EnvHTTPS] = "on"
+	} else {
+		env[abi.EnvURLScheme] = "http"
+	}
+}
+
+// joinFields joins the values of a repeated field into its env value:
+// with ", ", or "; " for Cookie (RFC 9110 §5.3, RFC 6265 §5.4).
+func joinFields(key string, values []string) string {
+	if key == "HTTP_COOKIE" {
+		return strings.Join(values, "; ")
+	}
+	return strings.Join(values, ", ")
+}
+
 // buildEnv fills the connection's env map with the request's env: the
 // connection's keys, the CGI keys and the HTTP_* fields. path is the
 // request's cleaned path (cleanPath). The map is reused by the next
@@ -96,22 +133,7 @@ func (c *httpConn) fieldKey(name string) fieldInfo {
 func (c *httpConn) buildEnv(path string) server.Env {
 	r, env := &c.req, c.env
 	clear(env)
-	for _, p := range c.base {
-		env[p.k] = p.v
-	}
-	env[abi.EnvTransport] = "http"
-	env[abi.EnvRequestMethod] = r.method
-	env[abi.EnvRequestURI] = r.target
-	env[abi.EnvScriptName] = ""
-	env[abi.EnvPathInfo] = path
-	env[abi.EnvQueryString] = r.query
-	env[abi.EnvServerProtocol] = r.proto
-	if c.https {
-		env[abi.EnvURLScheme] = "https"
-		env[abi.EnvHTTPS] = "on"
-	} else {
-		env[abi.EnvURLScheme] = "http"
-	}
+	requestEnv(env, c.base, requestLine{method: r.method, target: r.target, path: path, query: r.query, proto: r.proto, https: c.https})
 	if r.length >= 0 {
 		if len(r.rawLen) > 1 && r.rawLen[0] == '0' {
 			env[abi.EnvContentLength] = strconv.FormatInt(r.length, 10)
@@ -143,11 +165,7 @@ func (c *httpConn) buildEnv(path string) server.Env {
 		}
 	}
 	for key, vs := range dups {
-		sep := ", "
-		if key == "HTTP_COOKIE" {
-			sep = "; "
-		}
-		env[key] = strings.Join(vs, sep)
+		env[key] = joinFields(key, vs)
 	}
 	if len(dups) > maxCachedKeys {
 		c.dups = map[string][]string{} // do not keep a large one

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/bubblewasm/bubblewasm/server"
@@ -45,19 +44,13 @@ const (
 // (Committed, SetStatus); what reaches the client is held in buf until a
 // Flush, a full buffer or the end of the exchange.
 type httpWriter struct {
-	c         *httpConn
-	header    http.Header // the handler's, reused by the connection's requests
-	junk      http.Header // what Header returns once committed
-	status    int
-	committed atomic.Bool
-	head      bool  // a HEAD request: the body is counted, never sent
-	closing   bool  // the handler set Connection: close
-	length    int64 // the Content-Length the handler set, -1 for none
-	written   int64 // body bytes the handler wrote
-	sent      bool  // the head went out: the response can no longer be replaced
-	framing   int   // once sent
-	buf       []byte
-	pooled    *[]byte // buf's array, from the transport's pool; nil when none
+	responseMeta // header reused by the connection's requests
+	c            *httpConn
+	closing      bool // the handler set Connection: close
+	sent         bool // the head went out: the response can no longer be replaced
+	framing      int  // once sent
+	buf          []byte
+	pooled       *[]byte // buf's array, from the transport's pool; nil when none
 }
 
 func (w *httpWriter) reset(c *httpConn) {
@@ -73,33 +66,6 @@ func (w *httpWriter) reset(c *httpConn) {
 	w.closing, w.length, w.written, w.sent, w.framing = false, -1, 0, false, framingNone
 }
 
-// Header returns the header map until the metadata is committed; after
-// that, a map whose changes go nowhere (the ResponseWriter contract).
-func (w *httpWriter) Header() http.Header {
-	if w.committed.Load() {
-		if w.junk == nil {
-			w.junk = http.Header{}
-		}
-		clear(w.junk)
-		return w.junk
-	}
-	return w.header
-}
-
-// SetStatus sets the status the response is sent with. It returns false
-// once the metadata is committed, and for a code that is not a final
-// status (200 to 999): informational responses are the transport's.
-func (w *httpWriter) SetStatus(code int) bool {
-	if w.committed.Load() || code < 200 || code > 999 {
-		return false
-	}
-	w.status = code
-	return true
-}
-
-// Committed reports whether the first Write or Flush happened.
-func (w *httpWriter) Committed() bool { return w.committed.Load() }
-
 // Sent reports whether the response's head went out (server.SentReporter):
 // until then a failure is answered with an error response instead.
 func (w *httpWriter) Sent() bool { return w.sent }
@@ -109,16 +75,11 @@ func (w *httpWriter) commit() error {
 	if w.committed.Swap(true) {
 		return nil
 	}
-	if v, ok := w.header["Content-Length"]; ok {
-		n, ok := int64(-1), len(v) == 1
-		if ok {
-			n, ok = parseLength(trimOWS(v[0]))
-		}
-		if !ok {
-			return fmt.Errorf("invalid Content-Length %q", v)
-		}
-		w.length = n
+	n, err := handlerLength(w.header)
+	if err != nil {
+		return err
 	}
+	w.length = n
 	w.closing = hasToken(w.header["Connection"], "close")
 	return nil
 }
@@ -127,11 +88,8 @@ func (w *httpWriter) Write(p []byte) (int, error) {
 	if err := w.commit(); err != nil {
 		return 0, err
 	}
-	if !w.head && !bodyAllowed(w.status) {
-		return 0, http.ErrBodyNotAllowed
-	}
-	if w.length >= 0 && w.written+int64(len(p)) > w.length {
-		return 0, fmt.Errorf("%w (%d bytes)", errBodyTooLong, w.length)
+	if err := w.admit(len(p)); err != nil {
+		return 0, err
 	}
 	if w.c.werr != nil {
 		return 0, w.c.werr
@@ -310,6 +268,22 @@ func (w *httpWriter) appendFields(h []byte, allowed bool) (_ []byte, typed, date
 	clear(keys)
 	w.c.keyScratch = keys[:0]
 	return h, typed, dated
+}
+
+// handlerLength returns the Content-Length a handler set, -1 for none.
+func handlerLength(h http.Header) (int64, error) {
+	v, ok := h["Content-Length"]
+	if !ok {
+		return -1, nil
+	}
+	n, ok := int64(-1), len(v) == 1
+	if ok {
+		n, ok = parseLength(trimOWS(v[0]))
+	}
+	if !ok {
+		return -1, fmt.Errorf("invalid Content-Length %q", v)
+	}
+	return n, nil
 }
 
 // hostOwnedField reports the fields the transport writes itself.

@@ -41,6 +41,18 @@ type Options struct {
 	// HTTP transport refuses otherwise: CONNECT and PRI.
 	Methods []string
 
+	// HTTP/2 on the http transport (http2.go).
+
+	// DisableHTTP2 turns HTTP/2 off on TLS connections: ALPN then offers
+	// http/1.1 only (the app sets the TLS side; this refuses "h2").
+	DisableHTTP2 bool
+	// H2C serves cleartext HTTP/2: a connection that opens with the
+	// HTTP/2 preface (prior knowledge) or a request with Upgrade: h2c.
+	H2C bool
+	// MaxConcurrentStreams caps the streams (requests) an HTTP/2
+	// connection runs at once (default DefaultMaxConcurrentStreams).
+	MaxConcurrentStreams int
+
 	// Stream transports (line, json, jsonrpc): see stream.go and jsonrpc.go.
 
 	// ReadTimeout bounds how long one message (a line) of the line, json
@@ -72,6 +84,9 @@ const (
 	// DefaultDrainTimeout bounds reading away a request body the handler
 	// left unread.
 	DefaultDrainTimeout = 2 * time.Second
+	// DefaultMaxConcurrentStreams caps the streams an HTTP/2 connection
+	// runs at once: the least RFC 9113 §5.1.2 recommends a peer allow.
+	DefaultMaxConcurrentStreams = 100
 )
 
 func (o Options) withDefaults() Options {
@@ -92,6 +107,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = DefaultDrainTimeout
+	}
+	if o.MaxConcurrentStreams <= 0 {
+		o.MaxConcurrentStreams = DefaultMaxConcurrentStreams
 	}
 	return o
 }
