@@ -41,7 +41,7 @@ func TestTrapNamesFunctions(t *testing.T) {
 	if out, err := exec.Command("bash", "../../guest-sdk/c/build.sh", mod, src).CombinedOutput(); err != nil {
 		t.Fatalf("guest-sdk/c/build.sh (make deps installs clang, lld, wasi-libc): %v\n%s", err, out)
 	}
-	trapOnEngines(t, mod, "/", func(t *testing.T, logs *testutil.LogBuffer) {
+	trapOnEngines(t, mod, "", "/", func(t *testing.T, logs *testutil.LogBuffer) {
 		line := waitLog(t, logs, "http exchange failed", "stack trace")
 		// wazero: "\t.NAME(i32) i32"; wasmtime: "\t0: 0x1d - <unknown>!NAME".
 		var frames []string
@@ -54,12 +54,13 @@ func TestTrapNamesFunctions(t *testing.T) {
 	})
 }
 
-// trapOnEngines serves mod on every engine, sends GET path, which must
-// fail with a 500, and runs check on the server log.
-func trapOnEngines(t *testing.T, mod, path string, check func(*testing.T, *testutil.LogBuffer)) {
+// trapOnEngines serves mod on every engine (on a route with the extra
+// keys grants), sends GET path, which must fail with a 500, and runs check
+// on the server log.
+func trapOnEngines(t *testing.T, mod, grants, path string, check func(*testing.T, *testutil.LogBuffer)) {
 	for _, eng := range testutil.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
-			url, logs := start(t, eng.Name, "[[route]]\nmodule = \""+mod+"\"\n")
+			url, logs := start(t, eng.Name, "[[route]]\nmodule = \""+mod+"\"\n"+grants)
 			if code, _ := do(t, "GET", url+path, ""); code != 500 {
 				t.Fatalf("status %d, want 500", code)
 			}
@@ -78,7 +79,10 @@ func TestGoPanicTraceOnce(t *testing.T) {
 	if out, err := exec.Command("bash", "../../guest-sdk/go/build-kit.sh", mod).CombinedOutput(); err != nil {
 		t.Fatalf("guest-sdk/go/build-kit.sh: %v\n%s", err, out)
 	}
-	trapOnEngines(t, mod, "/trap", func(t *testing.T, logs *testutil.LogBuffer) {
+	// The kit imports every extension (its extension cases), so its route
+	// grants them.
+	grants := "pubsub = [\"kit.*\"]\nsignals = [\"kit.*\"]\nkv = \"kit\"\ndial = { echo = \"unix:///nonexistent/echo.sock\" }\n"
+	trapOnEngines(t, mod, grants, "/trap", func(t *testing.T, logs *testutil.LogBuffer) {
 		waitLog(t, logs, "http exchange failed", "Go panic: its goroutine trace is in the guest's stderr")
 		waitLog(t, logs, "stream=stderr", "guest-sdk/go/kit/main.go:")
 		if n := strings.Count(logs.String(), "main.serve"); n != 1 {
