@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,15 +13,18 @@ import (
 	"github.com/bubblewasm/bubblewasm/server/app"
 )
 
-// One route upgrades /ws and serves its messages with its own module: no
-// message route, the module keys (vars, pubsub) on the websocket route.
-const wsModuleRoutes = `
+// newsPublisher publishes to "news" on POST /ps (X-Op: publish).
+const newsPublisher = `
 [[route]]
 name = "ps"
 module = "pubsub.wasm"
 match = { PATH_INFO = "/ps" }
 pubsub = ["news"]
+`
 
+// One route upgrades /ws and serves its messages with its own module: no
+// message route, the module keys (vars, pubsub) on the websocket route.
+const wsModuleRoutes = newsPublisher + `
 [[route]]
 name = "ws"
 match = { PATH_INFO = "/ws" }
@@ -44,20 +46,7 @@ func TestWebSocketModule(t *testing.T) {
 			defer cancel()
 			c := dialWS(t, ctx, base, http.Header{"Cookie": {"session=abc"}})
 
-			if typ, got := roundTrip(t, ctx, c, ws.MessageText, "hello"); typ != ws.MessageText || got != "hello" {
-				t.Errorf("text echo: %v %q", typ, got)
-			}
-			if typ, got := roundTrip(t, ctx, c, ws.MessageBinary, "\x00\xff"); typ != ws.MessageBinary || got != "\x00\xff" {
-				t.Errorf("binary echo: %v %q", typ, got)
-			}
-			for key, want := range map[string]string{
-				"bubble.transport": "websocket", "websocket.event": "message", "websocket.message_type": "text",
-				"HTTP_COOKIE": "session=abc", "bubble.route": "ws",
-			} {
-				if _, got := roundTrip(t, ctx, c, ws.MessageText, "env:"+key); got != want {
-					t.Errorf("env %s = %q, want %q", key, got, want)
-				}
-			}
+			checkMessages(t, ctx, c, "ws")
 
 			// The open exchange followed "news" within the route's grant.
 			if code, body := do(t, "POST", base+"/ps", "on news", "X-Op: publish", "X-Channel: news"); code != 200 {
@@ -67,17 +56,7 @@ func TestWebSocketModule(t *testing.T) {
 				t.Fatalf("pushed %q %v, want \"on news\"", got, err)
 			}
 
-			if err := c.Write(ctx, ws.MessageText, []byte("trap")); err != nil {
-				t.Fatal(err)
-			}
-			_, _, err := c.Read(ctx)
-			if code := ws.CloseStatus(err); code != ws.StatusInternalError {
-				t.Errorf("after a trap: %v (status %d), want 1011", err, code)
-			}
-			var ce ws.CloseError
-			if errors.As(err, &ce) && !strings.Contains(ce.Reason, "500") {
-				t.Errorf("close reason %q", ce.Reason)
-			}
+			checkTrapCloses(t, ctx, c)
 			// The route serves the next socket: the trap cost an instance only.
 			c = dialWS(t, ctx, base, nil)
 			if _, got := roundTrip(t, ctx, c, ws.MessageText, "again"); got != "again" {
