@@ -67,7 +67,11 @@ func (a *App) countRoute(set *routeSet, rt server.Route) (server.Route, error) {
 	name := rt.Name
 	labels := map[string]string{"route": name}
 	var err error
-	if h, ok := rt.Handler.(*wasm.Handler); ok {
+	h, ok := rt.Handler.(*wasm.Handler)
+	if w, isWS := rt.Handler.(webSocketModule); isWS {
+		h, ok = w.module, true
+	}
+	if ok {
 		var uncount func()
 		uncount, err = a.counts.add(a.metrics, "route "+name, labels, h, func() []float64 {
 			s := h.Stats()

@@ -285,6 +285,8 @@ func (a *App) cacheDir() string {
 	return filepath.Join(dir, "bubblewasm", "compiled")
 }
 
+// loadRoute makes the handler of one route: a transport, a builtin or a
+// module (loadModule).
 func (a *App) loadRoute(ctx context.Context, cfg *config.Config, set *routeSet, rc config.Route) (server.Route, error) {
 	match := map[string]server.Pattern{}
 	for key, pat := range rc.Match {
@@ -296,7 +298,11 @@ func (a *App) loadRoute(ctx context.Context, cfg *config.Config, set *routeSet, 
 	}
 	switch {
 	case rc.Transport == config.TransportWebSocket:
-		return server.Route{Name: rc.Name, Match: match, Handler: a.newWebSocket(set, rc)}, nil
+		h, err := a.newWebSocket(ctx, cfg, set, rc)
+		if err != nil {
+			return server.Route{}, err
+		}
+		return server.Route{Name: rc.Name, Match: match, Handler: h}, nil
 	case rc.Transport != "":
 		// The transport's exchanges (JSON-RPC calls, say) go back through
 		// the router, so routes can match them (on jsonrpc.method).
@@ -323,16 +329,26 @@ func (a *App) loadRoute(ctx context.Context, cfg *config.Config, set *routeSet, 
 		}
 		return server.Route{Name: rc.Name, Match: match, Handler: withTimeout(files, rc.Timeout)}, nil
 	}
-	services, err := a.hub.services(rc, a.logger, set.keepDial)
+	h, err := a.loadModule(ctx, cfg, set, rc)
 	if err != nil {
 		return server.Route{}, err
+	}
+	return server.Route{Name: rc.Name, Match: match, Handler: h}, nil
+}
+
+// loadModule loads the module of a route on its engine, with the route's
+// limits and services, and keeps its handler in set (closed with it).
+func (a *App) loadModule(ctx context.Context, cfg *config.Config, set *routeSet, rc config.Route) (*wasm.Handler, error) {
+	services, err := a.hub.services(rc, a.logger, set.keepDial)
+	if err != nil {
+		return nil, err
 	}
 	engine, err := a.engine(rc.Engine)
 	if err != nil {
-		return server.Route{}, err
+		return nil, err
 	}
 	if _, err := os.Stat(rc.Module); errors.Is(err, fs.ErrNotExist) && rc.Build != "" {
-		return server.Route{}, fmt.Errorf("module %s: %w: run `bubblewasm build -c %s` first (the route's build command writes it)", rc.Module, fs.ErrNotExist, cfg.File)
+		return nil, fmt.Errorf("module %s: %w: run `bubblewasm build -c %s` first (the route's build command writes it)", rc.Module, fs.ErrNotExist, cfg.File)
 	}
 	h, err := wasm.Load(ctx, engine, rc.Module, wasm.Options{
 		Services:        services,
@@ -356,10 +372,10 @@ func (a *App) loadRoute(ctx context.Context, cfg *config.Config, set *routeSet, 
 		Drain:           a.hub.draining.Done(),
 	})
 	if err != nil {
-		return server.Route{}, err
+		return nil, err
 	}
 	set.keepHandler(h)
-	return server.Route{Name: rc.Name, Match: match, Handler: h}, nil
+	return h, nil
 }
 
 // namedMethods returns the request methods that routes match exactly on

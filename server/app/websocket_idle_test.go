@@ -24,13 +24,7 @@ name = "msg"
 match = { PATH_INFO = "/ws", "bubble.transport" = "websocket" }
 module = "wsecho.wasm"
 timeout = "60s"
-
-[[route]]
-name = "ps"
-module = "pubsub.wasm"
-match = { PATH_INFO = "/ps" }
-pubsub = ["news"]
-
+` + newsPublisher + `
 [[route]]
 name = "ws"
 match = { PATH_INFO = "/ws" }

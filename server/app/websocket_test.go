@@ -77,20 +77,7 @@ func TestWebSocket(t *testing.T) {
 	defer cancel()
 	c := dialWS(t, ctx, base, http.Header{"Cookie": {"session=abc"}})
 
-	if typ, got := roundTrip(t, ctx, c, ws.MessageText, "hello"); typ != ws.MessageText || got != "hello" {
-		t.Errorf("text echo: %v %q", typ, got)
-	}
-	if typ, got := roundTrip(t, ctx, c, ws.MessageBinary, "\x00\xff"); typ != ws.MessageBinary || got != "\x00\xff" {
-		t.Errorf("binary echo: %v %q", typ, got)
-	}
-	for key, want := range map[string]string{
-		"bubble.transport": "websocket", "websocket.message_type": "text", "websocket.event": "message",
-		"HTTP_COOKIE": "session=abc", "REQUEST_METHOD": "GET", "bubble.route": "msg",
-	} {
-		if _, got := roundTrip(t, ctx, c, ws.MessageText, "env:"+key); got != want {
-			t.Errorf("env %s = %q, want %q", key, got, want)
-		}
-	}
+	checkMessages(t, ctx, c, "msg")
 	if _, got := roundTrip(t, ctx, c, ws.MessageText, "env:websocket.message_index"); got != "9" {
 		t.Errorf("websocket.message_index %q, want 9", got)
 	}
@@ -129,11 +116,39 @@ func TestWebSocket(t *testing.T) {
 		t.Errorf("fourth socket: %v %v", resp, err)
 	}
 
-	// A trap fails its message: the socket closes with 1011.
+	checkTrapCloses(t, ctx, c)
+}
+
+// checkMessages sends 8 messages on c, a socket opened with the cookie
+// session=abc: a text and a binary message come back as sent, and the env
+// of a message exchange served by route has the upgrade's and the
+// websocket keys.
+func checkMessages(t *testing.T, ctx context.Context, c *ws.Conn, route string) {
+	t.Helper()
+	if typ, got := roundTrip(t, ctx, c, ws.MessageText, "hello"); typ != ws.MessageText || got != "hello" {
+		t.Errorf("text echo: %v %q", typ, got)
+	}
+	if typ, got := roundTrip(t, ctx, c, ws.MessageBinary, "\x00\xff"); typ != ws.MessageBinary || got != "\x00\xff" {
+		t.Errorf("binary echo: %v %q", typ, got)
+	}
+	for key, want := range map[string]string{
+		"bubble.transport": "websocket", "websocket.message_type": "text", "websocket.event": "message",
+		"HTTP_COOKIE": "session=abc", "REQUEST_METHOD": "GET", "bubble.route": route,
+	} {
+		if _, got := roundTrip(t, ctx, c, ws.MessageText, "env:"+key); got != want {
+			t.Errorf("env %s = %q, want %q", key, got, want)
+		}
+	}
+}
+
+// checkTrapCloses sends "trap": the trap fails its message, and the socket
+// closes with 1011 and a reason naming the status.
+func checkTrapCloses(t *testing.T, ctx context.Context, c *ws.Conn) {
+	t.Helper()
 	if err := c.Write(ctx, ws.MessageText, []byte("trap")); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = c.Read(ctx)
+	_, _, err := c.Read(ctx)
 	if code := ws.CloseStatus(err); code != ws.StatusInternalError {
 		t.Errorf("after a trap: %v (status %d), want 1011", err, code)
 	}

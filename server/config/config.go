@@ -300,7 +300,8 @@ type Route struct {
 	// Name is unique among routes; "routeN" (N 1-based) by default.
 	Name string
 	// Module is the path of the WebAssembly module, made absolute against
-	// the config file's directory. Whether it exists is not checked.
+	// the config file's directory. Whether it exists is not checked. On a
+	// route with Transport "websocket" it serves the socket's messages.
 	Module string
 	// Match maps env keys to patterns; nil (match everything) if absent.
 	Match map[string]string
@@ -310,7 +311,8 @@ type Route struct {
 	// means DefaultABI.
 	ABI string
 	// Transport, when set, serves the route with a transport whose
-	// exchanges go back through the router (jsonrpc under POST /rpc).
+	// exchanges go back through the router (jsonrpc under POST /rpc), or,
+	// for "websocket" with a Module, to that module.
 	Transport string
 	// Builtin, when set, serves the route with a handler of the host's
 	// own: "longpoll" exposes Channel over HTTP, "static" the files under

@@ -122,18 +122,23 @@
 //	module = "hello.wasm"      # relative to the config file's directory; must end in
 //	                           # .wasm (the built module, never its source; `bubblewasm
 //	                           # build` writes it). A route has exactly one of module,
-//	                           # transport or builtin:
+//	                           # transport or builtin, except that transport = "websocket"
+//	                           # may also name a module:
 //	transport = "jsonrpc"      # a transport whose exchanges go back through the router
 //	                           # (POST /rpc -> one exchange per call, matched on jsonrpc.method)
 //	max_batch = 100            # transport = "jsonrpc" only: as on a jsonrpc listener
 //	max_batch_concurrency = 8  # transport = "jsonrpc" only: as on a jsonrpc listener
 //	transport = "websocket"    # GET + Upgrade: websocket upgrades (else 426); each message is an
-//	                           # exchange back through the router with the upgrade's env plus
-//	                           # bubble.transport=websocket (match it in a route placed before
-//	                           # this one); output -> one message; a failing exchange closes
-//	                           # the socket with 1011; the route's timeout bounds each message;
+//	                           # exchange of the route's module (module = "chat.wasm" on this
+//	                           # route; every module key applies to it) with the upgrade's env
+//	                           # plus bubble.transport=websocket. Without module, each message
+//	                           # goes back through the router instead (match it in a route placed
+//	                           # before this one): to dispatch messages to several routes.
+//	                           # Output -> one message; a failing exchange closes the socket
+//	                           # with 1011; the route's timeout bounds each message;
 //	                           # pubsub = [...] grants the channels sockets may follow
-//	                           # (X-Bubble-Follow, abi/ABI.md); shutdown closes sockets with 1001
+//	                           # (X-Bubble-Follow, abi/ABI.md) and the module may use; shutdown
+//	                           # closes sockets with 1001
 //	websocket_max_message = "64KiB" # transport = "websocket" only: size 1B..64MiB; a larger
 //	                           # message (fragments reassembled) closes with 1009, a larger
 //	                           # output fails its exchange (1011)

@@ -21,8 +21,9 @@ const (
 // routeQueue reads a route's queue and queue_timeout, valid on module
 // routes only; each is left 0 when absent (the server's default).
 func (c *checker) routeQueue(t table, r *Route) {
+	_, hasModule := c.get(t, "module")
 	moduleOnly := func(f field) bool {
-		if r.Transport != "" || r.Builtin != "" {
+		if !hasModule {
 			c.errorf(f.path, f.line, "only valid on a route with a module")
 			return false
 		}

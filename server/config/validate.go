@@ -673,7 +673,8 @@ func validTargetName(s string) bool {
 // routeTarget reads what serves a route: exactly one of module (a wasm
 // handler), transport (a transport whose exchanges go back through the
 // router, such as jsonrpc under POST /rpc) or builtin (a handler of the
-// host's own, with its channel).
+// host's own, with its channel). transport = "websocket" alone may also
+// name a module, which then serves the socket's messages.
 func (c *checker) routeTarget(t table, r *Route) {
 	var set []string
 	if f, ok := c.get(t, "module"); ok {
@@ -703,6 +704,10 @@ func (c *checker) routeTarget(t table, r *Route) {
 		}
 	case r.Builtin == BuiltinLongPoll:
 		c.missing(t, "channel")
+	}
+	if r.Transport == TransportWebSocket && slices.Contains(set, "module") {
+		// The module serves the socket's messages (websocket.go).
+		set = slices.DeleteFunc(set, func(k string) bool { return k == "module" })
 	}
 	switch len(set) {
 	case 0:

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -55,6 +56,53 @@ func TestRouteWebSocketBad(t *testing.T) {
 		{"key on jsonrpc route", "[[route]]\ntransport = \"jsonrpc\"\nwebsocket_max_sockets = 3\n", "bubble.toml:3: route[1].websocket_max_sockets: only valid with transport = \"websocket\""},
 		{"listener transport", "[[listener]]\naddress = \"tcp://127.0.0.1:0\"\ntransport = \"websocket\"\n[[route]]\nmodule = \"a.wasm\"\n",
 			"bubble.toml:3: listener[1].transport: unknown transport \"websocket\" (allowed: \"raw\", \"line\", \"http\", \"json\", \"jsonrpc\")"},
+	})
+}
+
+// transport = "websocket" with a module: the module serves the messages,
+// with every module key of its route; other transports and builtins still
+// refuse a module.
+func TestRouteWebSocketModule(t *testing.T) {
+	const route = "[[route]]\ntransport = \"websocket\"\nmodule = \"chat.wasm\"\n"
+	type served struct {
+		Module, Transport, Instances string
+		PoolSize, Queue              int
+		Memory                       int64
+		Timeout                      time.Duration
+		PubSub                       []string
+		KV                           string
+		Vars                         int
+		Open                         bool
+	}
+	get := func(c *Config) any {
+		r := c.Routes[0]
+		return served{filepath.Base(r.Module), r.Transport, r.Instances, r.PoolSize, r.Queue, r.Memory, r.Timeout, r.PubSub, r.KV, len(r.Vars), r.WebSocket.Open}
+	}
+	runGood(t, []goodCase{
+		{"module keys apply", route + `instances = "pool"
+pool_size = 4
+queue = 7
+memory = "32MiB"
+timeout = "5s"
+pubsub = ["chat"]
+kv = "chat"
+vars = { greeting = "hi" }
+websocket_open = true
+`, get, served{"chat.wasm", TransportWebSocket, InstancesPool, 4, 7, 32 << 20, 5 * time.Second, []string{"chat"}, "chat", 1, true}},
+		{"module first", "[[route]]\nmodule = \"chat.wasm\"\ntransport = \"websocket\"\n", func(c *Config) any { return filepath.Base(c.Routes[0].Module) + "|" + c.Routes[0].Transport }, "chat.wasm|websocket"},
+		{"no module", "[[route]]\ntransport = \"websocket\"\n", func(c *Config) any { return c.Routes[0].Module }, ""},
+	})
+	runBad(t, []badCase{
+		{"module on jsonrpc", "[[route]]\ntransport = \"jsonrpc\"\nmodule = \"a.wasm\"\n", `bubble.toml:2: route[1].transport: a route has one of module, transport or builtin, not module and transport`},
+		{"module and builtin", route + "builtin = \"static\"\nroot = \".\"\n", `bubble.toml:4: route[1].builtin: a route has one of module, transport or builtin, not transport and builtin`},
+		{"module not wasm", "[[route]]\ntransport = \"websocket\"\nmodule = \"main.go\"\n",
+			`bubble.toml:3: route[1].module: "main.go" does not end in .wasm: module names the built module (such as "main.wasm"), not its source; to build it from source, add build = "..." (see bubblewasm build --help)`},
+		{"module number", "[[route]]\ntransport = \"websocket\"\nmodule = 7\n", `bubble.toml:3: route[1].module: must be a string, not integer`},
+		{"module empty", "[[route]]\ntransport = \"websocket\"\nmodule = \"\"\n", `bubble.toml:3: route[1].module: must not be empty`},
+		{"queue without module", "[[route]]\ntransport = \"websocket\"\nqueue = 3\n", `bubble.toml:3: route[1].queue: only valid on a route with a module`},
+		{"vars without module", "[[route]]\ntransport = \"websocket\"\nvars = { A = \"b\" }\n", `bubble.toml:3: route[1].vars: only valid on a route with a module`},
+		{"module key hostile", route + "pool_size = -1\n", `bubble.toml:4: route[1].pool_size: must be at least 0, got -1`},
+		{"module memory huge", route + "memory = \"8GiB\"\n", `bubble.toml:4: route[1].memory: must be at most 4GiB, got 8GiB`},
 	})
 }
 

@@ -1,7 +1,9 @@
 // Package websocket serves WebSocket (RFC 6455) on an HTTP route: a route
 // with transport = "websocket" upgrades a GET request carrying
 // "Upgrade: websocket", after which every message the client sends is one
-// exchange passed to the handler above (the router): its env is the
+// exchange passed to the handler given to New: the route's own module
+// (module = "chat.wasm" on the route), or, on a route without one, the
+// router, which dispatches messages to several routes. Its env is the
 // upgrade request's with bubble.transport = "websocket" and the
 // websocket.* keys, its input the message, and its output, when not
 // empty, is sent back as one message of the same type.
