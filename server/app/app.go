@@ -321,7 +321,7 @@ func (a *App) loadRoute(ctx context.Context, cfg *config.Config, set *routeSet, 
 		}
 		return server.Route{Name: rc.Name, Match: match, Handler: withTimeout(files, rc.Timeout)}, nil
 	}
-	services, err := a.hub.services(rc, a.logger, set.keepDial)
+	services, err := a.hub.services(rc, a.logger, set.keepCloser)
 	if err != nil {
 		return server.Route{}, err
 	}

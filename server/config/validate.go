@@ -27,7 +27,8 @@ var (
 		"pubsub_scope", "log_rate", "log_burst", "max_subscriptions",
 		"max_batch", "max_batch_concurrency", "init_timeout", "pool_idle_timeout", "max_waiting",
 		"vars", "queue", "queue_timeout",
-		"root", "dotfiles"}
+		"root", "dotfiles",
+		"outbound", "outbound_timeout", "outbound_max_request_bytes", "outbound_max_response_bytes"}
 
 	engines   = Engines()
 	instances = []string{InstancesSnapshot, InstancesFresh, InstancesPool}
@@ -597,6 +598,7 @@ func (c *checker) route(t table, engine string) Route {
 	c.routeLimits(t, &r, instancesOK)
 	c.routeVars(t, &r)
 	c.routeStatic(t, &r)
+	c.routeOutbound(t, &r)
 	return r
 }
 
