@@ -220,10 +220,10 @@ func service[T any](x Exchange, get func(Extended) T) (T, bool) {
 	return v, any(v) != nil
 }
 
-func pubsubOf(e Extended) PubSub   { return e.PubSub() }
-func signalsOf(e Extended) Signals { return e.Signals() }
-func kvOf(e Extended) KV           { return e.KV() }
-func dialOf(e Extended) Dial       { return e.Dial() }
+func pubsubOf(e Extended) PubSub     { return e.PubSub() }
+func signalsOf(e Extended) Signals   { return e.Signals() }
+func kvOf(e Extended) KV             { return e.KV() }
+func dialOf(e Extended) Dial         { return e.Dial() }
 func outboundOf(e Extended) Outbound { return e.Outbound() }
 
 // tooLong reports whether a name, id or key passed by the guest exceeds

@@ -137,11 +137,21 @@ func EncodeHeaders(h http.Header) []byte {
 	return out
 }
 
-// handleArg reads a handle parameter: a non-positive one can name no
-// response.
-func handleArg(v uint64) (int, bool) {
-	h := int32(uint32(v))
-	return int(h), h > 0
+// handleCall returns the route's grant and the handle in stack[0], or
+// sets the call's result (ERR_DENIED without a grant, ERR_NOT_FOUND for a
+// non-positive handle, which names no response) and returns false.
+func handleCall(x Exchange, stack []uint64) (Outbound, int, bool) {
+	o, ok := service(x, outboundOf)
+	if !ok {
+		finish(stack, 0, ErrNotGranted)
+		return nil, 0, false
+	}
+	h := int32(uint32(stack[0]))
+	if h <= 0 {
+		finish(stack, 0, ErrGone)
+		return nil, 0, false
+	}
+	return o, int(h), true
 }
 
 func httpRequest(x Exchange, mem Memory, stack []uint64) error {
@@ -173,13 +183,9 @@ func httpRequest(x Exchange, mem Memory, stack []uint64) error {
 }
 
 func httpStatus(x Exchange, _ Memory, stack []uint64) error {
-	o, ok := service(x, outboundOf)
+	o, h, ok := handleCall(x, stack)
 	if !ok {
-		return finish(stack, 0, ErrNotGranted)
-	}
-	h, ok := handleArg(stack[0])
-	if !ok {
-		return finish(stack, 0, ErrGone)
+		return nil
 	}
 	code, err := o.Status(h)
 	return finish(stack, code, err)
@@ -190,13 +196,9 @@ func httpHeaders(x Exchange, mem Memory, stack []uint64) error {
 	if err != nil {
 		return err
 	}
-	o, ok := service(x, outboundOf)
+	o, h, ok := handleCall(x, stack)
 	if !ok {
-		return finish(stack, 0, ErrNotGranted)
-	}
-	h, ok := handleArg(stack[0])
-	if !ok {
-		return finish(stack, 0, ErrGone)
+		return nil
 	}
 	hdr, err := o.Header(h)
 	if err != nil {
@@ -211,15 +213,11 @@ func httpRead(x Exchange, mem Memory, stack []uint64) error {
 	if err != nil {
 		return err
 	}
-	o, ok := service(x, outboundOf)
+	o, h, ok := handleCall(x, stack)
 	if !ok {
-		return finish(stack, 0, ErrNotGranted)
+		return nil
 	}
-	h, ok := handleArg(stack[0])
-	switch {
-	case !ok:
-		return finish(stack, 0, ErrGone)
-	case len(b[0]) == 0:
+	if len(b[0]) == 0 {
 		result(stack, ErrInvalid)
 		return nil
 	}
@@ -239,13 +237,9 @@ func httpRead(x Exchange, mem Memory, stack []uint64) error {
 }
 
 func httpClose(x Exchange, _ Memory, stack []uint64) error {
-	o, ok := service(x, outboundOf)
+	o, h, ok := handleCall(x, stack)
 	if !ok {
-		return finish(stack, 0, ErrNotGranted)
-	}
-	h, ok := handleArg(stack[0])
-	if !ok {
-		return finish(stack, 0, ErrGone)
+		return nil
 	}
 	return finish(stack, 0, o.Close(h))
 }

@@ -21,7 +21,7 @@ import (
 // outboundAPI is the local server the test module calls, and what it saw.
 type outboundAPI struct {
 	*httptest.Server
-	active  atomic.Int32 // /hold and /slow requests under way
+	active  atomic.Int32  // /hold and /slow requests under way
 	arrived chan struct{} // a /slow request arrived
 	ended   chan struct{} // a /slow request's context ended
 }
