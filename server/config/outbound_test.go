@@ -13,7 +13,7 @@ func TestRouteOutbound(t *testing.T) {
 	const granted = route + "outbound = [\"https://api.example.com\"]\n"
 	get := func(c *Config) any { return c.Routes[0].Outbound }
 	def := func(allow ...string) *Outbound {
-		return &Outbound{Allow: allow, Timeout: 10 * time.Second, MaxRequestBytes: 1 << 20, MaxResponseBytes: 10 << 20}
+		return &Outbound{Allow: append([]string{}, allow...), Timeout: 10 * time.Second, MaxRequestBytes: 1 << 20, MaxResponseBytes: 10 << 20}
 	}
 	runGood(t, []goodCase{
 		{"none", route, get, (*Outbound)(nil)},
