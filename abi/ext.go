@@ -21,6 +21,10 @@ const (
 	// DialModule holds call, reply and status: request/reply calls to the
 	// route's dial targets (workers on a socket or an AMQP queue).
 	DialModule = "bubblewasm_dial_v1"
+	// HTTPModule holds request, status, headers, read and close: HTTP
+	// requests to the origins the route's outbound key allows
+	// (outbound.go).
+	HTTPModule = "bubblewasm_http_v1"
 )
 
 // Size limits of the extensions' arguments (package spec). The host checks
@@ -109,6 +113,7 @@ type Extended interface {
 	Signals() Signals
 	KV() KV
 	Dial() Dial
+	Outbound() Outbound
 }
 
 // HostModule is one import module the host provides.
@@ -142,6 +147,7 @@ func Modules() []HostModule {
 			{"reply", []string{"buf_ptr", "buf_len"}, 1, dialReply},
 			{"status", nil, 1, dialStatus},
 		}},
+		{HTTPModule, httpFuncs()},
 		{ParkModule, parkFuncs()},
 	}
 }
@@ -153,7 +159,7 @@ func extErrorCode(err error) int32 {
 		return ErrDenied
 	case errors.Is(err, ErrGone):
 		return ErrNotFound
-	case errors.Is(err, ErrInvalidName):
+	case errors.Is(err, ErrInvalidName), errors.Is(err, ErrInvalidRequest):
 		return ErrInvalid
 	case errors.Is(err, ErrCapacity):
 		return ErrFull
@@ -214,10 +220,11 @@ func service[T any](x Exchange, get func(Extended) T) (T, bool) {
 	return v, any(v) != nil
 }
 
-func pubsubOf(e Extended) PubSub   { return e.PubSub() }
-func signalsOf(e Extended) Signals { return e.Signals() }
-func kvOf(e Extended) KV           { return e.KV() }
-func dialOf(e Extended) Dial       { return e.Dial() }
+func pubsubOf(e Extended) PubSub     { return e.PubSub() }
+func signalsOf(e Extended) Signals   { return e.Signals() }
+func kvOf(e Extended) KV             { return e.KV() }
+func dialOf(e Extended) Dial         { return e.Dial() }
+func outboundOf(e Extended) Outbound { return e.Outbound() }
 
 // tooLong reports whether a name, id or key passed by the guest exceeds
 // max bytes, so that it is refused before it is copied into a string.

@@ -105,6 +105,14 @@ type extExchange struct {
 	fakeExchange
 	svc                         *fakeServices
 	pubsub, signals, kv, dialer bool
+	outbound                    *fakeOutbound
+}
+
+func (x *extExchange) Outbound() abi.Outbound {
+	if x.outbound == nil {
+		return nil
+	}
+	return x.outbound
 }
 
 func (x *extExchange) PubSub() abi.PubSub {
@@ -137,7 +145,7 @@ func (x *extExchange) Dial() abi.Dial {
 
 // granted returns an exchange that grants every extension.
 func granted(svc *fakeServices) *extExchange {
-	return &extExchange{svc: svc, pubsub: true, signals: true, kv: true, dialer: true}
+	return &extExchange{svc: svc, pubsub: true, signals: true, kv: true, dialer: true, outbound: &fakeOutbound{}}
 }
 
 // aliases reports whether b is a view of m (not a copy).

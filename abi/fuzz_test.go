@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -62,6 +63,9 @@ func FuzzHostFuncs(f *testing.F) {
 		}
 		grants := at(0)
 		x := &extExchange{svc: services, pubsub: grants&1 != 0, signals: grants&2 != 0, kv: grants&4 != 0, dialer: grants&8 != 0}
+		if grants&16 != 0 {
+			x.outbound = &fakeOutbound{err: services.err, header: http.Header{"X": {string(services.data)}}, body: string(services.data)}
+		}
 		x.env = map[string]string{"PATH_INFO": "/x", "bubble.route": strings.Repeat("r", int(at(5)))}
 		x.reads = []readStep{{strings.Repeat("b", int(at(6))), fuzzErrors[int(at(7))%len(fuzzErrors)]}}
 		x.writeErr = fuzzErrors[int(at(8))%len(fuzzErrors)]
@@ -75,7 +79,7 @@ func FuzzHostFuncs(f *testing.F) {
 			ex = parkingExt{x, p}
 		}
 
-		args := []uint32{a0, a1, a2, a3, a4, a5, a6}[:len(fun.Params)]
+		args := []uint32{a0, a1, a2, a3, a4, a5, a6, a1, a3}[:len(fun.Params)] // request has 9: two repeat
 		r, err := callExt(fun, ex, m, args...)
 		if err != nil {
 			var ge *abi.GuestError

@@ -23,3 +23,19 @@ const (
 	// answers ERR_TOO_LARGE beyond).
 	MaxStateBytes = 4096
 )
+
+// Limits of the outbound HTTP extension (bubblewasm_http_v1).
+const (
+	// MaxOpenResponses is how many responses one exchange may hold open at
+	// once: request answers ERR_FULL beyond, until one is closed.
+	MaxOpenResponses = 8
+	// MaxRequestHeaderBytes is the longest header block request accepts
+	// (ERR_TOO_LARGE beyond); it is also the most response headers the
+	// host reads before it gives up on a response (ERR_IO).
+	MaxRequestHeaderBytes = 64 << 10
+	// MaxURLBytes is the longest URL request accepts (ERR_INVALID beyond).
+	MaxURLBytes = 8 << 10
+	// MaxMethodBytes is the longest method request accepts (ERR_INVALID
+	// beyond).
+	MaxMethodBytes = 32
+)

@@ -63,8 +63,11 @@ type ImportModule struct {
 	// bubblewasm_* module) or "unknown".
 	Kind string `json:"kind"`
 	// Provided reports whether this host provides the module.
-	Provided bool         `json:"provided"`
-	Imports  []ImportInfo `json:"imports"`
+	Provided bool `json:"provided"`
+	// Grant is the route key that grants an extension (outbound for
+	// bubblewasm_http_v1); "" when no key is needed.
+	Grant   string       `json:"grant,omitempty"`
+	Imports []ImportInfo `json:"imports"`
 }
 
 // ImportInfo is one import.
@@ -181,7 +184,8 @@ func inspectModule(ctx context.Context, path string, bin []byte) (*Inspection, e
 		i := slices.IndexFunc(in.ImportModules, func(im ImportModule) bool { return im.Name == imp.Module })
 		if i < 0 {
 			kind, provided := classifyImportModule(imp.Module)
-			in.ImportModules = append(in.ImportModules, ImportModule{Name: imp.Module, Kind: kind, Provided: provided})
+			grant, _, _ := wasm.GrantKey(imp.Module)
+			in.ImportModules = append(in.ImportModules, ImportModule{Name: imp.Module, Kind: kind, Provided: provided, Grant: grant})
 			i = len(in.ImportModules) - 1
 		}
 		info := ImportInfo{Name: imp.Name, Kind: imp.Kind.String()}
@@ -324,6 +328,9 @@ func (in *Inspection) writeText(w io.Writer) {
 			"extension?": "a bubblewasm extension this host does not provide",
 			"unknown":    "not provided by this host",
 		}[m.Kind+map[bool]string{true: "", false: "?"}[m.Provided || m.Kind != "extension"]]
+		if m.Grant != "" {
+			desc = fmt.Sprintf("a bubblewasm extension (granted by the route key %s)", m.Grant)
+		}
 		fmt.Fprintf(w, "  %s: %s\n", m.Name, desc)
 		for _, imp := range m.Imports {
 			if imp.Kind == "func" {

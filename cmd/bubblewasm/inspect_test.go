@@ -247,3 +247,15 @@ func TestInspectEmptyLastCustomSection(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }
+
+// An extension import is listed with the route key that grants it.
+func TestInspectGrant(t *testing.T) {
+	mod := watAll(t, t.TempDir(), `(module
+  (import "bubblewasm_http_v1" "close" (func (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "bubble_handle") (result i32) (i32.const 0)))`)
+	in := inspectJSON(t, mod)
+	if m := importModule(in, "bubblewasm_http_v1"); m == nil || m.Kind != "extension" || !m.Provided || m.Grant != "outbound" {
+		t.Fatalf("import modules: %+v", in.ImportModules)
+	}
+}

@@ -40,6 +40,9 @@
 //     one sends (long polling);
 //   - key-value: [KVGet], [KVSet], [KVDelete], and on top of it cookie
 //     sessions: [LoadSession], [RequestSession];
+//   - outbound HTTP: [FetchHTTP] sends a request to a URL the route's
+//     outbound list covers (outbound = ["https://api.example.com"]) and
+//     streams the response body;
 //   - parking (every route): [ParkMessage], [ParkSignal], [ParkTimeout]
 //     hand a wait to the host, which frees the instance and runs the
 //     handler again when the wait ends ([Resumed], [State], [Stash],

@@ -38,7 +38,7 @@ func TestExtensionImports(t *testing.T) {
 	for prog, want := range map[string][]string{
 		"none":    nil,
 		"session": {abi.KVModule},
-		"all":     {abi.PubSubModule, abi.SignalModule, abi.KVModule, abi.DialModule, abi.ParkModule},
+		"all":     {abi.PubSubModule, abi.SignalModule, abi.KVModule, abi.DialModule, abi.HTTPModule, abi.ParkModule},
 	} {
 		out := filepath.Join(dir, prog+".wasm")
 		cmd := exec.Command(goCmd, "build", "-buildmode=c-shared", "-o", out, "./testdata/imports/"+prog)

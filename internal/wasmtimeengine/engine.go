@@ -616,7 +616,7 @@ type instance struct {
 	// hostErr is the error of the host function that trapped the current
 	// call.
 	hostErr error
-	stack   [8]uint64 // the parameters of a host call, then its result
+	stack   [16]uint64 // the parameters of a host call (at most 9: http request), then its result
 	results [1]wasmtime.Val
 }
 

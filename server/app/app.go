@@ -339,7 +339,7 @@ func (a *App) loadRoute(ctx context.Context, cfg *config.Config, set *routeSet, 
 // loadModule loads the module of a route on its engine, with the route's
 // limits and services, and keeps its handler in set (closed with it).
 func (a *App) loadModule(ctx context.Context, cfg *config.Config, set *routeSet, rc config.Route) (*wasm.Handler, error) {
-	services, err := a.hub.services(rc, a.logger, set.keepDial)
+	services, err := a.hub.services(rc, a.logger, set.keepCloser)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strings"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/config"
-	"github.com/bubblewasm/bubblewasm/server/dial"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 	"github.com/bubblewasm/bubblewasm/server/websocket"
 )
@@ -37,8 +37,8 @@ type routeSet struct {
 
 	mu       sync.Mutex // routes load concurrently
 	handlers []*wasm.Handler
-	dial     []*dial.Targets
-	uncount  []func() // once closed, the handlers' counts are no longer read live
+	closers  []io.Closer // the routes' dial targets and outbound clients
+	uncount  []func()    // once closed, the handlers' counts are no longer read live
 	sockets  []*websocket.Handler
 
 	refs    atomic.Int64 // exchanges running on the set
@@ -69,9 +69,11 @@ func (s *routeSet) keepWebSocket(h *websocket.Handler) {
 	s.mu.Unlock()
 }
 
-func (s *routeSet) keepDial(t *dial.Targets) {
+// keepCloser takes what a route's services hold open (dial targets,
+// outbound connection pools), closed with the set.
+func (s *routeSet) keepCloser(c io.Closer) {
 	s.mu.Lock()
-	s.dial = append(s.dial, t)
+	s.closers = append(s.closers, c)
 	s.mu.Unlock()
 }
 
@@ -105,7 +107,7 @@ func (s *routeSet) retire() {
 	}
 }
 
-// close releases the set's modules and dial targets.
+// close releases the set's modules, dial targets and outbound clients.
 func (s *routeSet) close(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -113,8 +115,8 @@ func (s *routeSet) close(ctx context.Context) error {
 	for _, h := range s.handlers {
 		errs = append(errs, h.Close(ctx))
 	}
-	for _, t := range s.dial {
-		errs = append(errs, t.Close())
+	for _, c := range s.closers {
+		errs = append(errs, c.Close())
 	}
 	for _, f := range s.uncount {
 		f()
@@ -122,7 +124,7 @@ func (s *routeSet) close(ctx context.Context) error {
 	for _, h := range s.sockets {
 		h.Close()
 	}
-	s.handlers, s.dial, s.uncount, s.sockets = nil, nil, nil, nil
+	s.handlers, s.closers, s.uncount, s.sockets = nil, nil, nil, nil
 	return errors.Join(errs...)
 }
 

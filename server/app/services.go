@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/bubblewasm/bubblewasm/server/dial"
 	"github.com/bubblewasm/bubblewasm/server/events"
 	"github.com/bubblewasm/bubblewasm/server/internal/ratelog"
+	"github.com/bubblewasm/bubblewasm/server/outbound"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
 )
 
@@ -174,8 +176,8 @@ func (h *hub) close() error {
 }
 
 // services binds a route's grants to the hub. keep takes the route's dial
-// targets, which its route set closes.
-func (h *hub) services(rc config.Route, logger *slog.Logger, keep func(*dial.Targets)) (wasm.Services, error) {
+// targets and outbound client, which its route set closes.
+func (h *hub) services(rc config.Route, logger *slog.Logger, keep func(io.Closer)) (wasm.Services, error) {
 	var s wasm.Services
 	for _, p := range append(append([]string(nil), rc.PubSub...), rc.Signals...) {
 		if err := events.CheckPattern(p); err != nil {
@@ -206,6 +208,15 @@ func (h *hub) services(rc config.Route, logger *slog.Logger, keep func(*dial.Tar
 		}
 		keep(t)
 		s.Dial = func(ctx context.Context) abi.Dial { return t.Bind(h.bind(ctx)) }
+	}
+	if o := rc.Outbound; o != nil {
+		c, err := outbound.New(outbound.Options{Allow: o.Allow, Timeout: o.Timeout, MaxRequestBytes: o.MaxRequestBytes,
+			MaxResponseBytes: o.MaxResponseBytes, Logger: log})
+		if err != nil {
+			return s, err
+		}
+		keep(c)
+		s.Outbound = func(ctx context.Context) abi.Outbound { return c.Bind(h.bind(ctx)) }
 	}
 	return s, nil
 }

@@ -339,6 +339,9 @@ type Route struct {
 	// to worker addresses: unix://, tcp:// (line framing) or amqp://
 	// with ?queue=NAME (RPC over the queue); nil grants none.
 	Dial map[string]string
+	// Outbound is the route's outbound HTTP grant (outbound.go); nil
+	// grants none.
+	Outbound *Outbound
 	// Build is the shell command that builds Module (run by `bubblewasm
 	// build` in the config file's directory with $OUT set to Module); ""
 	// when the file has none.

@@ -203,6 +203,14 @@
 //	dial = { worker = "unix:///run/worker.sock" }  # workers the module may call by name
 //	                           # (bubblewasm_dial_v1): unix:// or tcp:// (one line out, one
 //	                           # line back) or amqp://host/?queue=NAME (RPC over the queue)
+//	outbound = ["https://api.example.com", "http://127.0.0.1:9000/hooks"]  # URLs the module may
+//	                           # request (bubblewasm_http_v1): http(s) origins with an optional
+//	                           # path prefix, no userinfo, query or fragment; at most 1024. A name
+//	                           # resolving to a loopback/private/link-local address is refused
+//	                           # unless an entry names that address and port literally
+//	outbound_timeout = "10s"   # outbound only: bounds a call (body included) the guest gives none
+//	outbound_max_request_bytes = "1MiB"    # outbound only: request body cap, 0..1GiB
+//	outbound_max_response_bytes = "10MiB"  # outbound only: response body cap, 1B..1024GiB
 //	log_rate = 100             # log records per second of the route's module (log calls,
 //	                           # stdout/stderr lines, host lines about it), >= 1; the excess is
 //	                           # dropped and counted, as for [guest_log]

@@ -29,7 +29,8 @@ var (
 		"max_batch", "max_batch_concurrency", "init_timeout", "pool_idle_timeout", "max_waiting",
 		"vars", "queue", "queue_timeout",
 		"root", "dotfiles",
-		"websocket_max_message", "websocket_origins", "websocket_ping_interval", "websocket_idle_timeout", "websocket_max_sockets", "websocket_open"}
+		"websocket_max_message", "websocket_origins", "websocket_ping_interval", "websocket_idle_timeout", "websocket_max_sockets", "websocket_open",
+		"outbound", "outbound_timeout", "outbound_max_request_bytes", "outbound_max_response_bytes"}
 
 	engines   = Engines()
 	instances = []string{InstancesSnapshot, InstancesFresh, InstancesPool}
@@ -601,6 +602,7 @@ func (c *checker) route(t table, engine string) Route {
 	c.routeVars(t, &r)
 	c.routeStatic(t, &r)
 	c.routeWebSocket(t, &r)
+	c.routeOutbound(t, &r)
 	return r
 }
 

@@ -330,6 +330,7 @@ func (h *Handler) Serve(ctx context.Context, x *server.Exchange) error {
 	hx.deadline, _ = ctx.Deadline()
 	hx.rd, _ = x.Writer.(server.ReadDeadliner)
 	hx.wd, _ = x.Writer.(server.WriteDeadliner)
+	defer hx.closeBound()
 	return h.serveRuns(ctx, x, hx)
 }
 

@@ -17,6 +17,28 @@ type Services struct {
 	Signals func(ctx context.Context) abi.Signals
 	KV      func(ctx context.Context) abi.KV
 	Dial    func(ctx context.Context) abi.Dial
+	// Outbound binds the route's outbound HTTP grant; when what it
+	// returns has a CloseAll method, CloseAll runs when the exchange ends
+	// (however it ends), to close every response still open.
+	Outbound func(ctx context.Context) abi.Outbound
+}
+
+// grantKeys names, for each extension module, the route key that grants
+// it and an example value.
+var grantKeys = map[string][2]string{
+	abi.PubSubModule: {"pubsub", "[...]"},
+	abi.SignalModule: {"signals", "[...]"},
+	abi.KVModule:     {"kv", `"NAME"`},
+	abi.DialModule:   {"dial", `{ NAME = "ADDRESS" }`},
+	abi.HTTPModule:   {"outbound", `["https://api.example.com"]`},
+}
+
+// GrantKey returns the route key that grants the extension module and an
+// example of its value; ok is false for a module no route key grants
+// (the core module, parking, WASI).
+func GrantKey(module string) (key, example string, ok bool) {
+	g, ok := grantKeys[module]
+	return g[0], g[1], ok
 }
 
 // checkGrants refuses a module that imports an extension its route does
@@ -27,12 +49,12 @@ func checkGrants(m Module, s Services) error {
 		abi.SignalModule: s.Signals != nil,
 		abi.KVModule:     s.KV != nil,
 		abi.DialModule:   s.Dial != nil,
+		abi.HTTPModule:   s.Outbound != nil,
 	}
-	key := map[string]string{abi.PubSubModule: "pubsub", abi.SignalModule: "signals", abi.KVModule: "kv", abi.DialModule: "dial"}
-	example := map[string]string{abi.PubSubModule: "[...]", abi.SignalModule: "[...]", abi.KVModule: `"NAME"`, abi.DialModule: `{ NAME = "ADDRESS" }`}
 	for _, imp := range m.Imports() {
 		if ok, ext := granted[imp.Module]; ext && !ok {
-			return fmt.Errorf("it imports %s.%s, but the route grants no %s (add %s = %s to the route)", imp.Module, imp.Name, key[imp.Module], key[imp.Module], example[imp.Module])
+			key, example, _ := GrantKey(imp.Module)
+			return fmt.Errorf("it imports %s.%s, but the route grants no %s (add %s = %s to the route)", imp.Module, imp.Name, key, key, example)
 		}
 	}
 	return nil
@@ -40,10 +62,11 @@ func checkGrants(m Module, s Services) error {
 
 // bound holds an exchange's service bindings, made on first use.
 type bound struct {
-	pubsub  abi.PubSub
-	signals abi.Signals
-	kv      abi.KV
-	dial    abi.Dial
+	pubsub   abi.PubSub
+	signals  abi.Signals
+	kv       abi.KV
+	dial     abi.Dial
+	outbound abi.Outbound
 }
 
 // PubSub binds the route's broker grant to this exchange.
@@ -76,6 +99,22 @@ func (e *hostExchange) Dial() abi.Dial {
 		e.bound.dial = e.services.Dial(e.ctx)
 	}
 	return e.bound.dial
+}
+
+// Outbound binds the route's outbound HTTP grant to this exchange.
+func (e *hostExchange) Outbound() abi.Outbound {
+	if e.bound.outbound == nil && e.services.Outbound != nil && e.ctx != nil {
+		e.bound.outbound = e.services.Outbound(e.ctx)
+	}
+	return e.bound.outbound
+}
+
+// closeBound ends the exchange's service bindings that hold resources
+// (the outbound grant's open responses).
+func (e *hostExchange) closeBound() {
+	if c, ok := e.bound.outbound.(interface{ CloseAll() }); ok {
+		c.CloseAll()
+	}
 }
 
 var _ abi.Extended = (*hostExchange)(nil)

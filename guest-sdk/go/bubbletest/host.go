@@ -3,6 +3,7 @@ package bubbletest
 import (
 	"crypto/rand"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 
@@ -71,6 +72,16 @@ type Host struct {
 	// name not in it fails with ErrDenied; nil grants no dial.
 	Dial map[string]func(req []byte, timeoutMs int) (reply []byte, status int, err error)
 
+	// Outbound is the route's outbound list (its outbound key): the URLs
+	// bubble.FetchHTTP may request, checked as the server checks them (a
+	// URL outside it fails with ErrDenied). nil grants no outbound HTTP.
+	Outbound []string
+	// HTTP serves the requests bubble.FetchHTTP makes within Outbound, in
+	// memory: no network, no name resolution, redirects answered as they
+	// are. nil answers each with 502 Bad Gateway. An httptest.Server's
+	// handler or an http.ServeMux fits.
+	HTTP http.Handler
+
 	once sync.Once
 	ext  *fakehost.Ext
 }
@@ -85,7 +96,7 @@ func (h *Host) state() *fakehost.Ext {
 		h.ext = &fakehost.Ext{Config: func() fakehost.Config {
 			return fakehost.Config{PubSub: h.PubSub, Signals: h.Signals, KV: h.KV,
 				QueueSize: h.QueueSize, MaxMessageBytes: h.MaxMessageBytes, MaxSubscriptions: h.MaxSubscriptions, KVMaxKeys: h.KVMaxKeys,
-				OnWait: h.OnWait, Dial: h.Dial}
+				OnWait: h.OnWait, Dial: h.Dial, Outbound: h.Outbound, HTTP: h.HTTP}
 		}}
 	})
 	return h.ext

@@ -1,6 +1,7 @@
 package fakehost
 
 import (
+	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -44,6 +45,12 @@ type Config struct {
 	// call with the reply and its status, or an error (mapped to its ABI
 	// code as a read error is). A name not in it is ERR_DENIED.
 	Dial map[string]func(req []byte, timeoutMS int) (reply []byte, status int, err error)
+
+	// Outbound is the route's outbound list (route key outbound); nil
+	// grants no outbound HTTP. HTTP serves the requests within it (nil:
+	// 502 Bad Gateway to each).
+	Outbound []string
+	HTTP     http.Handler
 }
 
 // Ext is the extensions' host side, shared by the exchanges of one test:

@@ -45,6 +45,10 @@ type Host struct {
 
 	eof bool
 
+	// The outbound HTTP responses open (http.go).
+	responses    map[int32]*fakeResponse
+	lastResponse int32
+
 	// The last dial call's reply, kept for reply and status.
 	dialed bool
 	reply  []byte

@@ -5,7 +5,7 @@ package host
 import "unsafe"
 
 // The extension imports. Each is reached only through pubsubImports,
-// signalImports, kvImports, dialImports or parkImports, so the linker drops
+// signalImports, kvImports, dialImports, parkImports or httpImports, so the linker drops
 // an extension whose functions the module never calls, and with it the
 // import.
 
@@ -14,6 +14,7 @@ func signalImports() Signals { return wasmSignals{} }
 func kvImports() KV          { return wasmKV{} }
 func dialImports() Dial      { return wasmDial{} }
 func parkImports() Park      { return wasmPark{} }
+func httpImports() HTTP      { return wasmHTTP{} }
 
 type wasmPubSub struct{}
 
@@ -103,6 +104,27 @@ func (wasmPark) ParkPayload(buf []byte) int32 {
 	return parkPayload(unsafe.Pointer(unsafe.SliceData(buf)), uint32(len(buf)))
 }
 
+type wasmHTTP struct{}
+
+func (wasmHTTP) HTTPRequest(method, url string, headers, body []byte, timeoutMS int32) int32 {
+	return httpRequest(unsafe.Pointer(unsafe.StringData(method)), uint32(len(method)),
+		unsafe.Pointer(unsafe.StringData(url)), uint32(len(url)),
+		unsafe.Pointer(unsafe.SliceData(headers)), uint32(len(headers)),
+		unsafe.Pointer(unsafe.SliceData(body)), uint32(len(body)), timeoutMS)
+}
+
+func (wasmHTTP) HTTPStatus(handle int32) int32 { return httpStatus(handle) }
+
+func (wasmHTTP) HTTPHeaders(handle int32, buf []byte) int32 {
+	return httpHeaders(handle, unsafe.Pointer(unsafe.SliceData(buf)), uint32(len(buf)))
+}
+
+func (wasmHTTP) HTTPRead(handle int32, buf []byte) int32 {
+	return httpRead(handle, unsafe.Pointer(unsafe.SliceData(buf)), uint32(len(buf)))
+}
+
+func (wasmHTTP) HTTPClose(handle int32) int32 { return httpClose(handle) }
+
 // Random fills b with random bytes from WASI's random_get (the host's
 // CSPRNG) and reports whether it succeeded. Package crypto/rand would add
 // about a megabyte to the module.
@@ -166,6 +188,21 @@ func parkState(bufPtr unsafe.Pointer, bufLen uint32) int32
 
 //go:wasmimport bubblewasm_park_v1 payload
 func parkPayload(bufPtr unsafe.Pointer, bufLen uint32) int32
+
+//go:wasmimport bubblewasm_http_v1 request
+func httpRequest(methodPtr unsafe.Pointer, methodLen uint32, urlPtr unsafe.Pointer, urlLen uint32, headersPtr unsafe.Pointer, headersLen uint32, bodyPtr unsafe.Pointer, bodyLen uint32, timeoutMS int32) int32
+
+//go:wasmimport bubblewasm_http_v1 status
+func httpStatus(handle int32) int32
+
+//go:wasmimport bubblewasm_http_v1 headers
+func httpHeaders(handle int32, bufPtr unsafe.Pointer, bufLen uint32) int32
+
+//go:wasmimport bubblewasm_http_v1 read
+func httpRead(handle int32, bufPtr unsafe.Pointer, bufLen uint32) int32
+
+//go:wasmimport bubblewasm_http_v1 close
+func httpClose(handle int32) int32
 
 //go:wasmimport wasi_snapshot_preview1 random_get
 func randomGet(bufPtr unsafe.Pointer, bufLen uint32) uint32

@@ -86,6 +86,26 @@ type Park interface {
 	ParkPayload(buf []byte) int32
 }
 
+// HTTP is the raw surface of the bubblewasm_http_v1 extension: request
+// sends a request (headers as "Name: value\n" lines) and returns a
+// response handle; status, headers (size negotiation), read and close
+// work on a handle.
+type HTTP interface {
+	HTTPRequest(method, url string, headers, body []byte, timeoutMS int32) int32
+	HTTPStatus(handle int32) int32
+	HTTPHeaders(handle int32, buf []byte) int32
+	HTTPRead(handle int32, buf []byte) int32
+	HTTPClose(handle int32) int32
+}
+
+// HTTPHost returns the outbound HTTP surface, as PubSubHost does.
+func HTTPHost() HTTP {
+	if h, ok := Current.(HTTP); ok {
+		return h
+	}
+	return httpImports()
+}
+
 // ParkHost returns the park surface, as PubSubHost does.
 func ParkHost() Park {
 	if p, ok := Current.(Park); ok {

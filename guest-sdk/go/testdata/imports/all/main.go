@@ -19,6 +19,10 @@ func init() {
 		bubble.KVDelete("k")
 		bubble.Call("w", p, 0)
 		bubble.CallStatus()
+		if resp, err := bubble.FetchHTTP(&bubble.HTTPRequest{URL: "https://api.example.com/"}); err == nil {
+			resp.Body.Read(p)
+			resp.Body.Close()
+		}
 		bubble.Stash(p)
 		bubble.State()
 		bubble.WakePayload()
