@@ -45,8 +45,12 @@ func (s *socket) run(ctx context.Context) {
 	defer s.conn.CloseNow()
 	defer s.cancel()
 	s.touch()
+	// The timer is set and read under mu: ping may run before AfterFunc
+	// has returned.
+	s.mu.Lock()
 	s.timer = time.AfterFunc(s.h.opts.PingInterval, s.ping)
-	defer s.timer.Stop()
+	s.mu.Unlock()
+	defer s.stopTimer()
 	defer s.unfollowAll()
 	if s.h.opts.Open {
 		if !s.exchange("open", ws.MessageText, 0, nil) {
@@ -143,7 +147,9 @@ func (s *socket) ping() {
 		s.close(ws.StatusGoingAway, "idle timeout")
 		return
 	}
+	s.mu.Lock()
 	s.timer.Reset(s.h.opts.PingInterval)
+	s.mu.Unlock()
 	if s.pinging.Swap(true) {
 		return // the last ping is still waiting for its pong
 	}
@@ -151,6 +157,13 @@ func (s *socket) ping() {
 	ctx, cancel := context.WithTimeout(s.ctx, s.h.opts.IdleTimeout-idle)
 	defer cancel()
 	s.conn.Ping(ctx)
+}
+
+// stopTimer stops the ping timer (run's end).
+func (s *socket) stopTimer() {
+	s.mu.Lock()
+	s.timer.Stop()
+	s.mu.Unlock()
 }
 
 // close closes the socket with code and reason (once), which ends run.
