@@ -1,7 +1,7 @@
 //! The Rust SDK's conformance kit module: one handler implements every case
 //! of guest-sdk/CONFORMANCE.md with the SDK's public API only. The case is
 //! PATH_INFO; without PATH_INFO (the line transport) it is /echo. The
-//! extension cases (/pubsub, /signal, /kv, /dial) make the module import
+//! extension cases (/pubsub, /signal, /kv, /dial, /http) make the module import
 //! every extension: it loads only on a route that grants them all.
 //!
 //! Build: guest-sdk/rust/build-kit.sh OUT.wasm
@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 
-use bubble::{dial, kv, pubsub, signal, Error, Exchange, Level};
+use bubble::{dial, http, kv, pubsub, signal, Error, Exchange, Level};
 
 bubble::handler!(kit);
 
@@ -44,6 +44,7 @@ fn kit(x: &mut Exchange) -> io::Result<()> {
         "/signal" => extension(x, "signal", signal_case),
         "/kv" => extension(x, "kv", kv_case),
         "/dial" => extension(x, "dial", dial_case),
+        "/http" => extension(x, "http", http_case),
         _ => {
             x.set_status(404)?;
             write!(x, "kit: unknown case {path}")
@@ -220,6 +221,38 @@ fn dial_case(query: &str) -> Result<String, (&'static str, Error)> {
     let status = dial::status().map_err(at("status"))?;
     let denied = outcome(dial::call("nope", b"x", 0));
     Ok(format!("dial {} {} {}", String::from_utf8_lossy(reply), status, denied))
+}
+
+/// Continues the Adler-32 sum of CONFORMANCE.md over `bytes`.
+fn adler32(sum: u32, bytes: &[u8]) -> u32 {
+    let (mut a, mut b) = (sum & 0xffff, sum >> 16);
+    for &c in bytes {
+        a = (a + c as u32) % 65521;
+        b = (b + a) % 65521;
+    }
+    b << 16 | a
+}
+
+fn http_case(url: &str) -> Result<String, (&'static str, Error)> {
+    let mut resp = http::Request::new("GET", url)
+        .header("X-Kit", "kit")
+        .send()
+        .map_err(at("request"))?;
+    let echo = resp.header("X-Kit-Echo").unwrap_or_default();
+    // Streams: one buffer, never the whole body.
+    let (mut buf, mut len, mut sum) = ([0u8; 4096], 0usize, 1u32);
+    loop {
+        let n = resp.read(&mut buf).map_err(|e| ("read", Error::from(e)))?;
+        if n == 0 {
+            break;
+        }
+        len += n;
+        sum = adler32(sum, &buf[..n]);
+    }
+    let status = resp.status();
+    resp.close();
+    let denied = outcome(http::get("http://127.0.0.2/kit"));
+    Ok(format!("http {status} {echo} {len} {sum} {denied}"))
 }
 
 #[cfg(test)]
