@@ -257,7 +257,7 @@ fn http_case(url: &str) -> Result<String, (&'static str, Error)> {
 
 #[cfg(test)]
 mod tests {
-    use bubble::testing::{Host, Request, Response};
+    use bubble::testing::{Host, HttpResponse, Request, Response};
     use bubble::Level;
 
     fn serve(path: Option<&str>, req: Request) -> Response {
@@ -364,13 +364,29 @@ mod tests {
         assert_eq!(r.header("X-Kit-Park"), Some("1"));
     }
 
-    /// The grants of sdk-cases.md, a line echo worker as `echo`.
+    /// The grants of CONFORMANCE.md, a line echo worker as `echo`, and the
+    /// /http case's upstream on http://127.0.0.1:9: 203, X-Kit-Echo, a
+    /// header block over the SDK's first buffer, the token repeated to
+    /// 100,000 bytes.
     fn granted() -> Host {
         Host::new()
             .pubsub(&["kit.*"])
             .signals(&["kit.*"])
             .kv()
             .dial("echo", 0, |req| Ok([req, b"\n"].concat()))
+            .outbound(&["http://127.0.0.1:9"], |req| {
+                let token = req.url.split_once('?').map_or("", |(_, q)| q);
+                let echo = req.headers.iter().find(|(k, _)| k == "X-Kit").map_or("", |(_, v)| v);
+                Ok(HttpResponse {
+                    status: 203,
+                    headers: vec![
+                        ("X-Kit-Echo".to_string(), echo.to_string()),
+                        ("X-Kit-Pad".to_string(), "p".repeat(10_000)),
+                    ],
+                    body: token.repeat(100_000 / token.len() + 1).as_bytes()[..100_000].to_vec(),
+                    read_error: None,
+                })
+            })
     }
 
     #[test]
@@ -381,6 +397,8 @@ mod tests {
             ("/signal", "", "signal 0 timeout denied"),
             ("/kv", "v1", "kv v1 notfound toolarge"),
             ("/dial", "ping", "dial ping 0 denied"),
+            // Adler-32 of "tok" repeated to 100,000 bytes.
+            ("/http", "http://127.0.0.1:9/up?tok", "http 203 kit 100000 3824806786 denied"),
         ] {
             let r = serve(Some(path), Request::new().host(&host).env("QUERY_STRING", query));
             assert_eq!((r.code, r.status, r.text()), (0, 200, want.to_string()), "{path}");
