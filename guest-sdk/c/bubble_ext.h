@@ -165,8 +165,9 @@ int bubble_call_status(void);
 
 /*
  * Sends an HTTP request to url, which the route's outbound allowlist must
- * cover, and waits up to timeout_ms (<= 0: the route's outbound timeout)
- * for the response's status line and headers. headers is NULL or zero or
+ * cover, and waits for the response's status line and headers. timeout_ms
+ * (<= 0: the route's outbound timeout) bounds the whole call, the reads of
+ * the body included. headers is NULL or zero or
  * more lines "Name: value\n" (each ending with \n); the host sets Host,
  * Content-Length, Transfer-Encoding and Connection itself. body may be
  * NULL when body_len is 0. Returns a response handle (> 0) for the

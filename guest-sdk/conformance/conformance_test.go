@@ -67,7 +67,8 @@ func TestMain(m *testing.M) {
 
 // TestKits builds every language's kit module and runs every case on every
 // engine and lifecycle: TestKits/LANG/ENGINE/LIFECYCLE/CASE. The extension
-// cases (ext_test.go) call a line echo worker the test serves.
+// cases (ext_test.go) call a line echo worker and an HTTP server the test
+// serves.
 func TestKits(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
@@ -96,13 +97,13 @@ func TestKits(t *testing.T) {
 	}
 
 	engines := openEngines(t)
-	echoSock := echoWorker(t)
+	peers := extensionPeers{echoSock: echoWorker(t), origin: upstream(t)}
 	for _, k := range kits {
-		t.Run(k.lang, func(t *testing.T) { testKit(t, k, engines, echoSock) })
+		t.Run(k.lang, func(t *testing.T) { testKit(t, k, engines, peers) })
 	}
 }
 
-func testKit(t *testing.T, k *kit, engines []engine, echoSock string) {
+func testKit(t *testing.T, k *kit, engines []engine, peers extensionPeers) {
 	switch {
 	case k.unsupported != "":
 		report.note(k.lang, "unsupported: "+k.unsupported)
@@ -124,7 +125,7 @@ func testKit(t *testing.T, k *kit, engines []engine, echoSock string) {
 				t.Skipf("engine %s: %v", e.name, e.err)
 			}
 			for _, lc := range lifecycles {
-				t.Run(string(lc), func(t *testing.T) { runCases(t, k, e, lc, echoSock) })
+				t.Run(string(lc), func(t *testing.T) { runCases(t, k, e, lc, peers) })
 			}
 		})
 	}
@@ -132,7 +133,7 @@ func testKit(t *testing.T, k *kit, engines []engine, echoSock string) {
 
 // runCases serves the kit module and runs every case against it: the core
 // cases, then the extension cases on a host configured to grant them.
-func runCases(t *testing.T, k *kit, e engine, lc wasm.Lifecycle, echoSock string) {
+func runCases(t *testing.T, k *kit, e engine, lc wasm.Lifecycle, peers extensionPeers) {
 	lang := k.lang
 	ks, loadErr := startKit(t, e.engine, k.wasm, lc)
 	cell := report.cell(lang, e.name)
@@ -155,7 +156,7 @@ func runCases(t *testing.T, k *kit, e engine, lc wasm.Lifecycle, echoSock string
 			cell.add(ok)
 		}
 	}
-	runExtensionCases(t, lang, e.name, k.path, echoSock, lc, cell)
+	runExtensionCases(t, lang, e.name, k.path, peers, lc, cell)
 }
 
 // cases are CONFORMANCE.md's table, in its order (the extension cases are

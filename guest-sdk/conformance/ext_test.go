@@ -5,11 +5,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"hash/adler32"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
-
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,17 +26,31 @@ import (
 )
 
 // extensionCases are CONFORMANCE.md's "Extension cases", in its order:
-// the path asked and the body the kit must answer with (status 200). The
-// query, where a case takes one, is a fresh random value.
+// the path asked, its query (nil: none) made of a fresh random token, and
+// the body the kit must answer with (status 200) for that token.
 var extensionCases = []struct {
 	name  string
-	query bool
-	want  func(query string) string
+	query func(token string, p extensionPeers) string
+	want  func(token string) string
 }{
-	{"pubsub", false, func(string) string { return "pubsub 1 hello notfound denied" }},
-	{"signal", false, func(string) string { return "signal 0 timeout denied" }},
-	{"kv", true, func(q string) string { return "kv " + q + " notfound toolarge" }},
-	{"dial", true, func(q string) string { return "dial " + q + " 0 denied" }},
+	{"pubsub", nil, func(string) string { return "pubsub 1 hello notfound denied" }},
+	{"signal", nil, func(string) string { return "signal 0 timeout denied" }},
+	{"kv", justToken, func(q string) string { return "kv " + q + " notfound toolarge" }},
+	{"dial", justToken, func(q string) string { return "dial " + q + " 0 denied" }},
+	{"http", func(q string, p extensionPeers) string { return p.origin + "/up?" + q }, func(q string) string {
+		body := upstreamBody(q)
+		return fmt.Sprintf("http %d kit %d %d denied", upstreamStatus, len(body), adler32.Checksum(body))
+	}},
+}
+
+func justToken(token string, _ extensionPeers) string { return token }
+
+// extensionPeers are what the extension cases' route reaches: the line
+// echo worker's unix socket (dial target echo) and the origin of the
+// HTTP server (the outbound grant).
+type extensionPeers struct {
+	echoSock string
+	origin   string // http://127.0.0.1:PORT
 }
 
 // extensionRoute is the configuration of the extension cases' host: the
@@ -57,13 +73,14 @@ pubsub = ["kit.*"]
 signals = ["kit.*"]
 kv = "kit"
 dial = { echo = %q }
+outbound = [%q]
 `
 
 // runExtensionCases serves the kit module as `bubblewasm run` would, from
 // a configuration that grants the extensions, and runs the extension
 // cases against it.
-func runExtensionCases(t *testing.T, lang, engine, module, echoSock string, lc wasm.Lifecycle, cell *cell) {
-	ks, loadErr := startExtensionHost(t, engine, module, echoSock, lc)
+func runExtensionCases(t *testing.T, lang, engine, module string, peers extensionPeers, lc wasm.Lifecycle, cell *cell) {
+	ks, loadErr := startExtensionHost(t, engine, module, peers, lc)
 	for _, c := range extensionCases {
 		ran := false
 		ok := t.Run(c.name, func(t *testing.T) {
@@ -77,13 +94,12 @@ func runExtensionCases(t *testing.T, lang, engine, module, echoSock string, lc w
 					t.Logf("server log during this case:\n%s", cmp.Or(ks.logs.since(mark), "(empty)\n"))
 				}
 			}()
-			path, query := "/"+c.name, ""
-			if c.query {
-				query = "q" + randomToken(12)
-				path += "?" + query
+			path, token := "/"+c.name, "q"+randomToken(12)
+			if c.query != nil {
+				path += "?" + c.query(token, peers)
 			}
 			r := ks.do(t, "GET", path, nil, nil)
-			if want := c.want(query); r.status != 200 || string(r.body) != want {
+			if want := c.want(token); r.status != 200 || string(r.body) != want {
 				t.Errorf("GET %s: status %d, body %s; want 200 %q", path, r.status, show(r.body), want)
 			}
 		})
@@ -95,14 +111,14 @@ func runExtensionCases(t *testing.T, lang, engine, module, echoSock string, lc w
 
 // startExtensionHost writes the configuration and serves it until the
 // test ends. An error is the configuration or module failing to load.
-func startExtensionHost(t *testing.T, engine, module, echoSock string, lc wasm.Lifecycle) (*kitServer, error) {
+func startExtensionHost(t *testing.T, engine, module string, peers extensionPeers, lc wasm.Lifecycle) (*kitServer, error) {
 	t.Helper()
 	ks := &kitServer{logs: &logStore{}}
 	path := filepath.Join(t.TempDir(), "bubble.toml")
 	// The cache the repository's tests share, not one in the test's
 	// directory: wasmtime may still be writing to it when that is removed.
 	cache := filepath.Join(os.TempDir(), "bubblewasm-test-cache")
-	text := fmt.Sprintf(extensionRoute, engine, cache, module, lc, "unix://"+echoSock)
+	text := fmt.Sprintf(extensionRoute, engine, cache, module, lc, "unix://"+peers.echoSock, peers.origin)
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +207,47 @@ func echoWorker(t *testing.T) string {
 	return sock
 }
 
+// The HTTP server of the /http case answers GET /up?TOKEN with this status,
+// an X-Kit-Echo header that repeats the request's X-Kit, an X-Kit-Pad
+// header of upstreamPadSize bytes (the header block is larger than any
+// SDK's first buffer: its size negotiation runs), and upstreamBody(TOKEN).
+const (
+	upstreamStatus   = 203
+	upstreamPadSize  = 10_000
+	upstreamBodySize = 100_000
+)
+
+// upstreamBody is the token repeated to upstreamBodySize bytes: more than
+// one read of any SDK's buffer, and a period (13 bytes) that no buffer
+// size divides, so that a chunk lost, repeated or reordered changes the
+// checksum.
+func upstreamBody(token string) []byte {
+	return []byte(strings.Repeat(token, upstreamBodySize/len(token)+1)[:upstreamBodySize])
+}
+
+// upstream serves the /http case's HTTP server on 127.0.0.1 until the test
+// ends and returns its origin.
+func upstream(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || r.URL.Path != "/up" || r.URL.RawQuery == "" {
+			http.Error(w, "the kit's upstream answers GET /up?TOKEN", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("X-Kit-Echo", r.Header.Get("X-Kit"))
+		w.Header().Set("X-Kit-Pad", strings.Repeat("p", upstreamPadSize))
+		w.WriteHeader(upstreamStatus)
+		w.Write(upstreamBody(r.URL.RawQuery))
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + l.Addr().String()
+}
+
 // noGrants are the Services of the core cases' host (startKit): a kit
 // module imports the extensions for the extension cases, and a module
 // that imports one loads only on a route that grants it. These grant
@@ -198,10 +255,11 @@ func echoWorker(t *testing.T) string {
 // host instead (startExtensionHost).
 func noGrants() wasm.Services {
 	return wasm.Services{
-		PubSub:  func(context.Context) abi.PubSub { return denyAll{} },
-		Signals: func(context.Context) abi.Signals { return denyAll{} },
-		KV:      func(context.Context) abi.KV { return denyAll{} },
-		Dial:    func(context.Context) abi.Dial { return denyAll{} },
+		PubSub:   func(context.Context) abi.PubSub { return denyAll{} },
+		Signals:  func(context.Context) abi.Signals { return denyAll{} },
+		KV:       func(context.Context) abi.KV { return denyAll{} },
+		Dial:     func(context.Context) abi.Dial { return denyAll{} },
+		Outbound: func(context.Context) abi.Outbound { return denyAll{} },
 	}
 }
 
@@ -221,3 +279,8 @@ func (denyAll) Set(string, []byte, time.Duration) error                 { return
 func (denyAll) Delete(string) error                                     { return errDenied }
 func (denyAll) Call(string, []byte, time.Duration) ([]byte, int, error) { return nil, 0, errDenied }
 func (denyAll) Last() ([]byte, int, bool)                               { return nil, 0, false }
+func (denyAll) Request(abi.OutboundRequest) (int, error)                { return 0, errDenied }
+func (denyAll) Status(int) (int, error)                                 { return 0, abi.ErrGone }
+func (denyAll) Header(int) (http.Header, error)                         { return nil, abi.ErrGone }
+func (denyAll) Read(int, []byte) (int, error)                           { return 0, abi.ErrGone }
+func (denyAll) Close(int) error                                         { return abi.ErrGone }

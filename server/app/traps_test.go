@@ -81,7 +81,7 @@ func TestGoPanicTraceOnce(t *testing.T) {
 	}
 	// The kit imports every extension (its extension cases), so its route
 	// grants them.
-	grants := "pubsub = [\"kit.*\"]\nsignals = [\"kit.*\"]\nkv = \"kit\"\ndial = { echo = \"unix:///nonexistent/echo.sock\" }\n"
+	grants := "pubsub = [\"kit.*\"]\nsignals = [\"kit.*\"]\nkv = \"kit\"\ndial = { echo = \"unix:///nonexistent/echo.sock\" }\noutbound = [\"http://127.0.0.1:9\"]\n"
 	trapOnEngines(t, mod, grants, "/trap", func(t *testing.T, logs *testutil.LogBuffer) {
 		waitLog(t, logs, "http exchange failed", "Go panic: its goroutine trace is in the guest's stderr")
 		waitLog(t, logs, "stream=stderr", "guest-sdk/go/kit/main.go:")

@@ -1,6 +1,6 @@
 // The conformance kit (guest-sdk/CONFORMANCE.md) written with the
 // AssemblyScript SDK's public API. Build: ../build-kit.sh OUT.wasm
-// The extension cases (/pubsub, /signal, /kv, /dial) make the module import
+// The extension cases (/pubsub, /signal, /kv, /dial, /http) make the module import
 // every extension: it loads only on a route that grants them all.
 import * as bubble from "../assembly/bubble";
 export { bubble_handle, bubble_init } from "../assembly/bubble";
@@ -23,6 +23,7 @@ function kit(): i32 {
   if (path == "/signal") return signalCase();
   if (path == "/kv") return kvCase();
   if (path == "/dial") return dialCase();
+  if (path == "/http") return httpCase();
   bubble.setStatus(404);
   return put("unknown case " + path);
 }
@@ -187,6 +188,42 @@ function dialCase(): i32 {
   if (status < 0) return failed("dial: status", status);
   let denied = bubble.dialCallString("nope", "x") === null ? outcome(bubble.lastError()) : "ok";
   return put("dial " + r + " " + status.toString() + " " + denied);
+}
+
+// adler32 continues the Adler-32 sum of CONFORMANCE.md over the first n
+// bytes of buf.
+function adler32(sum: u32, buf: Uint8Array, n: i32): u32 {
+  let a = sum & 0xffff;
+  let b = sum >> 16;
+  for (let i = 0; i < n; i++) {
+    a = (a + <u32>buf[i]) % 65521;
+    b = (b + a) % 65521;
+  }
+  return (b << 16) | a;
+}
+
+function httpCase(): i32 {
+  let r = bubble.httpRequest("GET", query(), ["X-Kit", "kit"]);
+  if (r === null) return failed("http: request", bubble.lastError());
+  let echo = r.header("X-Kit-Echo");
+  // Streams: one buffer, never the whole body.
+  let buf = new Uint8Array(4096);
+  let len = 0;
+  let sum: u32 = 1;
+  while (true) {
+    let n = r.read(buf);
+    if (n == 0) break;
+    if (n < 0) return failed("http: read", n);
+    len += n;
+    sum = adler32(sum, buf, n);
+  }
+  let c = r.close();
+  if (c < 0) return failed("http: close", c);
+  let other = bubble.httpGet("http://127.0.0.2/kit");
+  let denied = other === null ? outcome(bubble.lastError()) : "ok";
+  if (other !== null) other.close();
+  return put("http " + r.status.toString() + " " + (echo !== null ? echo : "none") + " " +
+    len.toString() + " " + sum.toString() + " " + denied);
 }
 
 // Registered last: top-level code runs in order, so the globals above are

@@ -199,7 +199,7 @@ test("every module imports only bubblewasm_v1 and what it uses (WASI for Math.ra
   // A module importing an extension does not load on a route without its grant.
   const uses = {
     sdk: ["wasi_snapshot_preview1", "bubblewasm_park_v1"],
-    kit: ["bubblewasm_park_v1", "bubblewasm_pubsub_v1", "bubblewasm_signal_v1", "bubblewasm_kv_v1", "bubblewasm_dial_v1"],
+    kit: ["bubblewasm_park_v1", "bubblewasm_pubsub_v1", "bubblewasm_signal_v1", "bubblewasm_kv_v1", "bubblewasm_dial_v1", "bubblewasm_http_v1"],
     ext: ["bubblewasm_pubsub_v1", "bubblewasm_signal_v1", "bubblewasm_kv_v1", "bubblewasm_dial_v1", "bubblewasm_http_v1"],
   };
   for (const [name, g] of Object.entries(guests)) {
@@ -252,10 +252,33 @@ test("park functions: refusals, a signal's payload, a long stash, names at the l
   assert.match(text(ok(g.resume(r, { wake: "message" }))), /;message:null:3000$/);
 });
 
-// The grants of sdk-cases.md, with a line echo worker as "echo".
+// The /http case's upstream (CONFORMANCE.md): GET /up?TOKEN answers 203,
+// X-Kit-Echo, a 10,000-byte X-Kit-Pad and TOKEN repeated to 100,000 bytes.
+const upstreamBody = (token) => token.repeat(Math.ceil(100000 / token.length)).slice(0, 100000);
+
+// adler32 is CONFORMANCE.md's checksum (RFC 1950).
+function adler32(s) {
+  let a = 1, b = 0;
+  for (const c of Buffer.from(s)) {
+    a = (a + c) % 65521;
+    b = (b + a) % 65521;
+  }
+  return (b * 65536 + a) >>> 0;
+}
+
+// The grants of CONFORMANCE.md, with a line echo worker as "echo" and the
+// /http case's upstream on http://127.0.0.1:9.
 const kitGrants = () => new ExtHost({
   pubsub: ["kit.*"], signals: ["kit.*"], kv: true,
   dial: { echo: { status: 0, worker: (req) => Buffer.concat([req, Buffer.from("\n")]) } },
+  outbound: {
+    allow: ["http://127.0.0.1:9"],
+    server: (req) => ({
+      status: 203,
+      headers: [["x-kit-echo", req.headers.find(([k]) => k === "X-Kit")?.[1] ?? ""], ["x-kit-pad", "p".repeat(10000)]],
+      body: upstreamBody(req.url.split("?")[1]),
+    }),
+  },
 });
 
 test("kit: the extension cases", () => {
@@ -267,6 +290,7 @@ test("kit: the extension cases", () => {
       ["/signal", "", "signal 0 timeout denied"],
       ["/kv", "v1", "kv v1 notfound toolarge"],
       ["/dial", "ping", "dial ping 0 denied"],
+      ["/http", "http://127.0.0.1:9/up?tok", `http 203 kit 100000 ${adler32(upstreamBody("tok"))} denied`],
     ]) {
       const r = ok(g.serve({ pool, ext, env: { PATH_INFO: path, QUERY_STRING: q } }));
       assert.deepEqual([r.status, text(r)], [200, want], path);

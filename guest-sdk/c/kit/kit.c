@@ -2,9 +2,9 @@
  * kit.c: the C SDK's conformance kit module. One handler implements every
  * case of guest-sdk/CONFORMANCE.md with the SDK's public API only; the case
  * is PATH_INFO, and without PATH_INFO (the line transport) it is /echo.
- * The extension cases (/pubsub, /signal, /kv, /dial) run on a route that
- * grants pubsub = ["kit.*"], signals = ["kit.*"], kv = "kit" and a dial
- * target echo.
+ * The extension cases (/pubsub, /signal, /kv, /dial, /http) run on a route
+ * that grants pubsub = ["kit.*"], signals = ["kit.*"], kv = "kit", a dial
+ * target echo and outbound HTTP to the test's server.
  *
  * Build: guest-sdk/c/build-kit.sh OUT.wasm
  * Test natively: guest-sdk/c/test.sh; on every engine:
@@ -192,8 +192,8 @@ static const char *err_name(int rc) {
 	return name;
 }
 
-/* decimal formats n (>= 0) into buf. */
-static const char *decimal(int n, char buf[12]) {
+/* decimal formats n into buf. */
+static const char *decimal(unsigned long n, char buf[12]) {
 	int d = 11;
 	buf[d] = 0;
 	do
@@ -288,6 +288,57 @@ static int case_dial(void) {
 	return rc;
 }
 
+/* adler32 continues the Adler-32 sum of CONFORMANCE.md over n bytes. */
+static uint32_t adler32(uint32_t sum, const unsigned char *p, size_t n) {
+	uint32_t a = sum & 0xffff, b = sum >> 16;
+	for (size_t i = 0; i < n; i++) {
+		a = (a + p[i]) % 65521;
+		b = (b + a) % 65521;
+	}
+	return b << 16 | a;
+}
+
+static int case_http(void) {
+	char *url = bubble_env_dup("QUERY_STRING", NULL);
+	if (!url)
+		return BUBBLE_ERR_NOMEM;
+	int h = bubble_http_request("GET", url, "X-Kit: kit\n", NULL, 0, 0);
+	free(url);
+	if (h < 0)
+		return say((const char *[]){"http", "request", err_name(h)}, 3);
+	char status[12], echo[64], length[12], sum[12], denied[32];
+	int st = bubble_http_status(h);
+	if (st < 0) {
+		bubble_http_close(h);
+		return say((const char *[]){"http", "status", err_name(st)}, 3);
+	}
+	int n = bubble_http_header(h, "X-Kit-Echo", echo, sizeof echo);
+	if (n < 0 || (size_t)n >= sizeof echo)
+		strcpy(echo, n < 0 ? err_name(n) : "too-long");
+	unsigned long len = 0;
+	uint32_t adler = 1;
+	for (;;) { /* streams: one buffer, never the whole body */
+		n = bubble_http_read(h, buf, sizeof buf);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			bubble_http_close(h);
+			return say((const char *[]){"http", "read", err_name(n)}, 3);
+		}
+		len += (unsigned long)n;
+		adler = adler32(adler, (const unsigned char *)buf, (size_t)n);
+	}
+	if ((n = bubble_http_close(h)) < 0)
+		return say((const char *[]){"http", "close", err_name(n)}, 3);
+	h = bubble_http_request("GET", "http://127.0.0.2/kit", NULL, NULL, 0, 0);
+	strcpy(denied, err_name(h));
+	if (h > 0)
+		bubble_http_close(h);
+	return say((const char *[]){"http", decimal((unsigned long)st, status), echo, decimal(len, length),
+				    decimal(adler, sum), denied},
+		   6);
+}
+
 static int kit(void) {
 	char path[64];
 	int n = bubble_env_get("PATH_INFO", path, sizeof path);
@@ -327,6 +378,8 @@ static int kit(void) {
 		return case_kv();
 	if (strcmp(path, "/dial") == 0)
 		return case_dial();
+	if (strcmp(path, "/http") == 0)
+		return case_http();
 	int rc = bubble_set_status(404);
 	if (rc < 0 || (rc = bubble_write_str("kit: unknown case ")) < 0)
 		return rc;

@@ -40,6 +40,22 @@ static void test_kit_cases(void) {
 	CHECK(bubble_stub_serve() == 0);
 	CHECK(body_is("dial ping 0 denied"));
 
+	/* The /http upstream: 203, X-Kit-Echo, a header block over the SDK's
+	   first buffer, "tok" repeated to 100,000 bytes (Adler-32 3824806786). */
+	static char pad[10000 + 64], body[100000];
+	strcpy(pad, "X-Kit-Echo: kit\nX-Kit-Pad: ");
+	size_t at = strlen(pad);
+	memset(pad + at, 'p', 10000);
+	strcpy(pad + at + 10000, "\n");
+	for (size_t i = 0; i < sizeof body; i++)
+		body[i] = "tok"[i % 3];
+	bubble_stub_http_response("http://127.0.0.1:9/up?tok", 203, pad, body, sizeof body);
+	start("kit /http", "/http");
+	bubble_stub_setenv("QUERY_STRING", "http://127.0.0.1:9/up?tok");
+	CHECK(bubble_stub_serve() == 0);
+	CHECK(body_is("http 203 kit 100000 3824806786 denied"));
+	CHECK(bubble_stub_http_open() == 0);
+
 	/* Without the grants every case reports what the SDK said. */
 	bubble_stub_ext_reset();
 	start("kit /pubsub, nothing granted", "/pubsub");

@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"hash/adler32"
+	"io"
 	"strconv"
 	"strings"
 
@@ -10,7 +12,8 @@ import (
 
 // extension runs one of CONFORMANCE.md's extension cases and writes its
 // one-line report. The route grants pubsub = ["kit.*"], signals =
-// ["kit.*"], kv = "kit" and a dial target echo.
+// ["kit.*"], kv = "kit", a dial target echo and outbound HTTP to the
+// test's server.
 func extension(x *bubble.Exchange, path string) error {
 	var words []string
 	switch path {
@@ -24,6 +27,9 @@ func extension(x *bubble.Exchange, path string) error {
 	case "/dial":
 		q, _ := x.Env("QUERY_STRING")
 		words = dial(q)
+	case "/http":
+		q, _ := x.Env("QUERY_STRING")
+		words = fetchHTTP(q)
 	}
 	return write(x, strings.Join(words, " "))
 }
@@ -91,6 +97,31 @@ func dial(req string) []string {
 	status := bubble.CallStatus()
 	_, denied := bubble.Call("nope", []byte(req), 0)
 	return []string{"dial", strings.TrimSuffix(string(reply), "\n"), strconv.Itoa(status), errName(denied)}
+}
+
+// deniedURL is outside the route's outbound list.
+const deniedURL = "http://127.0.0.2/kit"
+
+func fetchHTTP(url string) []string {
+	resp, err := bubble.FetchHTTP(&bubble.HTTPRequest{URL: url, Header: bubble.Header{"X-Kit": {"kit"}}})
+	if err != nil {
+		return []string{"http", "request", errName(err)}
+	}
+	defer resp.Body.Close()
+	sum := adler32.New()
+	n, err := io.Copy(sum, resp.Body) // streams: one buffer, never the whole body
+	if err != nil {
+		return []string{"http", "read", errName(err)}
+	}
+	if err := resp.Body.Close(); err != nil {
+		return []string{"http", "close", errName(err)}
+	}
+	other, denied := bubble.FetchHTTP(&bubble.HTTPRequest{URL: deniedURL})
+	if denied == nil {
+		other.Body.Close()
+	}
+	return []string{"http", strconv.Itoa(resp.Status), resp.Header.Get("X-Kit-Echo"),
+		strconv.FormatInt(n, 10), strconv.FormatUint(uint64(sum.Sum32()), 10), errName(denied)}
 }
 
 // errName is the case table's name of err: the SDK's error in lower case

@@ -55,7 +55,7 @@ func serve(x *bubble.Exchange) error {
 		return flush(x)
 	case "/park":
 		return park(x)
-	case "/pubsub", "/signal", "/kv", "/dial":
+	case "/pubsub", "/signal", "/kv", "/dial", "/http":
 		return extension(x, path)
 	}
 	if err := x.SetStatus(404); err != nil {

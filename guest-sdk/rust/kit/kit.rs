@@ -1,7 +1,7 @@
 //! The Rust SDK's conformance kit module: one handler implements every case
 //! of guest-sdk/CONFORMANCE.md with the SDK's public API only. The case is
 //! PATH_INFO; without PATH_INFO (the line transport) it is /echo. The
-//! extension cases (/pubsub, /signal, /kv, /dial) make the module import
+//! extension cases (/pubsub, /signal, /kv, /dial, /http) make the module import
 //! every extension: it loads only on a route that grants them all.
 //!
 //! Build: guest-sdk/rust/build-kit.sh OUT.wasm
@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 
-use bubble::{dial, kv, pubsub, signal, Error, Exchange, Level};
+use bubble::{dial, http, kv, pubsub, signal, Error, Exchange, Level};
 
 bubble::handler!(kit);
 
@@ -44,6 +44,7 @@ fn kit(x: &mut Exchange) -> io::Result<()> {
         "/signal" => extension(x, "signal", signal_case),
         "/kv" => extension(x, "kv", kv_case),
         "/dial" => extension(x, "dial", dial_case),
+        "/http" => extension(x, "http", http_case),
         _ => {
             x.set_status(404)?;
             write!(x, "kit: unknown case {path}")
@@ -222,9 +223,41 @@ fn dial_case(query: &str) -> Result<String, (&'static str, Error)> {
     Ok(format!("dial {} {} {}", String::from_utf8_lossy(reply), status, denied))
 }
 
+/// Continues the Adler-32 sum of CONFORMANCE.md over `bytes`.
+fn adler32(sum: u32, bytes: &[u8]) -> u32 {
+    let (mut a, mut b) = (sum & 0xffff, sum >> 16);
+    for &c in bytes {
+        a = (a + c as u32) % 65521;
+        b = (b + a) % 65521;
+    }
+    b << 16 | a
+}
+
+fn http_case(url: &str) -> Result<String, (&'static str, Error)> {
+    let mut resp = http::Request::new("GET", url)
+        .header("X-Kit", "kit")
+        .send()
+        .map_err(at("request"))?;
+    let echo = resp.header("X-Kit-Echo").unwrap_or_default();
+    // Streams: one buffer, never the whole body.
+    let (mut buf, mut len, mut sum) = ([0u8; 4096], 0usize, 1u32);
+    loop {
+        let n = resp.read(&mut buf).map_err(|e| ("read", Error::from(e)))?;
+        if n == 0 {
+            break;
+        }
+        len += n;
+        sum = adler32(sum, &buf[..n]);
+    }
+    let status = resp.status();
+    resp.close();
+    let denied = outcome(http::get("http://127.0.0.2/kit"));
+    Ok(format!("http {status} {echo} {len} {sum} {denied}"))
+}
+
 #[cfg(test)]
 mod tests {
-    use bubble::testing::{Host, Request, Response};
+    use bubble::testing::{Host, HttpResponse, Request, Response};
     use bubble::Level;
 
     fn serve(path: Option<&str>, req: Request) -> Response {
@@ -331,13 +364,29 @@ mod tests {
         assert_eq!(r.header("X-Kit-Park"), Some("1"));
     }
 
-    /// The grants of sdk-cases.md, a line echo worker as `echo`.
+    /// The grants of CONFORMANCE.md, a line echo worker as `echo`, and the
+    /// /http case's upstream on http://127.0.0.1:9: 203, X-Kit-Echo, a
+    /// header block over the SDK's first buffer, the token repeated to
+    /// 100,000 bytes.
     fn granted() -> Host {
         Host::new()
             .pubsub(&["kit.*"])
             .signals(&["kit.*"])
             .kv()
             .dial("echo", 0, |req| Ok([req, b"\n"].concat()))
+            .outbound(&["http://127.0.0.1:9"], |req| {
+                let token = req.url.split_once('?').map_or("", |(_, q)| q);
+                let echo = req.headers.iter().find(|(k, _)| k == "X-Kit").map_or("", |(_, v)| v);
+                Ok(HttpResponse {
+                    status: 203,
+                    headers: vec![
+                        ("X-Kit-Echo".to_string(), echo.to_string()),
+                        ("X-Kit-Pad".to_string(), "p".repeat(10_000)),
+                    ],
+                    body: token.repeat(100_000 / token.len() + 1).as_bytes()[..100_000].to_vec(),
+                    read_error: None,
+                })
+            })
     }
 
     #[test]
@@ -348,6 +397,8 @@ mod tests {
             ("/signal", "", "signal 0 timeout denied"),
             ("/kv", "v1", "kv v1 notfound toolarge"),
             ("/dial", "ping", "dial ping 0 denied"),
+            // Adler-32 of "tok" repeated to 100,000 bytes.
+            ("/http", "http://127.0.0.1:9/up?tok", "http 203 kit 100000 3824806786 denied"),
         ] {
             let r = serve(Some(path), Request::new().host(&host).env("QUERY_STRING", query));
             assert_eq!((r.code, r.status, r.text()), (0, 200, want.to_string()), "{path}");

@@ -60,10 +60,10 @@ impl<'a> Request<'a> {
         self
     }
 
-    /// Sets how long to wait for the response's status line and headers,
-    /// and then for each read of its body; ≤ 0 (the default) means the
-    /// route's outbound timeout. Every wait ends at the exchange's deadline
-    /// too.
+    /// Sets how long the whole call may take, from sending the request to
+    /// the last read of the response body (not each read anew); ≤ 0 (the
+    /// default) means the route's outbound timeout. Every wait ends at the
+    /// exchange's deadline too.
     pub fn timeout_ms(mut self, ms: i32) -> Request<'a> {
         self.timeout_ms = ms;
         self
