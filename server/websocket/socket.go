@@ -27,11 +27,11 @@ type socket struct {
 
 	last    atomic.Int64 // unix nanoseconds of the last frame received
 	pinging atomic.Bool
-	timer   *time.Timer
 	ctx     context.Context
 	cancel  context.CancelFunc
 
-	mu      sync.Mutex
+	mu      sync.Mutex  // guards timer, follows and closed
+	timer   *time.Timer // the ping timer
 	follows map[string]*follow
 	closed  bool
 }
