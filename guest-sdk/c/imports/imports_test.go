@@ -48,7 +48,7 @@ func TestExtensionImports(t *testing.T) {
 		want   []string
 	}{
 		"hello": {"../../../modules/hello-c/hello.c", nil},
-		"kit":   {"../kit/kit.c", []string{abi.PubSubModule, abi.SignalModule, abi.KVModule, abi.DialModule, abi.ParkModule}},
+		"kit":   {"../kit/kit.c", []string{abi.PubSubModule, abi.SignalModule, abi.KVModule, abi.DialModule, abi.HTTPModule, abi.ParkModule}},
 		"http":  {"testdata/http.c", []string{httpModule}},
 	} {
 		out := filepath.Join(dir, name+".wasm")
