@@ -22,9 +22,16 @@ type routeIndex struct {
 	always []int32
 }
 
-// newRouteIndex indexes routes, or returns nil when no route constrains a
-// key by an exact or prefix pattern.
+// minIndexedRoutes is the fewest routes an index is built for: a scan of
+// a few routes costs less than the index's map lookups and merge.
+const minIndexedRoutes = 8
+
+// newRouteIndex indexes routes, or returns nil when there are too few or
+// no route constrains a key by an exact or prefix pattern.
 func newRouteIndex(routes []route) *routeIndex {
+	if len(routes) < minIndexedRoutes {
+		return nil
+	}
 	counts := make(map[string]int)
 	for _, rt := range routes {
 		for _, c := range rt.conds {

@@ -99,10 +99,11 @@ type Route struct {
 // (globs, "*", other keys only) are candidates for every exchange. The
 // candidates are tried in route order with all their patterns, so the
 // first matching route wins exactly as in a scan of the list, and the cost
-// of a lookup does not grow with the number of indexed routes.
+// of a lookup does not grow with the number of indexed routes. A router of
+// a few routes scans them.
 type Router struct {
 	routes []route
-	index  *routeIndex // nil when no route has an exact or prefix pattern
+	index  *routeIndex // nil for a few routes or none with exact or prefix patterns
 }
 
 // route is a Route as the router tries it: its patterns in a slice, which

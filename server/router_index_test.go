@@ -41,13 +41,19 @@ func linearRoute(t *testing.T, specs []routeSpec, env server.Env) routed {
 			continue
 		}
 		script, path := env[abi.EnvScriptName], env[abi.EnvPathInfo]
-		if s, has := spec[abi.EnvPathInfo]; has && strings.HasSuffix(s, "/*") && !strings.ContainsAny(s[:len(s)-2], "*?[\\") {
-			base := s[:len(s)-2]
+		if base, ok := prefixBase(spec[abi.EnvPathInfo]); ok {
 			script, path = script+base, path[len(base):]
 		}
 		return routed{fmt.Sprint("r", i), script, path}
 	}
 	return routed{}
+}
+
+// prefixBase returns the base of a prefix pattern "BASE/*", as
+// server.ParsePattern reads it.
+func prefixBase(s string) (string, bool) {
+	base, ok := strings.CutSuffix(s, "/*")
+	return base, ok && !strings.ContainsAny(base, "*?[\\")
 }
 
 // indexedRouter builds a server.Router from specs; route calls it.
@@ -56,8 +62,21 @@ type indexedRouter struct {
 	got    routed
 }
 
+// newIndexedRouter builds a router of specs followed by routes that match
+// nothing and leave the choice of the indexed key alone, so that even a
+// short table is indexed (the router scans a few routes instead).
 func newIndexedRouter(t *testing.T, specs []routeSpec) *indexedRouter {
 	ir := &indexedRouter{}
+	indexable := false
+	for _, spec := range specs {
+		for _, s := range spec {
+			_, prefix := prefixBase(s)
+			indexable = indexable || prefix || !strings.ContainsAny(s, "*?[\\")
+		}
+	}
+	for range server.MinIndexedRoutes {
+		specs = append(specs[:len(specs):len(specs)], routeSpec{"NEVER_SET": "never*"})
+	}
 	routes := make([]server.Route, len(specs))
 	for i, spec := range specs {
 		m := make(map[string]server.Pattern, len(spec))
@@ -71,6 +90,9 @@ func newIndexedRouter(t *testing.T, specs []routeSpec) *indexedRouter {
 		})}
 	}
 	ir.router = server.NewRouter(routes...)
+	if ir.router.Indexed() != indexable {
+		t.Fatalf("router indexed: %v, want %v", ir.router.Indexed(), indexable)
+	}
 	return ir
 }
 
