@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -68,7 +69,9 @@ func BenchmarkConnWrite(b *testing.B) {
 }
 
 // BenchmarkRouter routes one exchange: to a catch-all route (the hello
-// examples), and to the last of examples/chat's three routes.
+// examples), to the last of examples/chat's three routes, through a mount,
+// and to the first and the last of 10, 1,000 and 10,000 mounts "/rN/*"
+// (the cost should not depend on which; fewer than 8 routes are scanned).
 func BenchmarkRouter(b *testing.B) {
 	ok := HandlerFunc(func(context.Context, *Exchange) error { return nil })
 	must := func(s string) Pattern {
@@ -82,11 +85,13 @@ func BenchmarkRouter(b *testing.B) {
 		return Env{abi.EnvTransport: "http", abi.EnvRequestMethod: method, abi.EnvPathInfo: path, abi.EnvScriptName: "",
 			abi.EnvQueryString: "", abi.EnvServerName: "127.0.0.1", abi.EnvServerPort: "8080", "HTTP_HOST": "127.0.0.1:8080"}
 	}
-	for _, bc := range []struct {
+	type benchCase struct {
 		name   string
 		routes []Route
 		env    Env
-	}{
+	}
+	var cases []benchCase
+	for _, bc := range []benchCase{
 		{"catch-all", []Route{{Name: "hello", Handler: ok}}, env("GET", "/")},
 		{"chat-pull", []Route{
 			{Name: "page", Match: map[string]Pattern{abi.EnvPathInfo: must("/"), abi.EnvRequestMethod: must("GET")}, Handler: ok},
@@ -97,6 +102,18 @@ func BenchmarkRouter(b *testing.B) {
 			{Name: "api", Match: map[string]Pattern{abi.EnvPathInfo: must("/api/*")}, Handler: ok},
 		}, env("GET", "/api/users/1")},
 	} {
+		cases = append(cases, bc)
+	}
+	for _, n := range []int{10, 1000, 10000} {
+		routes := make([]Route, n)
+		for i := range routes {
+			routes[i] = Route{Name: fmt.Sprint("r", i), Match: map[string]Pattern{abi.EnvPathInfo: must(fmt.Sprintf("/r%d/*", i))}, Handler: ok}
+		}
+		cases = append(cases,
+			benchCase{fmt.Sprintf("routes=%d/first", n), routes, env("GET", "/r0/users/1")},
+			benchCase{fmt.Sprintf("routes=%d/last", n), routes, env("GET", fmt.Sprintf("/r%d/users/1", n-1))})
+	}
+	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
 			r := NewRouter(bc.routes...)
 			x := &Exchange{Env: bc.env.Clone()}

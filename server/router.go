@@ -91,8 +91,19 @@ type Route struct {
 }
 
 // Router passes each exchange to the first route that matches it.
+//
+// The router indexes its routes by one env key: the key that the most
+// routes constrain with an exact or a prefix pattern (PATH_INFO in
+// practice). Exact values are looked up in a map, prefix bases by the
+// value's '/'-separated prefixes; routes without such a pattern on the key
+// (globs, "*", other keys only) are candidates for every exchange. The
+// candidates are tried in route order with all their patterns, so the
+// first matching route wins exactly as in a scan of the list, and the cost
+// of a lookup does not grow with the number of indexed routes. A router of
+// a few routes scans them.
 type Router struct {
 	routes []route
+	index  *routeIndex // nil for a few routes or none with exact or prefix patterns
 }
 
 // route is a Route as the router tries it: its patterns in a slice, which
@@ -132,6 +143,7 @@ func NewRouter(routes ...Route) *Router {
 		}
 		r.routes[i] = c
 	}
+	r.index = newRouteIndex(r.routes)
 	return r
 }
 
@@ -139,19 +151,40 @@ func NewRouter(routes ...Route) *Router {
 // splitting SCRIPT_NAME/PATH_INFO for a prefix match on PATH_INFO. Without a
 // match it returns an error wrapping ErrNoRoute.
 func (r *Router) Serve(ctx context.Context, x *Exchange) error {
-	for i := range r.routes {
-		rt := &r.routes[i]
-		if !rt.matches(x.Env) {
-			continue
-		}
-		x.Env[abi.EnvRoute] = rt.name
-		if rt.mounts {
-			x.Env[abi.EnvScriptName] += rt.mount
-			x.Env[abi.EnvPathInfo] = x.Env[abi.EnvPathInfo][len(rt.mount):]
-		}
-		return rt.handler.Serve(ctx, x)
+	i := r.first(x.Env)
+	if i < 0 {
+		return fmt.Errorf("%w %s", ErrNoRoute, describe(x.Env))
 	}
-	return fmt.Errorf("%w %s", ErrNoRoute, describe(x.Env))
+	rt := &r.routes[i]
+	x.Env[abi.EnvRoute] = rt.name
+	if rt.mounts {
+		x.Env[abi.EnvScriptName] += rt.mount
+		x.Env[abi.EnvPathInfo] = x.Env[abi.EnvPathInfo][len(rt.mount):]
+	}
+	return rt.handler.Serve(ctx, x)
+}
+
+// first returns the index of the first route that matches env, or -1.
+func (r *Router) first(env Env) int {
+	if r.index != nil {
+		return r.index.first(r.routes, env)
+	}
+	for i := range r.routes {
+		if r.routes[i].matches(env) {
+			return i
+		}
+	}
+	return -1
+}
+
+// pattern returns the route's pattern on key, if it has one.
+func (rt *route) pattern(key string) (Pattern, bool) {
+	for _, c := range rt.conds {
+		if c.key == key {
+			return c.pattern, true
+		}
+	}
+	return Pattern{}, false
 }
 
 func (rt *route) matches(env Env) bool {
