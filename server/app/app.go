@@ -132,7 +132,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		errs = append(errs, err)
 	}
 	warnRoutes(opts.Logger, cfg)
-	routes, rerrs := a.loadRoutes(ctx, cfg)
+	routes, rerrs := a.loadRoutes(ctx, cfg, nil)
 	a.routes.Store(routes)
 	errs = append(errs, rerrs...)
 	errs = append(errs, a.registerEngines())
@@ -173,10 +173,13 @@ func (a *App) parseListeners(cfg *config.Config) ([]listener, []error) {
 // on one core. The routes and errors keep the configuration's order. Routes
 // that serve the same module share one compilation (sharedEngine); they are
 // started after the routes of other modules, so that while one waits for
-// a module being compiled, the other cores compile the rest.
-func (a *App) loadRoutes(ctx context.Context, cfg *config.Config) (*routeSet, []error) {
+// a module being compiled, the other cores compile the rest. The module
+// routes unchanged since prev (the set it replaces; nil at start) keep
+// their loaded module (reuse.go).
+func (a *App) loadRoutes(ctx context.Context, cfg *config.Config, prev *routeSet) (*routeSet, []error) {
 	rcs := cfg.Routes
 	set := newRouteSet()
+	set.load = &routeLoad{prev: prev, files: map[string]*moduleFile{}}
 	type result struct {
 		route server.Route
 		err   error
@@ -193,6 +196,7 @@ func (a *App) loadRoutes(ctx context.Context, cfg *config.Config) (*routeSet, []
 		})
 	}
 	wg.Wait()
+	set.load = nil // neither the replaced set nor the files are kept
 	var routes []server.Route
 	var errs []error
 	for i, r := range results {
@@ -337,9 +341,24 @@ func (a *App) loadRoute(ctx context.Context, cfg *config.Config, set *routeSet, 
 }
 
 // loadModule loads the module of a route on its engine, with the route's
-// limits and services, and keeps its handler in set (closed with it).
+// limits and services, and keeps it in set (released with it) — or keeps
+// the one the replaced set loaded, when the route and its module file are
+// unchanged.
 func (a *App) loadModule(ctx context.Context, cfg *config.Config, set *routeSet, rc config.Route) (*wasm.Handler, error) {
-	services, err := a.hub.services(rc, a.logger, set.keepCloser)
+	bin, sum, err := set.load.read(rc.Module)
+	if errors.Is(err, fs.ErrNotExist) && rc.Build != "" {
+		return nil, fmt.Errorf("module %s: %w: run `bubblewasm build -c %s` first (the route's build command writes it)", rc.Module, fs.ErrNotExist, cfg.File)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m := set.load.reusable(rc, sum); m != nil {
+		set.keepModule(rc.Name, m)
+		return m.handler, nil
+	}
+	m := newLoadedModule(rc, sum)
+	set.keepModule(rc.Name, m) // released with set, even if it fails to load
+	services, err := a.hub.services(rc, a.logger, m.keep)
 	if err != nil {
 		return nil, err
 	}
@@ -347,10 +366,7 @@ func (a *App) loadModule(ctx context.Context, cfg *config.Config, set *routeSet,
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(rc.Module); errors.Is(err, fs.ErrNotExist) && rc.Build != "" {
-		return nil, fmt.Errorf("module %s: %w: run `bubblewasm build -c %s` first (the route's build command writes it)", rc.Module, fs.ErrNotExist, cfg.File)
-	}
-	h, err := wasm.Load(ctx, engine, rc.Module, wasm.Options{
+	h, err := wasm.New(ctx, engine, bin, wasm.Options{
 		Services:        services,
 		Name:            rc.Name,
 		Logger:          a.hub.guestLogger(rc, a.logger),
@@ -372,9 +388,9 @@ func (a *App) loadModule(ctx context.Context, cfg *config.Config, set *routeSet,
 		Drain:           a.hub.draining.Done(),
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("module %s: %w", rc.Module, err)
 	}
-	set.keepHandler(h)
+	m.handler = h
 	return h, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"slices"
 	"strings"
@@ -16,17 +15,17 @@ import (
 
 	"github.com/bubblewasm/bubblewasm/server"
 	"github.com/bubblewasm/bubblewasm/server/config"
-	"github.com/bubblewasm/bubblewasm/server/wasm"
 	"github.com/bubblewasm/bubblewasm/server/websocket"
 )
 
 // Hot reload. Every listener serves the app's exchanges through one
-// indirection, the current routeSet: Reload loads a whole new set beside
-// the running one (the compile cache makes unchanged modules cheap), binds
-// the listeners the new configuration adds, and only then swaps the set
-// in. An exchange keeps the set it started with; a replaced set is closed
-// once its last exchange ends. Listeners keep their socket when their name
-// and address are unchanged (their transport is replaced when its settings
+// indirection, the current routeSet: Reload makes a whole new set beside
+// the running one (keeping the loaded modules of unchanged routes:
+// reuse.go), binds the listeners the new configuration adds, and only then
+// swaps the set in. An exchange keeps the set it started with; a replaced
+// set is closed once its last exchange ends (a module it shares with the
+// new set stays open). Listeners keep their socket when their name and
+// address are unchanged (their transport is replaced when its settings
 // change); removed ones drain. Anything that fails leaves all as it was.
 
 // routeSet is one generation of routes: the router and what its routes
@@ -35,11 +34,11 @@ type routeSet struct {
 	router *server.Router
 	entry  server.Handler // the router, counting unrouted exchanges (admin.go)
 
-	mu       sync.Mutex // routes load concurrently
-	handlers []*wasm.Handler
-	closers  []io.Closer // the routes' dial targets and outbound clients
-	uncount  []func()    // once closed, the handlers' counts are no longer read live
-	sockets  []*websocket.Handler
+	mu      sync.Mutex               // routes load concurrently
+	modules map[string]*loadedModule // by route name, shared with other sets (reuse.go)
+	uncount []func()                 // once closed, the handlers' counts are no longer read live
+	sockets []*websocket.Handler
+	load    *routeLoad // while the routes load
 
 	refs    atomic.Int64 // exchanges running on the set
 	retired atomic.Bool  // replaced: no new exchanges
@@ -48,13 +47,21 @@ type routeSet struct {
 }
 
 func newRouteSet() *routeSet {
-	return &routeSet{drained: make(chan struct{})}
+	return &routeSet{drained: make(chan struct{}), modules: map[string]*loadedModule{}}
 }
 
-func (s *routeSet) keepHandler(h *wasm.Handler) {
+// keepModule takes one hold on the module of the named route.
+func (s *routeSet) keepModule(route string, m *loadedModule) {
 	s.mu.Lock()
-	s.handlers = append(s.handlers, h)
+	s.modules[route] = m
 	s.mu.Unlock()
+}
+
+// module is the loaded module of the named route, or nil.
+func (s *routeSet) module(route string) *loadedModule {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.modules[route]
 }
 
 func (s *routeSet) keepUncount(f func()) {
@@ -66,14 +73,6 @@ func (s *routeSet) keepUncount(f func()) {
 func (s *routeSet) keepWebSocket(h *websocket.Handler) {
 	s.mu.Lock()
 	s.sockets = append(s.sockets, h)
-	s.mu.Unlock()
-}
-
-// keepCloser takes what a route's services hold open (dial targets,
-// outbound connection pools), closed with the set.
-func (s *routeSet) keepCloser(c io.Closer) {
-	s.mu.Lock()
-	s.closers = append(s.closers, c)
 	s.mu.Unlock()
 }
 
@@ -107,16 +106,14 @@ func (s *routeSet) retire() {
 	}
 }
 
-// close releases the set's modules, dial targets and outbound clients.
+// close releases the set's hold on its modules (with their dial targets
+// and outbound clients): those no other set holds are closed.
 func (s *routeSet) close(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
-	for _, h := range s.handlers {
-		errs = append(errs, h.Close(ctx))
-	}
-	for _, c := range s.closers {
-		errs = append(errs, c.Close())
+	for _, m := range s.modules {
+		errs = append(errs, m.release(ctx))
 	}
 	for _, f := range s.uncount {
 		f()
@@ -124,7 +121,7 @@ func (s *routeSet) close(ctx context.Context) error {
 	for _, h := range s.sockets {
 		h.Close()
 	}
-	s.handlers, s.closers, s.uncount, s.sockets = nil, nil, nil, nil
+	s.modules, s.uncount, s.sockets = nil, nil, nil
 	return errors.Join(errs...)
 }
 
@@ -140,8 +137,9 @@ func (a *App) serveCurrent(ctx context.Context, x *server.Exchange) error {
 	}
 }
 
-// Reload applies cfg to the serving app: the routes are loaded anew
-// (module files are read again), listeners whose name and address are
+// Reload applies cfg to the serving app: the routes are made anew, but a
+// module route whose settings and module file's content are unchanged keeps
+// its loaded module (reuse.go); listeners whose name and address are
 // unchanged keep their socket, new ones are bound and removed ones stop
 // accepting and drain for up to the shutdown timeout. Exchanges already
 // running finish on the routes they started with. On any error — a module
@@ -176,7 +174,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 		return errors.Join(errs...)
 	}
 	warnRoutes(a.logger, cfg)
-	set, errs := a.loadRoutes(ctx, cfg)
+	set, errs := a.loadRoutes(ctx, cfg, a.routes.Load())
 	errs = append(errs, a.registerEngines()) // a route may use a new engine
 	if err := errors.Join(errs...); err != nil {
 		return errors.Join(err, set.close(ctx))

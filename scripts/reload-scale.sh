@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# reload-scale.sh [ROUTES]: a server of ROUTES routes (default 10000),
+# /rN/* each served by bin/modules/hello-wat.wasm, run pinned to CPU 0
+# (taskset, GOMAXPROCS=1) while wrk runs pinned to CPU 1. It reports the
+# start time, the idle resident set (and per route, against a server of
+# one route), req/s of the first and of the last route in the same run,
+# and the time of a reload (SIGHUP) that changes one route's timeout.
+#
+# Needs bin/bubblewasm and bin/modules/hello-wat.wasm (make cli
+# bin/modules/hello-wat.wasm), wrk, curl and taskset. PORT (default 18480)
+# is bound on 127.0.0.1; DURATION (default 10s) is each wrk run's;
+# BUBBLEWASM names another binary (a build of another commit, to compare).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bw=${BUBBLEWASM:-$root/bin/bubblewasm}
+routes=${1:-10000}
+port=${PORT:-18480}
+duration=${DURATION:-10s}
+work=$(mktemp -d)
+server=
+cleanup() {
+	if [ -n "$server" ]; then kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# config writes bubble.toml with $1 routes, route r$2's timeout $3 seconds.
+config() {
+	{
+		printf 'cache_dir = "%s/cache"\nlog_level = "info"\n[[listener]]\naddress = "tcp://127.0.0.1:%s"\n' "$work" "$port"
+		for ((i = 0; i < $1; i++)); do
+			t=30
+			[ "$i" = "$2" ] && t=$3
+			printf '[[route]]\nname = "r%d"\nmodule = "%s"\nmatch = { PATH_INFO = "/r%d/*" }\ntimeout = "%ds"\n' \
+				"$i" "$root/bin/modules/hello-wat.wasm" "$i" "$t"
+		done
+	} >"$work/bubble.toml.tmp"
+	mv "$work/bubble.toml.tmp" "$work/bubble.toml"
+}
+
+# start serves bubble.toml pinned to CPU 0 and waits until /r0/ answers.
+start() {
+	local began=${EPOCHREALTIME/./}
+	GOMAXPROCS=1 taskset -c 0 "$bw" run -c "$work/bubble.toml" 2>"$work/server.log" &
+	server=$!
+	until curl -fsS -o /dev/null "http://127.0.0.1:$port/r0/" 2>/dev/null; do
+		kill -0 "$server" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+		sleep 0.05
+	done
+	echo "start: $(((${EPOCHREALTIME/./} - began) / 1000)) ms"
+}
+
+stop() { kill -TERM "$server"; wait "$server" || true; server=; }
+rss() { awk '/VmRSS/ {print $2}' "/proc/$server/status"; } # kB
+
+config 1 -1 0
+start >/dev/null
+one=$(rss)
+stop
+config "$routes" -1 0
+start
+many=$(rss)
+echo "rss: $((many / 1024)) MB for $routes routes, $(((many - one) / (routes - 1))) kB per route (1 route: $((one / 1024)) MB)"
+for r in 0 $((routes - 1)); do
+	rps=$(taskset -c 1 wrk -t1 -c32 -d"$duration" "http://127.0.0.1:$port/r$r/" | awk '/Requests\/sec/ {print $2}')
+	echo "req/s /r$r/: $rps"
+done
+config "$routes" $((routes / 2)) 31
+kill -HUP "$server"
+until grep -q 'msg=reloaded' "$work/server.log"; do
+	grep -q 'reload failed' "$work/server.log" && { cat "$work/server.log" >&2; exit 1; }
+	sleep 0.05
+done
+echo "reload (one route of $routes changed): $(sed -n 's/.*msg=reloaded.* duration=\([^ ]*\).*/\1/p' "$work/server.log")"
