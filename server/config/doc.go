@@ -58,6 +58,12 @@
 //	                           # default: half the machine's (or cgroup's) memory. New
 //	                           # instances wait for room (503 at their timeout), growth
 //	                           # past it fails (memory.grow returns -1)
+//	route_share = 0.75         # the fraction of each shared limit one route may hold,
+//	                           # 0.01..1, rounded up, at least one: wasmtime_exchanges places
+//	                           # (over it the exchange waits, then 503), memory_budget (a new
+//	                           # instance waits, then 503; growth past 7/8 of it fails) and
+//	                           # [pubsub] max_subscriptions (ERR_FULL; a route's own
+//	                           # max_subscriptions still applies). 1: no share of its own
 //
 //	[admin]                    # the admin listener (optional table; off without it):
 //	                           # GET /metrics (Prometheus text), /healthz, /readyz, plain HTTP
