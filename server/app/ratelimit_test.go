@@ -93,21 +93,13 @@ func TestRateLimit(t *testing.T) {
 	}
 
 	m := scrape(t, admin)
-	for _, c := range []struct {
-		name   string
-		labels []string
-		want   float64
-	}{
+	expectValues(t, m, []metricWant{
 		{"bubblewasm_rate_limited_total", []string{"route=limited"}, 2},
 		{"bubblewasm_rate_limited_total", []string{"route=files"}, 1},
 		{"bubblewasm_rate_limited_total", []string{"route=open"}, -1},
 		{"bubblewasm_exchanges_total", []string{"route=limited", "status=429"}, 2},
 		{"bubblewasm_exchanges_total", []string{"route=limited", "status=200"}, 2},
-	} {
-		if got := value(m, c.name, c.labels...); got != c.want {
-			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
-		}
-	}
+	})
 	waitLog(t, access, `"route":"limited"`, `"status":429`)
 
 	// The same limit after a reload: the same bucket, still empty.

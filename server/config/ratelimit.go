@@ -32,14 +32,8 @@ func (r RateLimit) Limited() bool { return r.PerSecond > 0 }
 // routeRateLimit reads a route's rate_limit and rate_burst.
 func (c *checker) routeRateLimit(t table, r *Route) {
 	if f, ok := c.get(t, "rate_limit"); ok {
-		var v float64
-		switch n := f.v.(type) {
-		case int64:
-			v = float64(n)
-		case float64:
-			v = n
-		default:
-			c.errorf(f.path, f.line, "must be a number of requests per second, not %s", typeName(f.v))
+		v, ok := c.number(f, "a number of requests per second")
+		if !ok {
 			return
 		}
 		switch {
@@ -66,4 +60,17 @@ func (c *checker) routeRateLimit(t table, r *Route) {
 	if n, ok := c.bounded(f, 1, MaxRateBurst); ok {
 		r.RateLimit.Burst = n
 	}
+}
+
+// number reads an integer or a float; what names it in the error ("a
+// number of requests per second").
+func (c *checker) number(f field, what string) (float64, bool) {
+	switch n := f.v.(type) {
+	case int64:
+		return float64(n), true
+	case float64:
+		return n, true
+	}
+	c.errorf(f.path, f.line, "must be %s, not %s", what, typeName(f.v))
+	return 0, false
 }

@@ -1,6 +1,9 @@
 package config
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // The [limits] key route_share: how much of each process-wide limit one
 // route may hold (the wasmtime gate's places, the memory budget, [pubsub]
@@ -25,14 +28,8 @@ func (c *checker) routeShare(t table, cfg *Config) {
 	if !ok {
 		return
 	}
-	var v float64
-	switch n := f.v.(type) {
-	case int64:
-		v = float64(n)
-	case float64:
-		v = n
-	default:
-		c.errorf(f.path, f.line, "must be a number from %g to 1 (a fraction of each shared limit), not %s", MinRouteShare, typeName(f.v))
+	v, ok := c.number(f, fmt.Sprintf("a number from %g to 1 (a fraction of each shared limit)", MinRouteShare))
+	if !ok {
 		return
 	}
 	if math.IsNaN(v) || v < MinRouteShare || v > 1 {
