@@ -22,6 +22,9 @@ var (
 	ErrTimeout = errors.New("handler timed out")
 	// ErrOverloaded: the handler is at its concurrency limit (HTTP 503).
 	ErrOverloaded = errors.New("handler overloaded")
+	// ErrRateLimited: the route's request-rate limit refused the exchange
+	// (HTTP 429). Wrapped in a *RetryLaterError, it says when to try again.
+	ErrRateLimited = errors.New("rate limited")
 	// ErrHandlerFailed: the handler reported failure or trapped (HTTP 500).
 	ErrHandlerFailed = errors.New("handler failed")
 	// ErrBadGateway: the program the handler runs answered with something
@@ -38,9 +41,36 @@ var (
 // enough that a client that honours it loses little.
 const RetryAfter = time.Second
 
+// RetryLaterError is a refusal (ErrRateLimited, ErrOverloaded) that knows
+// when its peer may try again: After, the wait of a rate limit's bucket.
+type RetryLaterError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryLaterError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the refusal.
+func (e *RetryLaterError) Unwrap() error { return e.Err }
+
+// RetryAfterOf is how long the peer of an exchange refused with err is
+// asked to wait, in whole seconds (at least one, as HTTP's Retry-After
+// counts): a RetryLaterError's After rounded up, RetryAfter for any other
+// 429 or 503, and 0 (no such header) for other errors.
+func RetryAfterOf(err error) time.Duration {
+	var rl *RetryLaterError
+	if errors.As(err, &rl) {
+		return max(time.Second, (rl.After + time.Second - 1).Truncate(time.Second))
+	}
+	if s := StatusOf(err); s == http.StatusTooManyRequests || s == http.StatusServiceUnavailable {
+		return RetryAfter
+	}
+	return 0
+}
+
 // StatusOf returns the HTTP status that reports err: 404 for ErrNoRoute,
 // 400 ErrBadRequest, 413 ErrTooLarge, 504 ErrTimeout or a context deadline,
-// 503 ErrOverloaded, 502 ErrBadGateway, and 500 for anything else.
+// 429 ErrRateLimited, 503 ErrOverloaded, 502 ErrBadGateway, and 500 for anything else.
 func StatusOf(err error) int {
 	switch {
 	case errors.Is(err, ErrNoRoute):
@@ -51,6 +81,8 @@ func StatusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
+	case errors.Is(err, ErrRateLimited):
+		return http.StatusTooManyRequests
 	case errors.Is(err, ErrOverloaded):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrBadGateway):
@@ -72,6 +104,8 @@ func ErrorMessage(err error) string {
 		msg = "handler timed out"
 	case code == http.StatusServiceUnavailable:
 		msg = "handler overloaded"
+	case code == http.StatusTooManyRequests:
+		msg = "rate limited"
 	}
 	return strings.ReplaceAll(msg, "\n", " ")
 }

@@ -31,6 +31,8 @@ func TestStatusOf(t *testing.T) {
 		{context.DeadlineExceeded, 504},
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), 504},
 		{server.ErrOverloaded, 503},
+		{server.ErrRateLimited, 429},
+		{&server.RetryLaterError{Err: server.ErrRateLimited, After: time.Minute}, 429},
 		{server.ErrBadGateway, 502},
 		{server.ErrHandlerFailed, 500},
 		{errors.New("anything"), 500},
@@ -39,6 +41,28 @@ func TestStatusOf(t *testing.T) {
 	for _, c := range cases {
 		if got := server.StatusOf(c.err); got != c.want {
 			t.Errorf("StatusOf(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+}
+
+// RetryAfterOf: whole seconds, at least one, from a RetryLaterError's
+// wait; RetryAfter for other refusals; none for other errors.
+func TestRetryAfterOf(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want time.Duration
+	}{
+		{&server.RetryLaterError{Err: server.ErrRateLimited, After: time.Millisecond}, time.Second},
+		{&server.RetryLaterError{Err: server.ErrRateLimited, After: 0}, time.Second},
+		{&server.RetryLaterError{Err: server.ErrRateLimited, After: 1500 * time.Millisecond}, 2 * time.Second},
+		{fmt.Errorf("x: %w", &server.RetryLaterError{Err: server.ErrOverloaded, After: 3 * time.Second}), 3 * time.Second},
+		{server.ErrRateLimited, server.RetryAfter},
+		{server.ErrOverloaded, server.RetryAfter},
+		{server.ErrTimeout, 0},
+		{errors.New("anything"), 0},
+	} {
+		if got := server.RetryAfterOf(c.err); got != c.want {
+			t.Errorf("RetryAfterOf(%v) = %v, want %v", c.err, got, c.want)
 		}
 	}
 }

@@ -61,8 +61,9 @@
 //
 // Overload: a handler refused as overloaded (server.ErrOverloaded: the
 // route's max_concurrency and queue are full, or its queue_timeout passed)
-// is not the message's fault. Whatever on_error says, the delivery is
-// requeued (basic.nack, requeue=true) after server.RetryAfter, holding its
+// or by its route's rate_limit (server.ErrRateLimited) is not the
+// message's fault. Whatever on_error says, the delivery is
+// requeued (basic.nack, requeue=true) after server.RetryAfterOf, holding its
 // prefetch place meanwhile so that a busy consumer does not spin on
 // redeliveries; no reply is sent, the message's next delivery answers.
 // Consumer.OverloadRequeued counts them.
@@ -543,7 +544,7 @@ func (c *Consumer) serve(ch *amqp.Channel, d amqp.Delivery) {
 
 // settle replies (when reply_to is set) and acks or nacks.
 func (c *Consumer) settle(ctx context.Context, ch *amqp.Channel, d amqp.Delivery, err error, log *slog.Logger, w ...*server.BufferedWriter) {
-	if errors.Is(err, server.ErrOverloaded) {
+	if errors.Is(err, server.ErrOverloaded) || errors.Is(err, server.ErrRateLimited) {
 		c.requeueOverloaded(ctx, d, err, log)
 		return
 	}

@@ -179,12 +179,14 @@ func (c *Consumer) poisoned(d amqp.Delivery, err error, log *slog.Logger) bool {
 	return true
 }
 
-// requeueOverloaded requeues a delivery its handler was too busy to run,
-// after server.RetryAfter (or at once when the consumer stops).
+// requeueOverloaded requeues a delivery its handler was too busy to run
+// (or its route's rate limit refused), after server.RetryAfterOf the error
+// (or at once when the consumer stops).
 func (c *Consumer) requeueOverloaded(ctx context.Context, d amqp.Delivery, err error, log *slog.Logger) {
 	c.overloadRequeued.Add(1)
-	log.Debug("amqp handler overloaded; requeueing", "retry_after", server.RetryAfter, "err", err)
-	timer := time.NewTimer(server.RetryAfter)
+	wait := server.RetryAfterOf(err)
+	log.Debug("amqp handler overloaded; requeueing", "retry_after", wait, "err", err)
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
 	case <-timer.C:

@@ -67,8 +67,12 @@ func (a *App) countRoute(set *routeSet, rt server.Route) (server.Route, error) {
 	name := rt.Name
 	labels := map[string]string{"route": name}
 	var err error
-	h, ok := rt.Handler.(*wasm.Handler)
-	if w, isWS := rt.Handler.(webSocketModule); isWS {
+	inner := rt.Handler
+	if rl, limited := inner.(*rateLimitedHandler); limited {
+		inner = rl.next
+	}
+	h, ok := inner.(*wasm.Handler)
+	if w, isWS := inner.(webSocketModule); isWS {
 		h, ok = w.module, true
 	}
 	if ok {

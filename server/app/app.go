@@ -102,6 +102,8 @@ type App struct {
 	metrics  *metrics.Metrics // nil without an admin listener
 	unrouted *metrics.Route   // counts exchanges no route matched
 	counts   keyedCounts      // counts that outlive a reload (counts.go)
+
+	rateLimiters rateLimiters // routes' rate_limit buckets (ratelimit.go)
 }
 
 // New loads every route's module and checks every listener address. It
@@ -204,7 +206,10 @@ func (a *App) loadRoutes(ctx context.Context, cfg *config.Config, prev *routeSet
 			errs = append(errs, fmt.Errorf("%s: route %s: %w", where(cfg, rcs[i]), rcs[i].Name, r.err))
 			continue
 		}
-		rt, err := a.countRoute(set, r.route)
+		rt, err := a.limitRate(set, r.route, rcs[i].RateLimit)
+		if err == nil {
+			rt, err = a.countRoute(set, rt)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: route %s: metrics: %w", where(cfg, rcs[i]), rcs[i].Name, err))
 		}

@@ -135,6 +135,8 @@ pubsub = ["*"]
 // The issue's subscription flood: one route subscribing in a loop. It is
 // stopped at its own cap with ERR_FULL (-9, not ERR_TOO_LARGE), and
 // another route can still subscribe; the process-wide cap stops the sum.
+// With [limits] route_share = 0.25 each route's cap is its quarter of the
+// process-wide 12, below its own max_subscriptions.
 func TestSubscriptionQuotaPerRoute(t *testing.T) {
 	const routes = `
 [pubsub]
@@ -154,23 +156,35 @@ match = { PATH_INFO = "/other" }
 pubsub = ["chat"]
 max_subscriptions = 10
 `
-	for _, engine := range testapp.Engines(t) {
-		t.Run(engine, func(t *testing.T) {
-			base, logs := start(t, engine, routes, "flood")
-			sub := func(route, count, want string) {
-				t.Helper()
-				status, got := do(t, "POST", base+"/"+route, "", "X-Op: subscribe", "X-Count: "+count)
-				if status != 200 || got != want {
-					t.Fatalf("%s: %d %q, want %q", route, status, got, want)
+	type step struct{ route, count, want string }
+	for _, c := range []struct {
+		name, limits string
+		steps        []step
+	}{
+		{"own caps", "", []step{
+			{"hog", "1000000", "error -9 after 5\n"},
+			{"hog", "1", "error -9 after 0\n"},
+			{"other", "3", "done 3\n"},
+			{"other", "10", "error -9 after 4\n"}, // 5 + 3 of 12: the process-wide cap leaves "other" 4 more
+		}},
+		{"route_share", "[limits]\nroute_share = 0.25\n", []step{
+			{"hog", "1000000", "error -9 after 3\n"},
+			{"other", "3", "done 3\n"},
+			{"other", "1", "error -9 after 0\n"},
+		}},
+	} {
+		for _, engine := range testapp.Engines(t) {
+			t.Run(c.name+"/"+engine, func(t *testing.T) {
+				base, logs := start(t, engine, c.limits+routes, "flood")
+				for _, s := range c.steps {
+					status, got := do(t, "POST", base+"/"+s.route, "", "X-Op: subscribe", "X-Count: "+s.count)
+					if status != 200 || got != s.want {
+						t.Fatalf("%s: %d %q, want %q", s.route, status, got, s.want)
+					}
 				}
-			}
-			sub("hog", "1000000", "error -9 after 5\n")
-			sub("hog", "1", "error -9 after 0\n")
-			waitLog(t, logs, "subscription cap reached", "route=hog")
-			sub("other", "3", "done 3\n")
-			// 5 + 3 of 12: the process-wide cap leaves "other" 4 more.
-			sub("other", "10", "error -9 after 4\n")
-		})
+				waitLog(t, logs, "subscription cap reached", "route=hog")
+			})
+		}
 	}
 }
 

@@ -16,7 +16,8 @@ import (
 )
 
 // Process-wide limits: one wasm.Gate for the wasmtime routes and one
-// wasm.MemoryBudget for every wasm route, made from the [limits] table.
+// wasm.MemoryBudget for every wasm route, made from the [limits] table;
+// one route may hold route_share of each.
 
 // threadHeadroom is how many OS threads beyond the wasmtime gate the
 // process keeps for itself: the Go runtime's own (one per P, sysmon, the
@@ -47,7 +48,7 @@ func newSharedLimits(l config.Limits) sharedLimits {
 	if budget <= 0 {
 		budget = DefaultMemoryBudget()
 	}
-	return sharedLimits{wasmtime: wasm.NewGate(n), memory: wasm.NewMemoryBudget(budget)}
+	return sharedLimits{wasmtime: wasm.NewGateShare(n, l.Share()), memory: wasm.NewMemoryBudgetShare(budget, l.Share())}
 }
 
 // maxThreads reads Go's thread limit (debug.SetMaxThreads both sets and

@@ -119,27 +119,34 @@ func stacksWith(fn string) int {
 // TestMemoryBudgetConfig: [limits] memory_budget bounds guest memory below
 // a route's own cap, on every engine: a guest growing to its 16MiB cap stops
 // where the 4MiB budget's growth share (seven eighths) ends, gets -1 from
-// memory.grow, and still answers.
+// memory.grow, and still answers. With route_share the bound is seven
+// eighths of the route's share: half of an 8MiB budget stops it at the
+// same 56 pages, not at 112.
 func TestMemoryBudgetConfig(t *testing.T) {
 	for _, engine := range testapp.Engines(t) {
-		t.Run(engine, func(t *testing.T) {
-			base, _ := start(t, engine, `
+		for _, limits := range []string{
+			"memory_budget = \"4MiB\"\nroute_share = 1",
+			"memory_budget = \"8MiB\"\nroute_share = 0.5",
+		} {
+			t.Run(engine+"/"+strings.ReplaceAll(limits, "\n", ","), func(t *testing.T) {
+				base, _ := start(t, engine, `
 [limits]
-memory_budget = "4MiB"
+`+limits+`
 
 [[route]]
 name = "grow"
 module = "grow.wasm"
 memory = "16MiB"
 `, "grow")
-			for range 2 {
-				status, body := do(t, "GET", base+"/", "")
-				var pages int
-				fmt.Sscanf(body, "pages=%d", &pages)
-				if status != 200 || pages < 2 || pages > (4<<20-4<<20/8)/65536 {
-					t.Fatalf("GET /: %d %q: want the growth stopped by the budget at 56 pages or fewer (the cap is 256)", status, body)
+				for range 2 {
+					status, body := do(t, "GET", base+"/", "")
+					var pages int
+					fmt.Sscanf(body, "pages=%d", &pages)
+					if status != 200 || pages < 2 || pages > (4<<20-4<<20/8)/65536 {
+						t.Fatalf("GET /: %d %q: want the growth stopped by the budget at 56 pages or fewer (the cap is 256)", status, body)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }

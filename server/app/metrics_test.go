@@ -97,6 +97,23 @@ next:
 	return nil
 }
 
+// metricWant is the value (-1: absent) of family name with labels.
+type metricWant struct {
+	name   string
+	labels []string
+	want   float64
+}
+
+// expectValues checks every one of wants in a scrape.
+func expectValues(t *testing.T, m map[string]*dto.MetricFamily, wants []metricWant) {
+	t.Helper()
+	for _, c := range wants {
+		if got := value(m, c.name, c.labels...); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+}
+
 // value is a counter's or a gauge's value; -1 when absent.
 func value(families map[string]*dto.MetricFamily, name string, labels ...string) float64 {
 	m := sample(families, name, labels...)
@@ -129,11 +146,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("GET /nowhere: %d, want 404", status)
 	}
 	m := scrape(t, admin)
-	for _, c := range []struct {
-		name   string
-		labels []string
-		want   float64
-	}{
+	expectValues(t, m, []metricWant{
 		{"bubblewasm_exchanges_total", []string{"route=hello", "status=200"}, 3},
 		{"bubblewasm_exchanges_total", []string{"route=fail", "status=500"}, 2},
 		{"bubblewasm_exchanges_total", []string{"route=(none)", "status=404"}, 1},
@@ -145,11 +158,7 @@ func TestMetrics(t *testing.T) {
 		{"bubblewasm_compilations_shared_total", []string{"engine=wazero"}, 1},
 		{"bubblewasm_pubsub_backend_connected", nil, 1},
 		{"bubblewasm_guest_log_records_dropped_total", []string{"route=hello"}, 0},
-	} {
-		if got := value(m, c.name, c.labels...); got != c.want {
-			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
-		}
-	}
+	})
 	if sample(m, "bubblewasm_exchanges_total", "route=hello", "status=500") != nil {
 		t.Error("a 500 counted on route hello")
 	}

@@ -306,20 +306,12 @@ address = "tcp://127.0.0.1:0"
 	expect("/old", 200, "v2\n")
 
 	m := scrape(t, adminURL) // fails on a series collected twice (a 500)
-	for _, c := range []struct {
-		name   string
-		labels []string
-		want   float64
-	}{
+	expectValues(t, m, []metricWant{
 		{"bubblewasm_exchanges_total", []string{"route=version", "status=200"}, 4},
 		{"bubblewasm_exchanges_total", []string{"route=old", "status=200"}, 2},
 		{"bubblewasm_exchanges_total", []string{"route=new", "status=200"}, 1},
 		{"bubblewasm_exchanges_total", []string{"route=(none)", "status=404"}, 2},
-	} {
-		if got := value(m, c.name, c.labels...); got != c.want {
-			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
-		}
-	}
+	})
 	// Three handlers of "version" served (one per load); each made an
 	// instance, and the counts of those replaced stay in the counter.
 	if got := value(m, "bubblewasm_instances_created_total", "route=version"); got < 3 {

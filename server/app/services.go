@@ -31,6 +31,9 @@ type hub struct {
 	signals events.Signals
 	kv      events.KV
 	subOpts events.SubscribeOptions
+	// subShare is the most subscriptions one route (scope) may hold: its
+	// route_share of [pubsub] max_subscriptions.
+	subShare int
 
 	mu   sync.Mutex
 	held map[events.SubID][]byte // a fetched message too long for the guest's buffer
@@ -79,6 +82,7 @@ func newHub(cfg *config.Config, logger *slog.Logger) (*hub, error) {
 		signals:  events.NewMemorySignals(events.SignalOptions{}),
 		kv:       events.NewMemoryKV(kvOptions(cfg.KV), logger),
 		subOpts:  events.SubscribeOptions{QueueSize: ps.QueueSize, Overflow: overflow, IdleTimeout: ps.IdleTimeout},
+		subShare: int(wasm.ShareOf(int64(bo.MaxSubscriptions), cfg.Limits.Share())),
 		held:     map[events.SubID][]byte{},
 		logs:     map[string]*ratelog.Limiter{},
 		guestLog: ratelog.New(ratelog.Options{
@@ -186,7 +190,7 @@ func (h *hub) services(rc config.Route, logger *slog.Logger, keep func(io.Closer
 	}
 	log := h.guestLogger(rc, logger).With("route", rc.Name)
 	if rc.PubSub != nil {
-		maxOwned := cmp.Or(rc.Guest.MaxSubscriptions, config.DefaultRouteMaxSubscriptions)
+		maxOwned := min(cmp.Or(rc.Guest.MaxSubscriptions, config.DefaultRouteMaxSubscriptions), h.subShare)
 		owner := scopeOf(rc)
 		s.PubSub = func(ctx context.Context) abi.PubSub {
 			return &pubsubGrant{h: h, owner: owner, maxOwned: maxOwned, patterns: rc.PubSub, ctx: h.bind(ctx), log: log}

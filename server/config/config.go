@@ -399,6 +399,9 @@ type Route struct {
 
 	// WebSocket holds the websocket transport's keys (websocket.go).
 	WebSocket WebSocketRoute
+
+	// RateLimit holds the route's request-rate limit (ratelimit.go).
+	RateLimit RateLimit
 }
 
 // Options extends validation with checks owned by other packages. The zero

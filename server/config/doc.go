@@ -58,6 +58,12 @@
 //	                           # default: half the machine's (or cgroup's) memory. New
 //	                           # instances wait for room (503 at their timeout), growth
 //	                           # past it fails (memory.grow returns -1)
+//	route_share = 0.75         # the fraction of each shared limit one route may hold,
+//	                           # 0.01..1, rounded up, at least one: wasmtime_exchanges places
+//	                           # (over it the exchange waits, then 503), memory_budget (a new
+//	                           # instance waits, then 503; growth past 7/8 of it fails) and
+//	                           # [pubsub] max_subscriptions (ERR_FULL; a route's own
+//	                           # max_subscriptions still applies). 1: no share of its own
 //
 //	[admin]                    # the admin listener (optional table; off without it):
 //	                           # GET /metrics (Prometheus text), /healthz, /readyz, plain HTTP
@@ -227,6 +233,15 @@
 //	                           # with 503 and Retry-After: 1 (AMQP: requeued)
 //	queue_timeout = "5s"       # module routes: longest wait for a slot, > 0 and <= timeout;
 //	                           # default 5s or half of timeout, whichever is shorter; then 503
+//	rate_limit = 100           # requests per second the route accepts, all its listeners
+//	                           # together, 0..1e9 (fractions allowed: 0.5 is one every 2s);
+//	                           # 0 or absent: unlimited. Over it: 429 with Retry-After (the
+//	                           # wait for the next token, whole seconds, >= 1); JSON-RPC
+//	                           # -32000 "rate limited"; line transports "error: rate
+//	                           # limited"; AMQP requeued after Retry-After. A websocket
+//	                           # route counts its upgrades, not its messages
+//	rate_burst = 100           # rate_limit only: requests at once after a quiet spell,
+//	                           # 1..1073741824; default rate_limit rounded up
 //
 //	[route.vars]               # module routes only: values given to this route's module alone,
 //	                           # resolved at load (a missing one fails the load: FILE:LINE: KEY)

@@ -40,9 +40,12 @@ type Limits struct {
 	// MemoryBudget bounds the linear memory of all instances of all routes,
 	// in bytes; 0 lets the server derive it from the machine's memory.
 	MemoryBudget int64
+	// RouteShare is the fraction of each shared limit one route may hold
+	// (share.go); 0 means DefaultRouteShare.
+	RouteShare float64
 }
 
-var limitsKeys = []string{"wasmtime_exchanges", "memory_budget"}
+var limitsKeys = []string{"wasmtime_exchanges", "memory_budget", "route_share"}
 
 // limits reads the [limits] table.
 func (c *checker) limits(root table, cfg *Config) {
@@ -64,6 +67,7 @@ func (c *checker) limits(root table, cfg *Config) {
 			cfg.Limits.MemoryBudget = n
 		}
 	}
+	c.routeShare(t, cfg)
 }
 
 // routeLimits reads a route's init_timeout and pool_idle_timeout.

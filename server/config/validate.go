@@ -30,7 +30,8 @@ var (
 		"vars", "queue", "queue_timeout",
 		"root", "dotfiles",
 		"websocket_max_message", "websocket_origins", "websocket_ping_interval", "websocket_idle_timeout", "websocket_max_sockets", "websocket_open",
-		"outbound", "outbound_timeout", "outbound_max_request_bytes", "outbound_max_response_bytes"}
+		"outbound", "outbound_timeout", "outbound_max_request_bytes", "outbound_max_response_bytes",
+		"rate_limit", "rate_burst"}
 
 	engines   = Engines()
 	instances = []string{InstancesSnapshot, InstancesFresh, InstancesPool}
@@ -603,6 +604,7 @@ func (c *checker) route(t table, engine string) Route {
 	c.routeStatic(t, &r)
 	c.routeWebSocket(t, &r)
 	c.routeOutbound(t, &r)
+	c.routeRateLimit(t, &r)
 	return r
 }
 

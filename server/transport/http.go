@@ -255,7 +255,7 @@ func (c *httpConn) serveRequest() bool {
 		return false
 	}
 	closing := hasToken(c.resp.header["Connection"], "close") || c.resp.closeAfter()
-	c.writeErrorID(status, msg, closing, c.x.Env[abi.EnvRequestID])
+	c.writeErrorID(status, msg, closing, c.x.Env[abi.EnvRequestID], retryAfter(status, err))
 	return c.werr == nil && !closing
 }
 

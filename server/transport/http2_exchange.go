@@ -25,18 +25,18 @@ func (h *h2Conn) ServeHTTP(hw http.ResponseWriter, r *http.Request) {
 	t, ctx := h.t, r.Context()
 	w := &h2Writer{responseMeta: responseMeta{header: http.Header{}, status: http.StatusOK, head: r.Method == http.MethodHead}, hw: hw, rc: http.NewResponseController(hw)}
 	if r.Method == http.MethodConnect && !t.methods[http.MethodConnect] {
-		w.refuse(http.StatusNotImplemented, "CONNECT is not served on this listener", "")
+		w.refuse(http.StatusNotImplemented, "CONNECT is not served on this listener", "", 0)
 		return
 	}
 	path, err := cleanPath(r.URL.Path)
 	if err != nil {
-		w.refuse(http.StatusBadRequest, "bad request path", "")
+		w.refuse(http.StatusBadRequest, "bad request path", "", 0)
 		return
 	}
 	var body io.Reader = r.Body
 	if max := t.opts.MaxBodyBytes; max > 0 {
 		if r.ContentLength > max {
-			w.refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body of %d bytes exceeds the limit of %d", r.ContentLength, max), "")
+			w.refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body of %d bytes exceeds the limit of %d", r.ContentLength, max), "", 0)
 			return
 		}
 		body = &limitReader{r: r.Body, left: max, max: max}
@@ -56,7 +56,7 @@ func (h *h2Conn) ServeHTTP(hw http.ResponseWriter, r *http.Request) {
 		// incomplete response instead of a truncated one that looks whole.
 		panic(http.ErrAbortHandler)
 	}
-	w.refuse(status, msg, env[abi.EnvRequestID])
+	w.refuse(status, msg, env[abi.EnvRequestID], retryAfter(status, err))
 }
 
 // env is the exchange's env: the keys HTTP/1 requests have (requestEnv),
@@ -195,14 +195,15 @@ func (w *h2Writer) finish() error {
 }
 
 // refuse answers with a response of the transport's own, as the HTTP/1
-// side's writeErrorID does: status, a one-line text, the request id.
-func (w *h2Writer) refuse(status int, msg, id string) {
+// side's writeErrorID does: status, a one-line text, the request id and,
+// when retry is not 0, Retry-After.
+func (w *h2Writer) refuse(status int, msg, id string, retry time.Duration) {
 	h := w.hw.Header()
 	clear(h)
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
-	if status == http.StatusServiceUnavailable {
-		h.Set("Retry-After", strconv.Itoa(int(server.RetryAfter/time.Second)))
+	if retry > 0 {
+		h.Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
 	}
 	if id != "" {
 		h.Set("X-Request-Id", id)

@@ -403,18 +403,19 @@ func (w *httpWriter) discard() bool {
 // server.ErrOverloaded) says when to try again: Retry-After
 // server.RetryAfter.
 func (c *httpConn) writeError(status int, msg string, closing bool) {
-	c.writeErrorID(status, msg, closing, "")
+	c.writeErrorID(status, msg, closing, "", retryAfter(status, nil))
 }
 
 // writeErrorID is writeError for a request that reached the handlers: its
 // request id (bubble.request_id, made safe by the access log), when it has
-// one, is sent as X-Request-Id.
-func (c *httpConn) writeErrorID(status int, msg string, closing bool, id string) {
+// one, is sent as X-Request-Id, and retry (whole seconds; 0 for none) as
+// Retry-After.
+func (c *httpConn) writeErrorID(status int, msg string, closing bool, id string, retry time.Duration) {
 	h := appendStatusLine(c.hdr[:0], &c.req, status)
 	h = append(h, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n"...)
-	if status == http.StatusServiceUnavailable {
+	if retry > 0 {
 		h = append(h, "Retry-After: "...)
-		h = strconv.AppendInt(h, int64(server.RetryAfter/time.Second), 10)
+		h = strconv.AppendInt(h, int64(retry/time.Second), 10)
 		h = append(h, "\r\n"...)
 	}
 	if id != "" {
@@ -520,3 +521,16 @@ var (
 	_ server.ReadDeadliner  = (*httpWriter)(nil)
 	_ server.WriteDeadliner = (*httpWriter)(nil)
 )
+
+// retryAfter is the Retry-After of an error response with status, for
+// the error err that caused it (nil for the transport's own refusals): see
+// server.RetryAfterOf. 0 means none.
+func retryAfter(status int, err error) time.Duration {
+	if err != nil {
+		return server.RetryAfterOf(err)
+	}
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		return server.RetryAfter
+	}
+	return 0
+}

@@ -106,6 +106,8 @@ type jsonrpc struct {
 //   - status 400, or an error wrapping server.ErrBadRequest: -32602 Invalid
 //     params — a handler signals invalid params with SetStatus(400);
 //   - status 404: -32601 Method not found;
+//   - an error wrapping server.ErrRateLimited (the route's rate_limit):
+//     -32000 "rate limited";
 //   - any other error, a status of 500 or more, or an output that is not
 //     JSON: -32603 Internal error, with a generic message (details go to the
 //     log);
@@ -334,6 +336,9 @@ func (t *jsonrpc) call(ctx context.Context, outer server.Env, raw []byte) callRe
 		msg = w.Header().Get(JSONRPCErrorMessageHeader)
 		if msg == "" && code == rpcServerError {
 			msg = http.StatusText(w.Status())
+			if err != nil {
+				msg = server.ErrorMessage(err)
+			}
 		}
 	}
 	return callResult{resp: rpcErrorResponse(id, code, msg, data), stopped: stopped}
@@ -379,6 +384,8 @@ func outcome(err error, w *server.BufferedWriter) (code int, data json.RawMessag
 		return rpcInvalidParams, outJSON, note
 	case status == http.StatusNotFound:
 		return rpcMethodNotFound, outJSON, note
+	case errors.Is(err, server.ErrRateLimited):
+		return rpcServerError, nil, note
 	case err != nil, status >= 500:
 		return rpcInternalError, nil, note
 	case status >= 400:

@@ -520,6 +520,9 @@ func errorMethods(t *testing.T) *server.Router {
 			x.Writer.SetStatus(403)
 			return nil
 		}),
+		h("rate_limited", func(ctx context.Context, x *server.Exchange) error {
+			return &server.RetryLaterError{Err: fmt.Errorf("%w: secret detail", server.ErrRateLimited), After: time.Second}
+		}),
 	)
 }
 
@@ -547,6 +550,7 @@ func TestJSONRPCErrorConventions(t *testing.T) {
 		{"custom_bad_code", `{"jsonrpc":"2.0","error":{"code":-32000,"message":"Conflict"},"id":1}`},
 		{"not_found", `{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":1}`},
 		{"forbidden", `{"jsonrpc":"2.0","error":{"code":-32000,"message":"Forbidden"},"id":1}`},
+		{"rate_limited", `{"jsonrpc":"2.0","error":{"code":-32000,"message":"rate limited"},"id":1}`},
 		{"no_such_method", `{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":1}`},
 	}
 	exact := func(t *testing.T, got []byte, want string) {

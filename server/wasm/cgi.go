@@ -153,7 +153,7 @@ func checkABI(m Module, opts Options) (cgi bool, err error) {
 // serveCGI runs one exchange through a WASI command module. The caller
 // holds a concurrency slot and ctx carries the route's timeout.
 func (h *Handler) serveCGI(ctx context.Context, x *server.Exchange, hx *hostExchange) error {
-	mem, err := h.opts.Memory.openAccount(ctx, max(h.initBytes, minReserve))
+	mem, err := h.mem.openAccount(ctx, max(h.initBytes, minReserve))
 	if err != nil {
 		return h.refusal(ctx, fmt.Errorf("%w: %w", server.ErrOverloaded, err))
 	}

@@ -106,8 +106,9 @@ type Handler struct {
 	image  *Image    // the snapshot (Snapshot)
 	pool   *pool     // idle instances (Snapshot, Pool)
 	slots  chan struct{}
-	share  *share // the route's part of Options.Gate, nil without one
-	cgi    bool   // the module is a WASI command served as CGI (cgi.go)
+	share  *share       // the route's part of Options.Gate, nil without one
+	mem    *routeMemory // the route's part of Options.Memory, nil without one
+	cgi    bool         // the module is a WASI command served as CGI (cgi.go)
 	// initBytes is the memory an instance has once initialized, measured on
 	// New's instance: what a new instance reserves from Options.Memory.
 	initBytes int64
@@ -233,7 +234,7 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 		m.Close(ctx)
 		return nil, err
 	}
-	h := &Handler{opts: opts, module: m, life: life, slots: make(chan struct{}, opts.MaxConcurrency), share: newShare(opts.Gate, opts.MaxConcurrency), cgi: cgi, vars: &vars}
+	h := &Handler{opts: opts, module: m, life: life, slots: make(chan struct{}, opts.MaxConcurrency), share: newShare(opts.Gate, opts.MaxConcurrency), mem: opts.Memory.route(), cgi: cgi, vars: &vars}
 	h.lot.max, h.lot.drain = int64(opts.MaxWaiting), opts.Drain
 	h.queue.max, h.queue.timeout = int64(opts.Queue), opts.QueueTimeout
 	if cgi {
@@ -263,7 +264,7 @@ func (h *Handler) start(ctx context.Context, plan *snapshotPlan) error {
 		}
 		return err
 	}
-	mem, err := h.opts.Memory.openAccount(ctx, 0)
+	mem, err := h.mem.openAccount(ctx, 0)
 	if err != nil {
 		return err
 	}
@@ -279,6 +280,7 @@ func (h *Handler) start(ctx context.Context, plan *snapshotPlan) error {
 	if h.life != Snapshot {
 		if h.life == Pool {
 			h.pool = newPool(h.opts.PoolSize, h.opts.PoolIdleTimeout, h.opts.Memory)
+			h.mem.setPool(h.pool)
 		}
 		h.release(g, true)
 		return nil
@@ -289,6 +291,7 @@ func (h *Handler) start(ctx context.Context, plan *snapshotPlan) error {
 		return err
 	}
 	h.pool = newPool(h.opts.PoolSize, h.opts.PoolIdleTimeout, h.opts.Memory)
+	h.mem.setPool(h.pool)
 	if g, err = h.acquire(ctx); err != nil {
 		h.pool.close(ctx)
 		h.image.Memory.Close()

@@ -99,7 +99,7 @@ func (h *Handler) acquire(ctx context.Context) (*guest, error) {
 		h.stats.reused.Add(1)
 		return g, nil
 	}
-	mem, err := h.opts.Memory.openAccount(ctx, max(h.initBytes, minReserve))
+	mem, err := h.mem.openAccount(ctx, max(h.initBytes, minReserve))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", server.ErrOverloaded, err)
 	}

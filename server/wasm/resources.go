@@ -3,6 +3,7 @@ package wasm
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 )
@@ -21,20 +22,43 @@ import (
 // process when it reaches its thread limit (runtime/debug.SetMaxThreads).
 type Gate struct {
 	places chan struct{}
+	share  int64
 }
 
-// NewGate returns a gate with n places (n > 0).
+// DefaultRouteShare is the fraction of a Gate's places, or of a
+// MemoryBudget, that one route may hold unless told otherwise: three
+// quarters for a gate, so that a route whose guests all block (a
+// slow-body attack on it) leaves room for the others; the whole of a
+// budget made by NewMemoryBudget.
+const DefaultRouteShare = 0.75
+
+// NewGate returns a gate with n places (n > 0), of which one route may
+// hold DefaultRouteShare.
 func NewGate(n int) *Gate {
-	return &Gate{places: make(chan struct{}, n)}
+	return NewGateShare(n, DefaultRouteShare)
+}
+
+// NewGateShare returns a gate with n places (n > 0), of which one route
+// may hold the fraction share (0 < share <= 1), rounded up, at least one.
+func NewGateShare(n int, share float64) *Gate {
+	return &Gate{places: make(chan struct{}, n), share: ShareOf(int64(n), share)}
+}
+
+// ShareOf is the part share (0 < share <= 1) of a limit n that one route
+// may hold: rounded up (a product a rounding error above a whole number is
+// that number), at least 1, at most n.
+func ShareOf(n int64, share float64) int64 {
+	if share <= 0 || share >= 1 {
+		return n
+	}
+	return min(n, max(1, int64(math.Ceil(float64(n)*share-1e-9))))
 }
 
 // Cap is the number of places.
 func (g *Gate) Cap() int { return cap(g.places) }
 
-// Share is the most places one route may hold: three quarters of them
-// (at least one), so that a route whose guests all block (a slow-body
-// attack on it) leaves room for the others.
-func (g *Gate) Share() int { return max(1, g.Cap()-g.Cap()/4) }
+// Share is the most places one route may hold.
+func (g *Gate) Share() int { return int(g.share) }
 
 // InUse is the number of places taken.
 func (g *Gate) InUse() int { return len(g.places) }
@@ -104,6 +128,7 @@ func (s *share) release() {
 // memory.grow returns -1 and only that guest's exchange is affected.
 type MemoryBudget struct {
 	limit int64
+	share int64 // the most one route may hold (routeMemory)
 	mu    sync.Mutex
 	used  int64
 	peak  int64         // the highest used since TakePeak
@@ -114,9 +139,48 @@ type MemoryBudget struct {
 	pools []*pool
 }
 
-// NewMemoryBudget returns a budget of limit bytes (limit > 0).
+// NewMemoryBudget returns a budget of limit bytes (limit > 0), all of
+// which one route may hold.
 func NewMemoryBudget(limit int64) *MemoryBudget {
-	return &MemoryBudget{limit: limit, freed: make(chan struct{})}
+	return NewMemoryBudgetShare(limit, 1)
+}
+
+// NewMemoryBudgetShare returns a budget of limit bytes (limit > 0), of
+// which one route may hold the fraction share (0 < share <= 1): a route's
+// new instance waits while the route holds its share, as when the budget
+// is full, and its growth past its share is refused.
+func NewMemoryBudgetShare(limit int64, share float64) *MemoryBudget {
+	return &MemoryBudget{limit: limit, share: ShareOf(limit, share), freed: make(chan struct{})}
+}
+
+// RouteShare is the most bytes one route may hold.
+func (b *MemoryBudget) RouteShare() int64 { return b.share }
+
+// routeMemory is one route's part of a MemoryBudget: what its instances
+// hold, at most the budget's share. A nil routeMemory meters nothing.
+type routeMemory struct {
+	b    *MemoryBudget
+	used int64 // guarded by b.mu
+	pool *pool // the route's idle instances; guarded by b.mu
+}
+
+// route returns a new route's part of b; nil for a nil budget.
+func (b *MemoryBudget) route() *routeMemory {
+	if b == nil {
+		return nil
+	}
+	return &routeMemory{b: b}
+}
+
+// setPool tells r where its route's idle instances are, which a
+// reservation over the route's share closes first.
+func (r *routeMemory) setPool(p *pool) {
+	if r == nil {
+		return
+	}
+	r.b.mu.Lock()
+	r.pool = p
+	r.b.mu.Unlock()
 }
 
 // Limit is the budget in bytes.
@@ -144,16 +208,21 @@ func (b *MemoryBudget) TakePeak() int64 {
 // (see growthReserve) so that guests growing their memory cannot keep new
 // instances, of any route, from starting. Idle instances are closed to make
 // room first.
-func (b *MemoryBudget) charge(n int64, force bool) bool {
+func (b *MemoryBudget) charge(r *routeMemory, n int64, force bool) bool {
 	for {
 		b.mu.Lock()
-		if force || b.used+n <= b.limit-b.limit/growthReserve {
+		overShare := r.used+n > b.share-b.share/growthReserve
+		if force || (b.used+n <= b.limit-b.limit/growthReserve && !overShare) {
 			b.used += n
+			r.used += n
 			b.peak = max(b.peak, b.used)
 			b.mu.Unlock()
 			return true
 		}
 		pools := b.pools
+		if overShare {
+			pools = r.pools()
+		}
 		b.mu.Unlock()
 		if !reclaimOne(pools) {
 			return false
@@ -165,21 +234,26 @@ func (b *MemoryBudget) charge(n int64, force bool) bool {
 // rest is for the initial memory of new instances.
 const growthReserve = 8
 
-// reserve takes n bytes, waiting for them until ctx ends. While they do
-// not fit, it first closes idle instances of the routes that share the
-// budget: an instance that serves nobody must not keep a new one from
-// starting.
-func (b *MemoryBudget) reserve(ctx context.Context, n int64) error {
+// reserve takes n bytes for route r, waiting for them until ctx ends.
+// While they do not fit, it first closes idle instances of the routes that
+// share the budget (of r alone when r holds its share): an instance that
+// serves nobody must not keep a new one from starting.
+func (b *MemoryBudget) reserve(ctx context.Context, r *routeMemory, n int64) error {
 	for {
 		b.mu.Lock()
-		if b.used+n <= b.limit {
+		overShare := r.used+n > b.share
+		if b.used+n <= b.limit && !overShare {
 			b.used += n
+			r.used += n
 			b.peak = max(b.peak, b.used)
 			b.mu.Unlock()
 			return nil
 		}
 		freed := b.freed
 		pools := b.pools
+		if overShare {
+			pools = r.pools()
+		}
 		b.mu.Unlock()
 		if reclaimOne(pools) {
 			continue
@@ -190,6 +264,14 @@ func (b *MemoryBudget) reserve(ctx context.Context, n int64) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// pools is r's idle instances, for reserve and charge; b.mu is held.
+func (r *routeMemory) pools() []*pool {
+	if r.pool == nil {
+		return nil
+	}
+	return []*pool{r.pool}
 }
 
 // reclaimOne closes one idle instance of pools, taking them in turn, and
@@ -229,12 +311,13 @@ func (b *MemoryBudget) removeIdle(p *pool) {
 	b.pools = pools
 }
 
-func (b *MemoryBudget) release(n int64) {
+func (b *MemoryBudget) release(r *routeMemory, n int64) {
 	if n == 0 {
 		return
 	}
 	b.mu.Lock()
 	b.used -= n
+	r.used -= n
 	close(b.freed)
 	b.freed = make(chan struct{})
 	b.mu.Unlock()
@@ -254,21 +337,26 @@ type MemoryMeter interface {
 // before the instance was created, used up first, then charges on the
 // budget. close releases everything.
 type memoryAccount struct {
-	b       *MemoryBudget
+	r       *routeMemory
 	charged atomic.Int64 // bytes taken from the budget, the reservation included
 	grown   atomic.Int64 // bytes the engine asked for
 }
 
-// openAccount reserves n bytes for a new instance, waiting until ctx ends.
-// A nil budget meters nothing (nil account).
-func (b *MemoryBudget) openAccount(ctx context.Context, n int64) (*memoryAccount, error) {
-	if b == nil {
+// openAccount reserves n bytes for a new instance of r's route, waiting
+// until ctx ends. A nil routeMemory meters nothing (nil account).
+func (r *routeMemory) openAccount(ctx context.Context, n int64) (*memoryAccount, error) {
+	if r == nil {
 		return nil, nil
 	}
-	if err := b.reserve(ctx, n); err != nil {
-		return nil, fmt.Errorf("memory budget of %s: %d bytes in use, %d more needed (%v)", formatBytes(b.limit), b.Used(), n, err)
+	b := r.b
+	if err := b.reserve(ctx, r, n); err != nil {
+		b.mu.Lock()
+		used, mine := b.used, r.used
+		b.mu.Unlock()
+		return nil, fmt.Errorf("memory budget of %s: %d bytes in use (%d by this route, whose share is %s), %d more needed (%v)",
+			formatBytes(b.limit), used, mine, formatBytes(b.share), n, err)
 	}
-	a := &memoryAccount{b: b}
+	a := &memoryAccount{r: r}
 	a.charged.Store(n)
 	return a, nil
 }
@@ -280,7 +368,7 @@ func (a *memoryAccount) Grow(n uint64, must bool) bool {
 	if over <= 0 {
 		return true
 	}
-	if !a.b.charge(over, must) {
+	if !a.r.b.charge(a.r, over, must) {
 		a.grown.Add(-int64(n))
 		return false
 	}
@@ -294,7 +382,7 @@ func (a *memoryAccount) close() {
 	if a == nil {
 		return
 	}
-	a.b.release(a.charged.Swap(0))
+	a.r.b.release(a.r, a.charged.Swap(0))
 }
 
 // meter returns a as a MemoryMeter, or nil (no metering) for a nil account.
