@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # many-modules.sh MODULE [ROUTES]: a server of ROUTES routes (default
-# 1000), /rN/* each served by its own copy of MODULE made distinct by an
-# appended custom section ("uid", the route's number): distinct bytes, so
-# that no two routes share a compilation or an entry of the on-disk
-# compilation cache. It reports
+# 1000), /rN/* each served by its own copy of MODULE made distinct by its
+# module name ("uid-N" in the name section, scripts/distinctmods): distinct
+# bytes after the host's rewrites, so that no two routes share a
+# compilation or an entry of the on-disk compilation cache. It reports
 #
 #   - the start time on a cold cache (an empty cache_dir: every module
 #     compiled; routes load in parallel, GOMAXPROCS at a time) with the
@@ -18,7 +18,7 @@
 # before the listeners bind); no guest instance is made by a request
 # before the resident set is read.
 #
-# Needs bin/bubblewasm (make cli) and curl. PORT (default 18490) and
+# Needs bin/bubblewasm (make cli), go and curl. PORT (default 18490) and
 # PORT+1 (admin) are bound on 127.0.0.1; BUBBLEWASM names another binary
 # (a build of another commit, to compare); ENGINE (default wazero).
 set -euo pipefail
@@ -29,6 +29,8 @@ routes=${2:-1000}
 port=${PORT:-18490}
 engine=${ENGINE:-wazero}
 work=$(mktemp -d)
+distinctmods=$root/bin/distinctmods
+(cd "$root" && go build -o "$distinctmods" ./scripts/distinctmods)
 server=
 cleanup() {
 	if [ -n "$server" ]; then kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; fi
@@ -36,16 +38,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# modules writes $work/m/N.wasm for N below $1: MODULE with a custom
-# section "uid" holding N appended (a custom section may follow any
-# section; its size and name length fit one LEB128 byte here).
-modules() {
-	mkdir -p "$work/m"
-	for ((i = 0; i < $1; i++)); do
-		id=$i
-		{ cat "$module"; printf "\\x00\\x$(printf %02x $((4 + ${#id})))\\x03uid%s" "$id"; } >"$work/m/$i.wasm"
-	done
-}
+# modules writes $work/m/N.wasm for N below $1: MODULE with the module
+# name "uid-N" in its name section (scripts/distinctmods: the host keeps
+# the name section through its rewrites and drops other custom sections).
+modules() { "$distinctmods" "$module" "$1" "$work/m"; }
 
 # config writes bubble.toml with $1 routes.
 config() {
