@@ -6,9 +6,6 @@ import (
 	"testing"
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
-	"github.com/bubblewasm/bubblewasm/internal/testutil"
-	"github.com/bubblewasm/bubblewasm/server/app"
-	"github.com/bubblewasm/bubblewasm/server/config"
 )
 
 // TestIdleRoutesHoldNoInstance: a started server whose routes served no
@@ -30,14 +27,7 @@ func TestIdleRoutesHoldNoInstance(t *testing.T) {
 				}
 				fmt.Fprintf(&body, "[[route]]\nname = \"r%d\"\nmatch = { PATH_INFO = \"/r%d\" }\nmodule = \"named.wasm\"\ntimeout = \"60s\"\n%s", i, i, life)
 			}
-			cfg, err := config.LoadWith(writeConfig(t, engine, body.String(), "named"), app.ConfigOptions())
-			if err != nil {
-				t.Fatal(err)
-			}
-			logger, _ := testutil.CaptureLogger(t)
-			a, addrs := testapp.StartApp(t, cfg, app.Options{Logger: logger})
-			adminAddr, _ := a.AdminAddress()
-			base, admin := testutil.URL(addrs[0]), testutil.URL(adminAddr)
+			base, admin := startAdminOn(t, engine, body.String(), "named")
 
 			m := scrape(t, admin)
 			for i := range routes {
