@@ -144,7 +144,7 @@ func (o startOptions) table(ctx context.Context, w io.Writer, examples []startEx
 		pinned = ", server pinned to one CPU"
 	}
 	fmt.Fprintf(w, "### Start and first request\n\n")
-	fmt.Fprintf(w, "From exec to the listener accepting (every route's module loaded: read, validated, compiled, one instance made), "+
+	fmt.Fprintf(w, "From exec to the listener accepting (every route's module loaded: read, validated, compiled, its initialization run), "+
 		"then the first request on a new connection. Cold: an empty compilation cache; warm: the cache a cold start filled. "+
 		"Medians of %d cold and %d warm starts; %d CPUs%s.\n\n", o.coldRuns, o.warmRuns, runtime.NumCPU(), pinned)
 	head := []string{"example"}

@@ -44,7 +44,13 @@ module = "named.wasm"
 // returns the base URLs of the first listener and of the admin listener.
 func startAdmin(t *testing.T, body string, wats ...string) (base, admin string) {
 	t.Helper()
-	cfg, err := config.LoadWith(writeConfig(t, config.EngineWazero, body, wats...), app.ConfigOptions())
+	return startAdminOn(t, config.EngineWazero, body, wats...)
+}
+
+// startAdminOn is startAdmin on the named engine.
+func startAdminOn(t *testing.T, engine, body string, wats ...string) (base, admin string) {
+	t.Helper()
+	cfg, err := config.LoadWith(writeConfig(t, engine, body, wats...), app.ConfigOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,6 +139,13 @@ func (g *guest) close(ctx context.Context) {
 	g.stats.closed.Add(1)
 }
 
+// discard closes an instance that start made to prove the module, which
+// Stats does not count.
+func (g *guest) discard(ctx context.Context) {
+	g.Instance.Close(ctx)
+	g.mem.close()
+}
+
 // flushLogs emits output lines the guest left unterminated.
 func (g *guest) flushLogs() {
 	g.stdout.flush()
@@ -160,9 +167,9 @@ func Load(ctx context.Context, engine Engine, path string, opts Options) (*Handl
 }
 
 // New compiles and validates a module, then makes one instance to prove it
-// initializes: for Snapshot, the instance whose state becomes the
-// snapshot (and then a first instance made from it); for Pool, the first
-// pooled instance.
+// initializes (for Snapshot, the instance whose state becomes the
+// snapshot, and then one made from the snapshot) and closes it: the
+// handler holds no instance until its first exchange.
 func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -247,10 +254,14 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 	return h, nil
 }
 
-// start makes New's instance within the route's InitTimeout, so that a
-// start function, _initialize or bubble_init that never returns fails the
-// load instead of holding it forever. For Snapshot it takes the snapshot
-// from it and makes the first instance from the snapshot.
+// start proves, within the route's InitTimeout, that the module
+// initializes, so that a start function, _initialize or bubble_init that
+// fails or never returns fails the load instead of the first exchange. For
+// Snapshot it takes the snapshot from the initialized instance and proves
+// that an instance can be made from it. The instances it makes are closed
+// before it returns: a route holds no instance until its first exchange
+// (a Snapshot route keeps the snapshot image, which new instances map).
+// They are not counted in Stats, which counts instances made for exchanges.
 func (h *Handler) start(ctx context.Context, plan *snapshotPlan) error {
 	ctx, cancel := context.WithTimeout(ctx, h.opts.InitTimeout)
 	defer cancel()
@@ -277,27 +288,27 @@ func (h *Handler) start(ctx context.Context, plan *snapshotPlan) error {
 		return timedOut(err)
 	}
 	h.initBytes = int64(g.MemorySize())
-	if h.life != Snapshot {
-		if h.life == Pool {
-			h.pool = newPool(h.opts.PoolSize, h.opts.PoolIdleTimeout, h.opts.Memory)
-			h.mem.setPool(h.pool)
-		}
-		h.release(g, true)
-		return nil
+	if h.life == Snapshot {
+		h.image, err = takeSnapshot(g, plan.globals)
 	}
-	h.image, err = takeSnapshot(g, plan.globals)
-	g.close(ctx)
+	g.discard(ctx)
 	if err != nil {
 		return err
 	}
-	h.pool = newPool(h.opts.PoolSize, h.opts.PoolIdleTimeout, h.opts.Memory)
-	h.mem.setPool(h.pool)
-	if g, err = h.acquire(ctx); err != nil {
-		h.pool.close(ctx)
-		h.image.Memory.Close()
-		return timedOut(fmt.Errorf("from the snapshot: %w", err))
+	if h.life == Snapshot {
+		if mem, err = h.mem.openAccount(ctx, max(h.initBytes, minReserve)); err == nil {
+			g, err = h.instantiate(ctx, mem, h.image, nil)
+		}
+		if err != nil {
+			h.image.Memory.Close()
+			return timedOut(fmt.Errorf("from the snapshot: %w", err))
+		}
+		g.discard(ctx)
 	}
-	h.release(g, true)
+	if h.life != Fresh {
+		h.pool = newPool(h.opts.PoolSize, h.opts.PoolIdleTimeout, h.opts.Memory)
+		h.mem.setPool(h.pool)
+	}
 	return nil
 }
 

@@ -107,6 +107,7 @@ func (h *Handler) acquire(ctx context.Context) (*guest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: instantiate: %w", server.ErrHandlerFailed, err)
 	}
+	h.stats.created.Add(1)
 	return g, nil
 }
 
@@ -165,7 +166,6 @@ func (h *Handler) instantiate(ctx context.Context, mem *memoryAccount, image *Im
 		return nil, err
 	}
 	g.Instance = inst
-	h.stats.created.Add(1)
 	return g, nil
 }
 

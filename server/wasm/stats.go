@@ -8,8 +8,8 @@ import (
 // Stats are the counts a Handler keeps of its instances and of the
 // exchanges that waited for a slot, since Load. Every field only grows.
 type Stats struct {
-	// InstancesCreated counts instances made for exchanges (New's first
-	// instance included).
+	// InstancesCreated counts instances made for exchanges (not those New
+	// makes to prove the module, which it closes before it returns).
 	InstancesCreated uint64
 	// InstancesReused counts exchanges served by an idle instance.
 	InstancesReused uint64
