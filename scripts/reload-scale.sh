@@ -3,11 +3,19 @@
 # /rN/* each served by bin/modules/hello-wat.wasm, run pinned to CPU 0
 # (taskset, GOMAXPROCS=1) while wrk runs pinned to CPU 1. It reports the
 # start time, the idle resident set (and per route, against a server of
-# one route), req/s of the first and of the last route in the same run,
-# and the time of a reload (SIGHUP) that changes one route's timeout.
+# one route), req/s and the server's CPU time per request of the first,
+# the middle and the last route, and the time of a reload (SIGHUP) that
+# changes one route's timeout.
+#
+# The routes are measured in ROUNDS (default 3) alternating rounds, the
+# order reversed every other round, and each route's median is reported:
+# on a shared machine one run of each, always in the same order, compares
+# the load of the moment more than the routes. CPU µs per request (the
+# server's utime+stime over the requests wrk made) moves less with other
+# load than req/s does.
 #
 # Needs bin/bubblewasm and bin/modules/hello-wat.wasm (make cli
-# bin/modules/hello-wat.wasm), wrk, curl and taskset. PORT (default 18480)
+# bin/modules/hello-wat.wasm), wrk, curl, taskset and sort. PORT (default 18480)
 # is bound on 127.0.0.1; DURATION (default 10s) is each wrk run's;
 # BUBBLEWASM names another binary (a build of another commit, to compare).
 set -euo pipefail
@@ -16,6 +24,7 @@ bw=${BUBBLEWASM:-$root/bin/bubblewasm}
 routes=${1:-10000}
 port=${PORT:-18480}
 duration=${DURATION:-10s}
+rounds=${ROUNDS:-3}
 work=$(mktemp -d)
 server=
 cleanup() {
@@ -61,9 +70,28 @@ config "$routes" -1 0
 start
 many=$(rss)
 echo "rss: $((many / 1024)) MB for $routes routes, $(((many - one) / (routes - 1))) kB per route (1 route: $((one / 1024)) MB)"
-for r in 0 $((routes - 1)); do
-	rps=$(taskset -c 1 wrk -t1 -c32 -d"$duration" "http://127.0.0.1:$port/r$r/" | awk '/Requests\/sec/ {print $2}')
-	echo "req/s /r$r/: $rps"
+cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; } # clock ticks
+tick=$(getconf CLK_TCK)
+# measure ROUTE appends "req/s cpu-µs-per-request" to $work/ROUTE.
+measure() {
+	local c0 out c1
+	c0=$(cpu)
+	out=$(taskset -c 1 wrk -t1 -c32 -d"$duration" "http://127.0.0.1:$port/r$1/")
+	c1=$(cpu)
+	echo "$out" | awk -v c=$((c1 - c0)) -v tick="$tick" '
+		/requests in/ {n = $1} /Requests\/sec/ {rps = $2}
+		END {printf "%s %.2f\n", rps, c * 1e6 / tick / n}' >>"$work/$1"
+}
+picks=(0 $((routes / 2)) $((routes - 1)))
+for ((round = 0; round < rounds; round++)); do
+	order=("${picks[@]}")
+	((round % 2)) && order=("${picks[2]}" "${picks[1]}" "${picks[0]}")
+	for r in "${order[@]}"; do measure "$r"; done
+done
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+for r in "${picks[@]}"; do
+	echo "/r$r/: req/s $(cut -d' ' -f1 "$work/$r" | median) (rounds: $(cut -d' ' -f1 "$work/$r" | paste -sd' '))," \
+		"CPU µs/request $(cut -d' ' -f2 "$work/$r" | median) (rounds: $(cut -d' ' -f2 "$work/$r" | paste -sd' '))"
 done
 config "$routes" $((routes / 2)) 31
 kill -HUP "$server"

@@ -10,6 +10,12 @@ import (
 // top. It closes those idle longer than its timeout, and gives up its
 // oldest ones when the memory budget needs room for a new instance (of any
 // route).
+//
+// The sweep that closes idle instances runs on a timer that is armed only
+// while the pool keeps some: a server of many routes, most of them
+// quiet, holds no timer and no goroutine per quiet route. (The runtime
+// walks all its timers now and then, so a timer per route would cost
+// every exchange of every route a little more for each route configured.)
 type pool struct {
 	size   int
 	idle   time.Duration
@@ -17,15 +23,33 @@ type pool struct {
 	mu     sync.Mutex
 	list   []*guest // oldest first
 	closed bool
-	stop   chan struct{} // closed by close, to end sweep
-	done   sync.WaitGroup
+	timer  *time.Timer // runs sweep; armed while list is not empty
+	armed  bool
+	// sweeping is held by sweep while it closes instances, so that close
+	// returns only after a sweep under way has finished.
+	sweeping sync.Mutex
 }
 
+// minSweep is the shortest wait between two sweeps, so that instances
+// that expire close together are closed in one pass.
+const minSweep = 10 * time.Millisecond
+
 func newPool(size int, idle time.Duration, budget *MemoryBudget) *pool {
-	p := &pool{size: size, idle: idle, budget: budget, stop: make(chan struct{})}
-	p.done.Go(p.sweep)
+	p := &pool{size: size, idle: idle, budget: budget}
+	p.timer = time.AfterFunc(time.Hour, p.sweep)
+	p.timer.Stop()
 	budget.addIdle(p)
 	return p
+}
+
+// armLocked arms the sweep timer for the oldest idle instance if it is not
+// armed. p.mu is held and the list is not empty.
+func (p *pool) armLocked(now time.Time) {
+	if p.armed {
+		return
+	}
+	p.armed = true
+	p.timer.Reset(max(p.list[0].idleSince.Add(p.idle).Sub(now), minSweep))
 }
 
 // get returns the most recently used idle instance, or nil (also for a nil
@@ -59,6 +83,7 @@ func (p *pool) put(g *guest) bool {
 	}
 	g.idleSince = now
 	p.list = append(p.list, g)
+	p.armLocked(now)
 	return true
 }
 
@@ -77,31 +102,34 @@ func (p *pool) closeOldest() bool {
 	return true
 }
 
-// sweep closes instances idle longer than p.idle until the pool closes.
+// sweep closes the instances idle longer than p.idle and arms the timer
+// again for the oldest one left.
 func (p *pool) sweep() {
-	t := time.NewTicker(max(p.idle/4, 10*time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-p.stop:
-			return
-		case now := <-t.C:
-			p.mu.Lock()
-			n := 0
-			for n < len(p.list) && now.Sub(p.list[n].idleSince) >= p.idle {
-				n++
-			}
-			old := append([]*guest(nil), p.list[:n]...)
-			p.list = append(p.list[:0], p.list[n:]...)
-			p.mu.Unlock()
-			for _, g := range old {
-				g.close(context.Background())
-			}
-		}
+	p.sweeping.Lock()
+	defer p.sweeping.Unlock()
+	now := time.Now()
+	p.mu.Lock()
+	p.armed = false
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	n := 0
+	for n < len(p.list) && now.Sub(p.list[n].idleSince) >= p.idle {
+		n++
+	}
+	old := append([]*guest(nil), p.list[:n]...)
+	p.list = append(p.list[:0], p.list[n:]...)
+	if len(p.list) > 0 {
+		p.armLocked(now)
+	}
+	p.mu.Unlock()
+	for _, g := range old {
+		g.close(context.Background())
 	}
 }
 
-// close stops the sweeper and closes every idle instance.
+// close stops the sweep timer and closes every idle instance.
 func (p *pool) close(ctx context.Context) {
 	p.mu.Lock()
 	was := p.closed
@@ -113,8 +141,9 @@ func (p *pool) close(ctx context.Context) {
 		return
 	}
 	p.budget.removeIdle(p)
-	close(p.stop)
-	p.done.Wait()
+	p.timer.Stop()
+	p.sweeping.Lock() // a sweep under way has finished
+	p.sweeping.Unlock()
 	for _, g := range list {
 		g.close(ctx)
 	}
