@@ -152,7 +152,7 @@ func checkABI(m Module, opts Options) (cgi bool, err error) {
 
 // serveCGI runs one exchange through a WASI command module. The caller
 // holds a concurrency slot and ctx carries the route's timeout.
-func (h *Handler) serveCGI(ctx context.Context, x *server.Exchange, hx *hostExchange) error {
+func (h *Handler) serveCGI(ctx context.Context, l *loaded, x *server.Exchange, hx *hostExchange) error {
 	mem, err := h.mem.openAccount(ctx, max(h.initBytes, minReserve))
 	if err != nil {
 		return h.refusal(ctx, fmt.Errorf("%w: %w", server.ErrOverloaded, err))
@@ -164,7 +164,7 @@ func (h *Handler) serveCGI(ctx context.Context, x *server.Exchange, hx *hostExch
 	in := &cgiInput{hx: hx}
 	out := &cgiOutput{hx: hx, w: x.Writer, stop: cancel, header: http.Header{}}
 	out.budget.Limits = h.responseHeaderLimits()
-	code, err := RunCommand(runCtx, h.module, InstanceConfig{
+	code, err := RunCommand(runCtx, l.module, InstanceConfig{
 		Stdin:   in,
 		Stdout:  out,
 		Stderr:  stderr,

@@ -21,3 +21,16 @@ func (h *Handler) Idle() int {
 // Resuming returns how many resumed exchanges wait for a slot now
 // (outside the queue).
 func (h *Handler) Resuming() int { return int(h.queue.resuming.Load()) }
+
+// CorruptSpilled changes one byte of h's binary in its Residency's spill
+// file.
+func CorruptSpilled(h *Handler) error {
+	s, ref := h.res.r.spill, h.res.bin
+	b := make([]byte, 1)
+	if _, err := s.f.ReadAt(b, ref.off+int64(ref.n)/2); err != nil {
+		return err
+	}
+	b[0] ^= 0xff
+	_, err := s.f.WriteAt(b, ref.off+int64(ref.n)/2)
+	return err
+}

@@ -74,6 +74,10 @@ type Options struct {
 	// Drain, when closed, ends every park at once (the exchange resumes
 	// with bubble.wake "shutdown") and refuses new ones.
 	Drain <-chan struct{}
+	// Residency, when set, bounds the handlers that keep their module
+	// loaded (resident.go): this one may be unloaded while idle and loaded
+	// again by its next exchange.
+	Residency *Residency
 	// Vars are the route's variables by name (vars.go): env keys
 	// "var.NAME" for the guest, NAME upper-cased for a CGI program; never
 	// logged. New refuses bad names and values over the limits.
@@ -101,9 +105,9 @@ const (
 // Handler serves exchanges by calling a module's bubble_handle export.
 type Handler struct {
 	opts   Options
-	module Module
+	engine Engine
+	res    residence // the loaded module (resident.go)
 	life   Lifecycle // resolved: Snapshot, Fresh or Pool
-	image  *Image    // the snapshot (Snapshot)
 	pool   *pool     // idle instances (Snapshot, Pool)
 	slots  chan struct{}
 	share  *share       // the route's part of Options.Gate, nil without one
@@ -225,6 +229,7 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 	}
 	opts.Limits.FixedStdio = opts.ABI != ABICGI && !isCommand(parsed)
 	opts.Limits.InterruptGuard = engine.InterruptGuard()
+	original := bin
 	bin, plan, err := rewrite(parsed, opts.Limits, life == Snapshot)
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
@@ -241,28 +246,44 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 		m.Close(ctx)
 		return nil, err
 	}
-	h := &Handler{opts: opts, module: m, life: life, slots: make(chan struct{}, opts.MaxConcurrency), share: newShare(opts.Gate, opts.MaxConcurrency), mem: opts.Memory.route(), cgi: cgi, vars: &vars}
+	h := &Handler{opts: opts, engine: engine, life: life, slots: make(chan struct{}, opts.MaxConcurrency), share: newShare(opts.Gate, opts.MaxConcurrency), mem: opts.Memory.route(), cgi: cgi, vars: &vars}
 	h.lot.max, h.lot.drain = int64(opts.MaxWaiting), opts.Drain
 	h.queue.max, h.queue.timeout = int64(opts.Queue), opts.QueueTimeout
-	if cgi {
-		return h, nil // a command runs only per exchange: nothing to instantiate ahead
+	l := &loaded{module: m}
+	if !cgi { // a command runs only per exchange: nothing to instantiate ahead
+		if err := h.start(ctx, l, plan, true); err != nil {
+			m.Close(ctx)
+			return nil, fmt.Errorf("instantiate: %w", err)
+		}
 	}
-	if err := h.start(ctx, plan); err != nil {
-		m.Close(ctx)
-		return nil, fmt.Errorf("instantiate: %w", err)
+	if life != Fresh {
+		h.pool = newPool(opts.PoolSize, opts.PoolIdleTimeout, opts.Memory)
+		h.mem.setPool(h.pool)
+	}
+	h.res.cur = l
+	if r := opts.Residency; r != nil {
+		ref, err := r.spill.put(original)
+		if err != nil {
+			h.Close(ctx)
+			return nil, err
+		}
+		h.res.r, h.res.bin = r, ref
+		r.add(h)
 	}
 	return h, nil
 }
 
-// start proves, within the route's InitTimeout, that the module
+// start proves, within the route's InitTimeout, that the module l holds
 // initializes, so that a start function, _initialize or bubble_init that
 // fails or never returns fails the load instead of the first exchange. For
-// Snapshot it takes the snapshot from the initialized instance and proves
-// that an instance can be made from it. The instances it makes are closed
-// before it returns: a route holds no instance until its first exchange
-// (a Snapshot route keeps the snapshot image, which new instances map).
-// They are not counted in Stats, which counts instances made for exchanges.
-func (h *Handler) start(ctx context.Context, plan *snapshotPlan) error {
+// Snapshot it takes the snapshot from the initialized instance into l and,
+// when prove is set, proves that an instance can be made from it (a
+// reload, whose bytes New proved, skips that). The instances it makes are
+// closed before it returns: a route holds no instance until its first
+// exchange (a Snapshot route keeps the snapshot image, which new instances
+// map). They are not counted in Stats, which counts instances made for
+// exchanges.
+func (h *Handler) start(ctx context.Context, l *loaded, plan *snapshotPlan, prove bool) error {
 	ctx, cancel := context.WithTimeout(ctx, h.opts.InitTimeout)
 	defer cancel()
 	if err := h.share.acquire(ctx); err != nil {
@@ -283,46 +304,39 @@ func (h *Handler) start(ctx context.Context, plan *snapshotPlan) error {
 	if plan != nil {
 		data = plan.data
 	}
-	g, err := h.instantiate(ctx, mem, nil, data)
+	g, err := h.instantiate(ctx, l.module, mem, nil, data)
 	if err != nil {
 		return timedOut(err)
 	}
-	h.initBytes = int64(g.MemorySize())
+	if prove {
+		h.initBytes = int64(g.MemorySize())
+	}
 	if h.life == Snapshot {
-		h.image, err = takeSnapshot(g, plan.globals)
+		l.image, err = takeSnapshot(g, plan.globals)
 	}
 	g.discard(ctx)
-	if err != nil {
+	if err != nil || h.life != Snapshot || !prove {
 		return err
 	}
-	if h.life == Snapshot {
-		if mem, err = h.mem.openAccount(ctx, max(h.initBytes, minReserve)); err == nil {
-			g, err = h.instantiate(ctx, mem, h.image, nil)
-		}
-		if err != nil {
-			h.image.Memory.Close()
-			return timedOut(fmt.Errorf("from the snapshot: %w", err))
-		}
-		g.discard(ctx)
+	if mem, err = h.mem.openAccount(ctx, max(h.initBytes, minReserve)); err == nil {
+		g, err = h.instantiate(ctx, l.module, mem, l.image, nil)
 	}
-	if h.life != Fresh {
-		h.pool = newPool(h.opts.PoolSize, h.opts.PoolIdleTimeout, h.opts.Memory)
-		h.mem.setPool(h.pool)
+	if err != nil {
+		l.image.Memory.Close()
+		l.image = nil
+		return timedOut(fmt.Errorf("from the snapshot: %w", err))
 	}
+	g.discard(ctx)
 	return nil
 }
 
 // Close stops the pool and closes its instances, then the module and the
-// snapshot.
+// snapshot, and frees the binary kept for loading it again (resident.go).
 func (h *Handler) Close(ctx context.Context) error {
 	if h.pool != nil {
 		h.pool.close(ctx)
 	}
-	err := h.module.Close(ctx)
-	if h.image != nil {
-		h.image.Memory.Close()
-	}
-	return err
+	return h.closeResidence(ctx)
 }
 
 // gate takes a place in the shared gate, if the route has one, within ctx;
@@ -356,15 +370,20 @@ func (h *Handler) run(ctx context.Context, x *server.Exchange, hx *hostExchange)
 		return err
 	}
 	defer func() { <-h.slots }()
+	l, err := h.use(ctx) // before the gate: loading takes a place of its own
+	if err != nil {
+		return h.refusal(ctx, err)
+	}
+	defer h.done()
 	ungate, err := h.gate(ctx)
 	if err != nil {
 		return h.refusal(ctx, err)
 	}
 	defer ungate()
 	if h.cgi {
-		return h.serveCGI(ctx, x, hx)
+		return h.serveCGI(ctx, l, x, hx)
 	}
-	inst, err := h.acquire(ctx)
+	inst, err := h.acquire(ctx, l)
 	if errors.Is(err, server.ErrOverloaded) {
 		return h.refusal(ctx, err)
 	}

@@ -94,7 +94,7 @@ func isCommand(m *wasmbin.Module) bool {
 // server.ErrOverloaded: 503). Any other error wraps
 // server.ErrHandlerFailed. The caller holds a place in the route's
 // concurrency limit and in the gate (instantiation runs guest code).
-func (h *Handler) acquire(ctx context.Context) (*guest, error) {
+func (h *Handler) acquire(ctx context.Context, l *loaded) (*guest, error) {
 	if g := h.pool.get(); g != nil {
 		h.stats.reused.Add(1)
 		return g, nil
@@ -103,7 +103,7 @@ func (h *Handler) acquire(ctx context.Context) (*guest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", server.ErrOverloaded, err)
 	}
-	g, err := h.instantiate(ctx, mem, h.image, nil)
+	g, err := h.instantiate(ctx, l.module, mem, l.image, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: instantiate: %w", server.ErrHandlerFailed, err)
 	}
@@ -145,14 +145,14 @@ const minReserve = 64 << 10
 // metered): from image when it is set, else an initialized one, writing
 // data into its memory first (the snapshot rewrite's data segments). It
 // owns mem: on error mem is closed.
-func (h *Handler) instantiate(ctx context.Context, mem *memoryAccount, image *Image, data []DataInit) (*guest, error) {
+func (h *Handler) instantiate(ctx context.Context, m Module, mem *memoryAccount, image *Image, data []DataInit) (*guest, error) {
 	g := &guest{
 		stdout: &lineLogger{logger: h.opts.Logger, level: slog.LevelInfo, stream: "stdout"},
 		stderr: &lineLogger{logger: h.opts.Logger, level: slog.LevelWarn, stream: "stderr"},
 		mem:    mem,
 		stats:  &h.stats,
 	}
-	inst, err := h.module.Instantiate(ctx, InstanceConfig{
+	inst, err := m.Instantiate(ctx, InstanceConfig{
 		Stdout: g.stdout,
 		Stderr: g.stderr,
 		Init:   &hostExchange{x: &server.Exchange{Env: server.Env{}, Reader: eofReader{}, Writer: closedWriter{}}, logger: h.opts.Logger},

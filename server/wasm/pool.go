@@ -87,6 +87,19 @@ func (p *pool) put(g *guest) bool {
 	return true
 }
 
+// takeAll removes every idle instance and returns them, for the caller to
+// close (nil for a nil pool).
+func (p *pool) takeAll() []*guest {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	list := p.list
+	p.list = nil
+	return list
+}
+
 // closeOldest closes the instance idle longest and reports whether there
 // was one.
 func (p *pool) closeOldest() bool {

@@ -22,12 +22,17 @@ type Stats struct {
 	Queued uint64
 	// QueueWait is the time those exchanges waited, in all.
 	QueueWait time.Duration
+	// Evictions counts the times the module was unloaded to keep within
+	// Options.Residency, and Restores the times an exchange loaded it
+	// again (resident.go).
+	Evictions, Restores uint64
 }
 
 // stats are a Handler's counters: atomic adds on the paths that change
 // them, read by Stats (a metrics scrape).
 type stats struct {
 	created, reused, closed, queued atomic.Uint64
+	evictions, restores             atomic.Uint64
 	queueWait                       atomic.Int64 // nanoseconds
 }
 
@@ -41,5 +46,7 @@ func (h *Handler) Stats() Stats {
 		InstancesClosed:  s.closed.Load(),
 		Queued:           s.queued.Load(),
 		QueueWait:        time.Duration(s.queueWait.Load()),
+		Evictions:        s.evictions.Load(),
+		Restores:         s.restores.Load(),
 	}
 }

@@ -1,0 +1,285 @@
+package wasm
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/bubblewasm/bubblewasm/internal/wasmbin"
+	"github.com/bubblewasm/bubblewasm/server"
+)
+
+// Residency bounds how many handlers keep their module loaded — the
+// compiled module (machine code and the engine's view of the module) and,
+// for Snapshot, the snapshot image — so that a server of thousands of
+// routes, most of them quiet, holds the code of the busy ones only. A
+// compiled Go module is about 8 MB of machine code and 4 MB of heap; a
+// thousand of them would otherwise stay in memory for as long as the
+// server runs.
+//
+// Handlers made with a Residency are loaded by New as without one (every
+// module is compiled, validated and its initialization proved at load),
+// then unloaded, least recently used first, whenever more than Max are
+// loaded: a handler is unloaded only while no exchange runs on it, and
+// its idle instances are closed with it. The next exchange loads it
+// again: the binary comes back from the spill file (see spillFile), is
+// compiled again (from the compilation cache when the engine has one: tens
+// of milliseconds for a Go module, against about a second of compiling),
+// and initialized again for its snapshot; exchanges that arrive meanwhile
+// wait for that load.
+type Residency struct {
+	max   int
+	spill *spillFile
+	mu    sync.Mutex
+	lru   list.List // *Handler whose module is loaded, most recently used first
+	n     atomic.Int64
+}
+
+// NewResidency makes a Residency that keeps at most max handlers loaded
+// (at least 1). Binaries are spilled to a file in dir (the system's
+// temporary directory when empty), which no name points to.
+func NewResidency(max int, dir string) (*Residency, error) {
+	if max < 1 {
+		return nil, fmt.Errorf("resident modules: want at least 1, got %d", max)
+	}
+	s, err := newSpillFile(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Residency{max: max, spill: s}, nil
+}
+
+// Max is the most handlers kept loaded.
+func (r *Residency) Max() int { return r.max }
+
+// Loaded is how many handlers have their module loaded now. It can exceed
+// Max while more than Max run exchanges at once.
+func (r *Residency) Loaded() int { return int(r.n.Load()) }
+
+// Close releases the spill file; the handlers must be closed first.
+func (r *Residency) Close() error { return r.spill.close() }
+
+// residence is a handler's side of a Residency: its module when loaded,
+// the exchanges using it, and where its binary is spilled.
+type residence struct {
+	r   *Residency // nil: the module stays loaded until Close
+	bin spillRef
+
+	mu        sync.Mutex
+	cur       *loaded       // nil while unloaded
+	users     int           // exchanges holding cur
+	restoring chan struct{} // closed when the load under way ends
+	closed    bool
+	elem      *list.Element // in r.lru while cur is set; r.mu guards it
+}
+
+// loaded is what a handler needs in memory to make instances.
+type loaded struct {
+	module Module
+	image  *Image // the snapshot (Snapshot)
+}
+
+// close releases the module and the image.
+func (l *loaded) close(ctx context.Context) error {
+	err := l.module.Close(ctx)
+	if l.image != nil {
+		l.image.Memory.Close()
+	}
+	return err
+}
+
+// use returns the handler's loaded module for one exchange, loading it
+// again if it was unloaded; the caller gives it back with done. Without a
+// Residency it is the module New loaded, with no bookkeeping.
+func (h *Handler) use(ctx context.Context) (*loaded, error) {
+	res := &h.res
+	if res.r == nil {
+		return res.cur, nil
+	}
+	for {
+		res.mu.Lock()
+		switch {
+		case res.closed:
+			res.mu.Unlock()
+			return nil, fmt.Errorf("%w: the route was closed", server.ErrHandlerFailed)
+		case res.cur != nil:
+			l := res.cur
+			res.users++
+			res.mu.Unlock()
+			res.r.touch(h)
+			return l, nil
+		case res.restoring == nil:
+			done := make(chan struct{})
+			res.restoring = done
+			res.mu.Unlock()
+			// The load goes on if this exchange's client leaves: others
+			// may be waiting for it. start bounds the initialization.
+			l, err := h.reload(context.WithoutCancel(ctx))
+			res.mu.Lock()
+			res.restoring = nil
+			close(done)
+			if err == nil && res.closed {
+				res.mu.Unlock()
+				l.close(context.Background())
+				return nil, fmt.Errorf("%w: the route was closed", server.ErrHandlerFailed)
+			}
+			if err == nil {
+				res.cur = l
+				res.users++
+			}
+			res.mu.Unlock()
+			if err != nil {
+				h.opts.Logger.Error("loading the module again failed", "error", err)
+				if errors.Is(err, server.ErrOverloaded) {
+					return nil, err
+				}
+				return nil, fmt.Errorf("%w: loading the module again: %w", server.ErrHandlerFailed, err)
+			}
+			h.stats.restores.Add(1)
+			res.r.add(h)
+			return l, nil
+		default:
+			wait := res.restoring
+			res.mu.Unlock()
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return nil, fmt.Errorf("%w: waiting for the module to load: %w", server.ErrOverloaded, ctx.Err())
+			}
+		}
+	}
+}
+
+// done gives back what use returned; the handler may be unloaded once no
+// exchange uses it.
+func (h *Handler) done() {
+	res := &h.res
+	if res.r == nil {
+		return
+	}
+	res.mu.Lock()
+	res.users--
+	idle := res.users == 0
+	res.mu.Unlock()
+	if idle && res.r.Loaded() > res.r.max {
+		res.r.evict()
+	}
+}
+
+// reload compiles the spilled binary again, as New did, and initializes an
+// instance for the snapshot. It does not check the ABI and the grants
+// again: the bytes are those New checked.
+func (h *Handler) reload(ctx context.Context) (*loaded, error) {
+	bin, err := h.res.r.spill.get(h.res.bin)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := wasmbin.Parse(bin)
+	if err != nil {
+		return nil, fmt.Errorf("malformed module: %w", err)
+	}
+	bin, plan, err := rewrite(parsed, h.opts.Limits, h.life == Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	m, err := h.engine.Compile(ctx, bin, h.opts.Limits)
+	if err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
+	l := &loaded{module: m}
+	if !h.cgi {
+		if err := h.start(ctx, l, plan, false); err != nil {
+			m.Close(ctx)
+			return nil, fmt.Errorf("instantiate: %w", err)
+		}
+	}
+	return l, nil
+}
+
+// touch makes h the most recently used.
+func (r *Residency) touch(h *Handler) {
+	r.mu.Lock()
+	if e := h.res.elem; e != nil {
+		r.lru.MoveToFront(e)
+	}
+	r.mu.Unlock()
+}
+
+// add counts h, just loaded, as the most recently used, and unloads the
+// least recently used beyond Max.
+func (r *Residency) add(h *Handler) {
+	r.mu.Lock()
+	if h.res.elem == nil {
+		h.res.elem = r.lru.PushFront(h)
+		r.n.Add(1)
+	}
+	r.mu.Unlock()
+	r.evict()
+}
+
+// evict unloads the least recently used handlers that no exchange uses
+// until at most Max are loaded (or none is left that can be).
+func (r *Residency) evict() {
+	var out []*loaded
+	var idle [][]*guest
+	r.mu.Lock()
+	for e := r.lru.Back(); e != nil && r.lru.Len() > r.max; {
+		prev := e.Prev()
+		h := e.Value.(*Handler)
+		res := &h.res
+		res.mu.Lock()
+		if res.users == 0 && res.cur != nil {
+			out = append(out, res.cur)
+			res.cur = nil
+			// Idle instances are of the module being closed: they go now,
+			// before a load can make a new module that the pool serves.
+			idle = append(idle, h.pool.takeAll())
+			r.lru.Remove(e)
+			res.elem = nil
+			r.n.Add(-1)
+			h.stats.evictions.Add(1)
+		}
+		res.mu.Unlock()
+		e = prev
+	}
+	r.mu.Unlock()
+	ctx := context.Background()
+	for _, gs := range idle {
+		for _, g := range gs {
+			g.close(ctx)
+		}
+	}
+	for _, l := range out {
+		l.close(ctx)
+	}
+}
+
+// closeResidence unloads the module for good and frees the spilled
+// binary. Like Close, it expects no exchange to run any more.
+func (h *Handler) closeResidence(ctx context.Context) error {
+	res := &h.res
+	r := res.r
+	if r != nil {
+		r.mu.Lock()
+	}
+	res.mu.Lock()
+	l := res.cur
+	res.cur, res.closed = nil, true
+	if r != nil && res.elem != nil {
+		r.lru.Remove(res.elem)
+		res.elem = nil
+		r.n.Add(-1)
+	}
+	res.mu.Unlock()
+	if r != nil {
+		r.mu.Unlock()
+		r.spill.free(res.bin)
+	}
+	if l == nil {
+		return nil
+	}
+	return l.close(ctx)
+}
