@@ -48,11 +48,16 @@ func (a *App) newAdmin(address string) error {
 	a.metrics = metrics.New()
 	a.unrouted = a.metrics.Route(metrics.Unrouted)
 	budget := a.limits.memory
-	return errors.Join(registerBroker(a.metrics, a.hub.broker),
+	err = errors.Join(registerBroker(a.metrics, a.hub.broker),
 		a.metrics.Gauge("memory_used_bytes", "Guest linear memory charged to the memory budget now, all routes together.", nil,
 			func() float64 { return float64(budget.Used()) }),
 		a.metrics.Gauge("memory_budget_bytes", "The memory budget ([limits] memory_budget).", nil,
 			func() float64 { return float64(budget.Limit()) }))
+	if r := a.limits.resident; r != nil {
+		err = errors.Join(err, a.metrics.Gauge("resident_modules", "Routes whose module is loaded now (at most [limits] resident_modules while no more run at once).", nil,
+			func() float64 { return float64(r.Loaded()) }))
+	}
+	return err
 }
 
 // countRoute makes rt's exchanges counted, and registers the instance
@@ -79,7 +84,8 @@ func (a *App) countRoute(set *routeSet, rt server.Route) (server.Route, error) {
 		var uncount func()
 		uncount, err = a.counts.add(a.metrics, "route "+name, labels, h, func() []float64 {
 			s := h.Stats()
-			return []float64{float64(s.InstancesCreated), float64(s.InstancesReused), float64(s.InstancesClosed), float64(s.Queued), s.QueueWait.Seconds()}
+			return []float64{float64(s.InstancesCreated), float64(s.InstancesReused), float64(s.InstancesClosed), float64(s.Queued), s.QueueWait.Seconds(),
+				float64(s.Evictions), float64(s.Restores)}
 		}, instanceValues...)
 		if err == nil {
 			set.keepUncount(uncount)
@@ -99,6 +105,8 @@ var instanceValues = []metrics.Value{
 	{Name: "instances_closed_total", Help: "Instances closed: after a failed exchange, when not reusable, idle too long, or for the memory budget.", Counter: true},
 	{Name: "queued_exchanges_total", Help: "Exchanges that waited for a place in the route's max_concurrency.", Counter: true},
 	{Name: "queue_wait_seconds_total", Help: "Time those exchanges waited, in all.", Counter: true},
+	{Name: "module_evictions_total", Help: "Times the route's module was unloaded to keep within [limits] resident_modules.", Counter: true},
+	{Name: "module_restores_total", Help: "Times an exchange loaded the route's module again after it was unloaded.", Counter: true},
 }
 
 // countUnrouted returns router counting the exchanges no route matched,

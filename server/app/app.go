@@ -120,8 +120,13 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if opts.newEngine == nil {
 		opts.newEngine = NewEngine
 	}
+	limits, err := newSharedLimits(cfg.Limits, cfg.CacheDir)
+	if err != nil {
+		hub.close()
+		return nil, fmt.Errorf("%s: %w", cfg.File, err)
+	}
 	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, newEngine: opts.newEngine,
-		hub: hub, limits: newSharedLimits(cfg.Limits), inherited: newInheritedSockets(opts.Inherited), stopping: opts.Stopping,
+		hub: hub, limits: limits, inherited: newInheritedSockets(opts.Inherited), stopping: opts.Stopping,
 		listen: opts.Listen, transport: cmp.Or(opts.Transport, config.DefaultTransport), failed: make(chan struct{}, 1)}
 	a.exchanges = accesslog.New(server.HandlerFunc(a.serveCurrent), opts.AccessLog)
 	listeners, errs := a.parseListeners(cfg)
@@ -134,6 +139,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		errs = append(errs, err)
 	}
 	warnRoutes(opts.Logger, cfg)
+	warnResidency(opts.Logger, cfg)
 	routes, rerrs := a.loadRoutes(ctx, cfg, nil)
 	a.routes.Store(routes)
 	errs = append(errs, rerrs...)
@@ -386,6 +392,7 @@ func (a *App) loadModule(ctx context.Context, cfg *config.Config, set *routeSet,
 		PoolIdleTimeout: rc.PoolIdleTimeout,
 		Gate:            a.limits.gate(rc.Engine),
 		Memory:          a.limits.memory,
+		Residency:       a.limits.resident,
 		MaxWaiting:      rc.MaxWaiting,
 		Vars:            rc.Vars,
 		Queue:           rc.Queue,
@@ -465,6 +472,7 @@ func (a *App) Close(ctx context.Context) error {
 	for _, e := range a.engines {
 		errs = append(errs, e.Close(ctx))
 	}
+	errs = append(errs, a.limits.close())
 	return errors.Join(errs...)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -30,13 +31,16 @@ const threadHeadroom = 2048
 type sharedLimits struct {
 	wasmtime *wasm.Gate
 	memory   *wasm.MemoryBudget
+	resident *wasm.Residency // nil: every module stays loaded
 }
 
 // newSharedLimits makes the gate and the budget of cfg's [limits], filling
 // in the defaults, and makes sure Go's thread limit stays above the gate
 // (it is raised, never lowered: it is the process's, and aborting the
-// process is what the gate is there to prevent).
-func newSharedLimits(l config.Limits) sharedLimits {
+// process is what the gate is there to prevent). With resident_modules it
+// makes the Residency, whose spill file goes in cacheDir (the system's
+// temporary directory when empty).
+func newSharedLimits(l config.Limits, cacheDir string) (sharedLimits, error) {
 	n := l.WasmtimeExchanges
 	if n <= 0 {
 		n = config.DefaultWasmtimeExchanges
@@ -48,7 +52,24 @@ func newSharedLimits(l config.Limits) sharedLimits {
 	if budget <= 0 {
 		budget = DefaultMemoryBudget()
 	}
-	return sharedLimits{wasmtime: wasm.NewGateShare(n, l.Share()), memory: wasm.NewMemoryBudgetShare(budget, l.Share())}
+	sl := sharedLimits{wasmtime: wasm.NewGateShare(n, l.Share()), memory: wasm.NewMemoryBudgetShare(budget, l.Share())}
+	if l.ResidentModules > 0 {
+		r, err := wasm.NewResidency(l.ResidentModules, cacheDir)
+		if err != nil {
+			return sharedLimits{}, fmt.Errorf("[limits] resident_modules: %w", err)
+		}
+		sl.resident = r
+	}
+	return sl, nil
+}
+
+// close releases what the limits hold (the Residency's spill file), once
+// every route is closed.
+func (l sharedLimits) close() error {
+	if l.resident == nil {
+		return nil
+	}
+	return l.resident.Close()
 }
 
 // maxThreads reads Go's thread limit (debug.SetMaxThreads both sets and

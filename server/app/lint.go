@@ -70,6 +70,15 @@ func warnRoutes(logger *slog.Logger, cfg *config.Config) {
 	}
 }
 
+// warnResidency warns about resident_modules without cache_dir: every
+// module unloaded is then compiled from scratch by its next exchange.
+func warnResidency(logger *slog.Logger, cfg *config.Config) {
+	if cfg.Limits.ResidentModules > 0 && cfg.CacheDir == "" {
+		logger.Warn("[limits] resident_modules without cache_dir: a route whose module was unloaded compiles it from scratch on its next request (about a second for a Go module, milliseconds from the cache); set cache_dir",
+			"file", cfg.File, "resident_modules", cfg.Limits.ResidentModules)
+	}
+}
+
 func knownEnvKey(key string) bool {
 	return slices.Contains(envKeys, key) || slices.ContainsFunc(envPrefixes, func(p string) bool {
 		return strings.HasPrefix(key, p) && len(key) > len(p)

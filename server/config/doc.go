@@ -64,6 +64,11 @@
 //	                           # instance waits, then 503; growth past 7/8 of it fails) and
 //	                           # [pubsub] max_subscriptions (ERR_FULL; a route's own
 //	                           # max_subscriptions still applies). 1: no share of its own
+//	resident_modules = 200     # routes whose module stays loaded (machine code, snapshot),
+//	                           # 1..1000000; default: all. The least recently used idle
+//	                           # routes beyond it are unloaded and loaded again by their
+//	                           # next request (tens of ms from a warm cache_dir; without one
+//	                           # a full compile, about a second for a Go module)
 //
 //	[admin]                    # the admin listener (optional table; off without it):
 //	                           # GET /metrics (Prometheus text), /healthz, /readyz, plain HTTP

@@ -43,9 +43,12 @@ type Limits struct {
 	// RouteShare is the fraction of each shared limit one route may hold
 	// (share.go); 0 means DefaultRouteShare.
 	RouteShare float64
+	// ResidentModules bounds the routes that keep their module loaded
+	// (resident.go); 0 keeps every module loaded.
+	ResidentModules int
 }
 
-var limitsKeys = []string{"wasmtime_exchanges", "memory_budget", "route_share"}
+var limitsKeys = []string{"wasmtime_exchanges", "memory_budget", "route_share", "resident_modules"}
 
 // limits reads the [limits] table.
 func (c *checker) limits(root table, cfg *Config) {
@@ -68,6 +71,7 @@ func (c *checker) limits(root table, cfg *Config) {
 		}
 	}
 	c.routeShare(t, cfg)
+	c.residentModules(t, cfg)
 }
 
 // routeLimits reads a route's init_timeout and pool_idle_timeout.

@@ -1,0 +1,101 @@
+package app_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bubblewasm/bubblewasm/internal/testapp"
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/server/app"
+	"github.com/bubblewasm/bubblewasm/server/config"
+)
+
+// TestResidentModules: with [limits] resident_modules = 2, a server of
+// four routes of distinct modules answers every route right in turn over
+// HTTP, loading modules again as it goes, and /metrics shows at most two
+// loaded and the evictions and loads per route.
+func TestResidentModules(t *testing.T) {
+	const routes = 4
+	for _, engine := range testapp.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			var body strings.Builder
+			body.WriteString("[admin]\naddress = \"tcp://127.0.0.1:0\"\n[limits]\nresident_modules = 2\n")
+			for i := range routes {
+				fmt.Fprintf(&body, "[[route]]\nname = \"r%d\"\nmatch = { PATH_INFO = \"/r%d\" }\nmodule = \"m%d.wasm\"\ntimeout = \"60s\"\n", i, i, i)
+			}
+			path := writeConfig(t, engine, body.String())
+			for i := range routes {
+				msg := fmt.Sprintf("hello from r%d\n", i)
+				wat := fmt.Sprintf(`(module
+  (import "bubblewasm_v1" "write" (func $write (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) %q)
+  (func (export "bubble_handle") (result i32)
+    (drop (call $write (i32.const 0) (i32.const %d)))
+    (i32.const 0)))`, msg, len(msg))
+				if err := os.WriteFile(filepath.Join(filepath.Dir(path), fmt.Sprintf("m%d.wasm", i)), testutil.WAT(t, wat), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg, err := config.LoadWith(path, app.ConfigOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			logger, _ := testutil.CaptureLogger(t)
+			a, addrs := testapp.StartApp(t, cfg, app.Options{Logger: logger})
+			adminAddr, _ := a.AdminAddress()
+			base, admin := testutil.URL(addrs[0]), testutil.URL(adminAddr)
+			if n := value(scrape(t, admin), "bubblewasm_resident_modules"); n != 2 {
+				t.Fatalf("after the start: %v modules loaded, want 2", n)
+			}
+			for round := range 3 {
+				for i := range routes {
+					if status, got := do(t, "GET", fmt.Sprintf("%s/r%d", base, i), ""); status != 200 || got != fmt.Sprintf("hello from r%d\n", i) {
+						t.Fatalf("round %d, r%d: %d %q", round, i, status, got)
+					}
+				}
+			}
+			m := scrape(t, admin)
+			if n := value(m, "bubblewasm_resident_modules"); n > 2 {
+				t.Fatalf("%v modules loaded, want at most 2", n)
+			}
+			// Cycling through four routes with two places, every request
+			// after the start's two resident routes loads its module again.
+			var restores float64
+			for i := range routes {
+				route := fmt.Sprintf("route=r%d", i)
+				restores += value(m, "bubblewasm_module_restores_total", route)
+				if value(m, "bubblewasm_module_evictions_total", route) == 0 {
+					t.Errorf("r%d was never unloaded", i)
+				}
+			}
+			if restores < 10 {
+				t.Fatalf("%v loads again in 12 requests cycling 4 routes with 2 resident, want at least 10", restores)
+			}
+		})
+	}
+}
+
+// TestResidentModulesWithoutCacheDir: the start warns that unloaded
+// modules will be compiled from scratch.
+func TestResidentModulesWithoutCacheDir(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("testdata/named.wat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.WriteFiles(t, dir, map[string]string{
+		"named.wasm":  string(testutil.WAT(t, string(src))),
+		"bubble.toml": "[limits]\nresident_modules = 5\n[[listener]]\naddress = \"tcp://127.0.0.1:0\"\n[[route]]\nmodule = \"named.wasm\"\n",
+	})
+	cfg, err := config.LoadWith(filepath.Join(dir, "bubble.toml"), app.ConfigOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger, logs := testutil.CaptureLogger(t)
+	testapp.StartApp(t, cfg, app.Options{Logger: logger})
+	waitLog(t, logs, "resident_modules without cache_dir", "resident_modules=5")
+}
