@@ -20,7 +20,13 @@
 #
 # Needs bin/bubblewasm (make cli), go and curl. PORT (default 18490) and
 # PORT+1 (admin) are bound on 127.0.0.1; BUBBLEWASM names another binary
-# (a build of another commit, to compare); ENGINE (default wazero).
+# (a build of another commit, to compare); ENGINE (default wazero);
+# RESIDENT sets [limits] resident_modules (default: every module stays
+# loaded), and then the script also times a request to a route whose
+# module was unloaded and a second one.
+#
+# Snapshot images live in memfds, which the resident set does not count:
+# their size is reported beside it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bw=${BUBBLEWASM:-$root/bin/bubblewasm}
@@ -28,6 +34,7 @@ module=${1:?usage: many-modules.sh MODULE [ROUTES]}
 routes=${2:-1000}
 port=${PORT:-18490}
 engine=${ENGINE:-wazero}
+resident=${RESIDENT:-}
 work=$(mktemp -d)
 distinctmods=$root/bin/distinctmods
 (cd "$root" && go build -o "$distinctmods" ./scripts/distinctmods)
@@ -47,6 +54,7 @@ modules() { "$distinctmods" "$module" "$1" "$work/m"; }
 config() {
 	{
 		printf 'engine = "%s"\ncache_dir = "%s/cache"\nlog_level = "warn"\n' "$engine" "$work"
+		if [ -n "$resident" ]; then printf '[limits]\nresident_modules = %s\n' "$resident"; fi
 		printf '[admin]\naddress = "tcp://127.0.0.1:%s"\n' $((port + 1))
 		printf '[[listener]]\naddress = "tcp://127.0.0.1:%s"\n' "$port"
 		for ((i = 0; i < $1; i++)); do
@@ -74,6 +82,16 @@ start() {
 
 stop() { kill -TERM "$server"; wait "$server" || true; server=; }
 rss() { awk '/VmRSS/ {print $2}' "/proc/$server/status"; } # kB
+# memfds prints the number and total size (kB) of the server's memfds.
+memfds() {
+	local n=0 kb=0 f
+	for f in /proc/$server/fd/*; do
+		case $(readlink "$f" 2>/dev/null) in "/memfd:"*)
+			n=$((n + 1)) kb=$((kb + $(stat -L -c %s "$f") / 1024)) ;;
+		esac
+	done
+	echo "$n memfds, $((kb / 1024)) MB"
+}
 
 modules "$routes"
 echo "$routes distinct copies of $module ($(stat -c %s "$module") bytes each), engine $engine, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -91,8 +109,16 @@ stop
 start
 echo "warm start: $took"
 many=$(rss)
-echo "rss: $((many / 1024)) MB for $routes idle routes, $(((many - one) / (routes - 1))) kB per route (1 route: $((one / 1024)) MB)"
+echo "rss: $((many / 1024)) MB for $routes idle routes, $(((many - one) / (routes - 1))) kB per route (1 route: $((one / 1024)) MB); snapshot images: $(memfds)"
 for r in 0 $((routes - 1)); do
 	curl -fsS -o /dev/null "http://127.0.0.1:$port/r$r/" || { echo "/r$r/ failed" >&2; exit 1; }
 done
 echo "first requests to /r0/ and /r$((routes - 1))/: ok"
+if [ -n "$resident" ]; then
+	# Routes load in parallel; whichever are resident, a sweep over
+	# every route ends with the last ones resident and r0 unloaded.
+	for ((i = 0; i < routes; i++)); do curl -fsS -o /dev/null "http://127.0.0.1:$port/r$i/"; done
+	t() { curl -fsS -o /dev/null -w '%{time_total}' "http://127.0.0.1:$port/r0/"; }
+	echo "after a sweep of all routes: unloaded /r0/ answered in $(t) s, then in $(t) s; rss $(($(rss) / 1024)) MB; $(memfds)"
+	curl -fsS "http://127.0.0.1:$((port + 1))/metrics" | grep -E '^bubblewasm_resident_modules ' || true
+fi

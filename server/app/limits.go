@@ -54,6 +54,12 @@ func newSharedLimits(l config.Limits, cacheDir string) (sharedLimits, error) {
 	}
 	sl := sharedLimits{wasmtime: wasm.NewGateShare(n, l.Share()), memory: wasm.NewMemoryBudgetShare(budget, l.Share())}
 	if l.ResidentModules > 0 {
+		if cacheDir != "" {
+			// The engine makes it too, after this.
+			if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+				return sharedLimits{}, fmt.Errorf("[limits] resident_modules: cache_dir: %w", err)
+			}
+		}
 		r, err := wasm.NewResidency(l.ResidentModules, cacheDir)
 		if err != nil {
 			return sharedLimits{}, fmt.Errorf("[limits] resident_modules: %w", err)
