@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -205,6 +206,13 @@ func (a *App) loadRoutes(ctx context.Context, cfg *config.Config, prev *routeSet
 	}
 	wg.Wait()
 	set.load = nil // neither the replaced set nor the files are kept
+	if r := a.limits.resident; r != nil && len(rcs) > r.Max() {
+		// The modules loaded and unloaded again (machine code unmapped,
+		// the engine's structures garbage) would leave the heap at the
+		// size of all of them until the collector and the scavenger got
+		// round to it: give it back now.
+		debug.FreeOSMemory()
+	}
 	var routes []server.Route
 	var errs []error
 	for i, r := range results {
