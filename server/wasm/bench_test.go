@@ -115,3 +115,39 @@ func (w *nullWriter) Header() http.Header         { return w.header }
 func (w *nullWriter) SetStatus(int) bool          { return w.n == 0 }
 func (w *nullWriter) Committed() bool             { return w.n > 0 }
 func (w *nullWriter) Flush() error                { return nil }
+
+// BenchmarkRestore is an exchange on a route whose module was unloaded
+// (wasm.Residency, one resident, two routes served in turn): the module
+// loaded again from the spill file and the warm compilation cache, and
+// initialized again for its snapshot, then the exchange; set against
+// BenchmarkHandle, the price of a request to an unloaded route.
+func BenchmarkRestore(b *testing.B) {
+	for name, bin := range benchModules(b) {
+		for _, e := range testutil.Engines() {
+			b.Run(e.Name+"/"+name, func(b *testing.B) {
+				engine := e.New(b)
+				r, err := wasm.NewResidency(1, b.TempDir())
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer r.Close()
+				hs := []*wasm.Handler{
+					mustHandler(b, engine, bin, wasm.Options{Name: "a", Residency: r}),
+					mustHandler(b, engine, bin, wasm.Options{Name: "b", Residency: r}),
+				}
+				w := &nullWriter{header: http.Header{}}
+				i := 0
+				for b.Loop() {
+					i++
+					w.n = 0
+					if err := serveOnce(context.Background(), hs[i%2], "", w); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if s := hs[0].Stats(); s.Restores == 0 {
+					b.Fatal("no restore")
+				}
+			})
+		}
+	}
+}

@@ -34,3 +34,16 @@ func CorruptSpilled(h *Handler) error {
 	_, err := s.f.WriteAt(b, ref.off+int64(ref.n)/2)
 	return err
 }
+
+// HoldLoads takes every place among the loads r allows at once; the
+// returned function gives them back.
+func (r *Residency) HoldLoads() func() {
+	for range cap(r.loads) {
+		r.loads <- struct{}{}
+	}
+	return func() {
+		for range cap(r.loads) {
+			<-r.loads
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -33,23 +34,28 @@ import (
 type Residency struct {
 	max   int
 	spill *spillFile
+	// loads bounds the loads under way at once to half the cores (at
+	// least one): a client asking for one unloaded route after another
+	// makes every request a compilation, and the routes whose modules
+	// are loaded must keep the other half to serve their requests.
+	loads chan struct{}
 	mu    sync.Mutex
 	lru   list.List // *Handler whose module is loaded, most recently used first
 	n     atomic.Int64
 }
 
-// NewResidency makes a Residency that keeps at most max handlers loaded
+// NewResidency makes a Residency that keeps at most most handlers loaded
 // (at least 1). Binaries are spilled to a file in dir (the system's
 // temporary directory when empty), which no name points to.
-func NewResidency(max int, dir string) (*Residency, error) {
-	if max < 1 {
-		return nil, fmt.Errorf("resident modules: want at least 1, got %d", max)
+func NewResidency(most int, dir string) (*Residency, error) {
+	if most < 1 {
+		return nil, fmt.Errorf("resident modules: want at least 1, got %d", most)
 	}
 	s, err := newSpillFile(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &Residency{max: max, spill: s}, nil
+	return &Residency{max: most, spill: s, loads: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))}, nil
 }
 
 // Max is the most handlers kept loaded.
@@ -115,9 +121,19 @@ func (h *Handler) use(ctx context.Context) (*loaded, error) {
 			done := make(chan struct{})
 			res.restoring = done
 			res.mu.Unlock()
+			select {
+			case res.r.loads <- struct{}{}:
+			case <-ctx.Done():
+				res.mu.Lock()
+				res.restoring = nil
+				close(done) // a waiter with time left loads it
+				res.mu.Unlock()
+				return nil, fmt.Errorf("%w: no place to load the module again among the %d loads allowed at once: %w", server.ErrOverloaded, cap(res.r.loads), ctx.Err())
+			}
 			// The load goes on if this exchange's client leaves: others
 			// may be waiting for it. start bounds the initialization.
 			l, err := h.reload(context.WithoutCancel(ctx))
+			<-res.r.loads
 			res.mu.Lock()
 			res.restoring = nil
 			close(done)

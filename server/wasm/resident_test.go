@@ -253,3 +253,27 @@ func TestNewResidencyRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestResidencyBoundsLoads: while every place among the loads allowed at
+// once is taken, an exchange on an unloaded route waits within its
+// timeout, then is refused as overloaded (503), and a route whose module
+// is loaded is served meanwhile; once a place is free the unloaded route
+// loads and answers.
+func TestResidencyBoundsLoads(t *testing.T) {
+	engine := testutil.Engines()[0].New(t)
+	r := newResidency(t, 1)
+	a := mustHandler(t, engine, residentModule(t, "route-A"), wasm.Options{Name: "a", Residency: r, Timeout: 100 * time.Millisecond})
+	b := mustHandler(t, engine, residentModule(t, "route-B"), wasm.Options{Name: "b", Residency: r, Timeout: time.Minute})
+	release := r.HoldLoads()
+	_, err := serveBody(context.Background(), a)
+	if !errors.Is(err, server.ErrOverloaded) || !strings.Contains(err.Error(), "no place to load") {
+		t.Fatalf("unloaded route with no load place: err = %v, want overloaded", err)
+	}
+	if body, err := serveBody(context.Background(), b); err != nil || body != "started=42 data=route-B" {
+		t.Fatalf("loaded route meanwhile: %q, %v", body, err)
+	}
+	release()
+	if body, err := serveBody(context.Background(), a); err != nil || body != "started=42 data=route-A" {
+		t.Fatalf("after a place was freed: %q, %v", body, err)
+	}
+}
