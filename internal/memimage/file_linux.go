@@ -15,7 +15,7 @@ import (
 // process's pagemap through which Reset finds written pages.
 type file struct {
 	fd      int
-	pagemap *os.File // nil when /proc/self/pagemap cannot be opened
+	pagemap *os.File // the process's (sharedPagemap); nil when it cannot be opened
 	// how is the way Reset finds written pages: scanIoctl until the
 	// kernel refuses PAGEMAP_SCAN, then scanRead; scanNone drops every
 	// page.
@@ -29,12 +29,18 @@ const (
 )
 
 func newFile(contents []byte) (*file, []byte, error) {
+	if files.Add(1) > maxFiles() {
+		files.Add(-1)
+		return nil, nil, errTooManyFiles
+	}
 	fd, err := unix.MemfdCreate("bubblewasm-memory-image", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
+		files.Add(-1)
 		return nil, nil, err
 	}
 	fail := func(err error) (*file, []byte, error) {
 		unix.Close(fd)
+		files.Add(-1)
 		return nil, nil, err
 	}
 	for off := 0; off < len(contents); {
@@ -53,14 +59,40 @@ func newFile(contents []byte) (*file, []byte, error) {
 	if err != nil {
 		return fail(err)
 	}
-	f := &file{fd: fd}
-	if pm, err := os.Open("/proc/self/pagemap"); err == nil {
-		f.pagemap = pm
-	} else {
+	f := &file{fd: fd, pagemap: sharedPagemap()}
+	if f.pagemap == nil {
 		f.how.Store(scanNone)
 	}
 	return f, data, nil
 }
+
+// Every mapped image holds a file descriptor (its memfd) for as long as it
+// lives: a server of many snapshot routes would otherwise spend the
+// process's descriptors on images and have none left for its connections
+// and files. Images are mapped while they hold at most a quarter of the
+// process's descriptor limit (which Go raises to the hard limit at start);
+// beyond, New copies them (errTooManyFiles).
+var (
+	files    atomic.Int64 // memfds of live images
+	maxFiles = sync.OnceValue(func() int64 {
+		var l unix.Rlimit
+		if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &l); err != nil || l.Cur == unix.RLIM_INFINITY {
+			return 4096
+		}
+		return int64(l.Cur / 4)
+	})
+	errTooManyFiles = errors.New("memory images hold a quarter of the process's file descriptors already")
+)
+
+// sharedPagemap is /proc/self/pagemap, opened once for every image (reads
+// at an offset need no lock); nil when it cannot be opened.
+var sharedPagemap = sync.OnceValue(func() *os.File {
+	f, err := os.Open("/proc/self/pagemap")
+	if err != nil {
+		return nil
+	}
+	return f
+})
 
 // mapOver maps the image copy-on-write over mem, which has the image's
 // length and is page-aligned.
@@ -71,9 +103,7 @@ func (f *file) mapOver(mem []byte) error {
 
 func (f *file) close(data []byte) error {
 	err := unix.Munmap(data)
-	if f.pagemap != nil {
-		f.pagemap.Close()
-	}
+	files.Add(-1)
 	return errors.Join(err, unix.Close(f.fd))
 }
 
