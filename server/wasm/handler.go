@@ -229,7 +229,6 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 	}
 	opts.Limits.FixedStdio = opts.ABI != ABICGI && !isCommand(parsed)
 	opts.Limits.InterruptGuard = engine.InterruptGuard()
-	original := bin
 	bin, plan, err := rewrite(parsed, opts.Limits, life == Snapshot)
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
@@ -262,7 +261,7 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 	}
 	h.res.cur = l
 	if r := opts.Residency; r != nil {
-		ref, err := r.spill.put(original)
+		ref, err := r.spillModule(bin, plan)
 		if err != nil {
 			h.Close(ctx)
 			return nil, err

@@ -1,7 +1,9 @@
 package wasm
 
 import (
+	"bytes"
 	"container/list"
+	"encoding/gob"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/bubblewasm/bubblewasm/internal/wasmbin"
 	"github.com/bubblewasm/bubblewasm/server"
 )
 
@@ -185,23 +186,46 @@ func (h *Handler) done() {
 	}
 }
 
+// spilledModule is what a handler needs to compile its module again: the
+// binary as New compiled it (after the load-time rewrites, which cost a
+// third of a load again) and what the snapshot rewrite took out of it.
+type spilledModule struct {
+	Bin     []byte
+	Globals []string
+	Data    []DataInit
+}
+
+// spillModule writes bin, rewritten, and plan (nil unless Snapshot) to
+// the spill file.
+func (r *Residency) spillModule(bin []byte, plan *snapshotPlan) (spillRef, error) {
+	sm := spilledModule{Bin: bin}
+	if plan != nil {
+		sm.Globals, sm.Data = plan.globals, plan.data
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&sm); err != nil {
+		return spillRef{}, fmt.Errorf("module spill file: %w", err)
+	}
+	return r.spill.put(buf.Bytes())
+}
+
 // reload compiles the spilled binary again, as New did, and initializes an
 // instance for the snapshot. It does not check the ABI and the grants
 // again: the bytes are those New checked.
 func (h *Handler) reload(ctx context.Context) (*loaded, error) {
-	bin, err := h.res.r.spill.get(h.res.bin)
+	rec, err := h.res.r.spill.get(h.res.bin)
 	if err != nil {
 		return nil, err
 	}
-	parsed, err := wasmbin.Parse(bin)
-	if err != nil {
-		return nil, fmt.Errorf("malformed module: %w", err)
+	var sm spilledModule
+	if err := gob.NewDecoder(bytes.NewReader(rec)).Decode(&sm); err != nil {
+		return nil, fmt.Errorf("module spill file: %w", err)
 	}
-	bin, plan, err := rewrite(parsed, h.opts.Limits, h.life == Snapshot)
-	if err != nil {
-		return nil, err
+	var plan *snapshotPlan
+	if h.life == Snapshot {
+		plan = &snapshotPlan{globals: sm.Globals, data: sm.Data}
 	}
-	m, err := h.engine.Compile(ctx, bin, h.opts.Limits)
+	m, err := h.engine.Compile(ctx, sm.Bin, h.opts.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
