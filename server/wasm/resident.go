@@ -3,8 +3,8 @@ package wasm
 import (
 	"bytes"
 	"container/list"
-	"encoding/gob"
 	"context"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"runtime"
