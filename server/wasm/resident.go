@@ -122,42 +122,7 @@ func (h *Handler) use(ctx context.Context) (*loaded, error) {
 			done := make(chan struct{})
 			res.restoring = done
 			res.mu.Unlock()
-			select {
-			case res.r.loads <- struct{}{}:
-			case <-ctx.Done():
-				res.mu.Lock()
-				res.restoring = nil
-				close(done) // a waiter with time left loads it
-				res.mu.Unlock()
-				return nil, fmt.Errorf("%w: no place to load the module again among the %d loads allowed at once: %w", server.ErrOverloaded, cap(res.r.loads), ctx.Err())
-			}
-			// The load goes on if this exchange's client leaves: others
-			// may be waiting for it. start bounds the initialization.
-			l, err := h.reload(context.WithoutCancel(ctx))
-			<-res.r.loads
-			res.mu.Lock()
-			res.restoring = nil
-			close(done)
-			if err == nil && res.closed {
-				res.mu.Unlock()
-				l.close(context.Background())
-				return nil, fmt.Errorf("%w: the route was closed", server.ErrHandlerFailed)
-			}
-			if err == nil {
-				res.cur = l
-				res.users++
-			}
-			res.mu.Unlock()
-			if err != nil {
-				h.opts.Logger.Error("loading the module again failed", "error", err)
-				if errors.Is(err, server.ErrOverloaded) {
-					return nil, err
-				}
-				return nil, fmt.Errorf("%w: loading the module again: %w", server.ErrHandlerFailed, err)
-			}
-			h.stats.restores.Add(1)
-			res.r.add(h)
-			return l, nil
+			return h.load(ctx, done)
 		default:
 			wait := res.restoring
 			res.mu.Unlock()
@@ -168,6 +133,53 @@ func (h *Handler) use(ctx context.Context) (*loaded, error) {
 			}
 		}
 	}
+}
+
+// load loads the module again for use, which marked the load under way
+// with done (closed, and the mark cleared, when load returns), and holds
+// it for the caller. The load waits for a place among those allowed at
+// once within ctx; once it has one, it goes on if ctx ends (others may be
+// waiting for it) and start bounds the initialization.
+func (h *Handler) load(ctx context.Context, done chan struct{}) (*loaded, error) {
+	res := &h.res
+	finish := func() {
+		res.restoring = nil
+		close(done) // waiters look again: loaded, or one of them loads
+	}
+	select {
+	case res.r.loads <- struct{}{}:
+	case <-ctx.Done():
+		res.mu.Lock()
+		finish()
+		res.mu.Unlock()
+		return nil, fmt.Errorf("%w: no place to load the module again among the %d loads allowed at once: %w", server.ErrOverloaded, cap(res.r.loads), ctx.Err())
+	}
+	l, err := h.reload(context.WithoutCancel(ctx))
+	<-res.r.loads
+	res.mu.Lock()
+	finish()
+	closed := res.closed
+	if err == nil && !closed {
+		res.cur = l
+		res.users++
+	}
+	res.mu.Unlock()
+	switch {
+	case err != nil:
+		h.opts.Logger.Error("loading the module again failed", "error", err)
+		if errors.Is(err, server.ErrOverloaded) || errors.Is(err, context.DeadlineExceeded) {
+			// It loaded before: the time ran out waiting for memory or a
+			// busy machine, not on the module.
+			return nil, fmt.Errorf("%w: loading the module again: %w", server.ErrOverloaded, err)
+		}
+		return nil, fmt.Errorf("%w: loading the module again: %w", server.ErrHandlerFailed, err)
+	case closed:
+		l.close(context.Background())
+		return nil, fmt.Errorf("%w: the route was closed", server.ErrHandlerFailed)
+	}
+	h.stats.restores.Add(1)
+	res.r.add(h)
+	return l, nil
 }
 
 // done gives back what use returned; the handler may be unloaded once no
