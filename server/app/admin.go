@@ -53,6 +53,14 @@ func (a *App) newAdmin(address string) error {
 			func() float64 { return float64(budget.Used()) }),
 		a.metrics.Gauge("memory_budget_bytes", "The memory budget ([limits] memory_budget).", nil,
 			func() float64 { return float64(budget.Limit()) }))
+	if c := a.prepared; c != nil {
+		err = errors.Join(err, a.metrics.Values(nil, func() []float64 {
+			hits, misses := c.Stats()
+			return []float64{float64(hits), float64(misses)}
+		},
+			metrics.Value{Name: "prepared_cache_hits_total", Help: "Route loads that found their module read, validated and rewritten already (cache_dir/prepared): a warm start.", Counter: true},
+			metrics.Value{Name: "prepared_cache_misses_total", Help: "Route loads that read, validated and rewrote their module.", Counter: true}))
+	}
 	if r := a.limits.resident; r != nil {
 		err = errors.Join(err, a.metrics.Gauge("resident_modules", "Routes whose module is loaded now (at most [limits] resident_modules while no more run at once).", nil,
 			func() float64 { return float64(r.Loaded()) }))

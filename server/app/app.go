@@ -105,6 +105,10 @@ type App struct {
 	counts   keyedCounts      // counts that outlive a reload (counts.go)
 
 	rateLimiters rateLimiters // routes' rate_limit buckets (ratelimit.go)
+
+	// prepared keeps modules as prepared for compiling in cache_dir; nil
+	// without one.
+	prepared *wasm.PreparedCache
 }
 
 // New loads every route's module and checks every listener address. It
@@ -129,6 +133,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	a := &App{cfg: cfg, logger: opts.Logger, engines: map[string]wasm.Engine{}, newEngine: opts.newEngine,
 		hub: hub, limits: limits, inherited: newInheritedSockets(opts.Inherited), stopping: opts.Stopping,
 		listen: opts.Listen, transport: cmp.Or(opts.Transport, config.DefaultTransport), failed: make(chan struct{}, 1)}
+	if cfg.CacheDir != "" {
+		if a.prepared, err = wasm.NewPreparedCache(filepath.Join(cfg.CacheDir, "prepared")); err != nil {
+			opts.Logger.Warn("modules are prepared again at every start", "error", err)
+		}
+	}
 	a.exchanges = accesslog.New(server.HandlerFunc(a.serveCurrent), opts.AccessLog)
 	listeners, errs := a.parseListeners(cfg)
 	a.listeners = listeners
@@ -401,6 +410,7 @@ func (a *App) loadModule(ctx context.Context, cfg *config.Config, set *routeSet,
 		Gate:            a.limits.gate(rc.Engine),
 		Memory:          a.limits.memory,
 		Residency:       a.limits.resident,
+		Prepared:        a.prepared,
 		MaxWaiting:      rc.MaxWaiting,
 		Vars:            rc.Vars,
 		Queue:           rc.Queue,

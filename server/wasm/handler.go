@@ -74,6 +74,9 @@ type Options struct {
 	// Drain, when closed, ends every park at once (the exchange resumes
 	// with bubble.wake "shutdown") and refuses new ones.
 	Drain <-chan struct{}
+	// Prepared, when set, keeps what New makes of a module before
+	// compiling it on disk for the next start (prepared.go).
+	Prepared *PreparedCache
 	// Residency, when set, bounds the handlers that keep their module
 	// loaded (resident.go): this one may be unloaded while idle and loaded
 	// again by its next exchange.
@@ -219,20 +222,17 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 	if err != nil {
 		return nil, err
 	}
-	parsed, err := prepare(ctx, engine, bin)
-	if err != nil {
-		return nil, fmt.Errorf("compile: %w", err)
-	}
-	life, err := resolveLifecycle(parsed, opts)
+	opts.Limits.InterruptGuard = engine.InterruptGuard()
+	prepared, err := opts.Prepared.prepare(ctx, engine, bin, opts)
 	if err != nil {
 		return nil, err
 	}
-	opts.Limits.FixedStdio = opts.ABI != ABICGI && !isCommand(parsed)
-	opts.Limits.InterruptGuard = engine.InterruptGuard()
-	bin, plan, err := rewrite(parsed, opts.Limits, life == Snapshot)
-	if err != nil {
-		return nil, fmt.Errorf("compile: %w", err)
+	if prepared.Fallback != "" {
+		opts.Logger.Warn("serving a fresh instance per exchange: the module's state cannot be snapshotted", "reason", prepared.Fallback)
 	}
+	life, plan := prepared.Life, prepared.plan()
+	opts.Limits.FixedStdio = prepared.FixedStdio
+	bin = prepared.Bin
 	m, err := engine.Compile(ctx, bin, opts.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
@@ -261,7 +261,7 @@ func New(ctx context.Context, engine Engine, bin []byte, opts Options) (*Handler
 	}
 	h.res.cur = l
 	if r := opts.Residency; r != nil {
-		ref, err := r.spillModule(bin, plan)
+		ref, err := r.spillModule(prepared)
 		if err != nil {
 			h.Close(ctx)
 			return nil, err

@@ -37,32 +37,31 @@ const (
 
 // resolveLifecycle decides the lifecycle of a module: the one the route
 // asked for, or, when it asked for none, Snapshot if the module can be
-// snapshotted and Fresh (with a log line saying why) if it cannot. A CGI
-// command is always Fresh.
-func resolveLifecycle(m *wasmbin.Module, opts Options) (Lifecycle, error) {
+// snapshotted and Fresh if it cannot (fallback says why, for a log line).
+// A CGI command is always Fresh.
+func resolveLifecycle(m *wasmbin.Module, opts Options) (life Lifecycle, fallback, err error) {
 	command := opts.ABI == ABICGI || (opts.ABI == ABIAuto && isCommand(m))
 	switch opts.Lifecycle {
 	case Fresh, Pool:
-		return opts.Lifecycle, nil
+		return opts.Lifecycle, nil, nil
 	case Snapshot:
 		if command {
-			return "", errors.New(`instances = "snapshot" cannot serve a CGI module: every exchange runs _start in a fresh instance (use instances = "fresh")`)
+			return "", nil, errors.New(`instances = "snapshot" cannot serve a CGI module: every exchange runs _start in a fresh instance (use instances = "fresh")`)
 		}
 		if why := notSnapshottable(m); why != nil {
-			return "", fmt.Errorf(`instances = "snapshot": the module's state cannot be snapshotted: %w (use instances = "fresh")`, why)
+			return "", nil, fmt.Errorf(`instances = "snapshot": the module's state cannot be snapshotted: %w (use instances = "fresh")`, why)
 		}
-		return Snapshot, nil
+		return Snapshot, nil, nil
 	case "":
 		if command {
-			return Fresh, nil
+			return Fresh, nil, nil
 		}
 		if why := notSnapshottable(m); why != nil {
-			opts.Logger.Warn("serving a fresh instance per exchange: the module's state cannot be snapshotted", "reason", why)
-			return Fresh, nil
+			return Fresh, why, nil
 		}
-		return Snapshot, nil
+		return Snapshot, nil, nil
 	}
-	return "", fmt.Errorf("unknown instance lifecycle %q (want snapshot, fresh or pool)", opts.Lifecycle)
+	return "", nil, fmt.Errorf("unknown instance lifecycle %q (want snapshot, fresh or pool)", opts.Lifecycle)
 }
 
 // isCommand reports whether m is a WASI command as ABIAuto sees one: it

@@ -198,24 +198,12 @@ func (h *Handler) done() {
 	}
 }
 
-// spilledModule is what a handler needs to compile its module again: the
-// binary as New compiled it (after the load-time rewrites, which cost a
-// third of a load again) and what the snapshot rewrite took out of it.
-type spilledModule struct {
-	Bin     []byte
-	Globals []string
-	Data    []DataInit
-}
-
-// spillModule writes bin, rewritten, and plan (nil unless Snapshot) to
-// the spill file.
-func (r *Residency) spillModule(bin []byte, plan *snapshotPlan) (spillRef, error) {
-	sm := spilledModule{Bin: bin}
-	if plan != nil {
-		sm.Globals, sm.Data = plan.globals, plan.data
-	}
+// spillModule writes p to the spill file: what a handler needs to compile
+// its module again (the binary after the load-time rewrites, which cost a
+// third of a load again, and what the snapshot rewrite took out of it).
+func (r *Residency) spillModule(p *preparedModule) (spillRef, error) {
 	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(&sm); err != nil {
+	if err := gob.NewEncoder(&buf).Encode(p); err != nil {
 		return spillRef{}, fmt.Errorf("module spill file: %w", err)
 	}
 	return r.spill.put(buf.Bytes())
@@ -229,15 +217,12 @@ func (h *Handler) reload(ctx context.Context) (*loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	var sm spilledModule
-	if err := gob.NewDecoder(bytes.NewReader(rec)).Decode(&sm); err != nil {
+	var p preparedModule
+	if err := gob.NewDecoder(bytes.NewReader(rec)).Decode(&p); err != nil {
 		return nil, fmt.Errorf("module spill file: %w", err)
 	}
-	var plan *snapshotPlan
-	if h.life == Snapshot {
-		plan = &snapshotPlan{globals: sm.Globals, data: sm.Data}
-	}
-	m, err := h.engine.Compile(ctx, sm.Bin, h.opts.Limits)
+	plan := p.plan()
+	m, err := h.engine.Compile(ctx, p.Bin, h.opts.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}

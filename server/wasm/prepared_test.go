@@ -1,0 +1,108 @@
+package wasm_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bubblewasm/bubblewasm/internal/testutil"
+	"github.com/bubblewasm/bubblewasm/server/wasm"
+)
+
+// TestPreparedCache: a module prepared once is found prepared by the next
+// load with the same options, on every engine, and serves the same; other
+// options are other entries; a damaged entry is a miss that is prepared
+// and written again.
+func TestPreparedCache(t *testing.T) {
+	for _, e := range testutil.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			engine := e.New(t)
+			dir := t.TempDir()
+			c, err := wasm.NewPreparedCache(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bin := watModule(t, "initstate")
+			load := func(opts wasm.Options) {
+				t.Helper()
+				opts.Prepared = c
+				h := mustHandler(t, engine, bin, opts)
+				if body, err := serveBody(context.Background(), h); err != nil || body != "started=42 data=initial" {
+					t.Fatalf("%+v: %q, %v", opts, body, err)
+				}
+			}
+			stats := func(wantHits, wantMisses uint64, wantEntries int) {
+				t.Helper()
+				hits, misses := c.Stats()
+				entries, _ := filepath.Glob(filepath.Join(dir, "*"))
+				if hits != wantHits || misses != wantMisses || len(entries) != wantEntries {
+					t.Fatalf("hits %d, misses %d, entries %d; want %d, %d, %d", hits, misses, len(entries), wantHits, wantMisses, wantEntries)
+				}
+			}
+			load(wasm.Options{Name: "a"})
+			stats(0, 1, 1)
+			load(wasm.Options{Name: "b"}) // another route, same module and options
+			stats(1, 1, 1)
+			load(wasm.Options{Name: "c", Limits: wasm.Limits{StackBytes: 1 << 20}})
+			stats(1, 2, 2)
+			load(wasm.Options{Name: "d", Lifecycle: wasm.Fresh})
+			stats(1, 3, 3)
+
+			entries, _ := filepath.Glob(filepath.Join(dir, "*"))
+			for _, path := range entries {
+				data, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				data[len(data)/2] ^= 0xff
+				if err := os.WriteFile(path, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			load(wasm.Options{Name: "e"})
+			stats(1, 4, 3)
+			load(wasm.Options{Name: "f"}) // written again whole
+			stats(2, 4, 3)
+		})
+	}
+}
+
+// TestPreparedCacheKeepsTheFallbackWarning: a module served fresh because
+// it cannot be snapshotted says so on every load, the cached ones too; a
+// route that asks for snapshot is refused as without the cache.
+func TestPreparedCacheKeepsTheFallbackWarning(t *testing.T) {
+	engine := testutil.Engines()[0].New(t)
+	c, err := wasm.NewPreparedCache(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := watModule(t, "tableset")
+	for i := range 2 {
+		logger, logs := testutil.CaptureLogger(t)
+		h := mustHandler(t, engine, bin, wasm.Options{Name: "default", Logger: logger, Prepared: c})
+		if h.Lifecycle() != wasm.Fresh {
+			t.Fatalf("load %d: lifecycle %q, want fresh", i, h.Lifecycle())
+		}
+		waitLog(t, logs, "cannot be snapshotted", "changes table 0")
+		_, err := wasm.New(context.Background(), engine, bin, wasm.Options{Name: "asked", Lifecycle: wasm.Snapshot, Prepared: c})
+		if err == nil || !strings.Contains(err.Error(), `instances = "snapshot"`) {
+			t.Fatalf("load %d, asked for snapshot: err = %v", i, err)
+		}
+	}
+	if hits, _ := c.Stats(); hits != 1 {
+		t.Fatalf("hits = %d, want 1 (the second default load)", hits)
+	}
+}
+
+// TestNewPreparedCacheRefuses: a directory that cannot be made.
+func TestNewPreparedCacheRefuses(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wasm.NewPreparedCache(filepath.Join(file, "sub")); err == nil || !strings.Contains(err.Error(), "prepared-module cache") {
+		t.Fatalf("err = %v", err)
+	}
+}
