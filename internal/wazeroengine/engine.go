@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -160,8 +161,42 @@ func (m *module) linkImports(ctx context.Context, fixedStdio bool) error {
 type exchangeKey struct{}
 
 // binding is what a call's context carries for the host functions: the
-// exchange they serve, set for the duration of each guest call.
-type binding struct{ x abi.Exchange }
+// exchange they serve, set for the duration of each guest call, and the
+// context of that call when the interrupt guard stops it (see
+// checkEvery).
+type binding struct {
+	x     abi.Exchange
+	ctx   context.Context // nil when the call is not guarded
+	calls uint32          // host calls, for checkEvery
+}
+
+// checkEvery is how many host calls of a guarded guest pass between two
+// looks at its call's context. The guard's stop comes from a timer
+// (context.AfterFunc), and a guest that loops on host calls was seen, on
+// a loaded machine, to keep running for minutes past its deadline — with
+// the timers of its processor not run (the test client's own timeout
+// never fired either). A look at the context's deadline and error from the
+// host call itself does not depend on any timer. Every 32 calls keeps it
+// out of the cost of an exchange (a clock read is ~20 ns).
+const checkEvery = 32
+
+// expired returns the error of a guarded call whose context has ended or
+// whose deadline has passed by the clock, or nil.
+func (b *binding) expired() error {
+	if b.ctx == nil {
+		return nil
+	}
+	if b.calls++; b.calls%checkEvery != 0 {
+		return nil
+	}
+	if err := b.ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := b.ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
 
 // hostFunc binds a shared abi function to wazero's calling convention.
 func hostFunc(call func(abi.Exchange, abi.Memory, []uint64) error) api.GoModuleFunc {
@@ -169,6 +204,9 @@ func hostFunc(call func(abi.Exchange, abi.Memory, []uint64) error) api.GoModuleF
 		b, _ := ctx.Value(exchangeKey{}).(*binding)
 		if b == nil || b.x == nil {
 			panic(errors.New("bubblewasm host function called outside an exchange"))
+		}
+		if err := b.expired(); err != nil {
+			panic(fmt.Errorf("%w (the guest was stopped in a host call)", err))
 		}
 		x := b.x
 		mem := mod.Memory()

@@ -73,7 +73,9 @@ func (g *guard) call(ctx context.Context, f api.Function, stack []uint64) error 
 		g.pending.Add(1)
 		stop = context.AfterFunc(ctx, g.stop)
 	}
+	g.bound.ctx = ctx
 	err := f.CallWithStack(g.callCtx, stack)
+	g.bound.ctx = nil
 	if stop != nil {
 		if stop() {
 			g.pending.Done()

@@ -12,8 +12,9 @@
 // # Schema
 //
 //	engine = "wazero"          # default engine for routes: "wazero" | "wasmtime"
-//	cache_dir = ""             # compilation cache directory (compiled code, and which
-//	                           # modules passed validation), relative to the config
+//	cache_dir = ""             # compilation cache directory (compiled code, which
+//	                           # modules passed validation, modules as rewritten for
+//	                           # compiling in prepared/), relative to the config
 //	                           # file's directory; "" lets the caller pick
 //	shutdown_timeout = "10s"   # Go duration, >= 0
 //	log_level = "info"         # "debug" | "info" | "warn" | "error"
