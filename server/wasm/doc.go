@@ -7,6 +7,9 @@
 // interface that each wasm
 // runtime adapts to, and parking (park.go): an exchange whose run hands its
 // wait to the host is held without an instance and run again when the
-// wait ends. The host functions themselves live in package abi and
+// wait ends; which routes keep their module loaded when there are more
+// than the machine should hold (resident.go, with the spill file of
+// spill.go); and the on-disk cache of modules prepared for compiling
+// (prepared.go). The host functions themselves live in package abi and
 // are shared by every engine.
 package wasm
