@@ -186,8 +186,12 @@ func TestMetrics(t *testing.T) {
 	if used, budget := value(m, "bubblewasm_memory_used_bytes"), value(m, "bubblewasm_memory_budget_bytes"); used <= 0 || budget < used {
 		t.Errorf("memory used %v of a budget of %v", used, budget)
 	}
-	if hits, misses := value(m, "bubblewasm_validation_cache_hits_total", "engine=wazero"), value(m, "bubblewasm_validation_cache_misses_total", "engine=wazero"); hits+misses != 3 {
-		t.Errorf("validation cache: %v hits, %v misses; want 3 in all (one per route)", hits, misses)
+	// Every route's module was validated (a hit or a miss of the
+	// validation cache) unless the prepared-module cache had it.
+	hits, misses := value(m, "bubblewasm_validation_cache_hits_total", "engine=wazero"), value(m, "bubblewasm_validation_cache_misses_total", "engine=wazero")
+	prepared, unprepared := value(m, "bubblewasm_prepared_cache_hits_total"), value(m, "bubblewasm_prepared_cache_misses_total")
+	if hits+misses != unprepared || prepared+unprepared != 3 {
+		t.Errorf("validation cache: %v hits, %v misses; prepared cache: %v hits, %v misses; want one prepared-cache look per route (3), and a validation for each miss", hits, misses, prepared, unprepared)
 	}
 	if m["go_goroutines"] == nil {
 		t.Error("no Go runtime metrics")
