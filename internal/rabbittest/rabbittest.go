@@ -92,19 +92,37 @@ func Start(t testing.TB) *Broker {
 	if err != nil {
 		t.Fatalf("rabbittest: epmd not found (it comes with erlang-base, a dependency of rabbitmq-server): %v", err)
 	}
-	b := &Broker{t: t, script: script, epmdBin: epmdBin, dir: t.TempDir(), node: "bubbletest-" + randomHex(6) + "@localhost"}
-	b.amqp, b.dist, b.epmd = freePort(t), freePort(t), freePort(t)
-	if err := b.writeFiles(); err != nil {
+	// The ports are free when picked but not held: another test of the
+	// same run can take one before the node binds it. A start that fails
+	// on a taken port tries again with new ports.
+	for attempt := 1; ; attempt++ {
+		b := &Broker{t: t, script: script, epmdBin: epmdBin, dir: t.TempDir(), node: "bubbletest-" + randomHex(6) + "@localhost"}
+		b.amqp, b.dist, b.epmd = freePort(t), freePort(t), freePort(t)
+		if err := b.writeFiles(); err != nil {
+			t.Fatalf("rabbittest: %v", err)
+		}
+		t.Cleanup(b.cleanup)
+		err := b.startEPMD()
+		if err == nil {
+			err = b.start()
+		}
+		if err == nil {
+			return b
+		}
+		if attempt < 3 && portTaken(err) {
+			t.Logf("rabbittest: attempt %d: a port was taken meanwhile, trying new ones", attempt)
+			b.cleanup()
+			continue
+		}
 		t.Fatalf("rabbittest: %v", err)
 	}
-	t.Cleanup(b.cleanup)
-	if err := b.startEPMD(); err != nil {
-		t.Fatalf("rabbittest: %v", err)
-	}
-	if err := b.start(); err != nil {
-		t.Fatalf("rabbittest: %v", err)
-	}
-	return b
+}
+
+// portTaken reports whether a start failed because a port it was given
+// was bound by someone else first.
+func portTaken(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "eaddrinuse") || strings.Contains(msg, "address already in use")
 }
 
 // URL is the node's AMQP URL, with the default guest account and vhost.

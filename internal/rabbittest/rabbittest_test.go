@@ -1,6 +1,7 @@
 package rabbittest
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -75,4 +76,19 @@ func TestBroker(t *testing.T) {
 		t.Fatalf("processes of node group %d or epmd group %d are alive after cleanup", node, epmd)
 	}
 	_ = time.Second
+}
+
+// portTaken tells a start that lost a port race (RabbitMQ's listener
+// error, epmd's bind error) from other failures, which are not retried.
+func TestPortTaken(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"node x exited during start\n{listen_error,{acceptor,{127,0,0,1},40407},eaddrinuse}": true,
+		"epmd: bind: address already in use":                                                 true,
+		"node x did not accept AMQP connections within 2m0s":                                 false,
+		"node x exited during start (exit status 1)":                                         false,
+	} {
+		if got := portTaken(errors.New(msg)); got != want {
+			t.Errorf("portTaken(%q) = %v, want %v", msg, got, want)
+		}
+	}
 }
