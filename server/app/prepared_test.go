@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -14,16 +13,7 @@ import (
 // TestPreparedCacheWarmStart: the second start on the same cache_dir finds
 // its module prepared (read, validated, rewritten) and serves it.
 func TestPreparedCacheWarmStart(t *testing.T) {
-	dir := t.TempDir()
-	src, err := os.ReadFile("testdata/named.wat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.WriteFiles(t, dir, map[string]string{
-		"named.wasm": string(testutil.WAT(t, string(src))),
-		"bubble.toml": "cache_dir = \"cache\"\n[admin]\naddress = \"tcp://127.0.0.1:0\"\n" +
-			"[[listener]]\naddress = \"tcp://127.0.0.1:0\"\n[[route]]\nmodule = \"named.wasm\"\n",
-	})
+	dir := namedConfig(t, "cache_dir = \"cache\"\n[admin]\naddress = \"tcp://127.0.0.1:0\"\n")
 	for start, want := range []struct{ hits, misses float64 }{{0, 1}, {1, 0}} {
 		cfg, err := config.LoadWith(filepath.Join(dir, "bubble.toml"), app.ConfigOptions())
 		if err != nil {

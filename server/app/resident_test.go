@@ -82,15 +82,7 @@ func TestResidentModules(t *testing.T) {
 // TestResidentModulesWithoutCacheDir: the start warns that unloaded
 // modules will be compiled from scratch.
 func TestResidentModulesWithoutCacheDir(t *testing.T) {
-	dir := t.TempDir()
-	src, err := os.ReadFile("testdata/named.wat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.WriteFiles(t, dir, map[string]string{
-		"named.wasm":  string(testutil.WAT(t, string(src))),
-		"bubble.toml": "[limits]\nresident_modules = 5\n[[listener]]\naddress = \"tcp://127.0.0.1:0\"\n[[route]]\nmodule = \"named.wasm\"\n",
-	})
+	dir := namedConfig(t, "[limits]\nresident_modules = 5\n")
 	cfg, err := config.LoadWith(filepath.Join(dir, "bubble.toml"), app.ConfigOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -98,4 +90,21 @@ func TestResidentModulesWithoutCacheDir(t *testing.T) {
 	logger, logs := testutil.CaptureLogger(t)
 	testapp.StartApp(t, cfg, app.Options{Logger: logger})
 	waitLog(t, logs, "resident_modules without cache_dir", "resident_modules=5")
+}
+
+// namedConfig writes, in a new directory it returns, named.wasm
+// (testdata/named.wat) and a bubble.toml of head, then a loopback listener
+// and one route serving named.wasm.
+func namedConfig(t *testing.T, head string) string {
+	t.Helper()
+	dir := t.TempDir()
+	src, err := os.ReadFile("testdata/named.wat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.WriteFiles(t, dir, map[string]string{
+		"named.wasm":  string(testutil.WAT(t, string(src))),
+		"bubble.toml": head + "[[listener]]\naddress = \"tcp://127.0.0.1:0\"\n[[route]]\nmodule = \"named.wasm\"\n",
+	})
+	return dir
 }
