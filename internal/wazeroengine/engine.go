@@ -36,6 +36,7 @@ import (
 type Engine struct {
 	cache     wazero.CompilationCache
 	validated *validcache.Cache
+	compiling compileLocks // one compilation of a binary at a time
 }
 
 // New returns the engine. cacheDir, when not empty, keeps compiled machine
@@ -90,7 +91,9 @@ func (e *Engine) Compile(ctx context.Context, bin []byte, limits wasm.Limits) (w
 		cfg = cfg.WithMemoryLimitPages(limits.MemoryPages)
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	unlock := e.compiling.lock(bin)
 	compiled, err := rt.CompileModule(ctx, bin)
+	unlock()
 	if err != nil {
 		rt.Close(ctx)
 		return nil, err
