@@ -158,6 +158,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		a.Close(ctx)
 		return nil, err
 	}
+	a.prunePrepared()
 	return a, nil
 }
 

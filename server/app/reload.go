@@ -231,6 +231,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	a.mu.Unlock()
 
 	prev.retire()
+	a.background.Go(a.prunePrepared)
 	a.background.Go(func() {
 		<-prev.drained
 		if err := prev.close(context.WithoutCancel(ctx)); err != nil {

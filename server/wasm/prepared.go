@@ -72,7 +72,9 @@ func prepareModule(ctx context.Context, engine Engine, bin []byte, opts Options)
 // (the SHA-256 of its executable), so that no other build ever uses an
 // entry. An entry carries the SHA-256 of its contents: one that does not
 // match (a torn write, a failing disk) is a miss, prepared again and
-// replaced. The directory is trusted as the engines' compilation caches
+// replaced. A load that finds its entry marks it used; Prune removes
+// the entries unused for a while (the server prunes after its routes
+// load). The directory is trusted as the engines' compilation caches
 // are: whoever can write there can change what the server runs.
 type PreparedCache struct {
 	dir          string
@@ -126,6 +128,7 @@ func (c *PreparedCache) prepare(ctx context.Context, engine Engine, bin []byte, 
 	path := c.path(engine, bin, opts)
 	if p, ok := readPrepared(path); ok {
 		c.hits.Add(1)
+		markUsed(path)
 		return p, nil
 	}
 	c.misses.Add(1)
@@ -164,6 +167,9 @@ func readPrepared(path string) (*preparedModule, bool) {
 	return &p, true
 }
 
+// preparedTempPrefix starts the name of an entry being written.
+const preparedTempPrefix = ".prepared-"
+
 // writePrepared writes an entry whole or not at all (a temporary file
 // renamed into place).
 func writePrepared(path string, p *preparedModule) error {
@@ -172,7 +178,7 @@ func writePrepared(path string, p *preparedModule) error {
 		return err
 	}
 	sum := sha256.Sum256(body.Bytes())
-	f, err := os.CreateTemp(filepath.Dir(path), ".prepared-*")
+	f, err := os.CreateTemp(filepath.Dir(path), preparedTempPrefix+"*")
 	if err != nil {
 		return err
 	}

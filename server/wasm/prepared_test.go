@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bubblewasm/bubblewasm/internal/testutil"
 	"github.com/bubblewasm/bubblewasm/server/wasm"
@@ -104,5 +105,95 @@ func TestNewPreparedCacheRefuses(t *testing.T) {
 	}
 	if _, err := wasm.NewPreparedCache(filepath.Join(file, "sub")); err == nil || !strings.Contains(err.Error(), "prepared-module cache") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestPreparedCachePrune: Prune removes the entries and temporary files
+// unused for longer than its age — an entry a load found is used again,
+// and stays — and leaves alone what the cache never writes: other files,
+// directories, links (and their targets) with an entry's name.
+func TestPreparedCachePrune(t *testing.T) {
+	engine := testutil.Engines()[0].New(t)
+	dir := t.TempDir()
+	c, err := wasm.NewPreparedCache(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := watModule(t, "initstate")
+	mustHandler(t, engine, bin, wasm.Options{Name: "a", Prepared: c})
+	entries, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(entries) != 1 {
+		t.Fatalf("entries %v, want 1", entries)
+	}
+	used := entries[0]
+
+	old := time.Now().Add(-wasm.PreparedMaxAge - time.Hour)
+	write := func(name string, size int) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, old, old); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	hexName := func(b byte) string { return strings.Repeat(string("0123456789abcdef"[b]), 64) }
+	stale := write(hexName(1), 1000)                        // an entry no load uses
+	temp := write(".prepared-123456", 10)                   // an interrupted write
+	fresh := filepath.Join(dir, hexName(2))                 // an entry written just now
+	foreign := write("notes.txt", 5)                        // not the cache's
+	upper := write(strings.ToUpper(hexName(10)), 5)         // not a name the cache makes
+	short := write(hexName(3)[:63], 5)                      // nor this
+	if err := os.WriteFile(fresh, nil, 0o644); err != nil { // new: stays
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, hexName(4))
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(sub, old, old)
+	target := filepath.Join(t.TempDir(), "target")
+	if err := os.WriteFile(target, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(target, old, old)
+	link := filepath.Join(dir, hexName(5))
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	// The entry in use is old too, until a load finds it.
+	if err := os.Chtimes(used, old, old); err != nil {
+		t.Fatal(err)
+	}
+	mustHandler(t, engine, bin, wasm.Options{Name: "b", Prepared: c})
+	if hits, _ := c.Stats(); hits != 1 {
+		t.Fatalf("hits = %d, want 1", hits)
+	}
+
+	p, err := c.Prune(wasm.PreparedMaxAge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Entries != 2 || p.Bytes != 1010 {
+		t.Errorf("pruned %+v, want 2 entries of 1010 bytes", p)
+	}
+	for _, path := range []string{stale, temp} {
+		if _, err := os.Lstat(path); !os.IsNotExist(err) {
+			t.Errorf("%s: still there (%v)", filepath.Base(path), err)
+		}
+	}
+	for _, path := range []string{used, fresh, foreign, upper, short, sub, link, target} {
+		if _, err := os.Lstat(path); err != nil {
+			t.Errorf("%s: removed (%v)", filepath.Base(path), err)
+		}
+	}
+	if p, err := c.Prune(wasm.PreparedMaxAge); err != nil || p.Entries != 0 {
+		t.Errorf("second prune: %+v, %v; want nothing", p, err)
+	}
+	var none *wasm.PreparedCache
+	if p, err := none.Prune(0); err != nil || p.Entries != 0 {
+		t.Errorf("nil cache: %+v, %v", p, err)
 	}
 }
