@@ -2,9 +2,11 @@ package app_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bubblewasm/bubblewasm/internal/testapp"
@@ -107,4 +109,75 @@ func namedConfig(t *testing.T, head string) string {
 		"bubble.toml": head + "[[listener]]\naddress = \"tcp://127.0.0.1:0\"\n[[route]]\nmodule = \"named.wasm\"\n",
 	})
 	return dir
+}
+
+// TestResidentModulesUnderSweep: 300 routes of distinct modules (every
+// other one pooled), 8 resident, and 16 clients asking random routes at
+// once over HTTP: every request gets its own route's answer while modules
+// are unloaded and loaded again under it, and at most 8 stay loaded.
+func TestResidentModulesUnderSweep(t *testing.T) {
+	const routes, resident, clients, requests = 300, 8, 16, 60
+	var body strings.Builder
+	fmt.Fprintf(&body, "[admin]\naddress = \"tcp://127.0.0.1:0\"\n[limits]\nresident_modules = %d\n", resident)
+	for i := range routes {
+		fmt.Fprintf(&body, "[[route]]\nname = \"r%d\"\nmatch = { PATH_INFO = \"/r%d\" }\nmodule = \"m%d.wasm\"\ntimeout = \"120s\"\n", i, i, i)
+		if i%2 == 1 {
+			body.WriteString("instances = \"pool\"\n")
+		}
+	}
+	path := writeConfig(t, "wazero", body.String())
+	for i := range routes {
+		msg := fmt.Sprintf("hello from r%d\n", i)
+		wat := fmt.Sprintf(`(module
+  (import "bubblewasm_v1" "write" (func $write (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) %q)
+  (func (export "bubble_handle") (result i32)
+    (drop (call $write (i32.const 0) (i32.const %d)))
+    (i32.const 0)))`, msg, len(msg))
+		if err := os.WriteFile(filepath.Join(filepath.Dir(path), fmt.Sprintf("m%d.wasm", i)), testutil.WAT(t, wat), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.LoadWith(path, app.ConfigOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger, _ := testutil.CaptureLogger(t)
+	a, addrs := testapp.StartApp(t, cfg, app.Options{Logger: logger})
+	adminAddr, _ := a.AdminAddress()
+	base, admin := testutil.URL(addrs[0]), testutil.URL(adminAddr)
+
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(c), 7))
+			for n := range requests {
+				i := rng.IntN(routes)
+				status, got, err := doErr("GET", fmt.Sprintf("%s/r%d", base, i), "")
+				if err != nil {
+					t.Errorf("client %d, request %d, r%d: %v", c, n, i, err)
+					return
+				}
+				if want := fmt.Sprintf("hello from r%d\n", i); status != 200 || got != want {
+					t.Errorf("client %d, request %d, r%d: %d %q, want 200 %q", c, n, i, status, got, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	m := scrape(t, admin)
+	if n := value(m, "bubblewasm_resident_modules"); n > resident {
+		t.Fatalf("%v modules loaded, want at most %d", n, resident)
+	}
+	var restores float64
+	for i := range routes {
+		restores += value(m, "bubblewasm_module_restores_total", fmt.Sprintf("route=r%d", i))
+	}
+	// 960 requests over 300 routes with 8 places: almost every one loads.
+	if restores < clients*requests/2 {
+		t.Fatalf("%v loads again in %d requests, want at least half", restores, clients*requests)
+	}
+	t.Logf("%d requests, %v loads again", clients*requests, restores)
 }
