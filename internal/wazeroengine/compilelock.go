@@ -19,8 +19,7 @@ import (
 //
 // The key is a maphash of the bytes (a start hashes every module once
 // more: maphash takes 0.3 ms for 2 MiB where SHA-256 takes 1.9 ms); two
-// binaries that collide only
-// wait for each other.
+// binaries that collide only wait for each other.
 type compileLocks struct {
 	mu    sync.Mutex
 	seed  maphash.Seed
