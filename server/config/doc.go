@@ -14,8 +14,10 @@
 //	engine = "wazero"          # default engine for routes: "wazero" | "wasmtime"
 //	cache_dir = ""             # compilation cache directory (compiled code, which
 //	                           # modules passed validation, modules as rewritten for
-//	                           # compiling in prepared/), relative to the config
-//	                           # file's directory; "" lets the caller pick
+//	                           # compiling in prepared/, whose entries unused for a
+//	                           # week are removed after each load of the routes),
+//	                           # relative to the config file's directory; "" lets
+//	                           # the caller pick
 //	shutdown_timeout = "10s"   # Go duration, >= 0
 //	log_level = "info"         # "debug" | "info" | "warn" | "error"
 //
