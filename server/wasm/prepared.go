@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // preparedModule is what New makes of a module's bytes before the engine
@@ -126,9 +127,9 @@ func (c *PreparedCache) prepare(ctx context.Context, engine Engine, bin []byte, 
 		return prepareModule(ctx, engine, bin, opts)
 	}
 	path := c.path(engine, bin, opts)
-	if p, ok := readPrepared(path); ok {
+	if p, modified, ok := readPrepared(path); ok {
 		c.hits.Add(1)
-		markUsed(path)
+		markUsed(path, modified)
 		return p, nil
 	}
 	c.misses.Add(1)
@@ -150,21 +151,31 @@ func (c *PreparedCache) path(engine Engine, bin []byte, opts Options) string {
 }
 
 // readPrepared reads an entry: the SHA-256 of the rest, then the gob of a
-// preparedModule. A missing, short or mismatched entry is not ok.
-func readPrepared(path string) (*preparedModule, bool) {
-	data, err := os.ReadFile(path)
+// preparedModule; and when the entry was last modified. A missing, short
+// or mismatched entry is not ok.
+func readPrepared(path string) (*preparedModule, time.Time, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, time.Time{}, false
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, time.Time{}, false
+	}
+	data, err := io.ReadAll(f)
 	if err != nil || len(data) < sha256.Size {
-		return nil, false
+		return nil, time.Time{}, false
 	}
 	body := data[sha256.Size:]
 	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], data[:sha256.Size]) {
-		return nil, false
+		return nil, time.Time{}, false
 	}
 	var p preparedModule
 	if err := gob.NewDecoder(bytes.NewReader(body)).Decode(&p); err != nil {
-		return nil, false
+		return nil, time.Time{}, false
 	}
-	return &p, true
+	return &p, info.ModTime(), true
 }
 
 // preparedTempPrefix starts the name of an entry being written.

@@ -75,9 +75,15 @@ func isPreparedName(name string) bool {
 	return true
 }
 
-// markUsed records that the entry at path served a load, so that Prune
-// keeps it (a failure only lets it age).
-func markUsed(path string) {
-	now := time.Now()
-	os.Chtimes(path, now, now)
+// markUsed records that the entry at path, last modified at modified,
+// served a load, so that Prune keeps it (a failure only lets it age). An
+// entry marked within the last day is left as it is: a start does not
+// write the metadata of every entry it reads.
+func markUsed(path string, modified time.Time) {
+	if now := time.Now(); now.Sub(modified) > markEvery {
+		os.Chtimes(path, now, now)
+	}
 }
+
+// markEvery is how old an entry's mark may be before a load renews it.
+const markEvery = 24 * time.Hour
