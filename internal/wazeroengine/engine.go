@@ -91,9 +91,7 @@ func (e *Engine) Compile(ctx context.Context, bin []byte, limits wasm.Limits) (w
 		cfg = cfg.WithMemoryLimitPages(limits.MemoryPages)
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
-	unlock := e.compiling.lock(bin)
-	compiled, err := rt.CompileModule(ctx, bin)
-	unlock()
+	compiled, err := e.compileModule(ctx, rt, bin)
 	if err != nil {
 		rt.Close(ctx)
 		return nil, err
@@ -109,6 +107,13 @@ func (e *Engine) Compile(ctx context.Context, bin []byte, limits wasm.Limits) (w
 		WithSysWalltime().WithSysNanotime().WithSysNanosleep().
 		WithRandSource(rand.Reader)
 	return m, nil
+}
+
+// compileModule compiles bin in rt, while no other compilation of the
+// same bytes runs (compileLocks).
+func (e *Engine) compileModule(ctx context.Context, rt wazero.Runtime, bin []byte) (wazero.CompiledModule, error) {
+	defer e.compiling.lock(bin)()
+	return rt.CompileModule(ctx, bin)
 }
 
 type module struct {

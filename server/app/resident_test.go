@@ -29,19 +29,7 @@ func TestResidentModules(t *testing.T) {
 				fmt.Fprintf(&body, "[[route]]\nname = \"r%d\"\nmatch = { PATH_INFO = \"/r%d\" }\nmodule = \"m%d.wasm\"\ntimeout = \"60s\"\n", i, i, i)
 			}
 			path := writeConfig(t, engine, body.String())
-			for i := range routes {
-				msg := fmt.Sprintf("hello from r%d\n", i)
-				wat := fmt.Sprintf(`(module
-  (import "bubblewasm_v1" "write" (func $write (param i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 0) %q)
-  (func (export "bubble_handle") (result i32)
-    (drop (call $write (i32.const 0) (i32.const %d)))
-    (i32.const 0)))`, msg, len(msg))
-				if err := os.WriteFile(filepath.Join(filepath.Dir(path), fmt.Sprintf("m%d.wasm", i)), testutil.WAT(t, wat), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			writeRouteModules(t, filepath.Dir(path), routes)
 			cfg, err := config.LoadWith(path, app.ConfigOptions())
 			if err != nil {
 				t.Fatal(err)
@@ -126,19 +114,7 @@ func TestResidentModulesUnderSweep(t *testing.T) {
 		}
 	}
 	path := writeConfig(t, "wazero", body.String())
-	for i := range routes {
-		msg := fmt.Sprintf("hello from r%d\n", i)
-		wat := fmt.Sprintf(`(module
-  (import "bubblewasm_v1" "write" (func $write (param i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 0) %q)
-  (func (export "bubble_handle") (result i32)
-    (drop (call $write (i32.const 0) (i32.const %d)))
-    (i32.const 0)))`, msg, len(msg))
-		if err := os.WriteFile(filepath.Join(filepath.Dir(path), fmt.Sprintf("m%d.wasm", i)), testutil.WAT(t, wat), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeRouteModules(t, filepath.Dir(path), routes)
 	cfg, err := config.LoadWith(path, app.ConfigOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -180,4 +156,24 @@ func TestResidentModulesUnderSweep(t *testing.T) {
 		t.Fatalf("%v loads again in %d requests, want at least half", restores, clients*requests)
 	}
 	t.Logf("%d requests, %v loads again", clients*requests, restores)
+}
+
+// writeRouteModules writes m0.wasm … m(n-1).wasm in dir, module i
+// answering "hello from ri\n": distinct bytes, so no two routes share a
+// compilation.
+func writeRouteModules(t *testing.T, dir string, n int) {
+	t.Helper()
+	for i := range n {
+		msg := fmt.Sprintf("hello from r%d\n", i)
+		wat := fmt.Sprintf(`(module
+  (import "bubblewasm_v1" "write" (func $write (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) %q)
+  (func (export "bubble_handle") (result i32)
+    (drop (call $write (i32.const 0) (i32.const %d)))
+    (i32.const 0)))`, msg, len(msg))
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("m%d.wasm", i)), testutil.WAT(t, wat), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

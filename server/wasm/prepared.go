@@ -163,8 +163,8 @@ func readPrepared(path string) (*preparedModule, time.Time, bool) {
 	if err != nil {
 		return nil, time.Time{}, false
 	}
-	data, err := io.ReadAll(f)
-	if err != nil || len(data) < sha256.Size {
+	data := make([]byte, info.Size())
+	if _, err := io.ReadFull(f, data); err != nil || len(data) < sha256.Size {
 		return nil, time.Time{}, false
 	}
 	body := data[sha256.Size:]

@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,9 @@ func (c *PreparedCache) Prune(maxAge time.Duration) (Pruned, error) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(c.dir, d.Name())); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // another prune (a reload's, another server's) was first
+			}
 			if len(errs) < 3 {
 				errs = append(errs, err)
 			}

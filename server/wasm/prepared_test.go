@@ -2,9 +2,11 @@ package wasm_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -195,5 +197,47 @@ func TestPreparedCachePrune(t *testing.T) {
 	var none *wasm.PreparedCache
 	if p, err := none.Prune(0); err != nil || p.Entries != 0 {
 		t.Errorf("nil cache: %+v, %v", p, err)
+	}
+}
+
+// TestPreparedCachePruneTenThousand: 10,000 stale entries go in one
+// Prune, beside 10,000 fresh ones that stay; two prunes at once (a reload's
+// beside a start's) remove each entry once and report no error.
+func TestPreparedCachePruneTenThousand(t *testing.T) {
+	dir := t.TempDir()
+	c, err := wasm.NewPreparedCache(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-wasm.PreparedMaxAge - time.Hour)
+	const n = 10_000
+	for i := range 2 * n {
+		path := filepath.Join(dir, fmt.Sprintf("%064x", i))
+		if err := os.WriteFile(path, []byte{1}, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if i < n {
+			if err := os.Chtimes(path, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	var pruned [2]wasm.Pruned
+	for k := range pruned {
+		wg.Go(func() {
+			p, err := c.Prune(wasm.PreparedMaxAge)
+			if err != nil {
+				t.Error(err)
+			}
+			pruned[k] = p
+		})
+	}
+	wg.Wait()
+	if got := pruned[0].Entries + pruned[1].Entries; got != n {
+		t.Errorf("pruned %d + %d entries, want %d in all", pruned[0].Entries, pruned[1].Entries, n)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != n {
+		t.Errorf("%d entries left, want the %d fresh ones", len(left), n)
 	}
 }
