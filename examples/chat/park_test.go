@@ -62,7 +62,9 @@ func TestChatParkedPullers(t *testing.T) {
 							err = errors.New("dropped and subscribed again")
 						}
 						if err != nil {
-							errs <- fmt.Errorf("puller %d, round %d: %w", i, round, err)
+							err = fmt.Errorf("puller %d, round %d: %w", i, round, err)
+							t.Error(err) // before cancel: waitParked's failure names only the context
+							errs <- err
 							cancel()
 						}
 						got[i] = msgs
